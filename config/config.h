@@ -1,0 +1,164 @@
+/*
+ * The configuration: one JSON file (see README "Configuration"), validated in full before use.
+ * Loading is pre-validate (shape and types of every key, unknown keys), parse, post-validate
+ * (cross references, defaults), in the manner of twemproxy's nc_conf.  Every problem is
+ * reported, each naming its key path, e.g.  config: "tables.users.attribute_actions.ssn":
+ * unknown action "ENCRYPT", expected one of ENCRYPT_AND_SIGN, SIGN_ONLY, ...
+ */
+#ifndef DS_CONFIG_H
+#define DS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a table's configuration says to do with one attribute (DB-ESDK CryptoAction). */
+enum attr_action {
+	ACTION_ENCRYPT_AND_SIGN = 0,
+	ACTION_SIGN_ONLY,
+	ACTION_SIGN_AND_INCLUDE_IN_EC,   /* SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT */
+	ACTION_DO_NOTHING,
+};
+
+enum keyring_type {
+	KEYRING_RAW_AES = 0,
+	KEYRING_AWS_KMS,
+	KEYRING_AWS_KMS_HIERARCHICAL,
+	KEYRING_STATIC_BRANCH_KEY,
+};
+
+enum plaintext_policy {
+	PLAINTEXT_FORBID = 0,      /* an item without aws_dbe_head is an error */
+	PLAINTEXT_ALLOW_READ,      /* returned as stored (migrations) */
+};
+
+/* A host and port to listen on or connect to; host is numeric or a name. */
+struct config_addr {
+	char host[256];          /* without IPv6 brackets */
+	uint16_t port;
+};
+
+/* One named keyring under "keyrings". */
+struct config_keyring {
+	char *name;                        /* the key under "keyrings" */
+	enum keyring_type type;
+	/* raw-aes */
+	char *key_file;                    /* path to 32 raw bytes or their base64 */
+	char *key_namespace;               /* default "dynaseal" */
+	char *key_name;                    /* default the keyring's name */
+	/* aws-kms */
+	char *key_id;                      /* KMS key ARN */
+	/* aws-kms-hierarchical */
+	char *key_store_table;
+	char *kms_key_id;
+	char *branch_key_id;               /* fixed branch key id, or NULL when chosen per item */
+	char *branch_key_id_attribute;     /* attribute naming the tenant, with branch_key_ids */
+	char **branch_key_map_from;        /* tenant attribute values ... */
+	char **branch_key_map_to;          /* ... and the branch key id each maps to */
+	size_t branch_key_map_len;
+	int ttl_s;                         /* default 600 */
+	/* static-branch-key */
+	char *branch_key_version;          /* UUID string */
+	unsigned char branch_key[32];      /* decoded from base64; wiped on free */
+	int has_branch_key;
+};
+
+/* One attribute and its action, as listed under "attribute_actions". */
+struct config_attr_action {
+	char *name;
+	enum attr_action action;
+};
+
+/* One configured (encrypted) table under "tables". */
+struct config_table {
+	char *name;                         /* the physical DynamoDB table name */
+	char *logical_name;                 /* default: name */
+	char *keyring;                      /* a key of "keyrings" */
+	struct config_keyring *keyring_ref; /* resolved by post-validation */
+	char *partition_key;                /* required */
+	char *sort_key;                     /* NULL when the table has none */
+	uint16_t algorithm_suite;           /* 0x6700 (default) or 0x6701 */
+	struct config_attr_action *actions;
+	size_t actions_len;
+	char **allowed_unsigned;            /* "allowed_unsigned_attributes" */
+	size_t allowed_unsigned_len;
+	char *allowed_unsigned_prefix;      /* "allowed_unsigned_attribute_prefix", optional */
+	enum plaintext_policy plaintext_policy;
+};
+
+struct config {
+	char *path;                         /* the file it came from */
+	struct config_addr listen;          /* default 127.0.0.1:8000 */
+	struct config_addr admin_listen;    /* default 127.0.0.1:9901; port 0 = disabled */
+	int has_admin_listen;
+	int workers;                        /* 0 = number of cores */
+
+	/* "upstream" */
+	char *upstream_endpoint;            /* e.g. https://dynamodb.us-east-1.amazonaws.com */
+	int upstream_tls;                   /* derived from the scheme */
+	struct config_addr upstream_addr;   /* host and port derived from the endpoint */
+	char *upstream_region;              /* NULL: AWS_REGION, else the client's scope */
+	char *upstream_ca_file;             /* extra CA bundle, optional */
+	int upstream_connect_timeout_ms;    /* default 3000 */
+	int upstream_response_timeout_ms;   /* default 30000 */
+	int upstream_pool_size;             /* idle connections kept per worker, default 64 */
+
+	/* "limits" */
+	size_t max_header_bytes;            /* default 64 KiB */
+	size_t max_body_bytes;              /* default 16 MiB */
+	int client_idle_timeout_ms;         /* default 60000 */
+
+	/* "cache" */
+	char *cache_redis;                  /* redis:// or rediss:// URL, NULL = in-process only */
+	int cache_ttl_s;                    /* default 300 */
+	size_t cache_max_entries;           /* default 10000 */
+
+	/* "keyrings" and "tables" */
+	struct config_keyring *keyrings;
+	size_t keyrings_len;
+	struct config_table *tables;
+	size_t tables_len;
+
+	/* "log" */
+	int log_level;                      /* enum log_level, default info */
+	int log_json;                       /* "format": "json" */
+	char *audit_log;                    /* "log.audit": a path, "-" for stderr, NULL = off */
+};
+
+/* A list of problems found in a config file, one message each. */
+struct config_problems {
+	char **msgs;
+	size_t len;
+};
+
+/*
+ * Loads and validates the file at path, then applies the environment overrides
+ * (DYNASEAL_LISTEN, DYNASEAL_ADMIN_LISTEN, DYNASEAL_UPSTREAM_ENDPOINT, DYNASEAL_LOG_LEVEL).
+ * Returns a config on success.  On failure returns NULL and fills problems with every
+ * problem found (the caller frees them with config_problems_free).
+ */
+struct config *config_load(const char *path, struct config_problems *problems)
+	__attribute__((warn_unused_result));
+/* The same from a JSON text already in memory; path is used in messages only. */
+struct config *config_parse(const char *json, size_t len, const char *path,
+			    struct config_problems *problems)
+	__attribute__((warn_unused_result));
+/* The configuration used when no file is given: local defaults, no tables. */
+struct config *config_default(void) __attribute__((warn_unused_result));
+void config_free(struct config *cfg);
+void config_problems_free(struct config_problems *problems);
+
+/* Looks up a configured table by its physical name; NULL when it passes through. */
+const struct config_table *config_find_table(const struct config *cfg, const char *name, size_t len);
+/*
+ * The action for one attribute of a table (DB-ESDK attributeActionsOnEncrypt): a listed
+ * attribute has its action; an unlisted one that is in allowed_unsigned_attributes or starts
+ * with allowed_unsigned_prefix is DO_NOTHING; any other returns -1 (the write is refused,
+ * naming the attribute).
+ */
+int config_table_action(const struct config_table *table, const char *attr, size_t len,
+			enum attr_action *action);
+
+/* Parses "host:port", "[v6]:port" or ":port" into addr.  Returns 0 or -1. */
+int config_parse_addr(const char *text, struct config_addr *addr);
+
+#endif
