@@ -42,7 +42,8 @@ struct config_keyring {
 	char *name;                        /* the key under "keyrings" */
 	enum keyring_type type;
 	/* raw-aes */
-	char *key_file;                    /* path to 32 raw bytes or their base64 */
+	char *key_file;                    /* path to 32 raw bytes or their base64; a relative path
+					    * is taken from the config file's folder */
 	char *key_namespace;               /* default "dynaseal" */
 	char *key_name;                    /* default the keyring's name */
 	/* aws-kms */
@@ -58,8 +59,11 @@ struct config_keyring {
 	int ttl_s;                         /* default 600 */
 	/* static-branch-key */
 	char *branch_key_version;          /* UUID string */
-	unsigned char branch_key[32];      /* decoded from base64; wiped on free */
-	int has_branch_key;
+	/* The 32-byte key itself: raw-aes's key_file content (raw or base64), or static-branch-key's
+	 * base64 "branch_key".  Loaded and checked by config so `check` reports a bad key; wiped
+	 * by config_free. */
+	unsigned char key_material[32];
+	int has_key_material;
 };
 
 /* One attribute and its action, as listed under "attribute_actions". */
