@@ -2,14 +2,14 @@
 # test, `make demo` runs the local demo.  SANITIZE=1 builds everything with ASan+UBSan.
 
 CC      ?= cc
-PKGS    := libevent libevent_openssl libevent_pthreads openssl libcjson hiredis
+PKGS    := libevent libevent_openssl libevent_pthreads openssl libcjson hiredis zlib
 LLHTTP_SRC ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
 
-WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror -Wno-format-truncation
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -I. -I$(LLHTTP_INC) $(WARN)
-LDLIBS  += -lpthread -lz -lm
+LDLIBS  += -lpthread -lm
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/san

@@ -1,0 +1,311 @@
+/*
+ * Application connections.  A failure on one connection is answered (when HTTP still makes
+ * sense), logged with the connection's id and peer, and closes only that connection.
+ */
+#include "proxy/client.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "proxy/log.h"
+#include "proxy/reply.h"
+#include "proxy/txn.h"
+#include "proxy/upstream.h"
+#include "proxy/worker.h"
+
+/* Bytes read ahead from a connection while a request is in flight (pipelining). */
+#define CLIENT_READ_AHEAD (256 * 1024)
+
+struct client_conn {
+	struct worker *worker;          /* owner */
+	struct bufferevent *bev;        /* the socket */
+	unsigned long id;               /* for log lines */
+	char peer[64];                  /* "addr:port" */
+	struct http_parser parser;      /* request parser */
+	struct txn *txn;                /* the exchange in flight, or NULL */
+	int closing;                    /* close once the output is flushed */
+	TAILQ_ENTRY(client_conn) link;  /* in worker->clients */
+};
+
+static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void client_process(struct client_conn *c);
+
+static void set_idle_timeout(struct client_conn *c, int on)
+{
+	const struct config *cfg = c->worker->server->cfg;
+	struct timeval tv = { cfg->client_idle_timeout_ms / 1000,
+			      (cfg->client_idle_timeout_ms % 1000) * 1000 };
+
+	bufferevent_set_timeouts(c->bev, on ? &tv : NULL, NULL);
+}
+
+static void format_peer(const struct sockaddr *sa, char *out, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(out, cap, "%s:%u", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(out, cap, "[%s]:%u", host, port);
+	} else {
+		snprintf(out, cap, "unix");
+	}
+}
+
+int client_accept(struct worker *w, int fd, const struct sockaddr *addr, int addrlen)
+{
+	struct client_conn *c = calloc(1, sizeof(*c));
+	const struct config *cfg = w->server->cfg;
+
+	(void)addrlen;
+	if (c == NULL) {
+		evutil_closesocket(fd);
+		return -1;
+	}
+	c->worker = w;
+	c->id = ++w->next_client_id * 64 + (unsigned long)w->id;
+	format_peer(addr, c->peer, sizeof(c->peer));
+	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return -1;
+	}
+	http_parser_init(&c->parser, HTTP_REQUEST, cfg->max_header_bytes, cfg->max_body_bytes);
+	bufferevent_setcb(c->bev, client_read_cb, NULL, client_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CLIENT_READ_AHEAD);
+	set_idle_timeout(c, 1);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&w->clients, c, link);
+	atomic_fetch_add(&w->stats.connections, 1);
+	log_debug("conn %lu %s: accepted", c->id, c->peer);
+	return 0;
+}
+
+static void txn_free(struct txn *t)
+{
+	if (t == NULL)
+		return;
+	upstream_call_cancel(t->call);
+	http_msg_free(t->req);
+	free(t);
+}
+
+void client_close(struct client_conn *c)
+{
+	struct worker *w = c->worker;
+
+	log_debug("conn %lu %s: closed", c->id, c->peer);
+	txn_free(c->txn);
+	http_parser_cleanup(&c->parser);
+	bufferevent_free(c->bev);
+	TAILQ_REMOVE(&w->clients, c, link);
+	atomic_fetch_sub(&w->stats.connections, 1);
+	free(c);
+	worker_client_closed(w);
+}
+
+void client_close_idle(struct worker *w)
+{
+	struct client_conn *c;
+	struct client_conn *next;
+
+	for (c = TAILQ_FIRST(&w->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (!client_busy(c))
+			client_close(c);
+	}
+}
+
+int client_busy(const struct client_conn *c)
+{
+	return c->txn != NULL || http_parser_in_message(&c->parser);
+}
+
+/* Write callback used once the connection is closing: close when all is flushed. */
+static void client_flushed_cb(struct bufferevent *bev, void *arg)
+{
+	struct client_conn *c = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		client_close(c);
+}
+
+/* Stops reading and closes once what was written has been sent. */
+static void client_close_after_flush(struct client_conn *c)
+{
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setcb(c->bev, NULL, client_flushed_cb, client_event_cb, c);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		client_close(c);
+}
+
+/* Answers an error that is not tied to a parsed request (bad HTTP, limits) and closes. */
+static void client_reject(struct client_conn *c, int status, const char *type, const char *msg)
+{
+	struct ds_error err;
+
+	ds_error_set(&err, status, type, "%s", msg);
+	log_info("conn %lu %s: %d %s", c->id, c->peer, status, msg);
+	atomic_fetch_add(&c->worker->stats.errors_own, 1);
+	reply_error(bufferevent_get_output(c->bev), &err, 0);
+	client_close_after_flush(c);
+}
+
+static double elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* Common end of an exchange: log, account, and go on with the connection. */
+static void txn_end(struct txn *t, int status, size_t bytes_out, int keep_alive)
+{
+	struct client_conn *c = t->client;
+	struct worker *w = c->worker;
+
+	log_info("conn %lu %s: op=%s table=%s status=%d ms=%.2f in=%zu out=%zu", c->id, c->peer,
+		 t->op[0] ? t->op : "-", t->table[0] ? t->table : "-", status, elapsed_ms(&t->start),
+		 t->bytes_in, bytes_out);
+	atomic_fetch_add(&w->stats.requests, 1);
+	atomic_fetch_add(&w->stats.bytes_in, t->bytes_in);
+	atomic_fetch_add(&w->stats.bytes_out, bytes_out);
+	t->call = NULL;
+	txn_free(t);
+	c->txn = NULL;
+	if (!keep_alive || w->draining) {
+		client_close_after_flush(c);
+		return;
+	}
+	set_idle_timeout(c, 1);
+	/* A pipelined request may already be waiting. */
+	client_process(c);
+}
+
+void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
+{
+	struct client_conn *c = t->client;
+	int keep_alive = t->req->keep_alive;
+	size_t out;
+
+	out = reply_relay(bufferevent_get_output(c->bev), resp, body_changed, keep_alive);
+	txn_end(t, resp->status, out, keep_alive);
+	http_msg_free(resp);
+}
+
+void txn_fail(struct txn *t, const struct ds_error *err)
+{
+	struct client_conn *c = t->client;
+	size_t out;
+
+	if (err->status >= 500)
+		log_warn("conn %lu %s: op=%s: %s", c->id, c->peer, t->op, err->message);
+	atomic_fetch_add(&c->worker->stats.errors_own, 1);
+	out = reply_error(bufferevent_get_output(c->bev), err, t->req->keep_alive);
+	txn_end(t, err->status, out, t->req->keep_alive);
+}
+
+/* Starts the exchange for a complete request. */
+static void client_dispatch(struct client_conn *c, struct http_msg *req)
+{
+	struct txn *t = calloc(1, sizeof(*t));
+
+	if (t == NULL) {
+		http_msg_free(req);
+		client_reject(c, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		return;
+	}
+	t->client = c;
+	t->worker = c->worker;
+	t->req = req;
+	t->bytes_in = evbuffer_get_length(req->body);
+	clock_gettime(CLOCK_MONOTONIC, &t->start);
+	c->txn = t;
+	/* No idle timeout while the upstream works; the upstream has its own. */
+	set_idle_timeout(c, 0);
+	txn_forward(t);
+}
+
+/* Parses what the input buffer holds and starts the next exchange if a request is complete. */
+static void client_process(struct client_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	char msg[160];
+
+	if (c->txn != NULL || c->closing)
+		return;
+	switch (http_parser_feed_evbuffer(&c->parser, in)) {
+	case HTTP_PARSE_MORE:
+		return;
+	case HTTP_PARSE_HEADERS:
+		if (c->parser.msg != NULL && c->parser.msg->expect_continue)
+			evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+		return;
+	case HTTP_PARSE_DONE:
+		client_dispatch(c, http_parser_take(&c->parser));
+		return;
+	case HTTP_PARSE_TOO_LARGE_HEADER:
+		snprintf(msg, sizeof(msg), "The request's header block is larger than %zu bytes "
+			 "(limits.max_header_bytes)", c->parser.max_header_bytes);
+		client_reject(c, 431, DS_ERR_VALIDATION, msg);
+		return;
+	case HTTP_PARSE_TOO_LARGE_BODY:
+		snprintf(msg, sizeof(msg), "Request body is larger than %zu bytes "
+			 "(limits.max_body_bytes); DynamoDB accepts at most 16 MiB",
+			 c->parser.max_body_bytes);
+		client_reject(c, 413, DS_ERR_TOO_LARGE, msg);
+		return;
+	case HTTP_PARSE_ERROR:
+		snprintf(msg, sizeof(msg), "Malformed HTTP request (%s); dynaseal speaks HTTP/1.1 "
+			 "to AWS SDKs", http_parser_error(&c->parser));
+		client_reject(c, 400, DS_ERR_SERIALIZATION, msg);
+		return;
+	}
+}
+
+static void client_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	client_process(arg);
+}
+
+static void client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client_conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (http_parser_in_message(&c->parser) && c->txn == NULL) {
+			client_reject(c, 408, DS_ERR_VALIDATION,
+				      "The request was not completed within limits.client_idle_timeout_ms");
+			return;
+		}
+		log_debug("conn %lu %s: idle timeout", c->id, c->peer);
+	} else if (what & BEV_EVENT_EOF) {
+		if (c->txn != NULL)
+			log_info("conn %lu %s: client closed with op=%s in flight", c->id, c->peer, c->txn->op);
+		else if (http_parser_in_message(&c->parser))
+			log_info("conn %lu %s: client closed in the middle of a request", c->id, c->peer);
+	} else if (what & BEV_EVENT_ERROR) {
+		log_info("conn %lu %s: %s", c->id, c->peer,
+			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	}
+	client_close(c);
+}

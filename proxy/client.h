@@ -1,0 +1,26 @@
+/*
+ * One application connection: HTTP/1.1 keep-alive, one exchange at a time (pipelined requests
+ * wait in the input buffer), limits and timeouts, and the answer written back.
+ */
+#ifndef DS_CLIENT_H
+#define DS_CLIENT_H
+
+#include <sys/socket.h>
+
+#include "proxy/error.h"
+#include "proxy/http.h"
+
+struct worker;
+struct client_conn;
+
+/* Takes an accepted socket.  Closes it and returns -1 on failure. */
+int client_accept(struct worker *w, int fd, const struct sockaddr *addr, int addrlen)
+	__attribute__((warn_unused_result));
+/* Closes a connection at once (drain deadline passed). */
+void client_close(struct client_conn *c);
+/* Closes every connection of the worker that has no request in flight (draining). */
+void client_close_idle(struct worker *w);
+/* Whether the connection has a request in flight. */
+int client_busy(const struct client_conn *c);
+
+#endif

@@ -1,0 +1,363 @@
+/*
+ * Process start-up and shutdown: listening sockets (SO_REUSEPORT, one per worker and address,
+ * so the kernel spreads connections with no accept lock), worker threads, signals.
+ */
+#include "proxy/worker.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "proxy/client.h"
+#include "proxy/log.h"
+#include "proxy/upstream.h"
+
+/* Binds one listening socket with SO_REUSEPORT.  Returns the fd or -1. */
+static int bind_one(const struct sockaddr *sa, socklen_t len)
+{
+	int one = 1;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (sa->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, sa, len) != 0 || listen(fd, 1024) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+static void sockaddr_set_port(struct sockaddr *sa, uint16_t port)
+{
+	if (sa->sa_family == AF_INET6)
+		((struct sockaddr_in6 *)sa)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)sa)->sin_port = htons(port);
+}
+
+/*
+ * Binds every address addr->host resolves to, once per worker.  Port 0 picks one port (the
+ * first bind's) for all.  Fills srv->listen_fds.  Returns 0 or -1 (logged).
+ */
+static int bind_listeners(struct server *srv, const struct config_addr *addr)
+{
+	struct addrinfo hints = { 0 };
+	struct addrinfo *res = NULL;
+	struct addrinfo *ai;
+	char port[8];
+	uint16_t chosen = addr->port;
+	int naddr = 0;
+	int rc;
+
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", addr->port);
+	rc = getaddrinfo(addr->host[0] ? addr->host : NULL, port, &hints, &res);
+	if (rc != 0) {
+		log_error("listen: cannot resolve \"%s\": %s", addr->host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		naddr++;
+	srv->listen_fds_per_worker = naddr;
+	srv->listen_fds = malloc(sizeof(int) * (size_t)(naddr * srv->workers_len));
+	if (srv->listen_fds == NULL)
+		goto fail;
+	for (int i = 0; i < naddr * srv->workers_len; i++)
+		srv->listen_fds[i] = -1;
+	naddr = 0;
+	for (ai = res; ai != NULL; ai = ai->ai_next, naddr++) {
+		for (int w = 0; w < srv->workers_len; w++) {
+			int fd;
+			if (chosen != 0)
+				sockaddr_set_port(ai->ai_addr, chosen);
+			fd = bind_one(ai->ai_addr, ai->ai_addrlen);
+			if (fd < 0) {
+				log_error("listen: cannot listen on %s:%u: %s", addr->host, chosen,
+					  strerror(errno));
+				goto fail;
+			}
+			if (chosen == 0) {
+				struct sockaddr_storage ss;
+				socklen_t sl = sizeof(ss);
+				getsockname(fd, (struct sockaddr *)&ss, &sl);
+				chosen = sockaddr_port(&ss);
+			}
+			srv->listen_fds[w * srv->listen_fds_per_worker + naddr] = fd;
+		}
+	}
+	freeaddrinfo(res);
+	log_info("listening on %s:%u (%d address%s, %d worker%s)", addr->host, chosen,
+		 srv->listen_fds_per_worker, srv->listen_fds_per_worker == 1 ? "" : "es",
+		 srv->workers_len, srv->workers_len == 1 ? "" : "s");
+	return 0;
+fail:
+	freeaddrinfo(res);
+	return -1;
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)l;
+	if (client_accept(w, fd, sa, salen) != 0)
+		log_warn("worker %d: could not take a new connection", w->id);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct worker *w = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+
+	(void)l;
+	/* EMFILE and friends: log and keep listening; libevent retries on the next event. */
+	log_warn("worker %d: accept: %s", w->id, evutil_socket_error_to_string(e));
+}
+
+void worker_client_closed(struct worker *w)
+{
+	if (w->draining && TAILQ_EMPTY(&w->clients))
+		event_base_loopbreak(w->base);
+}
+
+/* Runs on the worker's thread when the main thread asks it to drain. */
+static void worker_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval deadline;
+
+	(void)fd;
+	(void)what;
+	if (w->draining)
+		return;
+	w->draining = 1;
+	for (int i = 0; i < w->listeners_len; i++)
+		evconnlistener_disable(w->listeners[i]);
+	if (TAILQ_EMPTY(&w->clients)) {
+		event_base_loopbreak(w->base);
+		return;
+	}
+	deadline.tv_sec = w->server->drain_deadline_ms / 1000;
+	deadline.tv_usec = (w->server->drain_deadline_ms % 1000) * 1000;
+	event_base_loopexit(w->base, &deadline);
+	client_close_idle(w);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct client_conn *c;
+
+	event_base_dispatch(w->base);
+	/* Past the drain deadline: whatever is left is cut. */
+	while ((c = TAILQ_FIRST(&w->clients)) != NULL) {
+		if (client_busy(c))
+			log_warn("worker %d: conn closed with a request in flight at shutdown", w->id);
+		client_close(c);
+	}
+	return NULL;
+}
+
+static int worker_init(struct server *srv, struct worker *w, int id)
+{
+	const struct config *cfg = srv->cfg;
+	struct upstream_target t = { 0 };
+
+	w->id = id;
+	w->server = srv;
+	TAILQ_INIT(&w->clients);
+	w->base = event_base_new();
+	if (w->base == NULL)
+		return -1;
+	w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (w->dns == NULL) {
+		/* No resolv.conf: numeric upstreams still work. */
+		w->dns = evdns_base_new(w->base, 0);
+		if (w->dns == NULL)
+			return -1;
+	}
+	snprintf(t.host, sizeof(t.host), "%s", cfg->upstream_addr.host);
+	t.port = cfg->upstream_addr.port;
+	t.tls = cfg->upstream_tls;
+	t.connect_timeout_ms = cfg->upstream_connect_timeout_ms;
+	t.response_timeout_ms = cfg->upstream_response_timeout_ms;
+	t.idle_timeout_ms = 50000;
+	t.pool_size = cfg->upstream_pool_size;
+	t.max_response_bytes = 64u * 1024 * 1024;
+	w->dynamodb = upstream_pool_new(w->base, w->dns, srv->upstream_ssl, &t, "dynamodb");
+	if (w->dynamodb == NULL)
+		return -1;
+	w->stop_ev = event_new(w->base, -1, 0, worker_stop_cb, w);
+	if (w->stop_ev == NULL)
+		return -1;
+	w->listeners_len = srv->listen_fds_per_worker;
+	w->listeners = calloc((size_t)w->listeners_len, sizeof(*w->listeners));
+	if (w->listeners == NULL)
+		return -1;
+	for (int i = 0; i < w->listeners_len; i++) {
+		int *fd = &srv->listen_fds[id * srv->listen_fds_per_worker + i];
+		w->listeners[i] = evconnlistener_new(w->base, accept_cb, w, LEV_OPT_CLOSE_ON_FREE, -1, *fd);
+		if (w->listeners[i] == NULL)
+			return -1;
+		*fd = -1;  /* owned by the listener now */
+		evconnlistener_set_error_cb(w->listeners[i], accept_error_cb);
+	}
+	return 0;
+}
+
+static void worker_cleanup(struct worker *w)
+{
+	for (int i = 0; i < w->listeners_len; i++) {
+		if (w->listeners[i] != NULL)
+			evconnlistener_free(w->listeners[i]);
+	}
+	free(w->listeners);
+	if (w->stop_ev != NULL)
+		event_free(w->stop_ev);
+	upstream_pool_free(w->dynamodb);
+	if (w->dns != NULL)
+		evdns_base_free(w->dns, 0);
+	if (w->base != NULL)
+		event_base_free(w->base);
+}
+
+static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)what;
+	log_info("received %s: finishing requests in flight (up to %d ms), then exiting",
+		 sig == SIGINT ? "SIGINT" : "SIGTERM", srv->drain_deadline_ms);
+	for (int i = 0; i < srv->workers_len; i++)
+		event_active(srv->workers[i].stop_ev, EV_TIMEOUT, 0);
+	event_base_loopbreak(srv->main_base);
+}
+
+/* The region requests are signed for: config, then AWS_REGION / AWS_DEFAULT_REGION. */
+static void pick_region(struct server *srv)
+{
+	const char *r = srv->cfg->upstream_region;
+
+	if (r == NULL || *r == '\0')
+		r = getenv("AWS_REGION");
+	if (r == NULL || *r == '\0')
+		r = getenv("AWS_DEFAULT_REGION");
+	snprintf(srv->region, sizeof(srv->region), "%s", r ? r : "");
+}
+
+int server_run(struct config *cfg, int workers)
+{
+	struct server srv = { 0 };
+	struct event *sigterm = NULL;
+	struct event *sigint = NULL;
+	int status = 1;
+
+	srv.cfg = cfg;
+	srv.drain_deadline_ms = 20000;
+	srv.workers_len = workers > 0 ? workers : (cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN));
+	if (srv.workers_len < 1)
+		srv.workers_len = 1;
+	/* Key material must never reach a core dump. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+	log_hook_libevent();
+	pick_region(&srv);
+
+	srv.creds = credentials_from_env();
+	if (srv.creds == NULL) {
+		log_error("no AWS credentials for dynaseal itself: set AWS_ACCESS_KEY_ID and "
+			  "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)");
+		goto cleanup;
+	}
+	log_info("credentials: from the %s (access key %.4s...)", srv.creds->source,
+		 srv.creds->access_key_id);
+	if (cfg->upstream_tls) {
+		srv.upstream_ssl = upstream_ssl_ctx_new(cfg->upstream_ca_file);
+		if (srv.upstream_ssl == NULL)
+			goto cleanup;
+	}
+	if (bind_listeners(&srv, &cfg->listen) != 0)
+		goto cleanup;
+	srv.workers = calloc((size_t)srv.workers_len, sizeof(*srv.workers));
+	if (srv.workers == NULL)
+		goto cleanup;
+	for (int i = 0; i < srv.workers_len; i++) {
+		if (worker_init(&srv, &srv.workers[i], i) != 0) {
+			log_error("worker %d: cannot start", i);
+			goto cleanup;
+		}
+	}
+	srv.main_base = event_base_new();
+	if (srv.main_base == NULL)
+		goto cleanup;
+	sigterm = evsignal_new(srv.main_base, SIGTERM, signal_stop_cb, &srv);
+	sigint = evsignal_new(srv.main_base, SIGINT, signal_stop_cb, &srv);
+	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) != 0 ||
+	    evsignal_add(sigint, NULL) != 0)
+		goto cleanup;
+	for (int i = 0; i < srv.workers_len; i++) {
+		if (pthread_create(&srv.workers[i].thread, NULL, worker_main, &srv.workers[i]) != 0) {
+			log_error("worker %d: cannot start its thread", i);
+			srv.workers_len = i;
+			goto cleanup;
+		}
+	}
+	log_info("dynaseal serving; upstream %s (region %s)", cfg->upstream_endpoint,
+		 srv.region[0] ? srv.region : "from each client's signature");
+	event_base_dispatch(srv.main_base);
+	for (int i = 0; i < srv.workers_len; i++)
+		pthread_join(srv.workers[i].thread, NULL);
+	log_info("dynaseal stopped");
+	status = 0;
+cleanup:
+	if (sigterm != NULL)
+		event_free(sigterm);
+	if (sigint != NULL)
+		event_free(sigint);
+	if (srv.workers != NULL) {
+		for (int i = 0; i < srv.workers_len; i++)
+			worker_cleanup(&srv.workers[i]);
+		free(srv.workers);
+	}
+	if (srv.listen_fds != NULL) {
+		for (int i = 0; i < srv.listen_fds_per_worker * srv.workers_len; i++) {
+			if (srv.listen_fds[i] >= 0)
+				close(srv.listen_fds[i]);
+		}
+		free(srv.listen_fds);
+	}
+	if (srv.main_base != NULL)
+		event_base_free(srv.main_base);
+	if (srv.upstream_ssl != NULL)
+		SSL_CTX_free(srv.upstream_ssl);
+	credentials_unref(srv.creds);
+	return status;
+}

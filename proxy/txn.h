@@ -1,0 +1,37 @@
+/*
+ * One exchange: a request from an application, its way upstream and the answer back.  The
+ * client connection owns the transaction; forwarding and (for configured tables) the rewriting
+ * of bodies act on it and end it with txn_respond() or txn_fail().
+ */
+#ifndef DS_TXN_H
+#define DS_TXN_H
+
+#include <time.h>
+
+#include "proxy/error.h"
+#include "proxy/http.h"
+
+struct client_conn;
+struct worker;
+struct upstream_call;
+
+struct txn {
+	struct client_conn *client;      /* the connection that owns it */
+	struct worker *worker;           /* the worker it runs on */
+	struct http_msg *req;            /* the application's request */
+	struct upstream_call *call;      /* the upstream call in flight, or NULL */
+	char op[48];                     /* DynamoDB operation, e.g. "PutItem"; "" if none */
+	char table[256];                 /* table named by the request, for logs; "" if none */
+	struct timespec start;           /* when the request was complete */
+	size_t bytes_in;                 /* request body bytes */
+};
+
+/* Sends the request upstream (proxy/forward.c). */
+void txn_forward(struct txn *t);
+/* Answers the application with resp, which it takes; body_changed makes the checksum and
+ * length be recomputed (proxy/client.c). */
+void txn_respond(struct txn *t, struct http_msg *resp, int body_changed);
+/* Answers the application with an error of DynamoDB's shape (proxy/client.c). */
+void txn_fail(struct txn *t, const struct ds_error *err);
+
+#endif

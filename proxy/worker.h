@@ -1,0 +1,78 @@
+/*
+ * The server and its workers.  The server (main thread) owns what every worker reads and
+ * nobody writes after start: the config, the TLS client context, the listening sockets.  Each
+ * worker is a thread with its own event_base, resolver, upstream pools and client connections,
+ * so a request is served start to finish on one thread with no lock.
+ */
+#ifndef DS_WORKER_H
+#define DS_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <openssl/ssl.h>
+
+#include "config/config.h"
+#include "crypto/credentials.h"
+
+struct event_base;
+struct evdns_base;
+struct event;
+struct evconnlistener;
+struct upstream_pool;
+struct client_conn;
+struct server;
+
+TAILQ_HEAD(client_list, client_conn);
+
+/* Per-worker counters; written by the worker only, read (relaxed) by metrics. */
+struct worker_stats {
+	atomic_uint_least64_t requests;      /* requests answered */
+	atomic_uint_least64_t errors_own;    /* errors dynaseal answered itself */
+	atomic_uint_least64_t upstream_errors; /* upstream unreachable, timed out, broken */
+	atomic_uint_least64_t bytes_in;      /* request bodies received */
+	atomic_uint_least64_t bytes_out;     /* response bodies sent */
+	atomic_int connections;              /* client connections open now */
+};
+
+/* One worker thread. */
+struct worker {
+	int id;                              /* 0 .. workers-1 */
+	struct server *server;               /* shared, read-only after start */
+	pthread_t thread;
+	struct event_base *base;             /* this worker's loop */
+	struct evdns_base *dns;              /* this worker's resolver */
+	struct evconnlistener **listeners;   /* one per listening socket */
+	int listeners_len;
+	struct upstream_pool *dynamodb;      /* pooled connections to the upstream */
+	struct event *stop_ev;               /* activated by the main thread to drain */
+	struct client_list clients;          /* open client connections */
+	unsigned long next_client_id;
+	int draining;                        /* no new connections; exit when clients are idle */
+	struct worker_stats stats;
+};
+
+/* The whole process. */
+struct server {
+	struct config *cfg;                  /* the config in force */
+	SSL_CTX *upstream_ssl;               /* client TLS context for https upstreams */
+	struct credentials *creds;           /* the sidecar's own credentials */
+	char region[64];                     /* signing region: config, AWS_REGION, or "" */
+	int *listen_fds;                     /* bound sockets (SO_REUSEPORT), one set per worker */
+	int listen_fds_per_worker;
+	struct worker *workers;
+	int workers_len;
+	struct event_base *main_base;        /* signals */
+	int drain_deadline_ms;               /* how long SIGTERM waits for in-flight requests */
+};
+
+/* Builds the server from a config (which it takes), binds the listeners, starts the workers and
+ * runs until SIGTERM/SIGINT.  Returns the process exit status. */
+int server_run(struct config *cfg, int workers);
+
+/* Worker side: called by a client connection when it closes, so draining can finish. */
+void worker_client_closed(struct worker *w);
+
+#endif
