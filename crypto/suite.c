@@ -1,0 +1,210 @@
+#include "crypto/suite.h"
+
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/param_build.h>
+#include <openssl/rand.h>
+
+/* MPL framework/algorithm-suites.md: both use AES-256-GCM, HKDF-SHA512 for the data key and
+ * the commit key, HMAC-SHA384 recipient tags and intermediate key wrapping. */
+static const struct suite suites[] = {
+	{ SUITE_ID_SYMSIG, 0x00, 0, "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_SYMSIG_HMAC_SHA384" },
+	{ SUITE_ID_ECDSA_SYMSIG, 0x01, 1,
+	  "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384_SYMSIG_HMAC_SHA384" },
+};
+
+const struct suite *suite_by_id(uint16_t id)
+{
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		if (suites[i].id == id)
+			return &suites[i];
+	return NULL;
+}
+
+const struct suite *suite_by_flavor(uint8_t flavor)
+{
+	return suite_by_id((uint16_t)(0x6700 | flavor));
+}
+
+int suite_hkdf_sha512(const unsigned char *ikm, size_t ikm_len, const unsigned char *info,
+		      size_t info_len, unsigned char *out, size_t out_len)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+	size_t n = out_len;
+	int rc = -1;
+
+	/* No salt: HKDF then uses HashLen zero bytes, which is what the SDK passes. */
+	if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 ||
+	    EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha512()) <= 0 ||
+	    EVP_PKEY_CTX_set1_hkdf_key(ctx, ikm, (int)ikm_len) <= 0 ||
+	    EVP_PKEY_CTX_add1_hkdf_info(ctx, info, (int)info_len) <= 0 ||
+	    EVP_PKEY_derive(ctx, out, &n) <= 0 || n != out_len)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+int suite_hmac(const EVP_MD *md, const unsigned char *key, size_t key_len,
+	       const unsigned char *msg, size_t msg_len, unsigned char *out)
+{
+	unsigned int n = 0;
+
+	return HMAC(md, key, (int)key_len, msg, msg_len, out, &n) != NULL ? 0 : -1;
+}
+
+int suite_gcm_encrypt(const unsigned char key[32], const unsigned char *iv, size_t iv_len,
+		      const unsigned char *aad, size_t aad_len, const unsigned char *in, size_t len,
+		      unsigned char *out, unsigned char tag[16])
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0;
+	int rc = -1;
+
+	if (ctx == NULL || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)iv_len, NULL) != 1 ||
+	    EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv) != 1)
+		goto cleanup;
+	if (aad_len > 0 && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1)
+		goto cleanup;
+	if (len > 0 && EVP_EncryptUpdate(ctx, out, &n, in, (int)len) != 1)
+		goto cleanup;
+	if (EVP_EncryptFinal_ex(ctx, out + (len > 0 ? n : 0), &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int suite_gcm_decrypt(const unsigned char key[32], const unsigned char *iv, size_t iv_len,
+		      const unsigned char *aad, size_t aad_len, const unsigned char *in, size_t len,
+		      const unsigned char tag[16], unsigned char *out)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	unsigned char t[16];
+	int n = 0;
+	int rc = -1;
+
+	memcpy(t, tag, 16);
+	if (ctx == NULL || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)iv_len, NULL) != 1 ||
+	    EVP_DecryptInit_ex(ctx, NULL, NULL, key, iv) != 1)
+		goto cleanup;
+	if (aad_len > 0 && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1)
+		goto cleanup;
+	if (len > 0 && EVP_DecryptUpdate(ctx, out, &n, in, (int)len) != 1)
+		goto cleanup;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, t) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, out + (len > 0 ? n : 0), &n) != 1) {
+		if (len > 0)
+			OPENSSL_cleanse(out, len);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int suite_ctr_stream(const unsigned char key[32], const unsigned char iv[16], unsigned char *out,
+		     size_t out_len)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0;
+	int rc = -1;
+
+	memset(out, 0, out_len);
+	if (ctx == NULL || EVP_EncryptInit_ex(ctx, EVP_aes_256_ctr(), NULL, key, iv) != 1 ||
+	    EVP_EncryptUpdate(ctx, out, &n, out, (int)out_len) != 1 || (size_t)n != out_len)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int suite_random(unsigned char *out, size_t len)
+{
+	return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+}
+
+EVP_PKEY *suite_ecdsa_generate(void)
+{
+	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+}
+
+int suite_ecdsa_public_compressed(EVP_PKEY *key, unsigned char out[49])
+{
+	size_t n = 0;
+
+	if (EVP_PKEY_set_utf8_string_param(key, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+					   "compressed") != 1 ||
+	    EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, out, 49,
+					    &n) != 1 || n != 49)
+		return -1;
+	return 0;
+}
+
+EVP_PKEY *suite_ecdsa_from_public(const unsigned char *pt, size_t len)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY *key = NULL;
+
+	if (ctx == NULL || bld == NULL ||
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "P-384", 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, len) != 1)
+		goto cleanup;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	if (params == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		key = NULL;
+cleanup:
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(ctx);
+	return key;
+}
+
+int suite_ecdsa_sign(EVP_PKEY *key, const unsigned char *msg, size_t msg_len,
+		     unsigned char sig[SUITE_ECDSA_SIG_LEN])
+{
+	unsigned char buf[128];
+
+	/* DER length varies with leading zero bytes of r and s; the SDK's footer has a fixed
+	 * 103-byte slot, so it signs again until the encoding fits exactly (footer.md). */
+	for (int attempt = 0; attempt < 64; attempt++) {
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		size_t n = sizeof(buf);
+		int ok = md != NULL && EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, key) == 1 &&
+			 EVP_DigestSign(md, buf, &n, msg, msg_len) == 1;
+
+		EVP_MD_CTX_free(md);
+		if (!ok)
+			return -1;
+		if (n == SUITE_ECDSA_SIG_LEN) {
+			memcpy(sig, buf, n);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int suite_ecdsa_verify(EVP_PKEY *key, const unsigned char *msg, size_t msg_len,
+		       const unsigned char *sig, size_t sig_len)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, key) == 1 &&
+		 EVP_DigestVerify(md, sig, sig_len, msg, msg_len) == 1;
+
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -1;
+}
