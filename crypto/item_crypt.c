@@ -214,6 +214,7 @@ int item_encrypt(const struct config_table *t, struct materials *m, cJSON *item,
 	struct bufwrite foot;
 	cJSON *head_av = NULL;
 	cJSON *foot_av = NULL;
+	cJSON **repl = NULL;    /* the {"B": ...} values that replace encrypted attributes */
 	uint8_t version = 1;
 	int rc = -1;
 
@@ -261,19 +262,19 @@ int item_encrypt(const struct config_table *t, struct materials *m, cJSON *item,
 		goto crypto;
 	head_av = binary_value(head.buf, head.len);
 	foot_av = binary_value(foot.buf, foot.len);
-	if (head_av == NULL || foot_av == NULL)
+	repl = calloc(n, sizeof(*repl));
+	if (head_av == NULL || foot_av == NULL || repl == NULL)
 		goto oom;
+	for (size_t i = 0; i < n; i++)
+		if (f[i].legend == LEGEND_ENCRYPT &&
+		    (repl[i] = binary_value(f[i].enc, f[i].enc_len)) == NULL)
+			goto oom;
 	/* Nothing fails past this point, so an error leaves the item as it was. */
 	for (size_t i = 0; i < n; i++) {
-		cJSON *b;
-
-		if (f[i].legend != LEGEND_ENCRYPT)
+		if (repl[i] == NULL)
 			continue;
-		b = binary_value(f[i].enc, f[i].enc_len);
-		if (b == NULL)
-			goto oom;
-		f[i].node = NULL;
-		cJSON_ReplaceItemInObjectCaseSensitive(item, f[i].name, b);
+		cJSON_ReplaceItemInObjectCaseSensitive(item, f[i].name, repl[i]);
+		repl[i] = NULL;
 	}
 	cJSON_AddItemToObject(item, ITEM_HEAD_ATTR, head_av);
 	cJSON_AddItemToObject(item, ITEM_FOOT_ATTR, foot_av);
@@ -289,6 +290,10 @@ crypto:
 cleanup:
 	cJSON_Delete(head_av);
 	cJSON_Delete(foot_av);
+	if (repl != NULL)
+		for (size_t i = 0; i < n; i++)
+			cJSON_Delete(repl[i]);
+	free(repl);
 	free(cf);
 	free(legend);
 	item_fields_free(f, n);

@@ -142,13 +142,20 @@ EVP_PKEY *suite_ecdsa_generate(void)
 
 int suite_ecdsa_public_compressed(EVP_PKEY *key, unsigned char out[49])
 {
+	unsigned char pt[97];
 	size_t n = 0;
 
-	if (EVP_PKEY_set_utf8_string_param(key, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
-					   "compressed") != 1 ||
-	    EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, out, 49,
-					    &n) != 1 || n != 49)
+	/* Uncompressed is 0x04 || X || Y; compressed is 0x02 + (Y odd) || X (SEC 1 2.3.3). */
+	if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &n) != 1)
 		return -1;
+	if (n == 49 && (pt[0] == 0x02 || pt[0] == 0x03)) {
+		memcpy(out, pt, 49);
+		return 0;
+	}
+	if (n != 97 || pt[0] != 0x04)
+		return -1;
+	out[0] = (unsigned char)(0x02 | (pt[96] & 1));
+	memcpy(out + 1, pt + 1, 48);
 	return 0;
 }
 
