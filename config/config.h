@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* What a table's configuration says to do with one attribute (DB-ESDK CryptoAction). */
 enum attr_action {
@@ -150,6 +151,9 @@ struct config *config_parse(const char *json, size_t len, const char *path,
 struct config *config_default(void) __attribute__((warn_unused_result));
 void config_free(struct config *cfg);
 void config_problems_free(struct config_problems *problems);
+/* Prints each problem on its own line ("config: ...") to out, for `dynaseal check`.
+ * Returns the number printed, or -1 when writing fails. */
+int config_print_problems(const struct config_problems *p, FILE *out);
 
 /* Looks up a configured table by its physical name; NULL when it passes through. */
 const struct config_table *config_find_table(const struct config *cfg, const char *name, size_t len);
