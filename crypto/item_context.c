@@ -338,12 +338,12 @@ int item_encrypt_materials(const struct config_table *t, const cJSON *item, stru
 	unsigned char pub[49];
 	char pub64[CODEC_B64_ENC_LEN(49)];
 
+	materials_init(m, s);   /* first, so the caller can always clean m up */
 	if (s == NULL) {
 		ds_error_set(err, 500, DS_ERR_INTERNAL, "table \"%s\": unknown algorithm suite 0x%04x",
 			     item_table_label(t), t->algorithm_suite);
 		return -1;
 	}
-	materials_init(m, s);
 	if (!cJSON_IsObject(item)) {
 		ds_error_set(err, 400, DS_ERR_VALIDATION, "table \"%s\": the item is not a map",
 			     item_table_label(t));
