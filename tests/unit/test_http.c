@@ -1,0 +1,260 @@
+/*
+ * The HTTP message parser: requests in pieces, pipelining, chunked bodies, limits; and the
+ * cheap DynamoDB request readers (operation, table name) and DynamoDB-shaped replies.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+#include <zlib.h>
+
+#include "proxy/ddb.h"
+#include "proxy/http.h"
+#include "proxy/reply.h"
+
+static const char put_req[] =
+	"POST / HTTP/1.1\r\n"
+	"Host: 127.0.0.1:8000\r\n"
+	"X-Amz-Target: DynamoDB_20120810.PutItem\r\n"
+	"Content-Type: application/x-amz-json-1.0\r\n"
+	"Content-Length: 27\r\n"
+	"\r\n"
+	"{\"TableName\":\"users\",\"x\":1}";
+
+static char *body_of(struct http_msg *m)
+{
+	size_t n = evbuffer_get_length(m->body);
+	char *s = malloc(n + 1);
+	evbuffer_copyout(m->body, s, n);
+	s[n] = '\0';
+	return s;
+}
+
+static void test_whole_request(void **state)
+{
+	struct http_parser p;
+	size_t used;
+	struct http_msg *m;
+	char *b;
+
+	(void)state;
+	http_parser_init(&p, HTTP_REQUEST, 8192, 1 << 20);
+	assert_int_equal(http_parser_feed(&p, put_req, strlen(put_req), &used), HTTP_PARSE_DONE);
+	assert_int_equal(used, strlen(put_req));
+	m = http_parser_take(&p);
+	assert_non_null(m);
+	assert_string_equal(m->method, "POST");
+	assert_string_equal(m->url, "/");
+	assert_true(m->keep_alive);
+	assert_string_equal(http_msg_header(m, "x-amz-target")->value, "DynamoDB_20120810.PutItem");
+	b = body_of(m);
+	assert_string_equal(b, "{\"TableName\":\"users\",\"x\":1}");
+	free(b);
+	http_msg_free(m);
+	http_parser_cleanup(&p);
+}
+
+/* One byte at a time, as a slow client's TCP segments would arrive. */
+static void test_byte_by_byte(void **state)
+{
+	struct http_parser p;
+	size_t used;
+	enum http_parse_result r = HTTP_PARSE_MORE;
+	struct http_msg *m;
+
+	(void)state;
+	http_parser_init(&p, HTTP_REQUEST, 8192, 1 << 20);
+	for (size_t i = 0; i < strlen(put_req); i++) {
+		r = http_parser_feed(&p, put_req + i, 1, &used);
+		assert_int_equal(used, 1);
+		if (i + 1 < strlen(put_req))
+			assert_true(r == HTTP_PARSE_MORE || r == HTTP_PARSE_HEADERS);
+	}
+	assert_int_equal(r, HTTP_PARSE_DONE);
+	m = http_parser_take(&p);
+	assert_int_equal(evbuffer_get_length(m->body), 27);
+	http_msg_free(m);
+	http_parser_cleanup(&p);
+}
+
+/* Two requests in one buffer: the parser stops after the first and keeps the second. */
+static void test_pipelined(void **state)
+{
+	struct http_parser p;
+	struct evbuffer *in = evbuffer_new();
+	struct http_msg *m;
+
+	(void)state;
+	evbuffer_add(in, put_req, strlen(put_req));
+	evbuffer_add(in, put_req, strlen(put_req));
+	http_parser_init(&p, HTTP_REQUEST, 8192, 1 << 20);
+	assert_int_equal(http_parser_feed_evbuffer(&p, in), HTTP_PARSE_DONE);
+	assert_int_equal(evbuffer_get_length(in), strlen(put_req));
+	http_msg_free(http_parser_take(&p));
+	assert_int_equal(http_parser_feed_evbuffer(&p, in), HTTP_PARSE_DONE);
+	assert_int_equal(evbuffer_get_length(in), 0);
+	m = http_parser_take(&p);
+	assert_non_null(m);
+	http_msg_free(m);
+	assert_false(http_parser_in_message(&p));
+	http_parser_cleanup(&p);
+	evbuffer_free(in);
+}
+
+static void test_chunked_and_expect(void **state)
+{
+	static const char req[] =
+		"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+		"Transfer-Encoding: chunked\r\n\r\n"
+		"5\r\n{\"a\":\r\n3\r\n12}\r\n0\r\n\r\n";
+	struct http_parser p;
+	size_t used;
+	struct http_msg *m;
+	char *b;
+	size_t head = strstr(req, "\r\n\r\n") + 4 - req;
+
+	(void)state;
+	http_parser_init(&p, HTTP_REQUEST, 8192, 1 << 20);
+	assert_int_equal(http_parser_feed(&p, req, head, &used), HTTP_PARSE_HEADERS);
+	assert_true(p.msg->expect_continue);
+	assert_int_equal(http_parser_feed(&p, req + head, strlen(req) - head, &used), HTTP_PARSE_DONE);
+	m = http_parser_take(&p);
+	assert_true(m->chunked);
+	b = body_of(m);
+	assert_string_equal(b, "{\"a\":12}");
+	free(b);
+	http_msg_free(m);
+	http_parser_cleanup(&p);
+}
+
+static void test_limits(void **state)
+{
+	struct http_parser p;
+	size_t used;
+	char big[600];
+
+	(void)state;
+	/* The header block is over 256 bytes. */
+	memset(big, 'a', sizeof(big));
+	http_parser_init(&p, HTTP_REQUEST, 256, 1 << 20);
+	assert_int_equal(http_parser_feed(&p, "POST / HTTP/1.1\r\nX-Big: ", 24, &used), HTTP_PARSE_MORE);
+	assert_int_equal(http_parser_feed(&p, big, sizeof(big), &used), HTTP_PARSE_TOO_LARGE_HEADER);
+	http_parser_cleanup(&p);
+	/* Content-Length over the body limit is refused before any body byte. */
+	http_parser_init(&p, HTTP_REQUEST, 8192, 10);
+	assert_int_equal(http_parser_feed(&p, put_req, strlen(put_req), &used), HTTP_PARSE_TOO_LARGE_BODY);
+	http_parser_cleanup(&p);
+	/* A chunked body grows past the limit. */
+	http_parser_init(&p, HTTP_REQUEST, 8192, 4);
+	{
+		static const char req[] = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+					  "5\r\nabcde\r\n0\r\n\r\n";
+		assert_int_equal(http_parser_feed(&p, req, strlen(req), &used), HTTP_PARSE_TOO_LARGE_BODY);
+	}
+	http_parser_cleanup(&p);
+}
+
+static void test_garbage(void **state)
+{
+	struct http_parser p;
+	size_t used;
+	static const char junk[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n";
+
+	(void)state;
+	http_parser_init(&p, HTTP_REQUEST, 8192, 1 << 20);
+	assert_int_equal(http_parser_feed(&p, junk, sizeof(junk) - 1, &used), HTTP_PARSE_ERROR);
+	assert_non_null(http_parser_error(&p));
+	assert_string_not_equal(http_parser_error(&p), "HPE_OK");
+	http_parser_cleanup(&p);
+}
+
+static void test_response_until_eof(void **state)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello";
+	struct http_parser p;
+	size_t used;
+	struct http_msg *m;
+
+	(void)state;
+	http_parser_init(&p, HTTP_RESPONSE, 8192, 1 << 20);
+	assert_int_equal(http_parser_feed(&p, resp, strlen(resp), &used), HTTP_PARSE_HEADERS);
+	assert_int_equal(http_parser_eof(&p), HTTP_PARSE_DONE);
+	m = http_parser_take(&p);
+	assert_int_equal(m->status, 200);
+	assert_string_equal(m->reason, "OK");
+	assert_int_equal(evbuffer_get_length(m->body), 5);
+	http_msg_free(m);
+	http_parser_cleanup(&p);
+}
+
+static void test_ddb_operation_and_table(void **state)
+{
+	char out[64];
+	static const char body[] =
+		"{\"Key\":{\"TableName\":{\"S\":\"decoy\"}},\"TableName\" : \"users-1.x\",\"N\":[\"TableName\"]}";
+
+	(void)state;
+	assert_int_equal(ddb_operation("DynamoDB_20120810.GetItem", out, sizeof(out)), 0);
+	assert_string_equal(out, "GetItem");
+	assert_int_equal(ddb_operation("TrentService.Decrypt", out, sizeof(out)), -1);
+	assert_string_equal(out, "");
+	assert_int_equal(ddb_operation("DynamoDB_20120810.Get Item", out, sizeof(out)), -1);
+	/* Only the top-level key counts, not one nested in an item. */
+	assert_int_equal(ddb_peek_table(body, strlen(body), out, sizeof(out)), 0);
+	assert_string_equal(out, "users-1.x");
+	assert_int_equal(ddb_peek_table("{\"Limit\":1}", 11, out, sizeof(out)), -1);
+	/* A cut body never reads past its end. */
+	assert_int_equal(ddb_peek_table("{\"TableName\":\"us", 16, out, sizeof(out)), -1);
+}
+
+static void test_reply_error_shape(void **state)
+{
+	struct evbuffer *out = evbuffer_new();
+	struct ds_error err;
+	char *text;
+	size_t n;
+	const char *body;
+
+	(void)state;
+	ds_error_set(&err, 400, DS_ERR_VALIDATION, "attribute \"ssn\" is \\ bad\n");
+	reply_error(out, &err, 1);
+	n = evbuffer_get_length(out);
+	text = malloc(n + 1);
+	evbuffer_copyout(out, text, n);
+	text[n] = '\0';
+	assert_non_null(strstr(text, "HTTP/1.1 400 Bad Request\r\n"));
+	assert_non_null(strstr(text, "x-amzn-RequestId: "));
+	body = strstr(text, "\r\n\r\n") + 4;
+	assert_string_equal(body, "{\"__type\":\"com.amazon.coral.validate#ValidationException\","
+			    "\"message\":\"attribute \\\"ssn\\\" is \\\\ bad\\u000a\"}");
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "x-amz-crc32: %lu\r\n",
+			 crc32(0, (const unsigned char *)body, (unsigned)strlen(body)));
+		assert_non_null(strstr(text, want));
+	}
+	free(text);
+	evbuffer_free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_whole_request),
+		cmocka_unit_test(test_byte_by_byte),
+		cmocka_unit_test(test_pipelined),
+		cmocka_unit_test(test_chunked_and_expect),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_response_until_eof),
+		cmocka_unit_test(test_ddb_operation_and_table),
+		cmocka_unit_test(test_reply_error_shape),
+	};
+	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
+}
