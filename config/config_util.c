@@ -206,7 +206,9 @@ int cfg_read_file(const char *path, size_t max, unsigned char **out, size_t *len
 
 	*out = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named as a key file must not hang `dynaseal check`; it is refused
+	 * below as not a regular file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(why, why_len, "%s", strerror(errno));
 		goto cleanup;

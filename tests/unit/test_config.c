@@ -773,6 +773,13 @@ static void test_raw_aes_key_files(void **state)
 	EXPECT_ONE("{" UP ",'keyrings':{'a':{'type':'raw-aes','key_file':'keys'}}}",
 		   "\"keyrings.a.key_file\": cannot read key file");
 	EXPECT_ONE("{" UP ",'keyrings':{'a':{'type':'raw-aes'}}}", "\"keyrings.a.key_file\": missing required key");
+	/* A FIFO is refused without blocking on open. */
+	char fifo[256];
+	snprintf(fifo, sizeof(fifo), "%s/keys/fifo.key", g_dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	EXPECT_ONE("{" UP ",'keyrings':{'a':{'type':'raw-aes','key_file':'keys/fifo.key'}}}",
+		   "fifo.key\": not a regular file");
+	assert_int_equal(unlink(fifo), 0);
 	EXPECT_ONE("{" UP ",'keyrings':{'a':{'type':'raw-aes','key_file':'keys/raw.key','key_namespace':'aws-kms'}}}",
 		   "\"keyrings.a.key_namespace\": \"aws-kms\" is reserved for AWS KMS keyrings");
 }
