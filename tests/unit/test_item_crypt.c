@@ -482,6 +482,57 @@ static void test_tamper_structure(void **s)
 	fixture_free(&fx);
 }
 
+/* Two keyrings on one item: two EDKs and two recipient tags; each reader checks its own tag. */
+static void test_two_recipients(void **s)
+{
+	struct test_table tt;
+	struct keyring *a = make_keyring(0);
+	struct keyring *b = make_keyring(1);
+	cJSON *orig = cJSON_Parse(item_json);
+	cJSON *item = cJSON_Duplicate(orig, 1);
+	cJSON *copy;
+	struct materials m;
+	struct done_state d;
+	struct ds_error err;
+
+	(void)s;
+	make_table(&tt, 0x6701, 1);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(item_encrypt_materials(&tt.t, item, &m, &err), 0);
+	keyring_on_encrypt(a, &m, on_done, &d);
+	keyring_on_encrypt(b, &m, on_done, &d);
+	assert_int_equal(d.called, 2);
+	assert_int_equal(d.rc, 0);
+	assert_int_equal(item_encrypt(&tt.t, &m, item, &err), 0);
+	materials_cleanup(&m);
+	for (int reader = 0; reader < 2; reader++) {
+		struct enc_fixture fx;
+
+		copy = cJSON_Duplicate(item, 1);
+		assert_int_equal(decrypt_item(&tt.t, reader ? b : a, copy, &err), 0);
+		assert_same_item(orig, copy);
+		cJSON_Delete(copy);
+		/* The reader's own tag changed: refused.  The other reader's tag: still fine. */
+		memset(&fx, 0, sizeof(fx));
+		fx.tt = tt;
+		fx.tt.t.actions = fx.tt.acts;
+		fx.tt.t.allowed_unsigned = fx.tt.unsigned_names;
+		fx.kr = reader ? b : a;
+		fx.item = cJSON_Duplicate(item, 1);
+		flip_byte(fx.item, "aws_dbe_foot", reader * 48 + 7);
+		expect_refused(&fx, "aws_dbe_foot", "no recipient tag matches");
+		cJSON_Delete(fx.item);
+		copy = cJSON_Duplicate(item, 1);
+		flip_byte(copy, "aws_dbe_foot", (1 - reader) * 48 + 7);
+		assert_int_equal(decrypt_item(&tt.t, reader ? b : a, copy, &err), 0);
+		cJSON_Delete(copy);
+	}
+	cJSON_Delete(orig);
+	cJSON_Delete(item);
+	keyring_free(a);
+	keyring_free(b);
+}
+
 /* item_encrypt must refuse and leave the item unchanged. */
 static void expect_encrypt_refused(const char *json, const char *f1, const char *f2)
 {
@@ -587,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_tamper_head_edk),
 		cmocka_unit_test(test_tamper_head_commitment),
 		cmocka_unit_test(test_tamper_foot),
+		cmocka_unit_test(test_two_recipients),
 		cmocka_unit_test(test_tamper_values),
 		cmocka_unit_test(test_tamper_structure),
 		cmocka_unit_test(test_encrypt_refusals),
