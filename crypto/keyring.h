@@ -22,7 +22,9 @@ struct keyring;
 /* What a keyring implementation provides. */
 struct keyring_ops {
 	const char *type;   /* "raw-aes", "static-branch-key", ... for logs */
+	/* adds data key (if none yet), EDK and signing key to m; calls done exactly once */
 	void (*on_encrypt)(struct keyring *k, struct materials *m, keyring_done_cb done, void *arg);
+	/* opens one of edks into m's data key and signing key; calls done exactly once */
 	void (*on_decrypt)(struct keyring *k, struct materials *m, const struct edk *edks,
 			   size_t nedks, keyring_done_cb done, void *arg);
 	void (*free_impl)(void *impl);   /* wipes and frees impl */
