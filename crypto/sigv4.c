@@ -117,6 +117,7 @@ const char *sigv4_strerror(int status)
 	case SIGV4_ERR_BUFFER: return "SigV4: the output buffer is too small";
 	case SIGV4_ERR_NOMEM: return "SigV4: out of memory";
 	case SIGV4_ERR_CRYPTO: return "SigV4: OpenSSL failed to hash or MAC";
+	case SIGV4_ERR_HEADER_VALUE: return "SigV4: a header value to sign contains NUL, DEL or a control character";
 	default: return "unknown SigV4 error";
 	}
 }
@@ -469,6 +470,12 @@ static int sigv4_canon_headers(struct sigv4_canon *c, const struct sigv4_request
 				return SIGV4_ERR_HEADER_NAME;
 		}
 		const char *value = h->value != NULL ? h->value : "";
+		/* RFC 9110 section 5.5: no NUL or controls in a field value; line breaks are folded. */
+		for (size_t j = 0; j < h->value_len; j++) {
+			unsigned char ch = (unsigned char)value[j];
+			if ((ch < ' ' && !sigv4_is_space(ch)) || ch == 0x7f)
+				return SIGV4_ERR_HEADER_VALUE;
+		}
 		if (sigv4_name_is(h->name, h->name_len, sigv4_date_header) &&
 		    !sigv4_trimmed_equals(value, h->value_len, scope->amz_date))
 			return SIGV4_ERR_DATE_MISMATCH;
@@ -613,7 +620,10 @@ static void sigv4_canon_cleanup(struct sigv4_canon *c)
 	c->segs = c->seg_inline;
 }
 
-/* Validates the request and builds every sorted view; on failure c is cleaned up. */
+/*
+ * Validates the scope and the request and builds every sorted view.  c must be passed to
+ * sigv4_canon_cleanup() afterwards whatever the result.
+ */
 static int sigv4_canon_init(struct sigv4_canon *c, const struct sigv4_request *req,
 			    const struct sigv4_credentials *creds, const struct sigv4_scope *scope)
 {
@@ -625,6 +635,11 @@ static int sigv4_canon_init(struct sigv4_canon *c, const struct sigv4_request *r
 	c->nhdrs = c->nparams = c->nsegs = 0;
 	c->trailing_slash = 0;
 	c->payload_hash = NULL;
+	if (req == NULL)
+		return SIGV4_ERR_ARG;
+	rc = sigv4_check_scope(scope);
+	if (rc != SIGV4_OK)
+		return rc;
 	if (req->method == NULL || req->method[0] == '\0')
 		return SIGV4_ERR_METHOD;
 	for (const char *m = req->method; *m != '\0'; m++) {
@@ -638,8 +653,6 @@ static int sigv4_canon_init(struct sigv4_canon *c, const struct sigv4_request *r
 		rc = sigv4_canon_headers(c, req, creds, scope);
 	if (rc == SIGV4_OK)
 		rc = sigv4_canon_payload(c, req);
-	if (rc != SIGV4_OK)
-		sigv4_canon_cleanup(c);
 	return rc;
 }
 
@@ -769,23 +782,16 @@ int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_
 			    const struct sigv4_scope *scope, char **out, size_t *out_len)
 {
 	struct sigv4_canon canon;
-	int have_canon = 0;
 	struct sigv4_sink s = { .mode = SIGV4_SINK_HEAP };
 	int rc;
 
-	if (out != NULL)
-		*out = NULL;
-	if (req == NULL || out == NULL) {
-		rc = SIGV4_ERR_ARG;
-		goto cleanup;
-	}
-	rc = sigv4_check_scope(scope);
-	if (rc != SIGV4_OK)
-		goto cleanup;
 	rc = sigv4_canon_init(&canon, req, creds, scope);
+	if (out == NULL)
+		rc = SIGV4_ERR_ARG;
+	else
+		*out = NULL;
 	if (rc != SIGV4_OK)
 		goto cleanup;
-	have_canon = 1;
 	s.cap = 256;
 	s.buf = malloc(s.cap);
 	if (s.buf == NULL) {
@@ -804,8 +810,7 @@ int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_
 	s.buf = NULL;
 cleanup:
 	free(s.buf);
-	if (have_canon)
-		sigv4_canon_cleanup(&canon);
+	sigv4_canon_cleanup(&canon);
 	return rc;
 }
 
@@ -829,30 +834,20 @@ int sigv4_string_to_sign(const struct sigv4_request *req, const struct sigv4_cre
 			 const struct sigv4_scope *scope, char *out, size_t cap)
 {
 	struct sigv4_canon canon;
-	int have_canon = 0;
 	char creq_hex[SIGV4_HEX_LEN + 1];
 	size_t len = 0;
 	int rc;
 
-	if (req == NULL || out == NULL || cap == 0) {
-		rc = SIGV4_ERR_ARG;
-		goto cleanup;
-	}
-	out[0] = '\0';
-	rc = sigv4_check_scope(scope);
-	if (rc != SIGV4_OK)
-		goto cleanup;
 	rc = sigv4_canon_init(&canon, req, creds, scope);
-	if (rc != SIGV4_OK)
-		goto cleanup;
-	have_canon = 1;
-	rc = sigv4_hash_canonical_request(req, &canon, creq_hex);
-	if (rc != SIGV4_OK)
-		goto cleanup;
-	rc = sigv4_build_string_to_sign(scope, creq_hex, out, cap, &len);
-cleanup:
-	if (have_canon)
-		sigv4_canon_cleanup(&canon);
+	if (out == NULL || cap == 0)
+		rc = SIGV4_ERR_ARG;
+	else
+		out[0] = '\0';
+	if (rc == SIGV4_OK)
+		rc = sigv4_hash_canonical_request(req, &canon, creq_hex);
+	if (rc == SIGV4_OK)
+		rc = sigv4_build_string_to_sign(scope, creq_hex, out, cap, &len);
+	sigv4_canon_cleanup(&canon);
 	return rc;
 }
 
@@ -939,7 +934,6 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
 	       char *authz_out, size_t authz_cap, char signature_out[SIGV4_HEX_LEN + 1])
 {
 	struct sigv4_canon canon;
-	int have_canon = 0;
 	struct sigv4_key local_key = { .valid = 0 };
 	struct sigv4_key *key = key_cache != NULL ? key_cache : &local_key;
 	char creq_hex[SIGV4_HEX_LEN + 1];
@@ -951,21 +945,15 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
 
 	if (signature_out != NULL)
 		signature_out[0] = '\0';
-	if (req == NULL || authz_out == NULL || authz_cap == 0) {
-		rc = SIGV4_ERR_ARG;
-		goto cleanup;
-	}
-	authz_out[0] = '\0';
-	rc = sigv4_check_signer(creds);
-	if (rc != SIGV4_OK)
-		goto cleanup;
-	rc = sigv4_check_scope(scope);
-	if (rc != SIGV4_OK)
-		goto cleanup;
 	rc = sigv4_canon_init(&canon, req, creds, scope);
+	if (authz_out == NULL || authz_cap == 0)
+		rc = SIGV4_ERR_ARG;
+	else
+		authz_out[0] = '\0';
+	if (rc == SIGV4_OK)
+		rc = sigv4_check_signer(creds);
 	if (rc != SIGV4_OK)
 		goto cleanup;
-	have_canon = 1;
 	rc = sigv4_hash_canonical_request(req, &canon, creq_hex);
 	if (rc != SIGV4_OK)
 		goto cleanup;
@@ -1003,8 +991,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
 	if (signature_out != NULL)
 		memcpy(signature_out, signature, sizeof(signature));
 cleanup:
-	if (have_canon)
-		sigv4_canon_cleanup(&canon);
+	sigv4_canon_cleanup(&canon);
 	OPENSSL_cleanse(&local_key, sizeof(local_key));
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return rc;

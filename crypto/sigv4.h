@@ -63,6 +63,7 @@ enum sigv4_status {
 	SIGV4_ERR_BUFFER = -13,        /* the caller's output buffer is too small */
 	SIGV4_ERR_NOMEM = -14,         /* out of memory */
 	SIGV4_ERR_CRYPTO = -15,        /* OpenSSL failed (its error queue is logged) */
+	SIGV4_ERR_HEADER_VALUE = -16,  /* a header value has NUL, DEL or a control other than space */
 };
 
 /* One header to sign, as (ptr, len) views into the caller's request; not NUL-terminated. */

@@ -550,6 +550,16 @@ static void test_header_mismatches_rejected(void **state)
 	bad_name[1] = (struct sigv4_header){ "My:Header", 9, "v", 1 };
 	assert_int_equal(sigv4_sign(&req, &vec_creds, &vec_scope, NULL, authz, sizeof(authz), NULL),
 			 SIGV4_ERR_HEADER_NAME);
+	bad_name[1] = (struct sigv4_header){ "My-Header", 9, "a\0b", 3 };
+	assert_int_equal(sigv4_sign(&req, &vec_creds, &vec_scope, NULL, authz, sizeof(authz), NULL),
+			 SIGV4_ERR_HEADER_VALUE);
+	bad_name[1] = (struct sigv4_header){ "My-Header", 9, "a\x01", 2 };
+	assert_int_equal(sigv4_sign(&req, &vec_creds, &vec_scope, NULL, authz, sizeof(authz), NULL),
+			 SIGV4_ERR_HEADER_VALUE);
+	assert_non_null(strstr(sigv4_strerror(SIGV4_ERR_HEADER_VALUE), "control character"));
+	/* Tabs and line breaks are white space, folded rather than refused. */
+	bad_name[1] = (struct sigv4_header){ "My-Header", 9, "a\r\n\tb", 5 };
+	assert_int_equal(sigv4_sign(&req, &vec_creds, &vec_scope, NULL, authz, sizeof(authz), NULL), SIGV4_OK);
 }
 
 static void test_bad_arguments_rejected(void **state)
