@@ -156,8 +156,8 @@ int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_
 	__attribute__((warn_unused_result));
 
 /*
- * Writes the string to sign (task 2) into out (cap bytes, NUL-terminated; about 200 bytes
- * are enough: SIGV4_STS_MAX).
+ * Writes the string to sign (task 2) into out (cap bytes, NUL-terminated; SIGV4_STS_MAX
+ * bytes always suffice).  Same header rules and errors as sigv4_canonical_request().
  */
 #define SIGV4_STS_MAX (17 + SIGV4_AMZ_DATE_LEN + 1 + 9 + 2 * (SIGV4_NAME_MAX + 1) + 13 + SIGV4_HEX_LEN + 1)
 int sigv4_string_to_sign(const struct sigv4_request *req, const struct sigv4_credentials *creds,
