@@ -53,6 +53,28 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(LLHTTP_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $^ $(PKG_LIBS) -lcmocka $(LDLIBS) $(LDFLAGS)
 
+# libFuzzer targets (clang): every tests/fuzz/fuzz_*.c linked with the whole library, each run
+# FUZZ_SECONDS on its committed seed corpus (tests/fuzz/corpus/<name>/, grown in build/).
+FUZZ_SECONDS ?= 30
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=c11 -D_GNU_SOURCE -I. -I$(LLHTTP_INC) -Wno-unused-parameter
+
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(LLHTTP_SRC)/llhttp.c $(LLHTTP_SRC)/api.c \
+		$(LLHTTP_SRC)/http.c $(PKG_LIBS) $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	  mkdir -p build/fuzz/corpus/$$n; \
+	  seeds=; [ -d tests/fuzz/corpus/$$n ] && seeds=tests/fuzz/corpus/$$n; \
+	  echo "== $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus/$$n $$seeds \
+	    2>build/fuzz/$$n.log || { tail -50 build/fuzz/$$n.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units" build/fuzz/$$n.log; done
+
 # Installs missing system and npm packages; quick when everything is present.
 deps:
 	@deploy/install-deps.sh
