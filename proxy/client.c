@@ -15,6 +15,7 @@
 
 #include "proxy/log.h"
 #include "proxy/reply.h"
+#include "proxy/route.h"
 #include "proxy/txn.h"
 #include "proxy/upstream.h"
 #include "proxy/worker.h"
@@ -91,7 +92,7 @@ int client_accept(struct worker *w, int fd, const struct sockaddr *addr, int add
 	set_idle_timeout(c, 1);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&w->clients, c, link);
-	atomic_fetch_add(&w->stats.connections, 1);
+	atomic_fetch_add(&w->metrics.connections, 1);
 	log_debug("conn %lu %s: accepted", c->id, c->peer);
 	return 0;
 }
@@ -101,6 +102,7 @@ static void txn_free(struct txn *t)
 	if (t == NULL)
 		return;
 	upstream_call_cancel(t->call);
+	route_free(t);
 	http_msg_free(t->req);
 	free(t);
 }
@@ -114,7 +116,7 @@ void client_close(struct client_conn *c)
 	http_parser_cleanup(&c->parser);
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&w->clients, c, link);
-	atomic_fetch_sub(&w->stats.connections, 1);
+	atomic_fetch_sub(&w->metrics.connections, 1);
 	free(c);
 	worker_client_closed(w);
 }
@@ -162,7 +164,7 @@ static void client_reject(struct client_conn *c, int status, const char *type, c
 
 	ds_error_set(&err, status, type, "%s", msg);
 	log_info("conn %lu %s: %d %s", c->id, c->peer, status, msg);
-	atomic_fetch_add(&c->worker->stats.errors_own, 1);
+	metrics_inc(&c->worker->metrics.errors_own, 1);
 	reply_error(bufferevent_get_output(c->bev), &err, 0);
 	client_close_after_flush(c);
 }
@@ -181,12 +183,12 @@ static void txn_end(struct txn *t, int status, size_t bytes_out, int keep_alive)
 	struct client_conn *c = t->client;
 	struct worker *w = c->worker;
 
+	double ms = elapsed_ms(&t->start);
+
 	log_info("conn %lu %s: op=%s table=%s status=%d ms=%.2f in=%zu out=%zu", c->id, c->peer,
-		 t->op[0] ? t->op : "-", t->table[0] ? t->table : "-", status, elapsed_ms(&t->start),
-		 t->bytes_in, bytes_out);
-	atomic_fetch_add(&w->stats.requests, 1);
-	atomic_fetch_add(&w->stats.bytes_in, t->bytes_in);
-	atomic_fetch_add(&w->stats.bytes_out, bytes_out);
+		 t->op[0] ? t->op : "-", t->table[0] ? t->table : "-", status, ms, t->bytes_in,
+		 bytes_out);
+	metrics_request(&w->metrics, t->op, status, ms, t->bytes_in, bytes_out);
 	t->call = NULL;
 	txn_free(t);
 	c->txn = NULL;
@@ -217,7 +219,7 @@ void txn_fail(struct txn *t, const struct ds_error *err)
 
 	if (err->status >= 500)
 		log_warn("conn %lu %s: op=%s: %s", c->id, c->peer, t->op, err->message);
-	atomic_fetch_add(&c->worker->stats.errors_own, 1);
+	metrics_inc(&c->worker->metrics.errors_own, 1);
 	out = reply_error(bufferevent_get_output(c->bev), err, t->req->keep_alive);
 	txn_end(t, err->status, out, t->req->keep_alive);
 }

@@ -16,6 +16,7 @@
 #include "crypto/sigv4.h"
 #include "proxy/ddb.h"
 #include "proxy/log.h"
+#include "proxy/route.h"
 #include "proxy/txn.h"
 #include "proxy/upstream.h"
 #include "proxy/worker.h"
@@ -191,7 +192,7 @@ static void relay_cb(void *arg, struct http_msg *resp, const struct ds_error *er
 
 	t->call = NULL;
 	if (err != NULL) {
-		atomic_fetch_add(&t->worker->stats.upstream_errors, 1);
+		metrics_inc(&t->worker->metrics.upstream_errors, 1);
 		txn_fail(t, err);
 		return;
 	}
@@ -211,6 +212,8 @@ void txn_forward(struct txn *t)
 	if (target != NULL)
 		ddb_operation(target->value, t->op, sizeof(t->op));
 	ddb_peek_table(data, len, t->table, sizeof(t->table));
+	if (route_request(t))
+		return;
 	bytes = forward_build(t->worker, t->req, data, len, 0, &req_len, &err);
 	if (bytes == NULL) {
 		txn_fail(t, &err);

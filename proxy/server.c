@@ -20,6 +20,8 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 
+#include "crypto/keyring.h"
+#include "proxy/admin.h"
 #include "proxy/client.h"
 #include "proxy/log.h"
 #include "proxy/upstream.h"
@@ -185,6 +187,27 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* A keyring for this worker: local ones are built from config, KMS ones get the worker's
+ * KMS client. */
+static struct keyring *worker_keyring_new(struct worker *w, const struct config_keyring *c)
+{
+	struct keyring *k = NULL;
+
+	switch (c->type) {
+	case KEYRING_RAW_AES:
+	case KEYRING_STATIC_BRANCH_KEY:
+		k = keyring_new_from_config(c);
+		break;
+	default:
+		log_error("keyring \"%s\": this type is not available in this build of dynaseal",
+			  c->name);
+		return NULL;
+	}
+	if (k == NULL)
+		log_error("worker %d: keyring \"%s\" could not be set up", w->id, c->name);
+	return k;
+}
+
 static int worker_init(struct server *srv, struct worker *w, int id)
 {
 	const struct config *cfg = srv->cfg;
@@ -214,6 +237,15 @@ static int worker_init(struct server *srv, struct worker *w, int id)
 	w->dynamodb = upstream_pool_new(w->base, w->dns, srv->upstream_ssl, &t, "dynamodb");
 	if (w->dynamodb == NULL)
 		return -1;
+	w->keyrings = calloc(cfg->keyrings_len ? cfg->keyrings_len : 1, sizeof(*w->keyrings));
+	if (w->keyrings == NULL)
+		return -1;
+	w->keyrings_len = cfg->keyrings_len;
+	for (size_t i = 0; i < cfg->keyrings_len; i++) {
+		w->keyrings[i] = worker_keyring_new(w, &cfg->keyrings[i]);
+		if (w->keyrings[i] == NULL)
+			return -1;
+	}
 	w->stop_ev = event_new(w->base, -1, 0, worker_stop_cb, w);
 	if (w->stop_ev == NULL)
 		return -1;
@@ -239,6 +271,9 @@ static void worker_cleanup(struct worker *w)
 			evconnlistener_free(w->listeners[i]);
 	}
 	free(w->listeners);
+	for (size_t i = 0; i < w->keyrings_len; i++)
+		keyring_free(w->keyrings[i]);
+	free(w->keyrings);
 	if (w->stop_ev != NULL)
 		event_free(w->stop_ev);
 	upstream_pool_free(w->dynamodb);
@@ -277,6 +312,7 @@ int server_run(struct config *cfg, int workers)
 	struct server srv = { 0 };
 	struct event *sigterm = NULL;
 	struct event *sigint = NULL;
+	struct admin *admin = NULL;
 	int status = 1;
 
 	srv.cfg = cfg;
@@ -323,6 +359,8 @@ int server_run(struct config *cfg, int workers)
 	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) != 0 ||
 	    evsignal_add(sigint, NULL) != 0)
 		goto cleanup;
+	if (cfg->has_admin_listen && (admin = admin_start(&srv)) == NULL)
+		goto cleanup;
 	for (int i = 0; i < srv.workers_len; i++) {
 		if (pthread_create(&srv.workers[i].thread, NULL, worker_main, &srv.workers[i]) != 0) {
 			log_error("worker %d: cannot start its thread", i);
@@ -338,6 +376,7 @@ int server_run(struct config *cfg, int workers)
 	log_info("dynaseal stopped");
 	status = 0;
 cleanup:
+	admin_stop(admin);
 	if (sigterm != NULL)
 		event_free(sigterm);
 	if (sigint != NULL)

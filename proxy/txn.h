@@ -14,6 +14,7 @@
 struct client_conn;
 struct worker;
 struct upstream_call;
+struct route_state;
 
 struct txn {
 	struct client_conn *client;      /* the connection that owns it */
@@ -24,6 +25,7 @@ struct txn {
 	char table[256];                 /* table named by the request, for logs; "" if none */
 	struct timespec start;           /* when the request was complete */
 	size_t bytes_in;                 /* request body bytes */
+	struct route_state *route;       /* configured tables: what to rewrite, else NULL */
 };
 
 /* Sends the request upstream (proxy/forward.c). */

@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "crypto/credentials.h"
+#include "proxy/metrics.h"
 
 struct event_base;
 struct evdns_base;
@@ -24,18 +25,9 @@ struct evconnlistener;
 struct upstream_pool;
 struct client_conn;
 struct server;
+struct keyring;
 
 TAILQ_HEAD(client_list, client_conn);
-
-/* Per-worker counters; written by the worker only, read (relaxed) by metrics. */
-struct worker_stats {
-	atomic_uint_least64_t requests;      /* requests answered */
-	atomic_uint_least64_t errors_own;    /* errors dynaseal answered itself */
-	atomic_uint_least64_t upstream_errors; /* upstream unreachable, timed out, broken */
-	atomic_uint_least64_t bytes_in;      /* request bodies received */
-	atomic_uint_least64_t bytes_out;     /* response bodies sent */
-	atomic_int connections;              /* client connections open now */
-};
 
 /* One worker thread. */
 struct worker {
@@ -47,11 +39,13 @@ struct worker {
 	struct evconnlistener **listeners;   /* one per listening socket */
 	int listeners_len;
 	struct upstream_pool *dynamodb;      /* pooled connections to the upstream */
+	struct keyring **keyrings;           /* this worker's keyrings, parallel to cfg->keyrings */
+	size_t keyrings_len;
 	struct event *stop_ev;               /* activated by the main thread to drain */
 	struct client_list clients;          /* open client connections */
 	unsigned long next_client_id;
 	int draining;                        /* no new connections; exit when clients are idle */
-	struct worker_stats stats;
+	struct metrics metrics;              /* this worker's counters (it is the only writer) */
 };
 
 /* The whole process. */

@@ -1,0 +1,215 @@
+#include "proxy/admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "proxy/log.h"
+#include "proxy/metrics.h"
+#include "proxy/worker.h"
+
+/* How often the upstream is probed for /readyz. */
+#define ADMIN_PROBE_INTERVAL_MS 5000
+
+struct admin {
+	struct server *srv;              /* what is reported on */
+	struct evhttp *http;             /* the admin HTTP server */
+	struct evdns_base *dns;          /* for probing the upstream by name */
+	struct event *probe_timer;       /* next probe */
+	struct bufferevent *probe;       /* the probe connection in progress, or NULL */
+	int upstream_ok;                 /* the last probe connected */
+	char upstream_why[256];          /* why the last probe failed */
+};
+
+static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *text)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; charset=utf-8");
+	evbuffer_add_printf(out, "%s\n", text);
+	evhttp_send_reply(req, code, reason, out);
+	evbuffer_free(out);
+}
+
+static void on_healthz(struct evhttp_request *req, void *arg)
+{
+	(void)arg;
+	reply_text(req, 200, "OK", "ok");
+}
+
+static void on_readyz(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	char text[320];
+
+	if (!a->upstream_ok) {
+		snprintf(text, sizeof(text), "not ready: upstream %s: %s", a->srv->cfg->upstream_endpoint,
+			 a->upstream_why[0] ? a->upstream_why : "not probed yet");
+		reply_text(req, 503, "Service Unavailable", text);
+		return;
+	}
+	reply_text(req, 200, "OK", "ready");
+}
+
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	struct server *srv = a->srv;
+	struct metrics **each = calloc((size_t)srv->workers_len, sizeof(*each));
+	struct evbuffer *out = evbuffer_new();
+
+	for (int i = 0; i < srv->workers_len && each != NULL; i++)
+		each[i] = &srv->workers[i].metrics;
+	if (each != NULL)
+		metrics_render(out, each, (size_t)srv->workers_len);
+	evbuffer_add_printf(out, "# HELP dynaseal_upstream_up Whether the last probe of the upstream "
+			    "connected.\n# TYPE dynaseal_upstream_up gauge\ndynaseal_upstream_up %d\n",
+			    a->upstream_ok);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+	free(each);
+}
+
+/* GET /loglevel shows the level; PUT or POST /loglevel with "debug" (etc.) as body sets it. */
+static void on_loglevel(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	char body[16] = { 0 };
+	int level;
+
+	(void)arg;
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+		reply_text(req, 200, "OK", log_level_name(log_get_level()));
+		return;
+	}
+	evbuffer_copyout(in, body, sizeof(body) - 1);
+	body[strcspn(body, " \r\n")] = '\0';
+	level = log_level_parse(body);
+	if (level < 0) {
+		reply_text(req, 400, "Bad Request", "expected one of: error warn info debug");
+		return;
+	}
+	log_set_level((enum log_level)level);
+	log_warn("log level set to %s through the admin listener", log_level_name((enum log_level)level));
+	reply_text(req, 200, "OK", log_level_name((enum log_level)level));
+}
+
+static void probe_schedule(struct admin *a, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(a->probe_timer, &tv);
+}
+
+static void probe_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct admin *a = arg;
+	int was = a->upstream_ok;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		a->upstream_ok = 1;
+		a->upstream_why[0] = '\0';
+	} else {
+		int dns = bufferevent_socket_get_dns_error(bev);
+		a->upstream_ok = 0;
+		snprintf(a->upstream_why, sizeof(a->upstream_why), "%s",
+			 dns ? evutil_gai_strerror(dns) :
+			 (what & BEV_EVENT_TIMEOUT) ? "connect timed out" :
+			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	}
+	if (was != a->upstream_ok)
+		log_msg(a->upstream_ok ? LOG_INFO : LOG_WARN, "upstream %s is %s%s%s",
+			a->srv->cfg->upstream_endpoint, a->upstream_ok ? "reachable" : "unreachable",
+			a->upstream_ok ? "" : ": ", a->upstream_why);
+	bufferevent_free(bev);
+	a->probe = NULL;
+	probe_schedule(a, ADMIN_PROBE_INTERVAL_MS);
+}
+
+/* A TCP connect to the upstream; TLS is left to real requests (which report their errors). */
+static void probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin *a = arg;
+	const struct config *cfg = a->srv->cfg;
+	struct timeval tv = { cfg->upstream_connect_timeout_ms / 1000,
+			      (cfg->upstream_connect_timeout_ms % 1000) * 1000 };
+
+	(void)fd;
+	(void)what;
+	a->probe = bufferevent_socket_new(a->srv->main_base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (a->probe == NULL) {
+		probe_schedule(a, ADMIN_PROBE_INTERVAL_MS);
+		return;
+	}
+	bufferevent_setcb(a->probe, NULL, NULL, probe_event_cb, a);
+	bufferevent_set_timeouts(a->probe, NULL, &tv);
+	bufferevent_enable(a->probe, EV_WRITE);
+	if (bufferevent_socket_connect_hostname(a->probe, a->dns, AF_UNSPEC, cfg->upstream_addr.host,
+						cfg->upstream_addr.port) != 0) {
+		/* The event callback has run or the bufferevent is still ours. */
+		if (a->probe != NULL) {
+			bufferevent_free(a->probe);
+			a->probe = NULL;
+			a->upstream_ok = 0;
+			snprintf(a->upstream_why, sizeof(a->upstream_why), "cannot start a connection");
+			probe_schedule(a, ADMIN_PROBE_INTERVAL_MS);
+		}
+	}
+}
+
+struct admin *admin_start(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	struct admin *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	a->srv = srv;
+	a->http = evhttp_new(srv->main_base);
+	a->dns = evdns_base_new(srv->main_base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (a->dns == NULL)
+		a->dns = evdns_base_new(srv->main_base, 0);
+	a->probe_timer = evtimer_new(srv->main_base, probe_cb, a);
+	if (a->http == NULL || a->dns == NULL || a->probe_timer == NULL)
+		goto fail;
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_POST);
+	evhttp_set_cb(a->http, "/healthz", on_healthz, a);
+	evhttp_set_cb(a->http, "/readyz", on_readyz, a);
+	evhttp_set_cb(a->http, "/metrics", on_metrics, a);
+	evhttp_set_cb(a->http, "/loglevel", on_loglevel, a);
+	if (evhttp_bind_socket_with_handle(a->http, cfg->admin_listen.host, cfg->admin_listen.port) == NULL) {
+		log_error("admin_listen: cannot listen on %s:%u", cfg->admin_listen.host, cfg->admin_listen.port);
+		goto fail;
+	}
+	log_info("admin listener on %s:%u (/healthz /readyz /metrics /loglevel)",
+		 cfg->admin_listen.host, cfg->admin_listen.port);
+	probe_schedule(a, 0);
+	return a;
+fail:
+	admin_stop(a);
+	return NULL;
+}
+
+void admin_stop(struct admin *a)
+{
+	if (a == NULL)
+		return;
+	if (a->probe != NULL)
+		bufferevent_free(a->probe);
+	if (a->probe_timer != NULL)
+		event_free(a->probe_timer);
+	if (a->http != NULL)
+		evhttp_free(a->http);
+	if (a->dns != NULL)
+		evdns_base_free(a->dns, 0);
+	free(a);
+}

@@ -1,0 +1,223 @@
+#include "proxy/crypt_batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/item_crypt.h"
+#include "proxy/log.h"
+
+/* One item's work and the state its keyring call needs. */
+struct crypt_job {
+	struct crypt_batch *batch;          /* owner */
+	const struct config_table *table;   /* the item's table */
+	struct keyring *keyring;            /* the table's keyring on this worker */
+	cJSON *item;                        /* changed in place */
+	int encrypt;                        /* 1 write, 0 read */
+	struct materials m;                 /* data key etc.; wiped when done */
+	struct item_header h;               /* read: the parsed head */
+	int has_h;                          /* h needs cleanup */
+	int has_m;                          /* m needs cleanup */
+};
+
+struct crypt_batch {
+	cJSON *doc;                         /* the JSON tree holding the items */
+	struct crypt_job *jobs;
+	size_t len, cap;
+	size_t pending;                     /* jobs (plus one while starting) not finished */
+	int failed;                         /* the first error has been reported */
+	int orphaned;                       /* nobody waits: free when pending reaches 0 */
+	int running;                        /* crypt_batch_run was called */
+	crypt_batch_done_cb cb;
+	void *arg;
+};
+
+struct crypt_batch *crypt_batch_new(cJSON *doc)
+{
+	struct crypt_batch *b = calloc(1, sizeof(*b));
+
+	if (b != NULL)
+		b->doc = doc;
+	return b;
+}
+
+int crypt_batch_add(struct crypt_batch *b, const struct config_table *t, struct keyring *k,
+		    cJSON *item, int encrypt)
+{
+	struct crypt_job *j;
+
+	if (b->len == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 8;
+		struct crypt_job *n = realloc(b->jobs, cap * sizeof(*n));
+		if (n == NULL)
+			return -1;
+		b->jobs = n;
+		b->cap = cap;
+	}
+	j = &b->jobs[b->len++];
+	memset(j, 0, sizeof(*j));
+	j->batch = b;
+	j->table = t;
+	j->keyring = k;
+	j->item = item;
+	j->encrypt = encrypt;
+	return 0;
+}
+
+size_t crypt_batch_len(const struct crypt_batch *b)
+{
+	return b->len;
+}
+
+cJSON *crypt_batch_doc(struct crypt_batch *b)
+{
+	return b->doc;
+}
+
+static void job_cleanup(struct crypt_job *j)
+{
+	if (j->has_m)
+		materials_cleanup(&j->m);
+	if (j->has_h)
+		item_header_cleanup(&j->h);
+	j->has_m = j->has_h = 0;
+}
+
+static void batch_destroy(struct crypt_batch *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		job_cleanup(&b->jobs[i]);
+	free(b->jobs);
+	cJSON_Delete(b->doc);
+	free(b);
+}
+
+/* One job finished (err NULL on success). */
+static void job_done(struct crypt_job *j, const struct ds_error *err)
+{
+	struct crypt_batch *b = j->batch;
+
+	job_cleanup(j);
+	if (err != NULL && !b->failed && !b->orphaned) {
+		b->failed = 1;
+		b->cb(b->arg, b, err);
+	}
+	if (--b->pending > 0)
+		return;
+	if (b->orphaned) {
+		batch_destroy(b);
+		return;
+	}
+	if (!b->failed)
+		b->cb(b->arg, b, NULL);
+}
+
+static void encrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
+{
+	struct crypt_job *j = arg;
+	struct ds_error err = { 0 };
+
+	if (rc != 0) {
+		job_done(j, kerr);
+		return;
+	}
+	if (j->batch->orphaned || j->batch->failed) {
+		job_done(j, NULL);
+		return;
+	}
+	if (item_encrypt(j->table, &j->m, j->item, &err) != 0) {
+		job_done(j, &err);
+		return;
+	}
+	job_done(j, NULL);
+}
+
+static void decrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
+{
+	struct crypt_job *j = arg;
+	struct ds_error err = { 0 };
+
+	if (rc != 0) {
+		job_done(j, kerr);
+		return;
+	}
+	if (j->batch->orphaned || j->batch->failed) {
+		job_done(j, NULL);
+		return;
+	}
+	if (item_decrypt(j->table, &j->m, &j->h, j->item, &err) != 0) {
+		job_done(j, &err);
+		return;
+	}
+	job_done(j, NULL);
+}
+
+static void job_start(struct crypt_job *j)
+{
+	struct ds_error err = { 0 };
+
+	if (j->encrypt) {
+		if (item_encrypt_materials(j->table, j->item, &j->m, &err) != 0) {
+			job_done(j, &err);
+			return;
+		}
+		j->has_m = 1;
+		keyring_on_encrypt(j->keyring, &j->m, encrypt_keyring_done, j);
+		return;
+	}
+	if (item_is_plaintext(j->item)) {
+		if (j->table->plaintext_policy == PLAINTEXT_ALLOW_READ) {
+			job_done(j, NULL);
+			return;
+		}
+		ds_error_set(&err, 400, DS_ERR_VALIDATION,
+			     "table \"%s\": an item has no aws_dbe_head, so it was not written through "
+			     "dynaseal or the DB-ESDK; set plaintext_policy to \"allow-read\" for this "
+			     "table while migrating plaintext items", j->table->name);
+		job_done(j, &err);
+		return;
+	}
+	if (item_read_header(j->table, j->item, &j->h, &err) != 0) {
+		job_done(j, &err);
+		return;
+	}
+	j->has_h = 1;
+	if (item_decrypt_materials(j->table, &j->h, &j->m, &err) != 0) {
+		job_done(j, &err);
+		return;
+	}
+	j->has_m = 1;
+	keyring_on_decrypt(j->keyring, &j->m, j->h.edks, j->h.edks_len, decrypt_keyring_done, j);
+}
+
+void crypt_batch_run(struct crypt_batch *b, crypt_batch_done_cb cb, void *arg)
+{
+	size_t i;
+
+	b->cb = cb;
+	b->arg = arg;
+	b->running = 1;
+	/* One extra count while starting, so a job that completes at once cannot end the batch
+	 * before the others have started. */
+	b->pending = b->len + 1;
+	for (i = 0; i < b->len && !b->failed; i++)
+		job_start(&b->jobs[i]);
+	/* After a failure the rest are not started: they count as done. */
+	b->pending -= b->len - i;
+	if (--b->pending > 0)
+		return;
+	if (b->orphaned)
+		batch_destroy(b);
+	else if (!b->failed)
+		cb(arg, b, NULL);
+}
+
+void crypt_batch_free(struct crypt_batch *b)
+{
+	if (b == NULL)
+		return;
+	if (b->running && b->pending > 0) {
+		b->orphaned = 1;
+		return;
+	}
+	batch_destroy(b);
+}

@@ -1,0 +1,619 @@
+/*
+ * Per-operation handling of requests on configured tables (request side).  What each
+ * operation carries and where its items are:
+ *
+ *   PutItem              Item (encrypt); response Attributes (ALL_OLD)
+ *   GetItem              response Item
+ *   DeleteItem           response Attributes
+ *   UpdateItem           only DO_NOTHING attributes may be written; response Attributes
+ *   Query, Scan          response Items
+ *   BatchGetItem         response Responses.<table>[]; UnprocessedKeys restored
+ *   BatchWriteItem       RequestItems.<table>[].PutRequest.Item; UnprocessedItems restored
+ *   TransactGetItems     response Responses[i].Item
+ *   TransactWriteItems   TransactItems[i].Put.Item; CancellationReasons[i].Item
+ *
+ * Anything that cannot be rewritten safely is refused with a ValidationException that names
+ * the table, the parameter and the attribute, and says what to do instead.
+ */
+#include "proxy/route.h"
+#include "proxy/route_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "crypto/item_crypt.h"
+#include "proxy/ddb.h"
+#include "proxy/ddb_expr.h"
+#include "proxy/forward.h"
+#include "proxy/log.h"
+#include "proxy/upstream.h"
+#include "proxy/worker.h"
+
+/* The parameters of DynamoDB's legacy API, which dynaseal cannot check: always refused. */
+static const char *const legacy_params[] = {
+	"Expected", "AttributeUpdates", "QueryFilter", "ScanFilter", "KeyConditions",
+	"AttributesToGet", "ConditionalOperator",
+};
+
+static const struct {
+	const char *name;
+	enum route_op op;
+} op_names[] = {
+	{ "PutItem", ROUTE_PUT }, { "GetItem", ROUTE_GET }, { "DeleteItem", ROUTE_DELETE },
+	{ "UpdateItem", ROUTE_UPDATE }, { "Query", ROUTE_QUERY }, { "Scan", ROUTE_SCAN },
+	{ "BatchGetItem", ROUTE_BATCH_GET }, { "BatchWriteItem", ROUTE_BATCH_WRITE },
+	{ "TransactGetItems", ROUTE_TRANSACT_GET }, { "TransactWriteItems", ROUTE_TRANSACT_WRITE },
+	{ "ExecuteStatement", ROUTE_PARTIQL }, { "BatchExecuteStatement", ROUTE_PARTIQL },
+	{ "ExecuteTransaction", ROUTE_PARTIQL },
+};
+
+static enum route_op op_of(const char *name)
+{
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++) {
+		if (strcmp(op_names[i].name, name) == 0)
+			return op_names[i].op;
+	}
+	return ROUTE_OTHER;
+}
+
+const struct config_table *route_table(const struct route_state *st, const char *name)
+{
+	const struct config *cfg = st->t->worker->server->cfg;
+
+	return config_find_table(cfg, name, strlen(name));
+}
+
+struct keyring *route_keyring(const struct route_state *st, const struct config_table *table)
+{
+	const struct config *cfg = st->t->worker->server->cfg;
+	size_t i = (size_t)(table->keyring_ref - cfg->keyrings);
+
+	return i < st->t->worker->keyrings_len ? st->t->worker->keyrings[i] : NULL;
+}
+
+static int refuse(struct route_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int refuse(struct route_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ds_error_vset(&st->err, 400, DS_ERR_VALIDATION, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Refuses JSON objects with a repeated key anywhere: DynamoDB may read the other copy than
+ * ours, and a configured attribute could slip through in plaintext. */
+static int check_duplicate_keys(struct route_state *st, const cJSON *node, int depth)
+{
+	if (depth > 64)
+		return refuse(st, "The request nests JSON deeper than dynaseal accepts (64 levels)");
+	for (const cJSON *c = node ? node->child : NULL; c != NULL; c = c->next) {
+		if (cJSON_IsObject(node)) {
+			for (const cJSON *d = c->next; d != NULL; d = d->next) {
+				if (c->string && d->string && strcmp(c->string, d->string) == 0)
+					return refuse(st, "The request repeats the JSON key \"%s\" in one object; "
+						      "send each key once", c->string);
+			}
+		}
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && check_duplicate_keys(st, c, depth + 1) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int check_legacy(struct route_state *st, const struct config_table *t, const cJSON *obj,
+			const char *where)
+{
+	for (size_t i = 0; i < sizeof(legacy_params) / sizeof(legacy_params[0]); i++) {
+		if (cJSON_GetObjectItemCaseSensitive(obj, legacy_params[i]) != NULL)
+			return refuse(st, "table \"%s\": %s%s uses the legacy parameter %s, which dynaseal "
+				      "cannot check against encrypted attributes; use the expression "
+				      "parameters (ConditionExpression, FilterExpression, "
+				      "KeyConditionExpression, ProjectionExpression, UpdateExpression) instead",
+				      t->name, where, *where ? " " : "", legacy_params[i]);
+	}
+	return 0;
+}
+
+/* What an expression scan checks, for the callback. */
+struct expr_check {
+	struct route_state *st;
+	const struct config_table *table;
+	const char *param;
+	int update;                 /* UpdateExpression: writes must be DO_NOTHING */
+	int projection;             /* ProjectionExpression: nested paths into signed attributes */
+};
+
+static int expr_name_cb(void *arg, const char *name, size_t len, int written, int nested,
+			struct ds_error *err)
+{
+	struct expr_check *x = arg;
+	enum attr_action action;
+	int known = config_table_action(x->table, name, len, &action) == 0;
+
+	(void)err;
+	if (len >= strlen(ITEM_RESERVED_PREFIX) && memcmp(name, ITEM_RESERVED_PREFIX, strlen(ITEM_RESERVED_PREFIX)) == 0)
+		return refuse(x->st, "table \"%s\": %s references \"%.*s\"; attributes starting with "
+			      "aws_dbe_ are reserved for the encryption format", x->table->name,
+			      x->param, (int)len, name);
+	if (x->update && written && (!known || action != ACTION_DO_NOTHING))
+		return refuse(x->st, "table \"%s\": UpdateExpression writes \"%.*s\", which is %s; "
+			      "an update would break the item's signature. Write the whole item with "
+			      "PutItem instead, or configure the attribute as DO_NOTHING",
+			      x->table->name, (int)len, name,
+			      !known ? "not in attribute_actions (nor allowed unsigned)" :
+			      action == ACTION_ENCRYPT_AND_SIGN ? "encrypted (ENCRYPT_AND_SIGN)" : "signed");
+	if (x->projection && nested && known && action != ACTION_DO_NOTHING)
+		return refuse(x->st, "table \"%s\": ProjectionExpression asks for part of \"%.*s\"; a "
+			      "signed or encrypted attribute can only be read whole, so project "
+			      "\"%.*s\" itself", x->table->name, (int)len, name, (int)len, name);
+	if (!x->projection && known && action == ACTION_ENCRYPT_AND_SIGN)
+		return refuse(x->st, "table \"%s\": %s references \"%.*s\", which dynaseal encrypts "
+			      "(ENCRYPT_AND_SIGN): DynamoDB cannot compare encrypted values. Use a "
+			      "SIGN_ONLY attribute in the expression, or filter in the application",
+			      x->table->name, x->param, (int)len, name);
+	return 0;
+}
+
+/* Scans one expression parameter of obj, if present. */
+static int check_expr(struct route_state *st, const struct config_table *t, const cJSON *obj,
+		      const char *param, enum ddb_expr_kind kind)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(obj, param);
+	struct expr_check x = { st, t, param, kind == DDB_EXPR_UPDATE, kind == DDB_EXPR_PROJECTION };
+
+	if (e == NULL)
+		return 0;
+	if (!cJSON_IsString(e))
+		return refuse(st, "table \"%s\": %s must be a string", t->name, param);
+	if (ddb_expr_scan(kind, param, e->valuestring,
+			  cJSON_GetObjectItemCaseSensitive(obj, "ExpressionAttributeNames"),
+			  expr_name_cb, &x, &st->err) != 0) {
+		if (st->err.status == 0)
+			refuse(st, "table \"%s\": %s could not be read", t->name, param);
+		return -1;
+	}
+	return 0;
+}
+
+/* The expressions every single-item or read operation may carry. */
+static int check_exprs(struct route_state *st, const struct config_table *t, const cJSON *obj)
+{
+	if (check_expr(st, t, obj, "ConditionExpression", DDB_EXPR_CONDITION) != 0 ||
+	    check_expr(st, t, obj, "FilterExpression", DDB_EXPR_CONDITION) != 0 ||
+	    check_expr(st, t, obj, "KeyConditionExpression", DDB_EXPR_CONDITION) != 0 ||
+	    check_expr(st, t, obj, "UpdateExpression", DDB_EXPR_UPDATE) != 0 ||
+	    check_expr(st, t, obj, "ProjectionExpression", DDB_EXPR_PROJECTION) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * A read that projects: adds what verification needs (every signed attribute, the head and
+ * the foot) and remembers the original projection to strip the answer.  proj is filled when
+ * obj had a ProjectionExpression.
+ */
+static int extend_projection(struct route_state *st, const struct config_table *t, cJSON *obj,
+			     struct route_proj *rp)
+{
+	cJSON *pe = cJSON_GetObjectItemCaseSensitive(obj, "ProjectionExpression");
+	cJSON *names;
+	const char **extra;
+	size_t n = 0;
+	char *expr;
+
+	rp->table = t;
+	if (pe == NULL)
+		return 0;
+	names = cJSON_GetObjectItemCaseSensitive(obj, "ExpressionAttributeNames");
+	if (ddb_projection_parse(pe->valuestring, names, &rp->proj, &st->err) != 0)
+		return -1;
+	rp->has_proj = 1;
+	extra = calloc(t->actions_len + 2, sizeof(*extra));
+	if (extra == NULL)
+		return refuse(st, "dynaseal is out of memory");
+	for (size_t i = 0; i < t->actions_len; i++) {
+		if (t->actions[i].action != ACTION_DO_NOTHING)
+			extra[n++] = t->actions[i].name;
+	}
+	extra[n++] = ITEM_HEAD_ATTR;
+	extra[n++] = ITEM_FOOT_ATTR;
+	if (names != NULL)
+		cJSON_DetachItemViaPointer(obj, names);
+	expr = ddb_projection_extend(&rp->proj, extra, n, &names, &st->err);
+	free(extra);
+	if (names != NULL)
+		cJSON_AddItemToObject(obj, "ExpressionAttributeNames", names);
+	if (expr == NULL)
+		return -1;
+	cJSON_ReplaceItemInObjectCaseSensitive(obj, "ProjectionExpression", cJSON_CreateString(expr));
+	free(expr);
+	return 0;
+}
+
+/* Adds an item to encrypt, checking it is an object first. */
+static int add_write(struct route_state *st, const struct config_table *t, cJSON *item,
+		     const char *where)
+{
+	struct keyring *k = route_keyring(st, t);
+
+	if (!cJSON_IsObject(item))
+		return refuse(st, "table \"%s\": %s must be a map of attribute values", t->name, where);
+	if (k == NULL)
+		return refuse(st, "table \"%s\": its keyring \"%s\" is not usable on this worker",
+			      t->name, t->keyring);
+	if (crypt_batch_add(st->batch, t, k, item, 1) != 0)
+		return refuse(st, "dynaseal is out of memory");
+	return 0;
+}
+
+/* UpdateItem (and a transaction's Update) must never create an item without a head, which
+ * no reader could verify: the update is made conditional on the item existing. */
+static int require_existing_item(struct route_state *st, cJSON *obj)
+{
+	cJSON *names = cJSON_GetObjectItemCaseSensitive(obj, "ExpressionAttributeNames");
+	cJSON *cond = cJSON_GetObjectItemCaseSensitive(obj, "ConditionExpression");
+	char placeholder[32];
+	char *expr;
+	size_t len;
+
+	for (int i = 0;; i++) {
+		snprintf(placeholder, sizeof(placeholder), "#dshead%d", i);
+		if (names == NULL || cJSON_GetObjectItemCaseSensitive(names, placeholder) == NULL)
+			break;
+	}
+	if (names == NULL) {
+		names = cJSON_AddObjectToObject(obj, "ExpressionAttributeNames");
+		if (names == NULL)
+			return refuse(st, "dynaseal is out of memory");
+	}
+	cJSON_AddStringToObject(names, placeholder, ITEM_HEAD_ATTR);
+	len = (cond && cJSON_IsString(cond) ? strlen(cond->valuestring) : 0) + 64;
+	expr = malloc(len);
+	if (expr == NULL)
+		return refuse(st, "dynaseal is out of memory");
+	if (cond != NULL && cJSON_IsString(cond))
+		snprintf(expr, len, "(%s) AND attribute_exists(%s)", cond->valuestring, placeholder);
+	else
+		snprintf(expr, len, "attribute_exists(%s)", placeholder);
+	if (cond != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, "ConditionExpression", cJSON_CreateString(expr));
+	else
+		cJSON_AddStringToObject(obj, "ConditionExpression", expr);
+	free(expr);
+	return 0;
+}
+
+/* The checks and rewrites of one single-table request object (also a transaction's part). */
+static int prepare_one(struct route_state *st, enum route_op op, const struct config_table *t,
+		       cJSON *obj, const char *where, struct route_proj *rp)
+{
+	if (check_legacy(st, t, obj, where) != 0 || check_exprs(st, t, obj) != 0)
+		return -1;
+	switch (op) {
+	case ROUTE_PUT:
+		return add_write(st, t, cJSON_GetObjectItemCaseSensitive(obj, "Item"), "Item");
+	case ROUTE_UPDATE:
+		return require_existing_item(st, obj);
+	case ROUTE_GET:
+	case ROUTE_QUERY:
+	case ROUTE_SCAN:
+	case ROUTE_TRANSACT_GET:
+		return rp != NULL ? extend_projection(st, t, obj, rp) : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Whether a PartiQL statement names a configured table (as a word or a quoted identifier). */
+static const struct config_table *partiql_table(const struct route_state *st, const char *stmt)
+{
+	const struct config *cfg = st->t->worker->server->cfg;
+
+	for (size_t i = 0; i < cfg->tables_len; i++) {
+		const char *name = cfg->tables[i].name;
+		size_t n = strlen(name);
+		for (const char *p = strstr(stmt, name); p != NULL; p = strstr(p + 1, name)) {
+			char before = p == stmt ? ' ' : p[-1];
+			char after = p[n];
+			int word = !((before >= 'a' && before <= 'z') || (before >= 'A' && before <= 'Z') ||
+				     (before >= '0' && before <= '9') || before == '_' || before == '-' || before == '.') &&
+				   !((after >= 'a' && after <= 'z') || (after >= 'A' && after <= 'Z') ||
+				     (after >= '0' && after <= '9') || after == '_' || after == '-' || after == '.');
+			if (word)
+				return &cfg->tables[i];
+		}
+	}
+	return NULL;
+}
+
+static int prepare_partiql(struct route_state *st, cJSON *req)
+{
+	const char *op = st->t->op;
+	const cJSON *one = cJSON_GetObjectItemCaseSensitive(req, "Statement");
+	const cJSON *many = cJSON_GetObjectItemCaseSensitive(req, "Statements");
+	const cJSON *s;
+
+	if (many == NULL)
+		many = cJSON_GetObjectItemCaseSensitive(req, "TransactStatements");
+	if (cJSON_IsString(one) && partiql_table(st, one->valuestring) != NULL)
+		goto refused;
+	cJSON_ArrayForEach(s, many) {
+		one = cJSON_GetObjectItemCaseSensitive(s, "Statement");
+		if (cJSON_IsString(one) && partiql_table(st, one->valuestring) != NULL)
+			goto refused;
+	}
+	return 0;
+refused:
+	return refuse(st, "table \"%s\": %s (PartiQL) cannot be used on a table dynaseal encrypts, "
+		      "because dynaseal cannot rewrite statements; use PutItem, GetItem, UpdateItem, "
+		      "DeleteItem, Query, Scan and their batch and transaction forms",
+		      partiql_table(st, one->valuestring)->name, op);
+}
+
+static int prepare_batch_get(struct route_state *st, cJSON *req)
+{
+	cJSON *items = cJSON_GetObjectItemCaseSensitive(req, "RequestItems");
+	cJSON *ka;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(ka, items)
+		n++;
+	st->projs = calloc(n ? n : 1, sizeof(*st->projs));
+	if (st->projs == NULL)
+		return refuse(st, "dynaseal is out of memory");
+	cJSON_ArrayForEach(ka, items) {
+		const struct config_table *t = route_table(st, ka->string);
+		struct route_proj *rp = &st->projs[st->projs_len++];
+		if (t == NULL)
+			continue;
+		st->involved = 1;
+		/* UnprocessedKeys come back in our rewritten form: keep the original. */
+		rp->original = cJSON_Duplicate(ka, 1);
+		rp->name = strdup(ka->string);
+		if (rp->original == NULL || rp->name == NULL)
+			return refuse(st, "dynaseal is out of memory");
+		if (check_legacy(st, t, ka, "RequestItems") != 0 ||
+		    check_expr(st, t, ka, "ProjectionExpression", DDB_EXPR_PROJECTION) != 0 ||
+		    extend_projection(st, t, ka, rp) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int prepare_batch_write(struct route_state *st, cJSON *req)
+{
+	cJSON *items = cJSON_GetObjectItemCaseSensitive(req, "RequestItems");
+	cJSON *list;
+
+	cJSON_ArrayForEach(list, items) {
+		const struct config_table *t = route_table(st, list->string);
+		cJSON *wr;
+		if (t == NULL)
+			continue;
+		st->involved = 1;
+		cJSON_ArrayForEach(wr, list) {
+			cJSON *put = cJSON_GetObjectItemCaseSensitive(wr, "PutRequest");
+			if (put != NULL && add_write(st, t, cJSON_GetObjectItemCaseSensitive(put, "Item"),
+						     "RequestItems PutRequest.Item") != 0)
+				return -1;
+		}
+	}
+	if (st->involved) {
+		/* UnprocessedItems must go back in the application's own plaintext form. */
+		st->original = cJSON_Duplicate(items, 1);
+		if (st->original == NULL && items != NULL)
+			return refuse(st, "dynaseal is out of memory");
+	}
+	return 0;
+}
+
+static int prepare_transact(struct route_state *st, cJSON *req)
+{
+	static const struct {
+		const char *key;
+		enum route_op op;
+	} parts[] = {
+		{ "Get", ROUTE_TRANSACT_GET }, { "Put", ROUTE_PUT }, { "Update", ROUTE_UPDATE },
+		{ "Delete", ROUTE_DELETE }, { "ConditionCheck", ROUTE_OTHER },
+	};
+	cJSON *items = cJSON_GetObjectItemCaseSensitive(req, "TransactItems");
+	size_t n = (size_t)cJSON_GetArraySize(items);
+	cJSON *ti;
+	size_t i = 0;
+
+	st->projs = calloc(n ? n : 1, sizeof(*st->projs));
+	if (st->projs == NULL)
+		return refuse(st, "dynaseal is out of memory");
+	st->projs_len = n;
+	cJSON_ArrayForEach(ti, items) {
+		for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
+			cJSON *obj = cJSON_GetObjectItemCaseSensitive(ti, parts[p].key);
+			const cJSON *name = cJSON_GetObjectItemCaseSensitive(obj, "TableName");
+			const struct config_table *t;
+			char where[48];
+			if (obj == NULL || !cJSON_IsString(name))
+				continue;
+			t = route_table(st, name->valuestring);
+			if (t == NULL)
+				continue;
+			st->involved = 1;
+			st->projs[i].table = t;
+			snprintf(where, sizeof(where), "TransactItems[%zu].%s", i, parts[p].key);
+			if (prepare_one(st, parts[p].op, t, obj, where, &st->projs[i]) != 0)
+				return -1;
+		}
+		i++;
+	}
+	return 0;
+}
+
+/* Parses and checks the request; fills st and the batch of items to encrypt. */
+static int prepare(struct route_state *st)
+{
+	cJSON *req = st->req;
+	const cJSON *name;
+	const struct config_table *t;
+
+	if (check_duplicate_keys(st, req, 0) != 0)
+		return -1;
+	switch (st->op) {
+	case ROUTE_BATCH_GET:
+		return prepare_batch_get(st, req);
+	case ROUTE_BATCH_WRITE:
+		return prepare_batch_write(st, req);
+	case ROUTE_TRANSACT_GET:
+	case ROUTE_TRANSACT_WRITE:
+		return prepare_transact(st, req);
+	case ROUTE_PARTIQL:
+		return prepare_partiql(st, req);
+	default:
+		break;
+	}
+	name = cJSON_GetObjectItemCaseSensitive(req, "TableName");
+	if (!cJSON_IsString(name) || (t = route_table(st, name->valuestring)) == NULL)
+		return 0;
+	st->involved = 1;
+	st->table = t;
+	st->projs = calloc(1, sizeof(*st->projs));
+	if (st->projs == NULL)
+		return refuse(st, "dynaseal is out of memory");
+	st->projs_len = 1;
+	st->projs[0].table = t;
+	if (st->op == ROUTE_QUERY || st->op == ROUTE_SCAN) {
+		const cJSON *sel = cJSON_GetObjectItemCaseSensitive(req, "Select");
+		if (cJSON_IsString(sel) && strcmp(sel->valuestring, "COUNT") == 0)
+			return check_legacy(st, t, req, "") != 0 || check_exprs(st, t, req) != 0 ? -1 : 0;
+	}
+	return prepare_one(st, st->op, t, req, "", &st->projs[0]);
+}
+
+static void route_state_free(struct route_state *st)
+{
+	if (st == NULL)
+		return;
+	crypt_batch_free(st->batch);
+	cJSON_Delete(st->original);
+	for (size_t i = 0; i < st->projs_len; i++) {
+		if (st->projs[i].has_proj)
+			ddb_projection_cleanup(&st->projs[i].proj);
+		cJSON_Delete(st->projs[i].original);
+		free(st->projs[i].name);
+	}
+	free(st->strips);
+	free(st->projs);
+	http_msg_free(st->resp);
+	free(st);
+}
+
+void route_free(struct txn *t)
+{
+	route_state_free(t->route);
+	t->route = NULL;
+}
+
+static void route_fail(struct route_state *st, const struct ds_error *err)
+{
+	txn_fail(st->t, err);
+}
+
+/* The request's items are encrypted: send it. */
+static void request_ready(void *arg, struct crypt_batch *b, const struct ds_error *err)
+{
+	struct route_state *st = arg;
+	struct txn *t = st->t;
+	struct ds_error ferr = { 0 };
+	char *body;
+	char *bytes;
+	size_t req_len = 0;
+
+	if (err != NULL) {
+		ferr = *err;
+		route_fail(st, &ferr);
+		return;
+	}
+	body = cJSON_PrintUnformatted(crypt_batch_doc(b));
+	/* The request tree is done with; the response gets its own batch. */
+	crypt_batch_free(b);
+	st->batch = NULL;
+	st->req = NULL;
+	if (body == NULL) {
+		ds_error_set(&ferr, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		route_fail(st, &ferr);
+		return;
+	}
+	bytes = forward_build(t->worker, t->req, body, strlen(body), 1, &req_len, &ferr);
+	free(body);
+	if (bytes == NULL) {
+		route_fail(st, &ferr);
+		return;
+	}
+	t->call = upstream_call_start(t->worker->dynamodb, bytes, req_len, route_response_cb, st);
+	if (t->call == NULL) {
+		ds_error_set(&ferr, 503, DS_ERR_UNAVAILABLE, "dynaseal could not open a connection to "
+			     "the DynamoDB endpoint; retry the request");
+		route_fail(st, &ferr);
+	}
+}
+
+int route_request(struct txn *t)
+{
+	const struct config *cfg = t->worker->server->cfg;
+	struct evbuffer *body = t->req->body;
+	size_t len = evbuffer_get_length(body);
+	const char *data;
+	struct route_state *st;
+	enum route_op op;
+
+	if (cfg->tables_len == 0)
+		return 0;
+	op = op_of(t->op);
+	if (op == ROUTE_OTHER)
+		return 0;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		struct ds_error err;
+		ds_error_set(&err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		txn_fail(t, &err);
+		return 1;
+	}
+	st->t = t;
+	st->op = op;
+	t->route = st;
+	data = (const char *)evbuffer_pullup(body, -1);
+	st->req = cJSON_ParseWithLength(data, len);
+	if (st->req == NULL || !cJSON_IsObject(st->req)) {
+		ds_error_set(&st->err, 400, DS_ERR_SERIALIZATION,
+			     "The request body of %s is not a JSON object; dynaseal refuses it rather than "
+			     "forward what it cannot check", t->op);
+		cJSON_Delete(st->req);
+		st->req = NULL;
+		route_fail(st, &st->err);
+		return 1;
+	}
+	/* The batch owns the tree from here; st->req stays a borrowed pointer into it. */
+	st->batch = crypt_batch_new(st->req);
+	if (st->batch == NULL) {
+		cJSON_Delete(st->req);
+		st->req = NULL;
+		ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		route_fail(st, &st->err);
+		return 1;
+	}
+	if (prepare(st) != 0) {
+		route_fail(st, &st->err);
+		return 1;
+	}
+	if (!st->involved) {
+		/* No configured table after all: forward the original bytes. */
+		route_free(t);
+		return 0;
+	}
+	crypt_batch_run(st->batch, request_ready, st);
+	return 1;
+}

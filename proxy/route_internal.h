@@ -1,0 +1,74 @@
+/*
+ * Shared by route.c (requests) and route_resp.c (responses): the state a transaction on a
+ * configured table carries from its request to its response.
+ */
+#ifndef DS_ROUTE_INTERNAL_H
+#define DS_ROUTE_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "config/config.h"
+#include "crypto/keyring.h"
+#include "proxy/crypt_batch.h"
+#include "proxy/ddb_expr.h"
+#include "proxy/error.h"
+#include "proxy/http.h"
+#include "proxy/txn.h"
+
+/* The operations that carry items, and PartiQL, which is refused on configured tables. */
+enum route_op {
+	ROUTE_OTHER = 0,
+	ROUTE_PUT,
+	ROUTE_GET,
+	ROUTE_DELETE,
+	ROUTE_UPDATE,
+	ROUTE_QUERY,
+	ROUTE_SCAN,
+	ROUTE_BATCH_GET,
+	ROUTE_BATCH_WRITE,
+	ROUTE_TRANSACT_GET,
+	ROUTE_TRANSACT_WRITE,
+	ROUTE_PARTIQL,
+};
+
+/* A read's table and its original projection, to strip what verification added. */
+struct route_proj {
+	const struct config_table *table;  /* NULL when the part names no configured table */
+	struct ddb_projection proj;        /* the application's ProjectionExpression */
+	int has_proj;                      /* proj is filled */
+	char *name;                        /* BatchGetItem: the RequestItems key (table name) */
+	cJSON *original;                   /* BatchGetItem: the KeysAndAttributes as sent */
+};
+
+/* A response item and the projection it must be trimmed to after decryption. */
+struct route_strip {
+	cJSON *item;
+	const struct route_proj *rp;
+};
+
+/* One transaction's state between its request and its response. */
+struct route_state {
+	struct txn *t;                     /* the exchange */
+	enum route_op op;
+	cJSON *req;                        /* the parsed request (owned by batch) */
+	struct crypt_batch *batch;         /* the items being encrypted or decrypted */
+	int involved;                      /* a configured table is concerned */
+	const struct config_table *table;  /* single-table operations */
+	struct route_proj *projs;          /* one per read part: [0] for single-table reads,
+					    * per RequestItems entry, per TransactItems index */
+	size_t projs_len;
+	cJSON *original;                   /* BatchWriteItem: RequestItems before encryption */
+	struct http_msg *resp;             /* the upstream response being decrypted */
+	struct route_strip *strips;        /* decrypted items to trim to their projection */
+	size_t strips_len, strips_cap;
+	struct ds_error err;               /* the refusal being answered */
+};
+
+/* The configured table of that name, or NULL. */
+const struct config_table *route_table(const struct route_state *st, const char *name);
+/* The worker's keyring for a configured table. */
+struct keyring *route_keyring(const struct route_state *st, const struct config_table *table);
+/* The upstream's answer to a rewritten request (route_resp.c). */
+void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *err);
+
+#endif
