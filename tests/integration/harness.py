@@ -127,7 +127,7 @@ def start_dynaseal(upstream_url, config=None, env=None, workers=2, check=True):
         "workers": workers,
         "upstream": {"endpoint": upstream_url, "region": REGION,
                      "connect_timeout_ms": 2000, "response_timeout_ms": 10000},
-        "log": {"level": "info"},
+        "log": {"level": os.environ.get("DYNASEAL_TEST_LOG", "info")},
     }
     for k, v in (config or {}).items():
         if isinstance(v, dict) and isinstance(cfg.get(k), dict):

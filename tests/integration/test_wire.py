@@ -1,0 +1,244 @@
+"""HTTP-level behaviour against dynalite: byte-identical responses, keep-alive, pipelining,
+split segments, chunked bodies, Expect: 100-continue; and every error dynaseal answers itself
+(garbage, limits, a client gone mid-body, upstream down or stalled), each followed by a normal
+request to show the proxy keeps serving."""
+import json
+import re
+import socket
+import threading
+import time
+import unittest
+import zlib
+
+import harness as h
+
+
+def ddb_request(target, body, host="localhost", extra=""):
+    b = body.encode() if isinstance(body, str) else body
+    return ("POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: DynamoDB_20120810.%s\r\n"
+            "Content-Type: application/x-amz-json-1.0\r\n"
+            "Authorization: AWS4-HMAC-SHA256 Credential=AKIDAPP/20260101/us-east-1/dynamodb/aws4_request, "
+            "SignedHeaders=host;x-amz-date, Signature=00\r\nX-Amz-Date: 20260101T000000Z\r\n%sContent-Length: %d\r\n\r\n"
+            % (host, target, extra, len(b))).encode() + b
+
+
+_pending = {}
+
+
+def read_response(sock, timeout=10):
+    """Reads one HTTP response (Content-Length framed); returns (status, headers, body).
+    Bytes of a following (pipelined) response are kept for the next call on that socket."""
+    sock.settimeout(timeout)
+    data = _pending.pop(sock.fileno(), b"")
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before a response: %r" % data)
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for l in lines[1:]:
+        k, v = l.split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+    n = int(headers.get("content-length", "0"))
+    while len(rest) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    if len(rest) > n:
+        _pending[sock.fileno()] = rest[n:]
+    return status, headers, rest[:n]
+
+
+def exchange(port, raw, timeout=10):
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(raw)
+        return read_response(s, timeout)
+
+
+def closed_by_peer(sock, timeout=5):
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+class WireTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ddb = h.start_dynalite()
+        cls.proxy = h.start_dynaseal(cls.ddb.url, config={
+            "limits": {"max_header_bytes": 4096, "max_body_bytes": 65536, "client_idle_timeout_ms": 3000}})
+        d = h.boto3_client(cls.ddb.url)
+        d.create_table(TableName="wire", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                       KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+        d.get_waiter("table_exists").wait(TableName="wire", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+        for i in range(5):
+            d.put_item(TableName="wire", Item={"pk": {"S": "k%d" % i}, "v": {"S": "é" * i}})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.ddb.stop()
+
+    def assert_serving(self):
+        st, _, body = exchange(self.proxy.port, ddb_request("GetItem", '{"TableName":"wire","Key":{"pk":{"S":"k1"}}}'))
+        self.assertEqual(st, 200)
+        self.assertEqual(json.loads(body)["Item"]["v"], {"S": "é"})
+
+    def assert_own_error(self, status, headers, body, code, type_part):
+        self.assertEqual(status, code)
+        self.assertIn("x-amzn-requestid", headers)
+        self.assertEqual(int(headers["x-amz-crc32"]), zlib.crc32(body))
+        doc = json.loads(body)
+        self.assertIn(type_part, doc["__type"])
+        self.assertTrue(doc["message"])
+        return doc["message"]
+
+    def test_byte_identical_to_direct(self):
+        for target, body in [("GetItem", '{"TableName":"wire","Key":{"pk":{"S":"k3"}}}'),
+                             ("Query", '{"TableName":"wire","KeyConditionExpression":"pk = :p",'
+                                       '"ExpressionAttributeValues":{":p":{"S":"k2"}}}'),
+                             ("Scan", '{"TableName":"wire"}'),
+                             ("DescribeTable", '{"TableName":"wire"}'),
+                             ("DescribeTable", '{"TableName":"nope"}')]:
+            d_st, d_h, d_body = exchange(self.ddb.port, ddb_request(target, body))
+            p_st, p_h, p_body = exchange(self.proxy.port, ddb_request(target, body))
+            self.assertEqual(p_st, d_st, target)
+            if target == "DescribeTable":
+                # The table description carries no per-call fields; compare as documents.
+                self.assertEqual(json.loads(p_body), json.loads(d_body))
+            else:
+                self.assertEqual(p_body, d_body, target)
+            self.assertEqual(int(p_h["x-amz-crc32"]), zlib.crc32(p_body), target)
+
+    def test_keep_alive_pipelined_and_split(self):
+        req = ddb_request("GetItem", '{"TableName":"wire","Key":{"pk":{"S":"k4"}}}')
+        with socket.create_connection(("127.0.0.1", self.proxy.port)) as s:
+            s.sendall(req + req)                      # two pipelined requests
+            for _ in range(2):
+                st, _, body = read_response(s)
+                self.assertEqual(st, 200)
+                self.assertEqual(json.loads(body)["Item"]["v"], {"S": "éééé"})
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for b in req:                             # one byte per segment
+                s.send(bytes([b]))
+            st, _, body = read_response(s)
+            self.assertEqual(st, 200)
+
+    def test_chunked_and_expect_continue(self):
+        body = b'{"TableName":"wire","Key":{"pk":{"S":"k2"}}}'
+        head = ("POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.GetItem\r\n"
+                "Content-Type: application/x-amz-json-1.0\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+        chunks = b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (10, body[:10], len(body) - 10, body[10:])
+        st, _, out = exchange(self.proxy.port, head + chunks)
+        self.assertEqual(st, 200)
+        self.assertEqual(json.loads(out)["Item"]["pk"], {"S": "k2"})
+        with socket.create_connection(("127.0.0.1", self.proxy.port)) as s:
+            s.sendall(ddb_request("GetItem", body, extra="Expect: 100-continue\r\n")[:-len(body)])
+            s.settimeout(5)
+            self.assertTrue(s.recv(64).startswith(b"HTTP/1.1 100 Continue\r\n\r\n"))
+            s.sendall(body)
+            st, _, out = read_response(s)
+            self.assertEqual(st, 200)
+
+    def test_garbage(self):
+        with socket.create_connection(("127.0.0.1", self.proxy.port)) as s:
+            s.sendall(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03 not http at all\r\n\r\n")
+            msg = self.assert_own_error(*read_response(s), 400, "SerializationException")
+            self.assertIn("Malformed HTTP request", msg)
+            self.assertTrue(closed_by_peer(s))
+        self.assert_serving()
+
+    def test_header_over_limit(self):
+        st, hd, body = exchange(self.proxy.port, ddb_request("ListTables", "{}", extra="X-Big: %s\r\n" % ("a" * 5000)))
+        msg = self.assert_own_error(st, hd, body, 431, "ValidationException")
+        self.assertIn("limits.max_header_bytes", msg)
+        self.assert_serving()
+
+    def test_body_over_limit(self):
+        big = '{"TableName":"wire","Item":{"pk":{"S":"%s"}}}' % ("x" * 70000)
+        st, hd, body = exchange(self.proxy.port, ddb_request("PutItem", big))
+        msg = self.assert_own_error(st, hd, body, 413, "RequestEntityTooLarge")
+        self.assertIn("limits.max_body_bytes", msg)
+        self.assert_serving()
+
+    def test_client_gone_mid_body(self):
+        raw = ddb_request("PutItem", '{"TableName":"wire","Item":{"pk":{"S":"gone"}}}')
+        with socket.create_connection(("127.0.0.1", self.proxy.port)) as s:
+            s.sendall(raw[:-10])
+        time.sleep(0.2)
+        self.assert_serving()
+        st, _, body = exchange(self.proxy.port, ddb_request("GetItem", '{"TableName":"wire","Key":{"pk":{"S":"gone"}}}'))
+        self.assertNotIn("Item", json.loads(body))
+
+    def test_incomplete_request_times_out(self):
+        with socket.create_connection(("127.0.0.1", self.proxy.port)) as s:
+            s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")
+            msg = self.assert_own_error(*read_response(s, timeout=10), 408, "ValidationException")
+            self.assertIn("client_idle_timeout_ms", msg)
+        self.assert_serving()
+
+
+class UpstreamFaultTest(unittest.TestCase):
+    """The upstream refuses connections, or accepts and never answers."""
+
+    def test_upstream_down_is_retryable_503(self):
+        port = h.free_port()  # nothing listens there
+        proxy = h.start_dynaseal("http://127.0.0.1:%d" % port)
+        try:
+            st, hd, body = exchange(proxy.port, ddb_request("ListTables", "{}"))
+            self.assertEqual(st, 503)
+            self.assertIn("ServiceUnavailableException", json.loads(body)["__type"])
+            # botocore classifies it as retryable: every attempt reaches dynaseal.
+            d = h.boto3_client(proxy.url, retries=2)
+            with self.assertRaises(Exception) as cm:
+                d.list_tables()
+            self.assertIn("ServiceUnavailable", str(cm.exception))
+            m = re.search(r'dynaseal_requests_total\{operation="ListTables",status="5xx"\} (\d+)', h.metrics(proxy))
+            self.assertIsNotNone(m)
+            self.assertGreaterEqual(int(m.group(1)), 1 + 3)
+        finally:
+            proxy.stop()
+
+    def test_upstream_stall_times_out(self):
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(16)
+        held = []
+        stop = threading.Event()
+
+        def accept_and_hold():
+            lsock.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    c, _ = lsock.accept()
+                    held.append(c)
+                except OSError:
+                    pass
+
+        t = threading.Thread(target=accept_and_hold, daemon=True)
+        t.start()
+        proxy = h.start_dynaseal("http://127.0.0.1:%d" % lsock.getsockname()[1],
+                                 config={"upstream": {"response_timeout_ms": 500}})
+        try:
+            t0 = time.time()
+            st, hd, body = exchange(proxy.port, ddb_request("ListTables", "{}"))
+            self.assertEqual(st, 503)
+            self.assertIn("no response from", json.loads(body)["message"])
+            self.assertLess(time.time() - t0, 5)
+        finally:
+            proxy.stop()
+            stop.set()
+            t.join()
+            for c in held:
+                c.close()
+            lsock.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
