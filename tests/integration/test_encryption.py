@@ -1,0 +1,313 @@
+"""Item encryption through dynaseal, with unmodified clients, against moto (which has
+transactions): every operation round-trips; the stored items hold only ciphertext for
+ENCRYPT_AND_SIGN attributes; every refusal names the attribute or parameter; tampered items
+are refused; plaintext items follow plaintext_policy."""
+import base64
+import json
+import os
+import unittest
+
+import harness as h
+
+SECRETS = ["ssn-078-05-1120", "ada@example.com", "søren ✓ 机密", "nested-secret-value"]
+
+
+def table_config(keyring="local", **extra):
+    cfg = {"keyring": keyring, "partition_key": "pk", "sort_key": "sk",
+           "attribute_actions": {"email": "ENCRYPT_AND_SIGN", "ssn": "ENCRYPT_AND_SIGN",
+                                 "profile": "ENCRYPT_AND_SIGN", "name": "SIGN_ONLY",
+                                 "visits": "DO_NOTHING"},
+           "allowed_unsigned_attributes": ["last_seen"]}
+    cfg.update(extra)
+    return cfg
+
+
+def full_item(pk, sk="1"):
+    """An item with every attribute type, nested, unicode, in encrypted attributes."""
+    return {
+        "pk": {"S": pk}, "sk": {"N": sk},
+        "email": {"S": "ada@example.com"},
+        "ssn": {"S": "ssn-078-05-1120"},
+        "name": {"S": "Ada"},
+        "visits": {"N": "1"},
+        "last_seen": {"N": "1700000000"},
+        "profile": {"M": {
+            "motto": {"S": "søren ✓ 机密"}, "n": {"N": "-12.500"}, "b": {"B": b"\x00\x01\xff"},
+            "t": {"BOOL": True}, "z": {"NULL": True}, "ss": {"SS": ["b", "a"]},
+            "ns": {"NS": ["3", "1.5"]}, "bs": {"BS": [b"\x02", b"\x01"]},
+            "l": {"L": [{"S": "nested-secret-value"}, {"M": {"deep": {"L": [{"N": "0"}]}}}, {"S": ""}]}}},
+    }
+
+
+def canon(v):
+    """A DynamoDB value with sets sorted and numbers normalised, for comparison."""
+    if isinstance(v, dict):
+        out = {}
+        for k, x in v.items():
+            if k in ("SS", "BS"):
+                out[k] = sorted(x)
+            elif k == "NS":
+                out[k] = sorted(float(n) for n in x)
+            elif k == "N":
+                out[k] = float(x)
+            else:
+                out[k] = canon(x)
+        return out
+    if isinstance(v, list):
+        return [canon(x) for x in v]
+    return v
+
+
+class EncryptionTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.moto = h.start_moto()
+        try:
+            cls.key = os.path.join(cls.moto.workdir, "local.key")
+            with open(cls.key, "wb") as f:
+                f.write(os.urandom(32))
+            tables = {"users": table_config(), "legacy": table_config(plaintext_policy="allow-read")}
+            cls.proxy = h.start_dynaseal(cls.moto.url, config={
+                "keyrings": {"local": {"type": "raw-aes", "key_file": cls.key}},
+                "tables": tables})
+            raw = cls.raw = h.boto3_client(cls.moto.url)
+            for t in ("users", "legacy", "plainpass"):
+                raw.create_table(TableName=t, BillingMode="PAY_PER_REQUEST",
+                                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                       {"AttributeName": "sk", "AttributeType": "N"}],
+                                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                            {"AttributeName": "sk", "KeyType": "RANGE"}])
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in ("proxy", "moto"):
+            if hasattr(cls, s):
+                getattr(cls, s).stop()
+
+    def setUp(self):
+        self.app = h.boto3_client(self.proxy.url)
+
+    def raw_item(self, table, pk, sk="1"):
+        return self.raw.get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"N": sk}}).get("Item")
+
+    def assert_ciphertext_only(self, stored):
+        self.assertIn("aws_dbe_head", stored)
+        self.assertIn("aws_dbe_foot", stored)
+        for a in ("email", "ssn", "profile"):
+            self.assertEqual(list(stored[a]), ["B"], a)
+        text = json.dumps(stored, default=lambda b: base64.b64encode(b).decode(), ensure_ascii=False)
+        for s in SECRETS:
+            self.assertNotIn(s, text)
+        self.assertEqual(stored["name"], {"S": "Ada"})   # SIGN_ONLY stays readable
+
+    def assert_refused(self, fn, *needles):
+        with self.assertRaises(self.app.exceptions.ClientError) as cm:
+            fn()
+        err = cm.exception.response["Error"]
+        self.assertEqual(err["Code"], "ValidationException", err)
+        for n in needles:
+            self.assertIn(n, err["Message"])
+        return err["Message"]
+
+    def test_put_get_round_trip_every_type(self):
+        item = full_item("rt")
+        self.app.put_item(TableName="users", Item=item)
+        got = self.app.get_item(TableName="users", Key={"pk": {"S": "rt"}, "sk": {"N": "1"}})["Item"]
+        self.assertEqual(canon(got), canon(item))
+        self.assert_ciphertext_only(self.raw_item("users", "rt"))
+        # ReturnValues ALL_OLD on an overwrite and on a delete come back decrypted.
+        old = self.app.put_item(TableName="users", Item=full_item("rt"), ReturnValues="ALL_OLD")["Attributes"]
+        self.assertEqual(canon(old), canon(item))
+        old = self.app.delete_item(TableName="users", Key={"pk": {"S": "rt"}, "sk": {"N": "1"}},
+                                   ReturnValues="ALL_OLD")["Attributes"]
+        self.assertEqual(old["ssn"], {"S": "ssn-078-05-1120"})
+
+    def test_aws_cli_round_trip(self):
+        item = {"pk": {"S": "cli"}, "sk": {"N": "1"}, "email": {"S": "ada@example.com"}, "name": {"S": "Ada"}}
+        rc, _, err = h.aws_cli(self.proxy.url, "put-item", "--table-name", "users", "--item", json.dumps(item))
+        self.assertEqual(rc, 0, err)
+        rc, out, err = h.aws_cli(self.proxy.url, "get-item", "--table-name", "users",
+                                 "--key", json.dumps({"pk": {"S": "cli"}, "sk": {"N": "1"}}))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out["Item"], item)
+        self.assertEqual(list(self.raw_item("users", "cli")["email"]), ["B"])
+
+    def test_query_scan_batch_transactions(self):
+        a = self.app
+        a.batch_write_item(RequestItems={"users": [
+            {"PutRequest": {"Item": full_item("q", str(i))}} for i in range(1, 6)]})
+        q = a.query(TableName="users", KeyConditionExpression="pk = :p AND sk >= :s",
+                    FilterExpression="#n = :n", ExpressionAttributeNames={"#n": "name"},
+                    ExpressionAttributeValues={":p": {"S": "q"}, ":s": {"N": "2"}, ":n": {"S": "Ada"}})
+        self.assertEqual(q["Count"], 4)
+        for it in q["Items"]:
+            self.assertEqual(it["ssn"], {"S": "ssn-078-05-1120"})
+        # Pagination: two pages of two, then the rest.
+        page = a.query(TableName="users", KeyConditionExpression="pk = :p", Limit=2,
+                       ExpressionAttributeValues={":p": {"S": "q"}})
+        self.assertEqual(len(page["Items"]), 2)
+        page2 = a.query(TableName="users", KeyConditionExpression="pk = :p", Limit=10,
+                        ExclusiveStartKey=page["LastEvaluatedKey"], ExpressionAttributeValues={":p": {"S": "q"}})
+        self.assertEqual(len(page2["Items"]), 3)
+        self.assertEqual(a.query(TableName="users", KeyConditionExpression="pk = :p", Select="COUNT",
+                                 ExpressionAttributeValues={":p": {"S": "q"}})["Count"], 5)
+        seen = []
+        for seg in range(2):
+            s = a.scan(TableName="users", Segment=seg, TotalSegments=2,
+                       FilterExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "q"}})
+            seen += [i["sk"]["N"] for i in s["Items"] if "email" in i and i["email"]["S"] == "ada@example.com"]
+        self.assertEqual(sorted(seen), ["1", "2", "3", "4", "5"])
+        bg = a.batch_get_item(RequestItems={"users": {
+            "Keys": [{"pk": {"S": "q"}, "sk": {"N": "1"}}, {"pk": {"S": "q"}, "sk": {"N": "2"}}],
+            "ProjectionExpression": "pk, sk, email"}})
+        got = bg["Responses"]["users"]
+        self.assertEqual(len(got), 2)
+        for it in got:
+            self.assertEqual(set(it), {"pk", "sk", "email"})
+            self.assertEqual(it["email"], {"S": "ada@example.com"})
+        a.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "users", "Item": full_item("tx")}},
+            {"Update": {"TableName": "users", "Key": {"pk": {"S": "q"}, "sk": {"N": "1"}},
+                        "UpdateExpression": "SET visits = visits + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            {"ConditionCheck": {"TableName": "users", "Key": {"pk": {"S": "q"}, "sk": {"N": "2"}},
+                                "ConditionExpression": "attribute_exists(#n)",
+                                "ExpressionAttributeNames": {"#n": "name"}}},
+            {"Delete": {"TableName": "users", "Key": {"pk": {"S": "q"}, "sk": {"N": "5"}}}}])
+        tg = a.transact_get_items(TransactItems=[
+            {"Get": {"TableName": "users", "Key": {"pk": {"S": "tx"}, "sk": {"N": "1"}}}},
+            {"Get": {"TableName": "users", "Key": {"pk": {"S": "q"}, "sk": {"N": "1"}},
+                     "ProjectionExpression": "visits, ssn"}}])
+        self.assertEqual(canon(tg["Responses"][0]["Item"]), canon(full_item("tx")))
+        self.assertEqual(tg["Responses"][1]["Item"], {"visits": {"N": "2"}, "ssn": {"S": "ssn-078-05-1120"}})
+        self.assert_ciphertext_only(self.raw_item("users", "tx"))
+
+    def test_update_of_do_nothing_attribute(self):
+        self.app.put_item(TableName="users", Item=full_item("up"))
+        out = self.app.update_item(TableName="users", Key={"pk": {"S": "up"}, "sk": {"N": "1"}},
+                                   UpdateExpression="SET visits = visits + :one, last_seen = :t",
+                                   ExpressionAttributeValues={":one": {"N": "1"}, ":t": {"N": "5"}},
+                                   ReturnValues="ALL_NEW")["Attributes"]
+        self.assertEqual(out["visits"], {"N": "2"})
+        self.assertEqual(out["email"], {"S": "ada@example.com"})
+        # An update never creates an item without a signature.
+        with self.assertRaises(self.app.exceptions.ConditionalCheckFailedException):
+            self.app.update_item(TableName="users", Key={"pk": {"S": "absent"}, "sk": {"N": "1"}},
+                                 UpdateExpression="SET visits = :one", ExpressionAttributeValues={":one": {"N": "1"}})
+        self.assertIsNone(self.raw_item("users", "absent"))
+
+    def test_projection_is_trimmed(self):
+        self.app.put_item(TableName="users", Item=full_item("pr"))
+        got = self.app.get_item(TableName="users", Key={"pk": {"S": "pr"}, "sk": {"N": "1"}},
+                                ProjectionExpression="#e, visits", ExpressionAttributeNames={"#e": "email"})["Item"]
+        self.assertEqual(got, {"email": {"S": "ada@example.com"}, "visits": {"N": "1"}})
+
+    def test_refusals_name_the_attribute(self):
+        a = self.app
+        key = {"pk": {"S": "rf"}, "sk": {"N": "1"}}
+        a.put_item(TableName="users", Item=full_item("rf"))
+        self.assert_refused(lambda: a.put_item(TableName="users", Item=full_item("rf"),
+                                               ConditionExpression="email <> :e",
+                                               ExpressionAttributeValues={":e": {"S": "x"}}),
+                            '"users"', "ConditionExpression", '"email"', "ENCRYPT_AND_SIGN")
+        self.assert_refused(lambda: a.scan(TableName="users", FilterExpression="begins_with(#s, :p)",
+                                           ExpressionAttributeNames={"#s": "ssn"},
+                                           ExpressionAttributeValues={":p": {"S": "1"}}),
+                            "FilterExpression", '"ssn"')
+        self.assert_refused(lambda: a.update_item(TableName="users", Key=key, UpdateExpression="SET #n = :v",
+                                                  ExpressionAttributeNames={"#n": "name"},
+                                                  ExpressionAttributeValues={":v": {"S": "x"}}),
+                            "UpdateExpression", '"name"', "signed")
+        self.assert_refused(lambda: a.update_item(TableName="users", Key=key, UpdateExpression="REMOVE ssn"),
+                            "UpdateExpression", '"ssn"', "encrypted")
+        self.assert_refused(lambda: a.update_item(TableName="users", Key=key, UpdateExpression="SET visits = :v",
+                                                  ConditionExpression="ssn = :v",
+                                                  ExpressionAttributeValues={":v": {"S": "x"}}),
+                            "ConditionExpression", '"ssn"')
+        self.assert_refused(lambda: a.get_item(TableName="users", Key=key, ProjectionExpression="profile.motto"),
+                            "ProjectionExpression", '"profile"')
+        self.assert_refused(lambda: a.get_item(TableName="users", Key=key, AttributesToGet=["email"]),
+                            "legacy parameter AttributesToGet")
+        self.assert_refused(lambda: a.scan(TableName="users", ScanFilter={
+            "name": {"AttributeValueList": [{"S": "Ada"}], "ComparisonOperator": "EQ"}}), "ScanFilter")
+        self.assert_refused(lambda: a.put_item(TableName="users", Item=full_item("rf"),
+                                               Expected={"pk": {"Exists": False}}), "Expected")
+        self.assert_refused(lambda: a.execute_statement(Statement='SELECT * FROM "users" WHERE pk = ?',
+                                                        Parameters=[{"S": "rf"}]), "PartiQL", '"users"')
+        self.assert_refused(lambda: a.batch_execute_statement(Statements=[
+            {"Statement": "SELECT * FROM users WHERE pk = 'x'"}]), "PartiQL")
+        bad = full_item("rf")
+        bad["aws_dbe_extra"] = {"S": "x"}
+        self.assert_refused(lambda: a.put_item(TableName="users", Item=bad), "aws_dbe_extra")
+        bad = full_item("rf")
+        bad["unlisted"] = {"S": "x"}
+        self.assert_refused(lambda: a.put_item(TableName="users", Item=bad), "unlisted")
+        bad = full_item("rf")
+        bad["email"] = {"S": "ada@example.com"}
+        self.assert_refused(lambda: a.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "users", "Item": bad, "ConditionExpression": "attribute_not_exists(ssn)"}}]),
+            "ConditionExpression", '"ssn"')
+        # Nothing refused reached the table: the stored item is the first one, unchanged.
+        self.assert_ciphertext_only(self.raw_item("users", "rf"))
+        # PartiQL on a table dynaseal does not encrypt passes through.
+        a.execute_statement(Statement="INSERT INTO plainpass VALUE {'pk': 'p', 'sk': 1}")
+
+    def test_tampered_items_are_refused(self):
+        a = self.app
+        for pk in ("t1", "t2"):
+            a.put_item(TableName="users", Item=full_item(pk))
+        one, two = self.raw_item("users", "t1"), self.raw_item("users", "t2")
+        key1 = {"pk": {"S": "t1"}, "sk": {"N": "1"}}
+
+        def stored(item):
+            self.raw.put_item(TableName="users", Item=item)
+
+        cases = []
+        flipped = dict(one)
+        b = bytearray(one["ssn"]["B"])
+        b[-1] ^= 1
+        flipped["ssn"] = {"B": bytes(b)}
+        cases.append(flipped)
+        swapped = dict(one)
+        swapped["ssn"], swapped["email"] = one["email"], one["ssn"]
+        cases.append(swapped)
+        moved = dict(one)
+        moved["ssn"] = two["ssn"]
+        cases.append(moved)
+        signed = dict(one)
+        signed["name"] = {"S": "Eve"}
+        cases.append(signed)
+        headless = dict(one)
+        del headless["aws_dbe_head"]
+        cases.append(headless)
+        footless = dict(one)
+        del footless["aws_dbe_foot"]
+        cases.append(footless)
+        refused = 0
+        for c in cases:
+            stored(c)
+            msg = self.assert_refused(lambda: a.get_item(TableName="users", Key=key1), '"users"')
+            for s in SECRETS:
+                self.assertNotIn(s, msg)
+            refused += 1
+        self.assertEqual(refused, len(cases))
+        # A changed allowed-unsigned attribute is fine.
+        ok = dict(one)
+        ok["last_seen"] = {"N": "42"}
+        stored(ok)
+        self.assertEqual(a.get_item(TableName="users", Key=key1)["Item"]["last_seen"], {"N": "42"})
+
+    def test_plaintext_policy(self):
+        plain = {"pk": {"S": "pl"}, "sk": {"N": "1"}, "email": {"S": "old@example.com"}}
+        self.raw.put_item(TableName="users", Item=plain)
+        self.raw.put_item(TableName="legacy", Item=plain)
+        key = {"pk": {"S": "pl"}, "sk": {"N": "1"}}
+        self.assert_refused(lambda: self.app.get_item(TableName="users", Key=key), "aws_dbe_head", "plaintext_policy")
+        self.assertEqual(self.app.get_item(TableName="legacy", Key=key)["Item"], plain)
+
+
+if __name__ == "__main__":
+    unittest.main()
