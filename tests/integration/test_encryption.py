@@ -7,7 +7,7 @@ import json
 import os
 import unittest
 
-import harness as h
+import peers as h
 
 SECRETS = ["ssn-078-05-1120", "ada@example.com", "søren ✓ 机密", "nested-secret-value"]
 

@@ -5,7 +5,7 @@ import json
 import unittest
 from decimal import Decimal
 
-import harness as h
+import peers as h
 
 
 class ProxyMotoTest(unittest.TestCase):

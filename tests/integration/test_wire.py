@@ -10,7 +10,7 @@ import time
 import unittest
 import zlib
 
-import harness as h
+import peers as h
 
 
 def ddb_request(target, body, host="localhost", extra=""):
