@@ -308,9 +308,11 @@ static void check_actions(struct cfg_ctx *ctx, const char *path, struct config_t
 		cfg_quote(q, sizeof(q), a->name);
 		if (a->action == ACTION_SIGN_AND_INCLUDE_IN_EC && ec_attr == NULL)
 			ec_attr = a->name;
-		if (find_allowed(t, a->name, len)) {
-			cfg_problem(ctx, kp, "\"%s\" is also listed in allowed_unsigned_attributes; "
-				    "list it in one place only", q);
+		/* DO_NOTHING attributes are unsigned: the DB-ESDK expects them in the allowed list
+		 * too (the published vectors do so); a signed one there is a contradiction. */
+		if (a->action != ACTION_DO_NOTHING && find_allowed(t, a->name, len)) {
+			cfg_problem(ctx, kp, "\"%s\" is %s but also listed in allowed_unsigned_attributes; "
+				    "an attribute is either signed or allowed unsigned", q, action_names[a->action]);
 		} else if (a->action != ACTION_DO_NOTHING && has_prefix(t, a->name, len)) {
 			cfg_quote(q2, sizeof(q2), t->allowed_unsigned_prefix);
 			cfg_problem(ctx, kp, "\"%s\" is %s but starts with "

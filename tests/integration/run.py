@@ -29,9 +29,16 @@ def main():
     if args.pattern:
         tests = [t for t in tests if args.pattern in t.id()]
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(unittest.TestSuite(tests))
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    # A test with failing subtests counts once; a failed setUpClass counts as one failure.
+    def case_id(t):
+        return getattr(t, "test_case", t).id() if hasattr(t, "id") else str(t)
+
+    failed_ids = {case_id(t) for t, _ in result.failures + result.errors}
+    failed_ids |= {case_id(t) for t in result.unexpectedSuccesses}
+    ran_failed = {i for i in failed_ids if any(i == t.id() for t in tests)}
+    failed = len(failed_ids)
     skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped
+    passed = result.testsRun - len(ran_failed) - skipped
     line = "integration: %d passed, %d failed" % (passed, failed)
     if skipped:
         line += ", %d skipped" % skipped

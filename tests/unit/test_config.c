@@ -983,7 +983,9 @@ static void test_unsigned_conflicts(void **state)
 {
 	(void)state;
 	EXPECT_ONE(T("'attribute_actions':{'email':'ENCRYPT_AND_SIGN'},'allowed_unsigned_attributes':['email']"),
-		   "config: \"tables.users.attribute_actions.email\": \"email\" is also listed in allowed_unsigned_attributes; list it in one place only");
+		   "config: \"tables.users.attribute_actions.email\": \"email\" is ENCRYPT_AND_SIGN but also listed in allowed_unsigned_attributes; an attribute is either signed or allowed unsigned");
+	/* DO_NOTHING attributes may (as in the DB-ESDK) be listed as allowed unsigned too. */
+	config_free(EXPECT_OK(T("'attribute_actions':{'n':'DO_NOTHING'},'allowed_unsigned_attributes':['n']")));
 	EXPECT_ONE(T("'attribute_actions':{'u_x':'ENCRYPT_AND_SIGN'},'allowed_unsigned_attribute_prefix':'u_'"),
 		   "config: \"tables.users.attribute_actions.u_x\": \"u_x\" is ENCRYPT_AND_SIGN but starts with allowed_unsigned_attribute_prefix \"u_\"");
 	EXPECT_ONE(T("'allowed_unsigned_attributes':['a','b','a']"),
