@@ -24,13 +24,14 @@ class JavaScriptSdkTest(unittest.TestCase):
                     "attribute_actions": {"email": "ENCRYPT_AND_SIGN", "profile": "ENCRYPT_AND_SIGN",
                                           "name": "SIGN_ONLY", "visits": "DO_NOTHING"}}}})
         except Exception:
-            cls.ddb.stop()
+            cls.tearDownClass()
             raise
 
     @classmethod
     def tearDownClass(cls):
-        cls.proxy.stop()
-        cls.ddb.stop()
+        for s in ("proxy", "ddb"):
+            if hasattr(cls, s):
+                getattr(cls, s).stop()
 
     def run_app(self, table, encrypted):
         env = h.client_env(self.proxy.url)

@@ -71,8 +71,16 @@ class WireTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.ddb = h.start_dynalite()
-        cls.proxy = h.start_dynaseal(cls.ddb.url, config={
-            "limits": {"max_header_bytes": 4096, "max_body_bytes": 65536, "client_idle_timeout_ms": 3000}})
+        try:
+            cls.proxy = h.start_dynaseal(cls.ddb.url, config={
+                "limits": {"max_header_bytes": 4096, "max_body_bytes": 65536, "client_idle_timeout_ms": 3000}})
+            cls.fill()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def fill(cls):
         d = h.boto3_client(cls.ddb.url)
         d.create_table(TableName="wire", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
@@ -82,8 +90,9 @@ class WireTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.proxy.stop()
-        cls.ddb.stop()
+        for s in ("proxy", "ddb"):
+            if hasattr(cls, s):
+                getattr(cls, s).stop()
 
     def assert_serving(self):
         st, _, body = exchange(self.proxy.port, ddb_request("GetItem", '{"TableName":"wire","Key":{"pk":{"S":"k1"}}}'))
