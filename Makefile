@@ -33,7 +33,7 @@ LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/htt
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit integration demo run clean deps bench fuzz check-deps
+.PHONY: all test unit integration integration-san demo run clean deps bench fuzz check-deps
 all: $(BIN)
 
 $(BIN): $(BUILD)/proxy/main.o $(LIB_OBJ) $(LLHTTP_OBJ)
@@ -84,7 +84,11 @@ unit: $(UNIT_BIN)
 	  echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 integration: $(BIN)
-	python3 tests/integration/run.py
+	DYNASEAL_BIN=$(BIN) python3 tests/integration/run.py
+
+# The integration suite against the ASan+UBSan build of the proxy.
+integration-san:
+	$(MAKE) SANITIZE=1 integration
 
 test: deps
 	$(MAKE) unit

@@ -13,7 +13,7 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-DYNASEAL = os.environ.get("DYNASEAL_BIN", os.path.join(ROOT, "bin", "dynaseal"))
+DYNASEAL = os.path.abspath(os.environ.get("DYNASEAL_BIN", os.path.join(ROOT, "bin", "dynaseal")))
 NODE_BIN = os.path.join(ROOT, "tests", "node", "node_modules", ".bin")
 REGION = "us-east-1"
 
