@@ -166,6 +166,10 @@ const struct config_table *config_find_table(const struct config *cfg, const cha
 int config_table_action(const struct config_table *table, const char *attr, size_t len,
 			enum attr_action *action);
 
+/* Parses an endpoint URL "http[s]://host[:port][/]" (AWS_ENDPOINT_URL_KMS, ...).  Returns 0, or
+ * -1 with *why set to a static reason. */
+int config_parse_endpoint(const char *text, int *tls, struct config_addr *addr, const char **why)
+	__attribute__((warn_unused_result));
 /* Parses "host:port", "[v6]:port" or ":port" into addr.  Returns 0 or -1. */
 int config_parse_addr(const char *text, struct config_addr *addr);
 

@@ -219,6 +219,11 @@ static int endpoint_parse(const char *text, int *tls, struct config_addr *addr, 
 	return r;
 }
 
+int config_parse_endpoint(const char *text, int *tls, struct config_addr *addr, const char **why)
+{
+	return endpoint_parse(text, tls, addr, why) == CFG_ADDR_OK ? 0 : -1;
+}
+
 void cfg_endpoint_field(struct cfg_ctx *ctx, const char *path, int is_env, const char *text,
 			struct config *cfg)
 {

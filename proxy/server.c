@@ -21,6 +21,8 @@
 #include <event2/thread.h>
 
 #include "crypto/keyring.h"
+#include "crypto/keyring_aws_kms.h"
+#include "crypto/kms_client.h"
 #include "proxy/admin.h"
 #include "proxy/client.h"
 #include "proxy/log.h"
@@ -198,6 +200,18 @@ static struct keyring *worker_keyring_new(struct worker *w, const struct config_
 	case KEYRING_STATIC_BRANCH_KEY:
 		k = keyring_new_from_config(c);
 		break;
+	case KEYRING_AWS_KMS:
+		if (w->kms == NULL) {
+			struct ds_error err = { 0 };
+			w->kms = kms_client_new(w->base, w->dns, w->server->upstream_ssl, w->server->region,
+						w->server->creds, &err);
+			if (w->kms == NULL) {
+				log_error("keyring \"%s\": %s", c->name, err.message);
+				return NULL;
+			}
+		}
+		k = keyring_aws_kms_new(c, w->kms);
+		break;
 	default:
 		log_error("keyring \"%s\": this type is not available in this build of dynaseal",
 			  c->name);
@@ -274,6 +288,7 @@ static void worker_cleanup(struct worker *w)
 	for (size_t i = 0; i < w->keyrings_len; i++)
 		keyring_free(w->keyrings[i]);
 	free(w->keyrings);
+	kms_client_free(w->kms);
 	if (w->stop_ev != NULL)
 		event_free(w->stop_ev);
 	upstream_pool_free(w->dynamodb);
@@ -335,11 +350,10 @@ int server_run(struct config *cfg, int workers)
 	}
 	log_info("credentials: from the %s (access key %.4s...)", srv.creds->source,
 		 srv.creds->access_key_id);
-	if (cfg->upstream_tls) {
-		srv.upstream_ssl = upstream_ssl_ctx_new(cfg->upstream_ca_file);
-		if (srv.upstream_ssl == NULL)
-			goto cleanup;
-	}
+	/* One client TLS context for the upstream and KMS, whichever of them uses https. */
+	srv.upstream_ssl = upstream_ssl_ctx_new(cfg->upstream_ca_file);
+	if (srv.upstream_ssl == NULL)
+		goto cleanup;
 	if (bind_listeners(&srv, &cfg->listen) != 0)
 		goto cleanup;
 	srv.workers = calloc((size_t)srv.workers_len, sizeof(*srv.workers));

@@ -26,6 +26,7 @@ struct upstream_pool;
 struct client_conn;
 struct server;
 struct keyring;
+struct kms_client;
 
 TAILQ_HEAD(client_list, client_conn);
 
@@ -39,6 +40,7 @@ struct worker {
 	struct evconnlistener **listeners;   /* one per listening socket */
 	int listeners_len;
 	struct upstream_pool *dynamodb;      /* pooled connections to the upstream */
+	struct kms_client *kms;              /* this worker's KMS client, when a keyring needs KMS */
 	struct keyring **keyrings;           /* this worker's keyrings, parallel to cfg->keyrings */
 	size_t keyrings_len;
 	struct event *stop_ev;               /* activated by the main thread to drain */
@@ -51,7 +53,7 @@ struct worker {
 /* The whole process. */
 struct server {
 	struct config *cfg;                  /* the config in force */
-	SSL_CTX *upstream_ssl;               /* client TLS context for https upstreams */
+	SSL_CTX *upstream_ssl;               /* client TLS context for https upstreams and KMS */
 	struct credentials *creds;           /* the sidecar's own credentials */
 	char region[64];                     /* signing region: config, AWS_REGION, or "" */
 	int *listen_fds;                     /* bound sockets (SO_REUSEPORT), one set per worker */

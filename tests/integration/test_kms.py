@@ -1,0 +1,116 @@
+"""The aws-kms keyring against moto's KMS with signature and IAM checks on: items round-trip
+through dynaseal for every write and read path, KMS sees one GenerateDataKey per written item,
+and dynaseal holding credentials without kms:Decrypt answers reads with AccessDeniedException
+naming the key ARN — and writes nothing in plaintext when KMS refuses."""
+import json
+import re
+import unittest
+
+import peers as h
+
+
+def create_user(iam, name, actions):
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+class KmsKeyringTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # Seven set-up calls run before moto starts checking signatures and policies.
+        cls.moto = h.start_moto(auth_after=7)
+        try:
+            iam = h.boto3_client(cls.moto.url, "iam", "AKIDBOOT", "boot")
+            full = create_user(iam, "dynaseal", ["dynamodb:*", "kms:GenerateDataKey", "kms:Decrypt"])
+            nodecrypt = create_user(iam, "nodecrypt", ["dynamodb:*", "kms:GenerateDataKey"])
+            cls.key_arn = h.boto3_client(cls.moto.url, "kms", "AKIDBOOT", "boot").create_key()["KeyMetadata"]["Arn"]
+            env = h.proxy_env(*full)
+            env["AWS_ENDPOINT_URL_KMS"] = cls.moto.url
+            config = {
+                "keyrings": {"kms": {"type": "aws-kms", "key_id": cls.key_arn}},
+                "tables": {"accounts": {
+                    "keyring": "kms", "partition_key": "pk",
+                    "attribute_actions": {"card": "ENCRYPT_AND_SIGN", "owner": "SIGN_ONLY"}}}}
+            cls.proxy = h.start_dynaseal(cls.moto.url, config=config, env=env)
+            env2 = h.proxy_env(*nodecrypt)
+            env2["AWS_ENDPOINT_URL_KMS"] = cls.moto.url
+            cls.weak_proxy = h.start_dynaseal(cls.moto.url, config=config, env=env2)
+            cls.raw = h.boto3_client(cls.moto.url, key=full[0], secret=full[1])
+            cls.raw.create_table(TableName="accounts", BillingMode="PAY_PER_REQUEST",
+                                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in ("weak_proxy", "proxy", "moto"):
+            if hasattr(cls, s):
+                getattr(cls, s).stop()
+
+    def kms_calls(self, proxy, op):
+        text = h.tail(proxy.log, 100000)
+        return len(re.findall(r"kms: %s " % op, text))
+
+    def test_round_trip_with_kms(self):
+        app = h.boto3_client(self.proxy.url)
+        items = [{"pk": {"S": "acct-%d" % i}, "card": {"S": "4111-1111-1111-%04d" % i},
+                  "owner": {"S": "Ada"}} for i in range(3)]
+        for it in items:
+            app.put_item(TableName="accounts", Item=it)
+        app.transact_write_items(TransactItems=[{"Put": {"TableName": "accounts", "Item": {
+            "pk": {"S": "acct-tx"}, "card": {"S": "5500-0000-0000-0004"}, "owner": {"S": "Bob"}}}}])
+        for it in items:
+            got = app.get_item(TableName="accounts", Key={"pk": it["pk"]})["Item"]
+            self.assertEqual(got, it)
+        scanned = app.scan(TableName="accounts", FilterExpression="begins_with(pk, :p)",
+                           ExpressionAttributeValues={":p": {"S": "acct-"}})["Items"]
+        self.assertEqual(sorted(i["card"]["S"] for i in scanned),
+                         sorted([i["card"]["S"] for i in items] + ["5500-0000-0000-0004"]))
+        raw = self.raw.get_item(TableName="accounts", Key={"pk": {"S": "acct-1"}})["Item"]
+        self.assertEqual(list(raw["card"]), ["B"])
+        self.assertNotIn(b"4111", raw["card"]["B"])
+        # The head names the KMS key that protects the item's data key.
+        self.assertIn(self.key_arn.encode(), raw["aws_dbe_head"]["B"])
+
+    def test_no_kms_decrypt_is_access_denied_naming_the_key(self):
+        app = h.boto3_client(self.proxy.url)
+        app.put_item(TableName="accounts", Item={"pk": {"S": "denied"}, "card": {"S": "4000-0000-0000-0002"},
+                                                  "owner": {"S": "Eve"}})
+        weak = h.boto3_client(self.weak_proxy.url)
+        with self.assertRaises(weak.exceptions.ClientError) as cm:
+            weak.get_item(TableName="accounts", Key={"pk": {"S": "denied"}})
+        err = cm.exception.response["Error"]
+        self.assertEqual(err["Code"], "AccessDeniedException")
+        self.assertIn(self.key_arn, err["Message"])
+        self.assertIn("kms:Decrypt", err["Message"])
+        # The same credentials may still write: GenerateDataKey is allowed.
+        weak.put_item(TableName="accounts", Item={"pk": {"S": "w"}, "card": {"S": "x"}, "owner": {"S": "W"}})
+        self.assertEqual(list(self.raw.get_item(TableName="accounts", Key={"pk": {"S": "w"}})["Item"]["card"]), ["B"])
+
+    def test_kms_down_fails_closed(self):
+        env = h.proxy_env()
+        env["AWS_ENDPOINT_URL_KMS"] = "http://127.0.0.1:%d" % h.free_port()
+        proxy = h.start_dynaseal(self.moto.url, env=env, config={
+            "keyrings": {"kms": {"type": "aws-kms", "key_id": self.key_arn}},
+            "tables": {"accounts": {"keyring": "kms", "partition_key": "pk",
+                                    "attribute_actions": {"card": "ENCRYPT_AND_SIGN", "owner": "SIGN_ONLY"}}}})
+        try:
+            app = h.boto3_client(proxy.url)
+            with self.assertRaises(app.exceptions.ClientError) as cm:
+                app.put_item(TableName="accounts", Item={"pk": {"S": "down"}, "card": {"S": "4242"},
+                                                         "owner": {"S": "X"}})
+            err = cm.exception.response
+            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], 503)
+            self.assertIn("KMS", err["Error"]["Message"])
+            self.assertNotIn("Item", self.raw.get_item(TableName="accounts", Key={"pk": {"S": "down"}}))
+        finally:
+            proxy.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
