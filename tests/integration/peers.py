@@ -2,6 +2,15 @@
 
 moto_server (DynamoDB, KMS, IAM, STS; with INITIAL_NO_AUTH_ACTION_COUNT it checks SigV4
 signatures and IAM policies), dynalite (a fast DynamoDB), redis-server, and dynaseal itself.
+
+Every server logs to a file under one temporary folder per run (RUN_DIR); run.py prints the
+tail of every live server's log when a test fails, keeps the folder when anything failed and
+counts a sanitizer report found in a dynaseal log as a failure.
+
+DYNASEAL_DIRECT=1 proves the tests without dynaseal: start_dynaseal() then returns a stand-in
+whose endpoint is the backend itself and whose clients sign with the credentials dynaseal
+would have held.  Only test classes that pass direct_ok=True get it (their dynaseal-only tests
+carry @proxy_only); every other class that starts dynaseal is skipped whole.
 """
 import json
 import os
@@ -11,11 +20,34 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
+from urllib.parse import urlparse
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DYNASEAL = os.path.abspath(os.environ.get("DYNASEAL_BIN", os.path.join(ROOT, "bin", "dynaseal")))
 NODE_BIN = os.path.join(ROOT, "tests", "node", "node_modules", ".bin")
 REGION = "us-east-1"
+DIRECT = os.environ.get("DYNASEAL_DIRECT", "") not in ("", "0")
+
+# The application's own keys: dynaseal ignores them (it re-signs with its own), so they are
+# unknown to every upstream on purpose.
+CLIENT_KEY = "AKIDCLIENT0000000000"
+CLIENT_SECRET = "client-secret-unknown-upstream"
+
+proxy_only = unittest.skipIf(DIRECT, "needs dynaseal (DYNASEAL_DIRECT=1 talks to the backend itself)")
+
+_run_dir = None
+LIVE = []                 # servers started and not yet stopped, oldest first
+SANITIZER_REPORTS = []    # (log path, excerpt) of dynaseal logs holding an ASan/UBSan report
+_SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def run_dir():
+    """The per-run folder holding one sub-folder per server."""
+    global _run_dir
+    if _run_dir is None:
+        _run_dir = tempfile.mkdtemp(prefix="dynaseal-it-")
+    return _run_dir
 
 
 def free_port():
@@ -24,7 +56,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, proc=None, timeout=20.0, log=None):
+def wait_port(port, proc=None, timeout=30.0, log=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -46,18 +78,20 @@ def tail(path, n=40):
 
 
 class Server:
-    """One child process with its log file; stop() always ends it."""
+    """One child process (in its own process group) with its log file; stop() always ends it."""
 
     def __init__(self, name, cmd, port, env=None, workdir=None):
         self.name = name
         self.port = port
-        self.workdir = workdir or tempfile.mkdtemp(prefix="dynaseal-it-%s-" % name)
+        self.workdir = workdir or tempfile.mkdtemp(prefix=name + "-", dir=run_dir())
         self.log = os.path.join(self.workdir, name + ".log")
         full_env = dict(os.environ)
         full_env.update(env or {})
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=full_env,
-                                         cwd=self.workdir, start_new_session=True)
+                                         cwd=self.workdir, start_new_session=True,
+                                         stdin=subprocess.DEVNULL)
+        LIVE.append(self)
         try:
             wait_port(port, self.proc, log=self.log)
         except Exception:
@@ -86,10 +120,42 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        if self in LIVE:
+            LIVE.remove(self)
+            if self.name == "dynaseal":
+                text = self.log_text()
+                for mark in _SANITIZER_MARKS:
+                    i = text.find(mark)
+                    if i >= 0:
+                        SANITIZER_REPORTS.append((self.log, text[max(0, i - 200):i + 1500]))
+                        break
         return self.proc.returncode
 
 
+class Direct:
+    """Stands in for dynaseal under DYNASEAL_DIRECT=1: the backend's own endpoint, and the
+    credentials dynaseal would have signed with, which clients then sign with themselves."""
+
+    name = "direct"
+    log = None
+    admin_port = None
+
+    def __init__(self, upstream_url, env):
+        u = urlparse(upstream_url)
+        self.port = u.port
+        self.url = "http://127.0.0.1:%d" % u.port
+        self.workdir = tempfile.mkdtemp(prefix="direct-", dir=run_dir())
+        self.creds = (env.get("AWS_ACCESS_KEY_ID", CLIENT_KEY),
+                      env.get("AWS_SECRET_ACCESS_KEY", CLIENT_SECRET), env.get("AWS_SESSION_TOKEN"))
+
+    def stop(self):
+        return 0
+
+
 def start_moto(auth_after=None):
+    """moto_server; with auth_after=N the first N authenticated actions go unchecked (moto counts
+    them in ActionAuthenticatorMixin.request_count), every later one must carry a valid SigV4
+    signature of a known IAM access key whose policies allow the action."""
     port = free_port()
     env = {}
     if auth_after is not None:
@@ -116,11 +182,8 @@ def proxy_env(access_key="AKIDDYNASEALPROXY", secret="dynaseal-proxy-secret", to
     return env
 
 
-def start_dynaseal(upstream_url, config=None, env=None, workers=2, check=True):
-    """Starts bin/dynaseal serve with a generated config (merged over the defaults below)."""
-    port = free_port()
-    admin = free_port()
-    workdir = tempfile.mkdtemp(prefix="dynaseal-it-proxy-")
+def proxy_config(port, admin, upstream_url, config=None, workers=2):
+    """dynaseal's config: the defaults below with `config` merged over them, one level deep."""
     cfg = {
         "listen": "127.0.0.1:%d" % port,
         "admin_listen": "127.0.0.1:%d" % admin,
@@ -134,15 +197,31 @@ def start_dynaseal(upstream_url, config=None, env=None, workers=2, check=True):
             cfg[k].update(v)
         else:
             cfg[k] = v
+    return cfg
+
+
+def start_dynaseal(upstream_url, config=None, env=None, workers=2, check=True, direct_ok=False):
+    """Starts `dynaseal serve` with a generated config and its credentials in `env`.  Under
+    DYNASEAL_DIRECT=1 returns the Direct stand-in if direct_ok, else skips the calling class."""
+    env = env if env is not None else proxy_env()
+    if DIRECT:
+        if not direct_ok:
+            raise unittest.SkipTest("needs dynaseal (DYNASEAL_DIRECT=1 talks to the backend itself)")
+        return Direct(upstream_url, env)
+    port = free_port()
+    admin = free_port()
+    workdir = tempfile.mkdtemp(prefix="dynaseal-", dir=run_dir())
+    cfg = proxy_config(port, admin, upstream_url, config, workers)
     path = os.path.join(workdir, "dynaseal.json")
     with open(path, "w") as f:
         json.dump(cfg, f, indent=2)
     if check:
         r = subprocess.run([DYNASEAL, "check", "--config", path], capture_output=True, text=True)
         if r.returncode != 0:
-            raise RuntimeError("config does not pass check:\n" + r.stderr)
-    full_env = {"DYNASEAL_CONFIG": ""}
-    full_env.update(env if env is not None else proxy_env())
+            raise RuntimeError("config does not pass check:\n" + r.stdout + r.stderr)
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    full_env["DYNASEAL_CONFIG"] = ""
+    full_env.update(env)
     srv = Server("dynaseal", [DYNASEAL, "serve", "--config", path], port, full_env, workdir)
     srv.admin_port = admin
     srv.config_path = path
@@ -150,16 +229,22 @@ def start_dynaseal(upstream_url, config=None, env=None, workers=2, check=True):
     return srv
 
 
-def client_env(endpoint_url):
-    """The environment of an unmodified application pointed at endpoint_url."""
-    env = dict(os.environ)
-    for k in list(env):
-        if k.startswith("AWS_"):
-            del env[k]
+def _target(target, key, secret, token=None):
+    """(endpoint URL, key, secret, token) for a URL, a Server, or the Direct stand-in."""
+    if isinstance(target, Direct):
+        return (target.url,) + target.creds
+    return getattr(target, "url", target), key, secret, token
+
+
+def client_env(target):
+    """The environment of an unmodified application pointed at `target` (a URL or a server):
+    only AWS_ENDPOINT_URL_DYNAMODB says where dynaseal is; the keys are the application's."""
+    url, key, secret, token = _target(target, CLIENT_KEY, CLIENT_SECRET)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({
-        "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url,
-        "AWS_ACCESS_KEY_ID": "AKIDAPPLICATION0000",
-        "AWS_SECRET_ACCESS_KEY": "application-secret-unknown-upstream",
+        "AWS_ENDPOINT_URL_DYNAMODB": url,
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_CONFIG_FILE": "/dev/null",
@@ -168,27 +253,33 @@ def client_env(endpoint_url):
         "AWS_PAGER": "",
         "AWS_MAX_ATTEMPTS": "1",
     })
+    if token:
+        env["AWS_SESSION_TOKEN"] = token
     return env
 
 
-def boto3_client(endpoint_url, service="dynamodb", key="AKIDAPPLICATION0000",
-                 secret="application-secret-unknown-upstream", retries=0):
+def boto3_client(target, service="dynamodb", key=CLIENT_KEY, secret=CLIENT_SECRET, retries=0):
+    """A boto3 client for `target` (a URL or a server), as the application builds one."""
     import boto3
     from botocore.config import Config
-    return boto3.client(service, endpoint_url=endpoint_url, region_name=REGION,
-                        aws_access_key_id=key, aws_secret_access_key=secret,
+    url, key, secret, token = _target(target, key, secret)
+    return boto3.client(service, endpoint_url=url, region_name=REGION, aws_access_key_id=key,
+                        aws_secret_access_key=secret, aws_session_token=token,
                         config=Config(retries={"max_attempts": retries + 1, "mode": "standard"}))
 
 
-def aws_cli(endpoint_url, *args):
-    """Runs the AWS CLI as an application would, with only the endpoint variable changed."""
-    r = subprocess.run(["aws", "dynamodb", *args, "--output", "json"], env=client_env(endpoint_url),
-                       capture_output=True, text=True, timeout=60)
+def aws_cli(target, *args):
+    """Runs the AWS CLI as an application would, with only the endpoint variable changed.
+    Returns (exit code, parsed JSON output or None, stderr)."""
+    r = subprocess.run(["aws", "dynamodb", *args, "--output", "json"], env=client_env(target),
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     return r.returncode, (json.loads(r.stdout) if r.stdout.strip() else None), r.stderr
 
 
 def create_iam_user(moto_url, actions=("dynamodb:*",), name="dynaseal"):
-    """On a moto started with auth_after=3: creates a user with keys and a policy (3 calls)."""
+    """On a moto started with auth_after=3: creates a user with an access key and an inline
+    policy allowing `actions` (add "kms:*" where needed) -- the 3 calls of the no-auth window.
+    Returns (access key id, secret access key)."""
     iam = boto3_client(moto_url, "iam", "AKIDBOOTSTRAP", "bootstrap")
     iam.create_user(UserName=name)
     key = iam.create_access_key(UserName=name)["AccessKey"]
@@ -202,6 +293,12 @@ def metrics(proxy):
     import urllib.request
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % proxy.admin_port, timeout=5) as r:
         return r.read().decode()
+
+
+def stop_all():
+    """Stops whatever a test module left running (run.py calls it last)."""
+    for s in list(reversed(LIVE)):
+        s.stop()
 
 
 def rmtree(path):
