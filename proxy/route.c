@@ -111,7 +111,7 @@ static int check_legacy(struct route_state *st, const struct config_table *t, co
 {
 	for (size_t i = 0; i < sizeof(legacy_params) / sizeof(legacy_params[0]); i++) {
 		if (cJSON_GetObjectItemCaseSensitive(obj, legacy_params[i]) != NULL)
-			return refuse(st, "table \"%s\": %s%s uses the legacy parameter %s, which dynaseal "
+			return refuse(st, "table \"%s\": %s%suses the legacy parameter %s, which dynaseal "
 				      "cannot check against encrypted attributes; use the expression "
 				      "parameters (ConditionExpression, FilterExpression, "
 				      "KeyConditionExpression, ProjectionExpression, UpdateExpression) instead",

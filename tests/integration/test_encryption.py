@@ -66,12 +66,13 @@ class EncryptionTest(unittest.TestCase):
             cls.key = os.path.join(cls.moto.workdir, "local.key")
             with open(cls.key, "wb") as f:
                 f.write(os.urandom(32))
-            tables = {"users": table_config(), "legacy": table_config(plaintext_policy="allow-read")}
+            tables = {"users": table_config(), "legacy": table_config(plaintext_policy="allow-read"),
+                      "signed": table_config(algorithm_suite="AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384_SYMSIG_HMAC_SHA384")}
             cls.proxy = h.start_dynaseal(cls.moto.url, config={
                 "keyrings": {"local": {"type": "raw-aes", "key_file": cls.key}},
                 "tables": tables})
             raw = cls.raw = h.boto3_client(cls.moto.url)
-            for t in ("users", "legacy", "plainpass"):
+            for t in ("users", "legacy", "signed", "plainpass"):
                 raw.create_table(TableName=t, BillingMode="PAY_PER_REQUEST",
                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                                        {"AttributeName": "sk", "AttributeType": "N"}],
@@ -254,6 +255,69 @@ class EncryptionTest(unittest.TestCase):
         self.assert_ciphertext_only(self.raw_item("users", "rf"))
         # PartiQL on a table dynaseal does not encrypt passes through.
         a.execute_statement(Statement="INSERT INTO plainpass VALUE {'pk': 'p', 'sk': 1}")
+
+    def test_more_refusals_each_named(self):
+        a = self.app
+        key = {"pk": {"S": "rf2"}, "sk": {"N": "1"}}
+        a.put_item(TableName="users", Item=full_item("rf2"))
+        self.assert_refused(lambda: a.query(TableName="users", KeyConditionExpression="pk = :p AND #e = :e",
+                                            ExpressionAttributeNames={"#e": "email"},
+                                            ExpressionAttributeValues={":p": {"S": "rf2"}, ":e": {"S": "x"}}),
+                            "KeyConditionExpression", '"email"')
+        legacy = [
+            ("AttributeUpdates", lambda: a.update_item(TableName="users", Key=key, AttributeUpdates={
+                "visits": {"Value": {"N": "3"}, "Action": "PUT"}})),
+            ("QueryFilter", lambda: a.query(TableName="users", KeyConditionExpression="pk = :p",
+                                            ExpressionAttributeValues={":p": {"S": "rf2"}},
+                                            QueryFilter={"visits": {"AttributeValueList": [{"N": "1"}],
+                                                                    "ComparisonOperator": "EQ"}})),
+            ("KeyConditions", lambda: a.query(TableName="users", KeyConditions={
+                "pk": {"AttributeValueList": [{"S": "rf2"}], "ComparisonOperator": "EQ"}})),
+            ("ConditionalOperator", lambda: a.scan(TableName="users", ConditionalOperator="AND")),
+        ]
+        for name, call in legacy:
+            with self.subTest(param=name):
+                self.assert_refused(call, name)
+        self.assert_refused(lambda: a.transact_write_items(TransactItems=[
+            {"Update": {"TableName": "users", "Key": key, "UpdateExpression": "SET ssn = :v",
+                        "ExpressionAttributeValues": {":v": {"S": "x"}}}}]), "UpdateExpression", '"ssn"')
+        self.assert_refused(lambda: a.batch_write_item(RequestItems={"users": [
+            {"PutRequest": {"Item": dict(full_item("rf3"), aws_dbe_head={"B": b"x"})}}]}), "aws_dbe_head")
+        self.assert_refused(lambda: a.execute_transaction(TransactStatements=[
+            {"Statement": "UPDATE users SET visits = 2 WHERE pk = 'rf2' AND sk = 1"}]), "PartiQL")
+        self.assertIsNone(self.raw_item("users", "rf3"))
+        self.assert_ciphertext_only(self.raw_item("users", "rf2"))
+
+    def test_condition_failure_items_are_decrypted(self):
+        a = self.app
+        a.put_item(TableName="users", Item=full_item("cc"))
+        try:
+            a.put_item(TableName="users", Item=full_item("cc"), ConditionExpression="attribute_not_exists(pk)",
+                       ReturnValuesOnConditionCheckFailure="ALL_OLD")
+            self.fail("the condition should have failed")
+        except a.exceptions.ConditionalCheckFailedException as e:
+            item = e.response.get("Item")
+            if item is not None:   # moto returns the item when it supports the parameter
+                self.assertEqual(item["ssn"], {"S": "ssn-078-05-1120"})
+        try:
+            a.transact_write_items(TransactItems=[{"Put": {
+                "TableName": "users", "Item": full_item("cc"), "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}])
+            self.fail("the transaction should have been cancelled")
+        except a.exceptions.TransactionCanceledException as e:
+            reasons = e.response.get("CancellationReasons", [])
+            self.assertEqual(reasons[0]["Code"], "ConditionalCheckFailed")
+            if "Item" in reasons[0]:
+                self.assertEqual(reasons[0]["Item"]["ssn"], {"S": "ssn-078-05-1120"})
+
+    def test_ecdsa_suite_round_trip(self):
+        self.app.put_item(TableName="signed", Item=full_item("ec"))
+        got = self.app.get_item(TableName="signed", Key={"pk": {"S": "ec"}, "sk": {"N": "1"}})["Item"]
+        self.assertEqual(canon(got), canon(full_item("ec")))
+        stored = self.raw_item("signed", "ec")
+        self.assert_ciphertext_only(stored)
+        # The footer carries the DER ECDSA P-384 signature after the recipient tag.
+        self.assertGreater(len(stored["aws_dbe_foot"]["B"]), 48 + 90)
 
     def test_tampered_items_are_refused(self):
         a = self.app
