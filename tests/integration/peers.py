@@ -14,6 +14,7 @@ carry @proxy_only); every other class that starts dynaseal is skipped whole.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -39,7 +40,8 @@ proxy_only = unittest.skipIf(DIRECT, "needs dynaseal (DYNASEAL_DIRECT=1 talks to
 _run_dir = None
 LIVE = []                 # servers started and not yet stopped, oldest first
 SANITIZER_REPORTS = []    # (log path, excerpt) of dynaseal logs holding an ASan/UBSan report
-_SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+# ASan/LSan headers, and UBSan's "file.c:LINE:COL: runtime error:".
+_SANITIZER_RE = re.compile(r"ERROR: (?:Address|Leak)Sanitizer|\.[ch]:\d+:\d+: runtime error:")
 
 
 def run_dir():
@@ -124,11 +126,9 @@ class Server:
             LIVE.remove(self)
             if self.name == "dynaseal":
                 text = self.log_text()
-                for mark in _SANITIZER_MARKS:
-                    i = text.find(mark)
-                    if i >= 0:
-                        SANITIZER_REPORTS.append((self.log, text[max(0, i - 200):i + 1500]))
-                        break
+                m = _SANITIZER_RE.search(text)
+                if m:
+                    SANITIZER_REPORTS.append((self.log, text[max(0, m.start() - 200):m.start() + 1500]))
         return self.proc.returncode
 
 
