@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "crypto/codec.h"
 #include "crypto/sigv4.h"
+#include "proxy/audit.h"
 #include "proxy/log.h"
 #include "proxy/upstream.h"
 
@@ -48,6 +49,7 @@ struct kms_call {
 	struct event *retry_timer;
 	kms_done_cb cb;
 	void *arg;
+	struct audit_ctx audit;          /* who the call is for, copied when it starts */
 };
 
 /* What kms_parse_response keeps alive for a kms_result. */
@@ -155,8 +157,11 @@ static void call_finish(struct kms_call *call, const struct kms_result *res, con
 	kms_done_cb cb = call->cb;
 	void *arg = call->arg;
 
-	if (err != NULL)
+	if (err != NULL) {
+		const char *t = err->type ? strrchr(err->type, '#') : NULL;
 		atomic_fetch_add_explicit(&call->client->stats.errors, 1, memory_order_relaxed);
+		audit_event("kms", call->op, call->key_id, &call->audit, t ? t + 1 : "error");
+	}
 	call_free(call);
 	cb(arg, res, err);
 }
@@ -341,6 +346,7 @@ static void response_cb(void *arg, struct http_msg *resp, const struct ds_error 
 			OPENSSL_cleanse((void *)body, len);
 		http_msg_free(resp);
 		if (p != NULL) {
+			audit_event("kms", call->op, call->key_id, &call->audit, "ok");
 			call->cb(call->arg, &res, NULL);
 			call_free(call);
 			kms_parsed_free(p);
@@ -478,6 +484,8 @@ static void call_start(struct kms_client *c, const char *op, const char *key_id,
 	}
 	cJSON_Delete(req);
 	call->client = c;
+	if (audit_current() != NULL)
+		call->audit = *audit_current();
 	snprintf(call->op, sizeof(call->op), "%s", op);
 	call->cb = cb;
 	call->arg = arg;

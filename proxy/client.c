@@ -165,7 +165,7 @@ static void client_reject(struct client_conn *c, int status, const char *type, c
 	ds_error_set(&err, status, type, "%s", msg);
 	log_info("conn %lu %s: %d %s", c->id, c->peer, status, msg);
 	metrics_inc(&c->worker->metrics.errors_own, 1);
-	reply_error(bufferevent_get_output(c->bev), &err, 0);
+	reply_error(bufferevent_get_output(c->bev), &err, 0, NULL);
 	client_close_after_flush(c);
 }
 
@@ -185,9 +185,9 @@ static void txn_end(struct txn *t, int status, size_t bytes_out, int keep_alive)
 
 	double ms = elapsed_ms(&t->start);
 
-	log_info("conn %lu %s: op=%s table=%s status=%d ms=%.2f in=%zu out=%zu", c->id, c->peer,
-		 t->op[0] ? t->op : "-", t->table[0] ? t->table : "-", status, ms, t->bytes_in,
-		 bytes_out);
+	log_info("conn %lu %s: op=%s table=%s status=%d ms=%.2f in=%zu out=%zu client=%s id=%s", c->id,
+		 c->peer, t->op[0] ? t->op : "-", t->table[0] ? t->table : "-", status, ms, t->bytes_in,
+		 bytes_out, t->audit.client[0] ? t->audit.client : "-", t->audit.request_id);
 	metrics_request(&w->metrics, t->op, status, ms, t->bytes_in, bytes_out);
 	t->call = NULL;
 	txn_free(t);
@@ -220,8 +220,25 @@ void txn_fail(struct txn *t, const struct ds_error *err)
 	if (err->status >= 500)
 		log_warn("conn %lu %s: op=%s: %s", c->id, c->peer, t->op, err->message);
 	metrics_inc(&c->worker->metrics.errors_own, 1);
-	out = reply_error(bufferevent_get_output(c->bev), err, t->req->keep_alive);
+	out = reply_error(bufferevent_get_output(c->bev), err, t->req->keep_alive, t->audit.request_id);
 	txn_end(t, err->status, out, t->req->keep_alive);
+}
+
+/* The access key id of the application's own signature (Credential=AKID/...), unverified. */
+static void client_identity(const struct http_msg *req, char *out, size_t cap)
+{
+	const struct http_header *authz = http_msg_header(req, "authorization");
+	const char *cred = authz ? strstr(authz->value, "Credential=") : NULL;
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (cred == NULL)
+		return;
+	cred += strlen("Credential=");
+	while (cred[n] && cred[n] != '/' && cred[n] != ',' && cred[n] != ' ' && n + 1 < cap)
+		n++;
+	memcpy(out, cred, n);
+	out[n] = '\0';
 }
 
 /* Starts the exchange for a complete request. */
@@ -238,6 +255,8 @@ static void client_dispatch(struct client_conn *c, struct http_msg *req)
 	t->worker = c->worker;
 	t->req = req;
 	t->bytes_in = evbuffer_get_length(req->body);
+	reply_request_id(t->audit.request_id);
+	client_identity(req, t->audit.client, sizeof(t->audit.client));
 	clock_gettime(CLOCK_MONOTONIC, &t->start);
 	c->txn = t;
 	/* No idle timeout while the upstream works; the upstream has its own. */

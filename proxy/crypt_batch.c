@@ -1,5 +1,6 @@
 #include "proxy/crypt_batch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ struct crypt_batch {
 	int failed;                         /* the first error has been reported */
 	int orphaned;                       /* nobody waits: free when pending reaches 0 */
 	int running;                        /* crypt_batch_run was called */
+	const struct audit_ctx *audit;      /* the request's, or NULL */
 	crypt_batch_done_cb cb;
 	void *arg;
 };
@@ -151,7 +153,29 @@ static void decrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
 	job_done(j, NULL);
 }
 
+void crypt_batch_set_audit(struct crypt_batch *b, const struct audit_ctx *ctx)
+{
+	b->audit = ctx;
+}
+
+static void job_run(struct crypt_job *j);
+
+/* Runs one job with the request's audit context (plus the item's table) as the thread's
+ * current one, so that the key uses it causes are attributed. */
 static void job_start(struct crypt_job *j)
+{
+	struct audit_ctx ctx;
+
+	if (j->batch->audit != NULL) {
+		ctx = *j->batch->audit;
+		snprintf(ctx.table, sizeof(ctx.table), "%s", j->table->name);
+		audit_set_current(&ctx);
+	}
+	job_run(j);
+	audit_set_current(NULL);
+}
+
+static void job_run(struct crypt_job *j)
 {
 	struct ds_error err = { 0 };
 

@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "crypto/keyring.h"
+#include "proxy/audit.h"
 #include "proxy/error.h"
 
 struct crypt_batch;
@@ -30,6 +31,8 @@ int crypt_batch_add(struct crypt_batch *b, const struct config_table *t, struct 
 		    cJSON *item, int encrypt) __attribute__((warn_unused_result));
 /* Number of items added. */
 size_t crypt_batch_len(const struct crypt_batch *b);
+/* The request's audit context (request id, caller); the batch adds each item's table. */
+void crypt_batch_set_audit(struct crypt_batch *b, const struct audit_ctx *ctx);
 /* Starts every item; cb is called when all are done (possibly before this returns). */
 void crypt_batch_run(struct crypt_batch *b, crypt_batch_done_cb cb, void *arg);
 /* The JSON tree (still owned by the batch). */

@@ -101,7 +101,8 @@ size_t reply_relay(struct evbuffer *out, struct http_msg *resp, int body_changed
 	return len;
 }
 
-size_t reply_error(struct evbuffer *out, const struct ds_error *err, int keep_alive)
+size_t reply_error(struct evbuffer *out, const struct ds_error *err, int keep_alive,
+		   const char *request_id)
 {
 	struct evbuffer *body = evbuffer_new();
 	char id[53];
@@ -113,7 +114,10 @@ size_t reply_error(struct evbuffer *out, const struct ds_error *err, int keep_al
 	reply_json_escape(body, err->message);
 	evbuffer_add(body, "\"}", 2);
 	len = evbuffer_get_length(body);
-	reply_request_id(id);
+	if (request_id != NULL && *request_id != '\0')
+		snprintf(id, sizeof(id), "%s", request_id);
+	else
+		reply_request_id(id);
 	evbuffer_add_printf(out,
 			    "HTTP/1.1 %d %s\r\n"
 			    "x-amzn-RequestId: %s\r\n"

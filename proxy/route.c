@@ -598,6 +598,8 @@ int route_request(struct txn *t)
 	}
 	/* The batch owns the tree from here; st->req stays a borrowed pointer into it. */
 	st->batch = crypt_batch_new(st->req);
+	if (st->batch != NULL)
+		crypt_batch_set_audit(st->batch, &t->audit);
 	if (st->batch == NULL) {
 		cJSON_Delete(st->req);
 		st->req = NULL;

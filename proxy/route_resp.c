@@ -275,6 +275,8 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	}
 	st->resp = resp;
 	st->batch = crypt_batch_new(doc);
+	if (st->batch != NULL)
+		crypt_batch_set_audit(st->batch, &t->audit);
 	if (st->batch == NULL) {
 		cJSON_Delete(doc);
 		ds_error_set(&e, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");

@@ -24,6 +24,7 @@
 #include "crypto/keyring_aws_kms.h"
 #include "crypto/kms_client.h"
 #include "proxy/admin.h"
+#include "proxy/audit.h"
 #include "proxy/client.h"
 #include "proxy/log.h"
 #include "proxy/upstream.h"
@@ -341,6 +342,8 @@ int server_run(struct config *cfg, int workers)
 	evthread_use_pthreads();
 	log_hook_libevent();
 	pick_region(&srv);
+	if (audit_open(cfg->audit_log) != 0)
+		goto cleanup;
 
 	srv.creds = credentials_from_env();
 	if (srv.creds == NULL) {
@@ -412,5 +415,6 @@ cleanup:
 	if (srv.upstream_ssl != NULL)
 		SSL_CTX_free(srv.upstream_ssl);
 	credentials_unref(srv.creds);
+	audit_close();
 	return status;
 }

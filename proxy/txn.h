@@ -8,6 +8,7 @@
 
 #include <time.h>
 
+#include "proxy/audit.h"
 #include "proxy/error.h"
 #include "proxy/http.h"
 
@@ -26,6 +27,7 @@ struct txn {
 	struct timespec start;           /* when the request was complete */
 	size_t bytes_in;                 /* request body bytes */
 	struct route_state *route;       /* configured tables: what to rewrite, else NULL */
+	struct audit_ctx audit;          /* request id and caller, for the access and audit logs */
 };
 
 /* Sends the request upstream (proxy/forward.c). */

@@ -3,6 +3,7 @@ through dynaseal for every write and read path, KMS sees one GenerateDataKey per
 and dynaseal holding credentials without kms:Decrypt answers reads with AccessDeniedException
 naming the key ARN — and writes nothing in plaintext when KMS refuses."""
 import json
+import os
 import re
 import unittest
 
@@ -29,12 +30,14 @@ class KmsKeyringTest(unittest.TestCase):
             cls.key_arn = h.boto3_client(cls.moto.url, "kms", "AKIDBOOT", "boot").create_key()["KeyMetadata"]["Arn"]
             env = h.proxy_env(*full)
             env["AWS_ENDPOINT_URL_KMS"] = cls.moto.url
+            cls.secret = full[1]
             config = {
                 "keyrings": {"kms": {"type": "aws-kms", "key_id": cls.key_arn}},
                 "tables": {"accounts": {
                     "keyring": "kms", "partition_key": "pk",
                     "attribute_actions": {"card": "ENCRYPT_AND_SIGN", "owner": "SIGN_ONLY"}}}}
-            cls.proxy = h.start_dynaseal(cls.moto.url, config=config, env=env)
+            cls.audit = os.path.join(cls.moto.workdir, "audit.jsonl")
+            cls.proxy = h.start_dynaseal(cls.moto.url, config=dict(config, log={"audit": cls.audit}), env=env)
             env2 = h.proxy_env(*nodecrypt)
             env2["AWS_ENDPOINT_URL_KMS"] = cls.moto.url
             cls.weak_proxy = h.start_dynaseal(cls.moto.url, config=config, env=env2)
@@ -76,6 +79,36 @@ class KmsKeyringTest(unittest.TestCase):
         self.assertNotIn(b"4111", raw["card"]["B"])
         # The head names the KMS key that protects the item's data key.
         self.assertIn(self.key_arn.encode(), raw["aws_dbe_head"]["B"])
+
+    def test_audit_log_has_one_entry_per_kms_call_and_no_secret(self):
+        app = h.boto3_client(self.proxy.url)
+        before = self.audit_entries()
+        app.put_item(TableName="accounts", Item={"pk": {"S": "aud"}, "card": {"S": "6011-0000-0000-0004"},
+                                                  "owner": {"S": "Aud"}})
+        app.get_item(TableName="accounts", Key={"pk": {"S": "aud"}})
+        entries = self.audit_entries()[len(before):]
+        self.assertEqual([(e["event"], e["operation"], e["outcome"]) for e in entries],
+                         [("kms", "GenerateDataKey", "ok"), ("kms", "Decrypt", "ok")])
+        for e in entries:
+            self.assertEqual(e["key"], self.key_arn)
+            self.assertEqual(e["table"], "accounts")
+            self.assertEqual(e["client"], h.CLIENT_KEY)
+            self.assertRegex(e["request_id"], r"^[A-Z0-9]{52}$")
+            self.assertRegex(e["time"], r"^\d{4}-\d\d-\d\dT")
+        # The request id of each entry is the one in the access log line of its request.
+        log = h.tail(self.proxy.log, 100000)
+        for e in entries:
+            self.assertIn("id=" + e["request_id"], log)
+        with open(self.audit, "rb") as f:
+            raw = f.read()
+        for secret in (b"6011-0000-0000-0004", self.secret.encode()):
+            self.assertNotIn(secret, raw)
+
+    def audit_entries(self):
+        if not os.path.exists(self.audit):
+            return []
+        with open(self.audit) as f:
+            return [json.loads(l) for l in f if l.strip()]
 
     def test_no_kms_decrypt_is_access_denied_naming_the_key(self):
         app = h.boto3_client(self.proxy.url)

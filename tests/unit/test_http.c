@@ -223,13 +223,13 @@ static void test_reply_error_shape(void **state)
 
 	(void)state;
 	ds_error_set(&err, 400, DS_ERR_VALIDATION, "attribute \"ssn\" is \\ bad\n");
-	reply_error(out, &err, 1);
+	reply_error(out, &err, 1, "REQ1");
 	n = evbuffer_get_length(out);
 	text = malloc(n + 1);
 	evbuffer_copyout(out, text, n);
 	text[n] = '\0';
 	assert_non_null(strstr(text, "HTTP/1.1 400 Bad Request\r\n"));
-	assert_non_null(strstr(text, "x-amzn-RequestId: "));
+	assert_non_null(strstr(text, "x-amzn-RequestId: REQ1\r\n"));
 	body = strstr(text, "\r\n\r\n") + 4;
 	assert_string_equal(body, "{\"__type\":\"com.amazon.coral.validate#ValidationException\","
 			    "\"message\":\"attribute \\\"ssn\\\" is \\\\ bad\\u000a\"}");

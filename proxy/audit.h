@@ -1,0 +1,37 @@
+/*
+ * The audit trail: one JSON line per use of a key-protecting service (every KMS call, every
+ * branch key use), with the time, the operation, the key, the table and the application's
+ * identity and request id that caused it, and the outcome.  Never a key or a value.
+ *
+ * Keyrings do not know which request they work for, so the request's context is set as the
+ * thread's current one around keyring calls (crypt_batch.c) and copied by whoever starts an
+ * audited operation (kms_client.c).
+ */
+#ifndef DS_AUDIT_H
+#define DS_AUDIT_H
+
+/* Who and what a key use is for. */
+struct audit_ctx {
+	char table[256];        /* the DynamoDB table of the item */
+	char client[136];       /* the application's access key id (from its signature) */
+	char request_id[56];    /* dynaseal's id of the request, also in the access log */
+};
+
+/* Opens the sink: a file path (appended) or "-" for stderr; NULL turns auditing off.
+ * Returns 0 or -1 (logged). */
+int audit_open(const char *path) __attribute__((warn_unused_result));
+void audit_close(void);
+int audit_enabled(void);
+
+/* The calling thread's current context (NULL when none). */
+void audit_set_current(const struct audit_ctx *ctx);
+const struct audit_ctx *audit_current(void);
+
+/*
+ * Writes one entry.  event: "kms" or "branch-key"; operation: "Decrypt", ...; key: key ARN or
+ * branch key id; outcome: "ok" or an error type; ctx may be NULL.
+ */
+void audit_event(const char *event, const char *operation, const char *key,
+		 const struct audit_ctx *ctx, const char *outcome);
+
+#endif
