@@ -170,6 +170,8 @@ int config_table_action(const struct config_table *table, const char *attr, size
  * -1 with *why set to a static reason. */
 int config_parse_endpoint(const char *text, int *tls, struct config_addr *addr, const char **why)
 	__attribute__((warn_unused_result));
+/* Whether two addresses are the same host text and port. */
+int config_addr_equal(const struct config_addr *a, const struct config_addr *b);
 /* Parses "host:port", "[v6]:port" or ":port" into addr.  Returns 0 or -1. */
 int config_parse_addr(const char *text, struct config_addr *addr);
 

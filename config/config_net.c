@@ -219,6 +219,11 @@ static int endpoint_parse(const char *text, int *tls, struct config_addr *addr, 
 	return r;
 }
 
+int config_addr_equal(const struct config_addr *a, const struct config_addr *b)
+{
+	return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
 int config_parse_endpoint(const char *text, int *tls, struct config_addr *addr, const char **why)
 {
 	return endpoint_parse(text, tls, addr, why) == CFG_ADDR_OK ? 0 : -1;

@@ -16,7 +16,7 @@
 #include "proxy/worker.h"
 
 /* How often the upstream is probed for /readyz. */
-#define ADMIN_PROBE_INTERVAL_MS 5000
+#define ADMIN_PROBE_INTERVAL_MS 2000
 
 struct admin {
 	struct server *srv;              /* what is reported on */

@@ -311,6 +311,50 @@ static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(srv->main_base);
 }
 
+/*
+ * SIGHUP: reads the config file again.  A file with problems changes nothing (each problem is
+ * logged).  A good one applies what can change under running requests — the log level and
+ * format, and the audit log, which is reopened (log rotation) — and names the settings that
+ * differ and need a restart.
+ */
+static void signal_reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct config *old = srv->cfg;
+	struct config_problems problems = { 0 };
+	struct config *cfg;
+
+	(void)sig;
+	(void)what;
+	log_info("received SIGHUP: reloading %s", old->path);
+	cfg = config_load(old->path, &problems);
+	if (cfg == NULL) {
+		for (size_t i = 0; i < problems.len; i++)
+			log_error("reload: %s", problems.msgs[i]);
+		log_error("reload: %s has %zu problem%s; still serving with the config loaded before",
+			  old->path, problems.len, problems.len == 1 ? "" : "s");
+		config_problems_free(&problems);
+		return;
+	}
+	config_problems_free(&problems);
+	log_set_level((enum log_level)cfg->log_level);
+	log_set_json(cfg->log_json);
+	old->log_level = cfg->log_level;
+	old->log_json = cfg->log_json;
+	if (audit_open(cfg->audit_log) != 0)
+		log_error("reload: the audit log could not be reopened; auditing is off until fixed");
+	if (!config_addr_equal(&cfg->listen, &old->listen) ||
+	    !config_addr_equal(&cfg->admin_listen, &old->admin_listen))
+		log_warn("reload: listen and admin_listen take effect at restart");
+	if (strcmp(cfg->upstream_endpoint, old->upstream_endpoint) != 0)
+		log_warn("reload: upstream.endpoint takes effect at restart");
+	if (cfg->tables_len != old->tables_len || cfg->keyrings_len != old->keyrings_len)
+		log_warn("reload: changes to tables and keyrings take effect at restart");
+	log_info("reload: log level %s, log format %s, audit log %s", log_level_name(cfg->log_level),
+		 cfg->log_json ? "json" : "text", cfg->audit_log ? cfg->audit_log : "off");
+	config_free(cfg);
+}
+
 /* The region requests are signed for: config, then AWS_REGION / AWS_DEFAULT_REGION. */
 static void pick_region(struct server *srv)
 {
@@ -328,6 +372,7 @@ int server_run(struct config *cfg, int workers)
 	struct server srv = { 0 };
 	struct event *sigterm = NULL;
 	struct event *sigint = NULL;
+	struct event *sighup = NULL;
 	struct admin *admin = NULL;
 	int status = 1;
 
@@ -373,6 +418,9 @@ int server_run(struct config *cfg, int workers)
 		goto cleanup;
 	sigterm = evsignal_new(srv.main_base, SIGTERM, signal_stop_cb, &srv);
 	sigint = evsignal_new(srv.main_base, SIGINT, signal_stop_cb, &srv);
+	sighup = evsignal_new(srv.main_base, SIGHUP, signal_reload_cb, &srv);
+	if (sighup == NULL || evsignal_add(sighup, NULL) != 0)
+		goto cleanup;
 	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) != 0 ||
 	    evsignal_add(sigint, NULL) != 0)
 		goto cleanup;
@@ -398,6 +446,8 @@ cleanup:
 		event_free(sigterm);
 	if (sigint != NULL)
 		event_free(sigint);
+	if (sighup != NULL)
+		event_free(sighup);
 	if (srv.workers != NULL) {
 		for (int i = 0; i < srv.workers_len; i++)
 			worker_cleanup(&srv.workers[i]);

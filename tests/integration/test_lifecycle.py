@@ -1,0 +1,169 @@
+"""Operating dynaseal: /metrics is Prometheus text whose counters move with traffic, /readyz
+follows the upstream, SIGHUP with a broken file keeps the running config and with a good one
+applies the log settings, SIGTERM lets requests in flight finish."""
+import http.server
+import json
+import os
+import re
+import signal
+import socketserver
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+import peers as h
+
+
+def admin_get(proxy, path):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (proxy.admin_port, path), timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def parse_prometheus(text):
+    """{(name, labels): value}; fails on any line that is not Prometheus text format."""
+    out = {}
+    line_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (-?[0-9.eE+-]+|\+Inf|NaN)$')
+    for line in text.splitlines():
+        if not line or line.startswith("# HELP ") or line.startswith("# TYPE "):
+            continue
+        m = line_re.match(line)
+        if m is None:
+            raise AssertionError("not Prometheus text: %r" % line)
+        out[(m.group(1), m.group(3) or "")] = float(m.group(4))
+    return out
+
+
+class SlowHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every DynamoDB call with an empty table list after a delay."""
+    delay = 1.5
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        time.sleep(self.delay)
+        body = b'{"TableNames":[]}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class LifecycleTest(unittest.TestCase):
+    def test_metrics_move_with_traffic(self):
+        ddb = h.start_dynalite()
+        proxy = h.start_dynaseal(ddb.url)
+        try:
+            before = parse_prometheus(admin_get(proxy, "/metrics")[1])
+            d = h.boto3_client(proxy.url)
+            for _ in range(3):
+                d.list_tables()
+            with self.assertRaises(d.exceptions.ResourceNotFoundException):
+                d.describe_table(TableName="missing")
+            status, text = admin_get(proxy, "/metrics")
+            self.assertEqual(status, 200)
+            after = parse_prometheus(text)
+            self.assertEqual(after[("dynaseal_requests_total", 'operation="ListTables",status="2xx"')]
+                             - before.get(("dynaseal_requests_total", 'operation="ListTables",status="2xx"'), 0), 3)
+            self.assertEqual(after[("dynaseal_requests_total", 'operation="DescribeTable",status="4xx"')], 1)
+            self.assertGreaterEqual(after[("dynaseal_request_duration_seconds_count", "")], 4)
+            self.assertGreater(after[("dynaseal_response_bytes_total", "")], before[("dynaseal_response_bytes_total", "")])
+            self.assertEqual(after[("dynaseal_upstream_up", "")], 1)
+        finally:
+            proxy.stop()
+            ddb.stop()
+
+    def test_readyz_follows_the_upstream(self):
+        ddb = h.start_dynalite()
+        port = ddb.port
+        proxy = h.start_dynaseal(ddb.url)
+        try:
+            self.assertEqual(admin_get(proxy, "/healthz")[0], 200)
+            self.wait_ready(proxy, 200)
+            ddb.stop()
+            body = self.wait_ready(proxy, 503)
+            self.assertIn("not ready", body)
+            ddb = h.Server("dynalite", [os.path.join(h.NODE_BIN, "dynalite"), "--port", str(port)], port)
+            self.wait_ready(proxy, 200)
+            self.assertEqual(admin_get(proxy, "/healthz")[0], 200)
+        finally:
+            proxy.stop()
+            ddb.stop()
+
+    def wait_ready(self, proxy, want):
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            status, body = admin_get(proxy, "/readyz")
+            if status == want:
+                return body
+            time.sleep(0.2)
+        self.fail("/readyz never answered %d" % want)
+
+    def test_sighup_keeps_old_config_when_broken(self):
+        ddb = h.start_dynalite()
+        proxy = h.start_dynaseal(ddb.url)
+        try:
+            good = open(proxy.config_path).read()
+            with open(proxy.config_path, "w") as f:
+                f.write('{"listen": 5, "bogus": true')
+            proxy.signal(signal.SIGHUP)
+            self.wait_log(proxy, "still serving with the config loaded before")
+            h.boto3_client(proxy.url).list_tables()
+            cfg = json.loads(good)
+            cfg["log"]["level"] = "debug"
+            with open(proxy.config_path, "w") as f:
+                json.dump(cfg, f)
+            proxy.signal(signal.SIGHUP)
+            self.wait_log(proxy, "reload: log level debug")
+            h.boto3_client(proxy.url).list_tables()
+            self.wait_log(proxy, " debug ")
+            self.assertIsNone(proxy.proc.poll())
+        finally:
+            proxy.stop()
+            ddb.stop()
+
+    def wait_log(self, proxy, needle):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if needle in proxy.log_text():
+                return
+            time.sleep(0.1)
+        self.fail("%r never appeared in the log:\n%s" % (needle, h.tail(proxy.log)))
+
+    def test_sigterm_finishes_requests_in_flight(self):
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SlowHandler)
+        server.daemon_threads = True
+        t = threading.Thread(target=server.serve_forever, daemon=True)
+        t.start()
+        proxy = h.start_dynaseal("http://127.0.0.1:%d" % server.server_address[1])
+        result = {}
+        try:
+            def call():
+                try:
+                    result["out"] = h.boto3_client(proxy.url).list_tables()
+                except Exception as e:  # reported below
+                    result["err"] = e
+            c = threading.Thread(target=call)
+            c.start()
+            time.sleep(0.5)
+            proxy.signal(signal.SIGTERM)
+            c.join(10)
+            self.assertNotIn("err", result)
+            self.assertEqual(result["out"]["TableNames"], [])
+            self.assertEqual(proxy.proc.wait(10), 0)
+            self.assertIn("dynaseal stopped", proxy.log_text())
+        finally:
+            proxy.stop()
+            server.shutdown()
+            server.server_close()
+
+
+if __name__ == "__main__":
+    unittest.main()
