@@ -34,9 +34,13 @@ static void op_end(struct kms_op *op, int rc, const struct ds_error *err)
 {
 	keyring_done_cb done = op->done;
 	void *arg = op->arg;
+	struct ds_error copy;
 
+	/* err may live in op, which goes first. */
+	if (err != NULL)
+		copy = *err;
 	free(op);
-	done(arg, rc, err);
+	done(arg, rc, err != NULL ? &copy : NULL);
 }
 
 static void generated_cb(void *arg, const struct kms_result *res, const struct ds_error *kerr)

@@ -10,6 +10,7 @@
 #include <openssl/opensslv.h>
 
 #include "config/config.h"
+#include "proxy/cmd_tools.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
 
@@ -24,6 +25,11 @@ static void usage(FILE *out)
 		"  dynaseal serve --config FILE [--workers N]   run the proxy\n"
 		"  dynaseal check --config FILE                 validate a config file, print every\n"
 		"                                               problem, exit 1 if there is any\n"
+		"  dynaseal inspect --config FILE --table T --key JSON\n"
+		"                                               an item as stored beside the item as\n"
+		"                                               the application sees it\n"
+		"  dynaseal doctor --config FILE                checks credentials, the upstream and\n"
+		"                                               tables, each keyring and Redis\n"
 		"  dynaseal --version | --help\n"
 		"\n"
 		"The config file may also be given as DYNASEAL_CONFIG.  Environment overrides:\n"
@@ -157,6 +163,10 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "inspect") == 0)
+		return cmd_inspect(argc - 1, argv + 1);
+	if (strcmp(argv[1], "doctor") == 0)
+		return cmd_doctor(argc - 1, argv + 1);
 	fprintf(stderr, "dynaseal: unknown command \"%s\"; see dynaseal --help\n", argv[1]);
 	return 2;
 }

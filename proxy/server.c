@@ -223,7 +223,7 @@ static struct keyring *worker_keyring_new(struct worker *w, const struct config_
 	return k;
 }
 
-static int worker_init(struct server *srv, struct worker *w, int id)
+int worker_setup(struct server *srv, struct worker *w, int id)
 {
 	const struct config *cfg = srv->cfg;
 	struct upstream_target t = { 0 };
@@ -261,6 +261,13 @@ static int worker_init(struct server *srv, struct worker *w, int id)
 		if (w->keyrings[i] == NULL)
 			return -1;
 	}
+	return 0;
+}
+
+static int worker_init(struct server *srv, struct worker *w, int id)
+{
+	if (worker_setup(srv, w, id) != 0)
+		return -1;
 	w->stop_ev = event_new(w->base, -1, 0, worker_stop_cb, w);
 	if (w->stop_ev == NULL)
 		return -1;
@@ -279,7 +286,7 @@ static int worker_init(struct server *srv, struct worker *w, int id)
 	return 0;
 }
 
-static void worker_cleanup(struct worker *w)
+void worker_cleanup(struct worker *w)
 {
 	for (int i = 0; i < w->listeners_len; i++) {
 		if (w->listeners[i] != NULL)
@@ -356,7 +363,7 @@ static void signal_reload_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /* The region requests are signed for: config, then AWS_REGION / AWS_DEFAULT_REGION. */
-static void pick_region(struct server *srv)
+void server_pick_region(struct server *srv)
 {
 	const char *r = srv->cfg->upstream_region;
 
@@ -386,7 +393,7 @@ int server_run(struct config *cfg, int workers)
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	log_hook_libevent();
-	pick_region(&srv);
+	server_pick_region(&srv);
 	if (audit_open(cfg->audit_log) != 0)
 		goto cleanup;
 

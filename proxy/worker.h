@@ -68,6 +68,13 @@ struct server {
  * runs until SIGTERM/SIGINT.  Returns the process exit status. */
 int server_run(struct config *cfg, int workers);
 
+/* Everything of a worker but its listeners and thread: loop, resolver, upstream pool, KMS
+ * client, keyrings.  Also used by the one-shot commands (inspect, doctor).  0 or -1. */
+int worker_setup(struct server *srv, struct worker *w, int id) __attribute__((warn_unused_result));
+void worker_cleanup(struct worker *w);
+/* Sets srv->region: upstream.region, else AWS_REGION, else AWS_DEFAULT_REGION, else "". */
+void server_pick_region(struct server *srv);
+
 /* Worker side: called by a client connection when it closes, so draining can finish. */
 void worker_client_closed(struct worker *w);
 
