@@ -6,6 +6,7 @@
 
 #include "crypto/item_crypt.h"
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 
 /* One item's work and the state its keyring call needs. */
 struct crypt_job {
@@ -29,6 +30,7 @@ struct crypt_batch {
 	int orphaned;                       /* nobody waits: free when pending reaches 0 */
 	int running;                        /* crypt_batch_run was called */
 	const struct audit_ctx *audit;      /* the request's, or NULL */
+	struct metrics *metrics;            /* the worker's counters, or NULL */
 	crypt_batch_done_cb cb;
 	void *arg;
 };
@@ -99,6 +101,8 @@ static void job_done(struct crypt_job *j, const struct ds_error *err)
 	struct crypt_batch *b = j->batch;
 
 	job_cleanup(j);
+	if (b->metrics != NULL && err != NULL)
+		metrics_inc(&b->metrics->item_failures, 1);
 	if (err != NULL && !b->failed && !b->orphaned) {
 		b->failed = 1;
 		b->cb(b->arg, b, err);
@@ -130,6 +134,8 @@ static void encrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
 		job_done(j, &err);
 		return;
 	}
+	if (j->batch->metrics != NULL)
+		metrics_inc(&j->batch->metrics->items_encrypted, 1);
 	job_done(j, NULL);
 }
 
@@ -150,12 +156,19 @@ static void decrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
 		job_done(j, &err);
 		return;
 	}
+	if (j->batch->metrics != NULL)
+		metrics_inc(&j->batch->metrics->items_decrypted, 1);
 	job_done(j, NULL);
 }
 
 void crypt_batch_set_audit(struct crypt_batch *b, const struct audit_ctx *ctx)
 {
 	b->audit = ctx;
+}
+
+void crypt_batch_set_metrics(struct crypt_batch *b, struct metrics *m)
+{
+	b->metrics = m;
 }
 
 static void job_run(struct crypt_job *j);

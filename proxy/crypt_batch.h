@@ -33,6 +33,9 @@ int crypt_batch_add(struct crypt_batch *b, const struct config_table *t, struct 
 size_t crypt_batch_len(const struct crypt_batch *b);
 /* The request's audit context (request id, caller); the batch adds each item's table. */
 void crypt_batch_set_audit(struct crypt_batch *b, const struct audit_ctx *ctx);
+/* Where items encrypted, decrypted and failed are counted (the worker's metrics), or NULL. */
+struct metrics;
+void crypt_batch_set_metrics(struct crypt_batch *b, struct metrics *m);
 /* Starts every item; cb is called when all are done (possibly before this returns). */
 void crypt_batch_run(struct crypt_batch *b, crypt_batch_done_cb cb, void *arg);
 /* The JSON tree (still owned by the batch). */

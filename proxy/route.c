@@ -598,8 +598,10 @@ int route_request(struct txn *t)
 	}
 	/* The batch owns the tree from here; st->req stays a borrowed pointer into it. */
 	st->batch = crypt_batch_new(st->req);
-	if (st->batch != NULL)
+	if (st->batch != NULL) {
 		crypt_batch_set_audit(st->batch, &t->audit);
+		crypt_batch_set_metrics(st->batch, &t->worker->metrics);
+	}
 	if (st->batch == NULL) {
 		cJSON_Delete(st->req);
 		st->req = NULL;
@@ -608,6 +610,8 @@ int route_request(struct txn *t)
 		return 1;
 	}
 	if (prepare(st) != 0) {
+		if (st->err.status == 400)
+			metrics_inc(&t->worker->metrics.refused, 1);
 		route_fail(st, &st->err);
 		return 1;
 	}

@@ -275,8 +275,10 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	}
 	st->resp = resp;
 	st->batch = crypt_batch_new(doc);
-	if (st->batch != NULL)
+	if (st->batch != NULL) {
 		crypt_batch_set_audit(st->batch, &t->audit);
+		crypt_batch_set_metrics(st->batch, &t->worker->metrics);
+	}
 	if (st->batch == NULL) {
 		cJSON_Delete(doc);
 		ds_error_set(&e, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");

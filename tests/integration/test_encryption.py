@@ -5,6 +5,7 @@ are refused; plaintext items follow plaintext_policy."""
 import base64
 import json
 import os
+import re
 import unittest
 
 import peers as h
@@ -363,6 +364,22 @@ class EncryptionTest(unittest.TestCase):
         ok["last_seen"] = {"N": "42"}
         stored(ok)
         self.assertEqual(a.get_item(TableName="users", Key=key1)["Item"]["last_seen"], {"N": "42"})
+
+    def test_metrics_count_items_and_refusals(self):
+        def counters():
+            text = h.metrics(self.proxy)
+            return {n: float(v) for n, v in re.findall(
+                r"^(dynaseal_(?:items_encrypted|items_decrypted|item_failures|refused)_total) (\S+)$", text, re.M)}
+        before = counters()
+        self.app.batch_write_item(RequestItems={"users": [
+            {"PutRequest": {"Item": full_item("m", str(i))}} for i in range(1, 4)]})
+        self.app.query(TableName="users", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "m"}})
+        with self.assertRaises(self.app.exceptions.ClientError):
+            self.app.scan(TableName="users", FilterExpression="ssn = :s", ExpressionAttributeValues={":s": {"S": "x"}})
+        after = counters()
+        self.assertEqual(after["dynaseal_items_encrypted_total"] - before["dynaseal_items_encrypted_total"], 3)
+        self.assertEqual(after["dynaseal_items_decrypted_total"] - before["dynaseal_items_decrypted_total"], 3)
+        self.assertEqual(after["dynaseal_refused_total"] - before["dynaseal_refused_total"], 1)
 
     def test_plaintext_policy(self):
         plain = {"pk": {"S": "pl"}, "sk": {"N": "1"}, "email": {"S": "old@example.com"}}
