@@ -9,17 +9,20 @@
 #include "config/config.h"
 #include "config/config_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proxy/log.h"
 
 /* The keys allowed at each fixed level of the file (README "Configuration"). */
 static const char *const top_keys[] = {
 	"listen", "admin_listen", "workers", "upstream", "limits", "keyrings", "cache",
-	"tables", "log", NULL,
+	"tables", "log", "tls", NULL,
 };
+static const char *const tls_keys[] = { "cert_file", "key_file", NULL };
 static const char *const limits_keys[] = {
 	"max_header_bytes", "max_body_bytes", "client_idle_timeout_ms", NULL,
 };
@@ -72,6 +75,27 @@ static void parse_cache(struct cfg_ctx *ctx, const cJSON *obj, struct config *cf
 		cfg->cache_ttl_s = (int)v;
 	if (cfg_get_int(ctx, obj, "cache", "max_entries", 1, 100000000, &v) == CFG_OK)
 		cfg->cache_max_entries = (size_t)v;
+}
+
+/* "tls": the listener serves https with this certificate chain and key (PEM). */
+static void parse_tls(struct cfg_ctx *ctx, const cJSON *obj, struct config *cfg)
+{
+	static const char *const names[2] = { "cert_file", "key_file" };
+	char **fields[2] = { &cfg->tls_cert_file, &cfg->tls_key_file };
+	char path[64], q[300];
+	const char *s;
+
+	cfg_check_keys(ctx, obj, "tls", tls_keys);
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "tls.%s", names[i]);
+		if (cfg_get_string(ctx, obj, "tls", names[i], 1, &s) != CFG_OK)
+			continue;
+		*fields[i] = cfg_resolve_path(ctx, s);
+		if (*fields[i] != NULL && access(*fields[i], R_OK) != 0) {
+			cfg_quote(q, sizeof(q), *fields[i]);
+			cfg_problem(ctx, path, "cannot read \"%s\": %s", q, strerror(errno));
+		}
+	}
 }
 
 /* Stores a log level given in the file or in DYNASEAL_LOG_LEVEL. */
@@ -187,6 +211,8 @@ static void parse_root(struct cfg_ctx *ctx, const cJSON *root, struct config *cf
 		parse_cache(ctx, obj, cfg);
 	if ((obj = cfg_get_object(ctx, root, NULL, "log")) != NULL)
 		parse_log(ctx, obj, cfg);
+	if ((obj = cfg_get_object(ctx, root, NULL, "tls")) != NULL)
+		parse_tls(ctx, obj, cfg);
 	if ((obj = cfg_get_object(ctx, root, NULL, "keyrings")) != NULL)
 		cfg_parse_keyrings(ctx, obj, cfg);
 	if ((obj = cfg_get_object(ctx, root, NULL, "tables")) != NULL)
@@ -275,6 +301,9 @@ struct config *config_parse(const char *json, size_t len, const char *path,
 
 	/* Post-validation: everything that needs more than one key. */
 	cfg_post_upstream(&ctx, cfg, endpoint_subject, endpoint_is_env);
+	if ((cfg->tls_cert_file == NULL) != (cfg->tls_key_file == NULL))
+		cfg_problem(&ctx, cfg->tls_cert_file ? "tls.key_file" : "tls.cert_file",
+			    "is missing: an https listener needs both tls.cert_file and tls.key_file");
 	if (cfg->has_admin_listen && cfg_addr_same(&cfg->listen, &cfg->admin_listen))
 		cfg_problem(&ctx, "admin_listen",
 			    "same address as \"listen\" (%s:%u); give the admin endpoint its own port",
@@ -356,6 +385,8 @@ void config_free(struct config *cfg)
 	free(cfg->upstream_endpoint);
 	free(cfg->upstream_region);
 	free(cfg->upstream_ca_file);
+	free(cfg->tls_cert_file);
+	free(cfg->tls_key_file);
 	free(cfg->cache_redis);
 	free(cfg->audit_log);
 	free(cfg);

@@ -123,6 +123,10 @@ struct config {
 	struct config_table *tables;
 	size_t tables_len;
 
+	/* "tls": serve https to applications (both set, or neither) */
+	char *tls_cert_file;                /* PEM certificate chain */
+	char *tls_key_file;                 /* PEM private key */
+
 	/* "log" */
 	int log_level;                      /* enum log_level, default info */
 	int log_json;                       /* "format": "json" */
@@ -170,6 +174,8 @@ int config_table_action(const struct config_table *table, const char *attr, size
  * -1 with *why set to a static reason. */
 int config_parse_endpoint(const char *text, int *tls, struct config_addr *addr, const char **why)
 	__attribute__((warn_unused_result));
+/* Whether a listen host is loopback only (127.0.0.0/8, ::1, localhost). */
+int config_host_is_loopback(const char *host);
 /* Whether two addresses are the same host text and port. */
 int config_addr_equal(const struct config_addr *a, const struct config_addr *b);
 /* Parses "host:port", "[v6]:port" or ":port" into addr.  Returns 0 or -1. */

@@ -429,6 +429,11 @@ static int host_is_loopback(const char *h)
 	return 0;
 }
 
+int config_host_is_loopback(const char *host)
+{
+	return host_is_loopback(host);
+}
+
 static int host_is_wildcard(const char *h)
 {
 	return h[0] == '\0' || strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0 ||

@@ -11,7 +11,9 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 
 #include "proxy/log.h"
 #include "proxy/reply.h"
@@ -80,11 +82,20 @@ int client_accept(struct worker *w, int fd, const struct sockaddr *addr, int add
 	c->worker = w;
 	c->id = ++w->next_client_id * 64 + (unsigned long)w->id;
 	format_peer(addr, c->peer, sizeof(c->peer));
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		evutil_closesocket(fd);
-		free(c);
-		return -1;
+	{
+		SSL *ssl = server_tls_session(w->server);
+		if (ssl != NULL)
+			c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+								BEV_OPT_CLOSE_ON_FREE);
+		else
+			c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev == NULL) {
+			if (ssl != NULL)
+				SSL_free(ssl);
+			evutil_closesocket(fd);
+			free(c);
+			return -1;
+		}
 	}
 	http_parser_init(&c->parser, HTTP_REQUEST, cfg->max_header_bytes, cfg->max_body_bytes);
 	bufferevent_setcb(c->bev, client_read_cb, NULL, client_event_cb, c);
@@ -311,7 +322,11 @@ static void client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct client_conn *c = arg;
 
-	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		/* The TLS handshake of an https listener completed. */
+		log_debug("conn %lu %s: TLS established", c->id, c->peer);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (http_parser_in_message(&c->parser) && c->txn == NULL) {
 			client_reject(c, 408, DS_ERR_VALIDATION,
@@ -325,8 +340,15 @@ static void client_event_cb(struct bufferevent *bev, short what, void *arg)
 		else if (http_parser_in_message(&c->parser))
 			log_info("conn %lu %s: client closed in the middle of a request", c->id, c->peer);
 	} else if (what & BEV_EVENT_ERROR) {
-		log_info("conn %lu %s: %s", c->id, c->peer,
-			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		unsigned long e = bufferevent_get_openssl_error(bev);
+		if (e != 0) {
+			char buf[200];
+			ERR_error_string_n(e, buf, sizeof(buf));
+			log_info("conn %lu %s: TLS: %s", c->id, c->peer, buf);
+		} else {
+			log_info("conn %lu %s: %s", c->id, c->peer,
+				 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		}
 	}
 	client_close(c);
 }

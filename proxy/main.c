@@ -10,6 +10,7 @@
 #include <openssl/opensslv.h>
 
 #include "config/config.h"
+#include "proxy/cmd_branch_key.h"
 #include "proxy/cmd_tools.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
@@ -30,6 +31,8 @@ static void usage(FILE *out)
 		"                                               the application sees it\n"
 		"  dynaseal doctor --config FILE                checks credentials, the upstream and\n"
 		"                                               tables, each keyring and Redis\n"
+		"  dynaseal branch-key create-store|create|rotate --table T [--kms-key ARN] [--id ID]\n"
+		"                                               the aws-kms-hierarchical key store\n"
 		"  dynaseal --version | --help\n"
 		"\n"
 		"The config file may also be given as DYNASEAL_CONFIG.  Environment overrides:\n"
@@ -167,6 +170,8 @@ int main(int argc, char **argv)
 		return cmd_inspect(argc - 1, argv + 1);
 	if (strcmp(argv[1], "doctor") == 0)
 		return cmd_doctor(argc - 1, argv + 1);
+	if (strcmp(argv[1], "branch-key") == 0)
+		return cmd_branch_key(argc - 1, argv + 1);
 	fprintf(stderr, "dynaseal: unknown command \"%s\"; see dynaseal --help\n", argv[1]);
 	return 2;
 }

@@ -318,6 +318,66 @@ static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(srv->main_base);
 }
 
+SSL_CTX *server_tls_ctx_new(const char *cert_file, const char *key_file)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx == NULL)
+		goto fail;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+		log_openssl_errors(LOG_ERROR, "tls.cert_file");
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+		log_openssl_errors(LOG_ERROR, "tls.key_file");
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		log_openssl_errors(LOG_ERROR, "tls.key_file does not match tls.cert_file");
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL *server_tls_session(struct server *srv)
+{
+	SSL *ssl = NULL;
+
+	pthread_mutex_lock(&srv->listen_ssl_lock);
+	if (srv->listen_ssl != NULL)
+		ssl = SSL_new(srv->listen_ssl);
+	pthread_mutex_unlock(&srv->listen_ssl_lock);
+	return ssl;
+}
+
+/* SIGHUP with tls.*: the certificate and key are loaded again (renewed certificates); new
+ * connections use them, open ones keep theirs. */
+static void reload_tls(struct server *srv, const struct config *cfg)
+{
+	SSL_CTX *fresh;
+	SSL_CTX *old;
+
+	if (srv->listen_ssl == NULL || cfg->tls_cert_file == NULL)
+		return;
+	fresh = server_tls_ctx_new(cfg->tls_cert_file, cfg->tls_key_file);
+	if (fresh == NULL) {
+		log_error("reload: the TLS certificate or key could not be loaded; keeping the previous ones");
+		return;
+	}
+	pthread_mutex_lock(&srv->listen_ssl_lock);
+	old = srv->listen_ssl;
+	srv->listen_ssl = fresh;
+	pthread_mutex_unlock(&srv->listen_ssl_lock);
+	/* Sessions made from the old context hold references to it. */
+	SSL_CTX_free(old);
+	log_info("reload: TLS certificate reloaded from %s", cfg->tls_cert_file);
+}
+
 /*
  * SIGHUP: reads the config file again.  A file with problems changes nothing (each problem is
  * logged).  A good one applies what can change under running requests — the log level and
@@ -350,6 +410,7 @@ static void signal_reload_cb(evutil_socket_t sig, short what, void *arg)
 	old->log_json = cfg->log_json;
 	if (audit_open(cfg->audit_log) != 0)
 		log_error("reload: the audit log could not be reopened; auditing is off until fixed");
+	reload_tls(srv, cfg);
 	if (!config_addr_equal(&cfg->listen, &old->listen) ||
 	    !config_addr_equal(&cfg->admin_listen, &old->admin_listen))
 		log_warn("reload: listen and admin_listen take effect at restart");
@@ -409,6 +470,17 @@ int server_run(struct config *cfg, int workers)
 	srv.upstream_ssl = upstream_ssl_ctx_new(cfg->upstream_ca_file);
 	if (srv.upstream_ssl == NULL)
 		goto cleanup;
+	pthread_mutex_init(&srv.listen_ssl_lock, NULL);
+	if (cfg->tls_cert_file != NULL) {
+		srv.listen_ssl = server_tls_ctx_new(cfg->tls_cert_file, cfg->tls_key_file);
+		if (srv.listen_ssl == NULL)
+			goto cleanup;
+		log_info("listener serves https (certificate %s)", cfg->tls_cert_file);
+	} else if (!config_host_is_loopback(cfg->listen.host)) {
+		log_warn("listen %s:%u is not a loopback address and serves plain http: anyone who can "
+			 "reach it can use dynaseal's credentials and keys; bind 127.0.0.1, or configure tls "
+			 "and client authentication", cfg->listen.host, cfg->listen.port);
+	}
 	if (bind_listeners(&srv, &cfg->listen) != 0)
 		goto cleanup;
 	srv.workers = calloc((size_t)srv.workers_len, sizeof(*srv.workers));
@@ -471,6 +543,9 @@ cleanup:
 		event_base_free(srv.main_base);
 	if (srv.upstream_ssl != NULL)
 		SSL_CTX_free(srv.upstream_ssl);
+	if (srv.listen_ssl != NULL)
+		SSL_CTX_free(srv.listen_ssl);
+	pthread_mutex_destroy(&srv.listen_ssl_lock);
 	credentials_unref(srv.creds);
 	audit_close();
 	return status;

@@ -54,6 +54,9 @@ struct worker {
 struct server {
 	struct config *cfg;                  /* the config in force */
 	SSL_CTX *upstream_ssl;               /* client TLS context for https upstreams and KMS */
+	SSL_CTX *listen_ssl;                 /* server TLS context (tls.*), or NULL for http; replaced
+					      * on SIGHUP under listen_ssl_lock */
+	pthread_mutex_t listen_ssl_lock;     /* guards listen_ssl while a connection takes it */
 	struct credentials *creds;           /* the sidecar's own credentials */
 	char region[64];                     /* signing region: config, AWS_REGION, or "" */
 	int *listen_fds;                     /* bound sockets (SO_REUSEPORT), one set per worker */
@@ -72,6 +75,10 @@ int server_run(struct config *cfg, int workers);
  * client, keyrings.  Also used by the one-shot commands (inspect, doctor).  0 or -1. */
 int worker_setup(struct server *srv, struct worker *w, int id) __attribute__((warn_unused_result));
 void worker_cleanup(struct worker *w);
+/* A TLS server context from PEM files (TLS 1.2+).  NULL on failure (logged). */
+SSL_CTX *server_tls_ctx_new(const char *cert_file, const char *key_file) __attribute__((warn_unused_result));
+/* A new TLS session for an accepted connection, or NULL when the listener is plain http. */
+SSL *server_tls_session(struct server *srv);
 /* Sets srv->region: upstream.region, else AWS_REGION, else AWS_DEFAULT_REGION, else "". */
 void server_pick_region(struct server *srv);
 
