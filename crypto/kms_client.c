@@ -296,7 +296,9 @@ struct kms_parsed *kms_parse_response(const char *op, int status, const char *bo
 		goto bad;
 	if ((strcmp(op, "Decrypt") == 0 && p->plaintext == NULL) ||
 	    (strcmp(op, "GenerateDataKey") == 0 && (p->plaintext == NULL || p->ciphertext == NULL)) ||
-	    (strcmp(op, "Encrypt") == 0 && p->ciphertext == NULL))
+	    (strcmp(op, "Encrypt") == 0 && p->ciphertext == NULL) ||
+	    (strcmp(op, "GenerateDataKeyWithoutPlaintext") == 0 && p->ciphertext == NULL) ||
+	    (strcmp(op, "ReEncrypt") == 0 && p->ciphertext == NULL))
 		goto bad;
 	res->plaintext = p->plaintext;
 	res->plaintext_len = p->plaintext_len;
@@ -436,14 +438,14 @@ fail:
 	call_finish(call, NULL, &err);
 }
 
-/* Adds "EncryptionContext": {...} with every pair of ec (all are UTF-8 strings). */
-static int add_context(cJSON *req, const struct enc_ctx *ec)
+/* Adds "<member>": {...} with every pair of ec (all are UTF-8 strings). */
+static int add_context_as(cJSON *req, const char *member, const struct enc_ctx *ec)
 {
 	cJSON *o;
 
 	if (ec == NULL || ec->len == 0)
 		return 0;
-	o = cJSON_AddObjectToObject(req, "EncryptionContext");
+	o = cJSON_AddObjectToObject(req, member);
 	if (o == NULL)
 		return -1;
 	for (size_t i = 0; i < ec->len; i++) {
@@ -451,6 +453,12 @@ static int add_context(cJSON *req, const struct enc_ctx *ec)
 			return -1;
 	}
 	return 0;
+}
+
+/* Adds "EncryptionContext": {...} with every pair of ec (all are UTF-8 strings). */
+static int add_context(cJSON *req, const struct enc_ctx *ec)
+{
+	return add_context_as(req, "EncryptionContext", ec);
 }
 
 static int add_blob(cJSON *req, const char *name, const unsigned char *b, size_t len)
@@ -473,7 +481,8 @@ static void call_start(struct kms_client *c, const char *op, const char *key_id,
 	struct kms_call *call = calloc(1, sizeof(*call));
 	struct ds_error err = { 0 };
 
-	if (call == NULL || req == NULL || cJSON_AddStringToObject(req, "KeyId", key_id) == NULL ||
+	if (call == NULL || req == NULL ||
+	    (strcmp(op, "ReEncrypt") != 0 && cJSON_AddStringToObject(req, "KeyId", key_id) == NULL) ||
 	    (call->body = cJSON_PrintUnformatted(req)) == NULL || (call->key_id = strdup(key_id)) == NULL) {
 		if (call != NULL)
 			call_free(call);
@@ -530,4 +539,38 @@ void kms_encrypt(struct kms_client *c, const char *key_id, const unsigned char *
 		req = NULL;
 	}
 	call_start(c, "Encrypt", key_id, req, cb, arg);
+}
+
+void kms_generate_data_key_without_plaintext(struct kms_client *c, const char *key_id,
+					     const struct enc_ctx *ec, size_t nbytes, kms_done_cb cb,
+					     void *arg)
+{
+	cJSON *req = cJSON_CreateObject();
+
+	atomic_fetch_add_explicit(&c->stats.generate_data_key_without_plaintext, 1, memory_order_relaxed);
+	if (req != NULL && (cJSON_AddNumberToObject(req, "NumberOfBytes", (double)nbytes) == NULL ||
+			    add_context(req, ec) != 0)) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	call_start(c, "GenerateDataKeyWithoutPlaintext", key_id, req, cb, arg);
+}
+
+void kms_re_encrypt(struct kms_client *c, const char *source_key_id, const struct enc_ctx *source_ec,
+		    const unsigned char *blob, size_t len, const char *dest_key_id,
+		    const struct enc_ctx *dest_ec, kms_done_cb cb, void *arg)
+{
+	cJSON *req = cJSON_CreateObject();
+
+	atomic_fetch_add_explicit(&c->stats.re_encrypt, 1, memory_order_relaxed);
+	if (req != NULL && (add_blob(req, "CiphertextBlob", blob, len) != 0 ||
+			    cJSON_AddStringToObject(req, "SourceKeyId", source_key_id) == NULL ||
+			    cJSON_AddStringToObject(req, "DestinationKeyId", dest_key_id) == NULL ||
+			    add_context_as(req, "SourceEncryptionContext", source_ec) != 0 ||
+			    add_context_as(req, "DestinationEncryptionContext", dest_ec) != 0)) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	/* Messages and the audit log name the destination key. */
+	call_start(c, "ReEncrypt", dest_key_id, req, cb, arg);
 }

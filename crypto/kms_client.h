@@ -38,6 +38,8 @@ struct kms_stats {
 	atomic_uint_least64_t generate_data_key;
 	atomic_uint_least64_t decrypt;
 	atomic_uint_least64_t encrypt;
+	atomic_uint_least64_t generate_data_key_without_plaintext;
+	atomic_uint_least64_t re_encrypt;
 	atomic_uint_least64_t errors;
 	atomic_uint_least64_t throttled;
 };
@@ -63,6 +65,17 @@ void kms_decrypt(struct kms_client *c, const char *key_id, const unsigned char *
 /* Encrypt of plaintext under key_id with ec. */
 void kms_encrypt(struct kms_client *c, const char *key_id, const unsigned char *plaintext, size_t len,
 		 const struct enc_ctx *ec, kms_done_cb cb, void *arg);
+
+/* GenerateDataKeyWithoutPlaintext of nbytes under key_id with ec: only CiphertextBlob comes
+ * back (the branch key store creates keys this way so no plaintext leaves KMS). */
+void kms_generate_data_key_without_plaintext(struct kms_client *c, const char *key_id,
+					     const struct enc_ctx *ec, size_t nbytes, kms_done_cb cb,
+					     void *arg);
+/* ReEncrypt of blob from (source_key_id, source_ec) to (dest_key_id, dest_ec); the result's
+ * ciphertext is the new CiphertextBlob, key_id the destination key KMS reports. */
+void kms_re_encrypt(struct kms_client *c, const char *source_key_id, const struct enc_ctx *source_ec,
+		    const unsigned char *blob, size_t len, const char *dest_key_id,
+		    const struct enc_ctx *dest_ec, kms_done_cb cb, void *arg);
 
 /* Parses a KMS response body (for tests and fuzzing): fills res (pointing into the returned
  * allocation, which the caller frees with kms_parsed_free) or err. */
