@@ -22,6 +22,7 @@
 
 #include "crypto/keyring.h"
 #include "crypto/keyring_aws_kms.h"
+#include "crypto/keyring_hierarchy.h"
 #include "crypto/kms_client.h"
 #include "proxy/admin.h"
 #include "proxy/audit.h"
@@ -213,6 +214,22 @@ static struct keyring *worker_keyring_new(struct worker *w, const struct config_
 		}
 		k = keyring_aws_kms_new(c, w->kms);
 		break;
+	case KEYRING_AWS_KMS_HIERARCHICAL: {
+		/* Key store reads share the worker's DynamoDB pool and KMS client. */
+		struct ds_error err = { 0 };
+		struct ddb_client *ddb;
+		if (w->kms == NULL)
+			w->kms = kms_client_new(w->base, w->dns, w->server->upstream_ssl, w->server->region,
+						w->server->creds, &err);
+		ddb = w->kms == NULL ? NULL : ddb_client_on_pool(w->base, w->dynamodb, w->server->region,
+								 w->server->creds, &err);
+		if (ddb == NULL) {
+			log_error("keyring \"%s\": %s", c->name, err.message);
+			return NULL;
+		}
+		k = keyring_hierarchy_new(c, w->base, ddb, w->kms);
+		break;
+	}
 	default:
 		log_error("keyring \"%s\": this type is not available in this build of dynaseal",
 			  c->name);
