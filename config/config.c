@@ -20,7 +20,7 @@
 /* The keys allowed at each fixed level of the file (README "Configuration"). */
 static const char *const top_keys[] = {
 	"listen", "admin_listen", "workers", "upstream", "limits", "keyrings", "cache",
-	"tables", "log", "tls", NULL,
+	"tables", "log", "tls", "clients", NULL,
 };
 static const char *const tls_keys[] = { "cert_file", "key_file", NULL };
 static const char *const limits_keys[] = {
@@ -213,6 +213,8 @@ static void parse_root(struct cfg_ctx *ctx, const cJSON *root, struct config *cf
 		parse_log(ctx, obj, cfg);
 	if ((obj = cfg_get_object(ctx, root, NULL, "tls")) != NULL)
 		parse_tls(ctx, obj, cfg);
+	if ((obj = cfg_get_object(ctx, root, NULL, "clients")) != NULL)
+		cfg_parse_clients(ctx, obj, cfg);
 	if ((obj = cfg_get_object(ctx, root, NULL, "keyrings")) != NULL)
 		cfg_parse_keyrings(ctx, obj, cfg);
 	if ((obj = cfg_get_object(ctx, root, NULL, "tables")) != NULL)
@@ -381,6 +383,9 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->tables_len; i++)
 		cfg_table_cleanup(&cfg->tables[i]);
 	free(cfg->tables);
+	for (size_t i = 0; i < cfg->clients_len; i++)
+		cfg_client_cleanup(&cfg->clients[i]);
+	free(cfg->clients);
 	free(cfg->path);
 	free(cfg->upstream_endpoint);
 	free(cfg->upstream_region);

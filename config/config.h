@@ -73,6 +73,15 @@ struct config_attr_action {
 	enum attr_action action;
 };
 
+/* An application allowed to use dynaseal when client authentication is on ("clients"). */
+struct config_client {
+	char *access_key_id;                /* the key under "clients" */
+	char *secret;                       /* its secret access key; wiped on free */
+	char **tables;                      /* tables it may use */
+	size_t tables_len;
+	int all_tables;                     /* "*" was listed */
+};
+
 /* One configured (encrypted) table under "tables". */
 struct config_table {
 	char *name;                         /* the physical DynamoDB table name */
@@ -122,6 +131,10 @@ struct config {
 	size_t keyrings_len;
 	struct config_table *tables;
 	size_t tables_len;
+
+	/* "clients": when any, every request must be signed by one of them */
+	struct config_client *clients;
+	size_t clients_len;
 
 	/* "tls": serve https to applications (both set, or neither) */
 	char *tls_cert_file;                /* PEM certificate chain */
@@ -174,6 +187,10 @@ int config_table_action(const struct config_table *table, const char *attr, size
  * -1 with *why set to a static reason. */
 int config_parse_endpoint(const char *text, int *tls, struct config_addr *addr, const char **why)
 	__attribute__((warn_unused_result));
+/* The client with that access key id, or NULL. */
+const struct config_client *config_find_client(const struct config *cfg, const char *akid, size_t len);
+/* Whether a client may use a table. */
+int config_client_may_use(const struct config_client *c, const char *table);
 /* Whether a listen host is loopback only (127.0.0.0/8, ::1, localhost). */
 int config_host_is_loopback(const char *host);
 /* Whether two addresses are the same host text and port. */

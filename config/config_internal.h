@@ -89,6 +89,10 @@ const cJSON *cfg_get_object(struct cfg_ctx *ctx, const cJSON *obj, const char *p
  * sorted name arrays that config_find_table and config_table_action search. */
 int cfg_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
+/* config_clients.c: "clients". */
+void cfg_parse_clients(struct cfg_ctx *ctx, const cJSON *obj, struct config *cfg);
+void cfg_client_cleanup(struct config_client *c);
+
 /* config_net.c: addresses, endpoints, URLs. */
 enum cfg_addr_err {
 	CFG_ADDR_OK = 0,

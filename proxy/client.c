@@ -15,6 +15,8 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 
+#include "proxy/client_auth.h"
+#include "proxy/ddb.h"
 #include "proxy/log.h"
 #include "proxy/reply.h"
 #include "proxy/route.h"
@@ -272,6 +274,20 @@ static void client_dispatch(struct client_conn *c, struct http_msg *req)
 	c->txn = t;
 	/* No idle timeout while the upstream works; the upstream has its own. */
 	set_idle_timeout(c, 0);
+	{
+		const struct http_header *target = http_msg_header(req, "x-amz-target");
+		size_t len = evbuffer_get_length(req->body);
+		const char *body = (const char *)evbuffer_pullup(req->body, -1);
+		struct ds_error err = { 0 };
+		if (target != NULL)
+			ddb_operation(target->value, t->op, sizeof(t->op));
+		ddb_peek_table(body ? body : "", len, t->table, sizeof(t->table));
+		if (client_auth_check(c->worker->server->cfg, req, t->op, body ? body : "", len, time(NULL),
+				      &err) != 0) {
+			txn_fail(t, &err);
+			return;
+		}
+	}
 	txn_forward(t);
 }
 

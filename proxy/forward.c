@@ -202,16 +202,12 @@ static void relay_cb(void *arg, struct http_msg *resp, const struct ds_error *er
 void txn_forward(struct txn *t)
 {
 	struct ds_error err = { 0 };
-	const struct http_header *target = http_msg_header(t->req, "x-amz-target");
 	struct evbuffer *body = t->req->body;
 	size_t len = evbuffer_get_length(body);
 	const char *data = (const char *)evbuffer_pullup(body, -1);
 	size_t req_len = 0;
 	char *bytes;
 
-	if (target != NULL)
-		ddb_operation(target->value, t->op, sizeof(t->op));
-	ddb_peek_table(data, len, t->table, sizeof(t->table));
 	if (route_request(t))
 		return;
 	bytes = forward_build(t->worker, t->req, data, len, 0, &req_len, &err);
