@@ -94,6 +94,10 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) integration
 
+# Throughput and latency side by side (tests/bench/README.md); a few minutes; not part of test.
+bench: deps $(BIN)
+	tests/bench/run.sh
+
 demo: deps $(BIN)
 	deploy/demo.sh
 
