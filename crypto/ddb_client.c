@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "config/config.h"
+#include "crypto/aws_request.h"
 #include "crypto/sigv4.h"
 #include "proxy/log.h"
 #include "proxy/upstream.h"
@@ -220,53 +221,11 @@ static void response_cb(void *arg, struct http_msg *resp, const struct ds_error 
 static char *build_request(struct ddb_client *c, const char *op, const char *body, size_t body_len,
 			   size_t *out_len)
 {
-	struct credentials *cr = c->creds;
-	struct sigv4_credentials sc = { cr->access_key_id, cr->secret_access_key, cr->session_token };
-	char target[80], amz_date[SIGV4_AMZ_DATE_LEN + 1], authz[512];
-	struct sigv4_header sh[5];
-	struct sigv4_request sr = { 0 };
-	struct sigv4_scope scope = { c->region, "dynamodb", amz_date };
-	struct evbuffer *out = NULL;
-	char *bytes = NULL;
-	size_t n = 0;
+	struct aws_json_service svc = { c->host_header, c->region, "dynamodb", "application/x-amz-json-1.0" };
+	char target[80];
 
 	snprintf(target, sizeof(target), "DynamoDB_20120810.%s", op);
-	if (sigv4_amz_date(time(NULL), amz_date) != 0)
-		goto cleanup;
-	sh[n++] = (struct sigv4_header){ "host", 4, c->host_header, strlen(c->host_header) };
-	sh[n++] = (struct sigv4_header){ "x-amz-date", 10, amz_date, SIGV4_AMZ_DATE_LEN };
-	sh[n++] = (struct sigv4_header){ "x-amz-target", 12, target, strlen(target) };
-	sh[n++] = (struct sigv4_header){ "content-type", 12, "application/x-amz-json-1.0", 26 };
-	if (sc.session_token != NULL)
-		sh[n++] = (struct sigv4_header){ "x-amz-security-token", 20, sc.session_token,
-						 strlen(sc.session_token) };
-	sr.method = "POST";
-	sr.path = "/";
-	sr.path_len = 1;
-	sr.headers = sh;
-	sr.headers_len = n;
-	sr.payload = (const unsigned char *)body;
-	sr.payload_len = body_len;
-	if (sigv4_sign(&sr, &sc, &scope, &c->key_cache, authz, sizeof(authz), NULL) != 0)
-		goto cleanup;
-	out = evbuffer_new();
-	if (out == NULL)
-		goto cleanup;
-	evbuffer_add_printf(out, "POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Date: %s\r\nX-Amz-Target: %s\r\n"
-			    "Content-Type: application/x-amz-json-1.0\r\nAccept-Encoding: identity\r\n",
-			    c->host_header, amz_date, target);
-	if (sc.session_token != NULL)
-		evbuffer_add_printf(out, "X-Amz-Security-Token: %s\r\n", sc.session_token);
-	evbuffer_add_printf(out, "Authorization: %s\r\nContent-Length: %zu\r\n\r\n", authz, body_len);
-	evbuffer_add(out, body, body_len);
-	*out_len = evbuffer_get_length(out);
-	bytes = malloc(*out_len);
-	if (bytes != NULL)
-		evbuffer_remove(out, bytes, *out_len);
-cleanup:
-	if (out != NULL)
-		evbuffer_free(out);
-	return bytes;
+	return aws_json_request(&svc, target, c->creds, &c->key_cache, body, body_len, out_len);
 }
 
 void ddb_call(struct ddb_client *c, const char *op, cJSON *req, ddb_done_cb cb, void *arg)

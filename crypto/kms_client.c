@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "config/config.h"
+#include "crypto/aws_request.h"
 #include "crypto/codec.h"
 #include "crypto/sigv4.h"
 #include "proxy/audit.h"
@@ -380,62 +381,24 @@ static void response_cb(void *arg, struct http_msg *resp, const struct ds_error 
 static void call_send(struct kms_call *call)
 {
 	struct kms_client *c = call->client;
-	struct credentials *cr = c->creds;
-	struct sigv4_credentials sc = { cr->access_key_id, cr->secret_access_key, cr->session_token };
-	char target[64], amz_date[SIGV4_AMZ_DATE_LEN + 1], authz[512];
-	struct sigv4_header sh[5];
-	struct sigv4_request sr = { 0 };
-	struct sigv4_scope scope = { c->region, "kms", amz_date };
-	struct evbuffer *out = evbuffer_new();
-	size_t n = 0, body_len = strlen(call->body), len;
+	struct aws_json_service svc = { c->host_header, c->region, "kms", "application/x-amz-json-1.1" };
 	struct ds_error err = { 0 };
-	char *bytes = NULL;
-	int rc;
+	char target[64];
+	size_t len = 0;
+	char *bytes;
 
 	snprintf(target, sizeof(target), "TrentService.%s", call->op);
-	if (out == NULL || sigv4_amz_date(time(NULL), amz_date) != 0)
-		goto fail;
-	sh[n++] = (struct sigv4_header){ "host", 4, c->host_header, strlen(c->host_header) };
-	sh[n++] = (struct sigv4_header){ "x-amz-date", 10, amz_date, SIGV4_AMZ_DATE_LEN };
-	sh[n++] = (struct sigv4_header){ "x-amz-target", 12, target, strlen(target) };
-	sh[n++] = (struct sigv4_header){ "content-type", 12, "application/x-amz-json-1.1", 26 };
-	if (sc.session_token != NULL)
-		sh[n++] = (struct sigv4_header){ "x-amz-security-token", 20, sc.session_token,
-						 strlen(sc.session_token) };
-	sr.method = "POST";
-	sr.path = "/";
-	sr.path_len = 1;
-	sr.headers = sh;
-	sr.headers_len = n;
-	sr.payload = (const unsigned char *)call->body;
-	sr.payload_len = body_len;
-	rc = sigv4_sign(&sr, &sc, &scope, &c->key_cache, authz, sizeof(authz), NULL);
-	if (rc != 0)
-		goto fail;
-	evbuffer_add_printf(out, "POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Date: %s\r\nX-Amz-Target: %s\r\n"
-			    "Content-Type: application/x-amz-json-1.1\r\nAccept-Encoding: identity\r\n",
-			    c->host_header, amz_date, target);
-	if (sc.session_token != NULL)
-		evbuffer_add_printf(out, "X-Amz-Security-Token: %s\r\n", sc.session_token);
-	evbuffer_add_printf(out, "Authorization: %s\r\nContent-Length: %zu\r\n\r\n", authz, body_len);
-	evbuffer_add(out, call->body, body_len);
-	len = evbuffer_get_length(out);
-	bytes = malloc(len);
-	if (bytes == NULL)
-		goto fail;
-	evbuffer_remove(out, bytes, len);
-	evbuffer_free(out);
+	bytes = aws_json_request(&svc, target, c->creds, &c->key_cache, call->body, strlen(call->body), &len);
+	if (bytes == NULL) {
+		ds_error_set(&err, 500, DS_ERR_INTERNAL, "dynaseal could not build the KMS %s request", call->op);
+		call_finish(call, NULL, &err);
+		return;
+	}
 	if (upstream_call_start(c->pool, bytes, len, response_cb, call) == NULL) {
 		ds_error_set(&err, 503, DS_ERR_UNAVAILABLE, "cannot open a connection to KMS at %s; retry "
 			     "the request", c->endpoint);
 		call_finish(call, NULL, &err);
 	}
-	return;
-fail:
-	if (out != NULL)
-		evbuffer_free(out);
-	ds_error_set(&err, 500, DS_ERR_INTERNAL, "dynaseal could not build the KMS %s request", call->op);
-	call_finish(call, NULL, &err);
 }
 
 /* Adds "<member>": {...} with every pair of ec (all are UTF-8 strings). */
