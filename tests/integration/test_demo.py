@@ -9,15 +9,17 @@ import peers as h
 
 class DemoTest(unittest.TestCase):
     def test_demo(self):
-        before = subprocess.run(["pgrep", "-f", "dynaseal-demo"], capture_output=True, text=True).stdout.split()
+        def running():
+            out = subprocess.run(["pgrep", "-f", "dynaseal-demo|bin/dynalite"], capture_output=True, text=True)
+            return sorted(out.stdout.split())
+        before = running()
         r = subprocess.run([os.path.join(h.ROOT, "deploy", "demo.sh")], capture_output=True, text=True,
                            timeout=180, env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")})
         self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr[-2000:])
         self.assertIn("demo: OK", r.stdout)
         self.assertIn('"B":', r.stdout)                  # the stored item shows ciphertext
         self.assertIn("078-05-1120", r.stdout)           # the application's view shows plaintext
-        after = subprocess.run(["pgrep", "-f", "dynaseal-demo"], capture_output=True, text=True).stdout.split()
-        self.assertEqual(sorted(after), sorted(before), "the demo left processes running")
+        self.assertEqual(running(), before, "the demo left processes running")
 
 
 if __name__ == "__main__":
