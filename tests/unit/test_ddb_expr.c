@@ -1,6 +1,8 @@
 /*
- * Expression scanning: which attributes DynamoDB expressions reference, which an update
- * writes, and projection extension and trimming.
+ * Expression parsing (proxy/ddb_expr.c): which attributes DynamoDB expressions reference and
+ * which an update writes, exact errors for malformed input, and projection parsing,
+ * extension and stripping.  Most expressions are the examples of the DynamoDB Developer
+ * Guide's pages on condition, projection and update expressions.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,10 +16,12 @@
 
 #include "proxy/ddb_expr.h"
 
-/* What the callback saw, as "name:w:n" lines joined with ' '. */
+/* What the callback saw, as "name:written:nested" joined with ' ', and how to refuse. */
 struct seen {
-	char text[1024];
-	const char *stop_at;    /* refuse this name */
+	char text[2048];        /* the report */
+	int calls;              /* callback invocations */
+	const char *stop_at;    /* refuse this name (setting err) */
+	int stop_silently;      /* refuse it without setting err */
 };
 
 static int record(void *arg, const char *name, size_t len, int written, int nested, struct ds_error *err)
@@ -25,8 +29,10 @@ static int record(void *arg, const char *name, size_t len, int written, int nest
 	struct seen *s = arg;
 	size_t n = strlen(s->text);
 
+	s->calls++;
 	if (s->stop_at != NULL && strlen(s->stop_at) == len && memcmp(s->stop_at, name, len) == 0) {
-		ds_error_set(err, 400, DS_ERR_VALIDATION, "refused %.*s", (int)len, name);
+		if (!s->stop_silently)
+			ds_error_set(err, 403, DS_ERR_ACCESS_DENIED, "refused %.*s", (int)len, name);
 		return -1;
 	}
 	snprintf(s->text + n, sizeof(s->text) - n, "%s%.*s:%d:%d", n ? " " : "", (int)len, name,
@@ -34,148 +40,518 @@ static int record(void *arg, const char *name, size_t len, int written, int nest
 	return 0;
 }
 
-static const char *scan(enum ddb_expr_kind kind, const char *expr, const char *names_json,
-			struct seen *s, struct ds_error *err)
+/* Last error, for the negative tests. */
+static struct ds_error last_err;
+
+/* Scans expr; returns the report, or NULL with last_err set. */
+static const char *scan_with(struct seen *s, enum ddb_expr_kind kind, const char *param,
+			     const char *expr, const char *names_json)
 {
 	cJSON *names = names_json ? cJSON_Parse(names_json) : NULL;
 	int rc;
 
+	if (names_json != NULL)
+		assert_non_null(names);
 	memset(s->text, 0, sizeof(s->text));
-	memset(err, 0, sizeof(*err));
-	rc = ddb_expr_scan(kind, "Param", expr, names, record, s, err);
+	s->calls = 0;
+	memset(&last_err, 0, sizeof(last_err));
+	rc = ddb_expr_scan(kind, param, expr, names, record, s, &last_err);
 	cJSON_Delete(names);
-	return rc == 0 ? s->text : NULL;
+	if (rc == 0) {
+		assert_int_equal(last_err.status, 0);
+		return s->text;
+	}
+	assert_int_equal(rc, -1);
+	assert_int_not_equal(last_err.status, 0);
+	return NULL;
 }
 
-static void test_conditions(void **state)
+static const char *scan(enum ddb_expr_kind kind, const char *expr, const char *names_json)
 {
-	struct seen s = { .stop_at = NULL };
-	struct ds_error err;
+	static struct seen s;
 
+	s.stop_at = NULL;
+	s.stop_silently = 0;
+	return scan_with(&s, kind, kind == DDB_EXPR_UPDATE ? "UpdateExpression" :
+			 kind == DDB_EXPR_PROJECTION ? "ProjectionExpression" : "ConditionExpression",
+			 expr, names_json);
+}
+
+#define COND(expr, names, want) assert_string_equal(scan(DDB_EXPR_CONDITION, expr, names), want)
+#define UPD(expr, names, want) assert_string_equal(scan(DDB_EXPR_UPDATE, expr, names), want)
+#define PROJ(expr, names, want) assert_string_equal(scan(DDB_EXPR_PROJECTION, expr, names), want)
+
+/* Fails with a 400 ValidationException whose message is exactly msg. */
+static void fails(enum ddb_expr_kind kind, const char *expr, const char *names, const char *msg)
+{
+	if (scan(kind, expr, names) != NULL)
+		fail_msg("accepted: %s", expr);
+	assert_int_equal(last_err.status, 400);
+	assert_string_equal(last_err.type, DS_ERR_VALIDATION);
+	assert_string_equal(last_err.message, msg);
+}
+
+/* Fails with a 400 ValidationException whose message contains part. */
+static void fails_with(enum ddb_expr_kind kind, const char *expr, const char *names, const char *part)
+{
+	if (scan(kind, expr, names) != NULL)
+		fail_msg("accepted: %s", expr);
+	assert_int_equal(last_err.status, 400);
+	assert_string_equal(last_err.type, DS_ERR_VALIDATION);
+	if (strstr(last_err.message, part) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", last_err.message, part);
+}
+
+static void test_condition_functions(void **state)
+{
 	(void)state;
-	assert_string_equal(scan(DDB_EXPR_CONDITION, "attribute_exists(pk) AND NOT begins_with(#s, :p)",
-				 "{\"#s\":\"sort\"}", &s, &err), "pk:0:0 sort:0:0");
-	assert_string_equal(scan(DDB_EXPR_CONDITION, "price BETWEEN :lo AND :hi or tags.color IN (:a, :b)",
-				 NULL, &s, &err), "price:0:0 tags:0:1");
-	assert_string_equal(scan(DDB_EXPR_CONDITION, "size(#l[2].x) > :n AND attribute_type(a, :t)",
-				 "{\"#l\":\"my.list\"}", &s, &err), "my.list:0:1 a:0:0");
-	assert_string_equal(scan(DDB_EXPR_CONDITION, "(a <> :v) and (b<=:w)", NULL, &s, &err),
-			    "a:0:0 b:0:0");
-	assert_string_equal(scan(DDB_EXPR_CONDITION, "pk = :pk AND begins_with(sk, :pre)", NULL, &s, &err),
-			    "pk:0:0 sk:0:0");
+	COND("attribute_not_exists(Id)", NULL, "Id:0:0");
+	COND("attribute_exists (#Pictures.#SideView)",
+	     "{\"#Pictures\":\"Pictures\",\"#SideView\":\"SideView\"}", "Pictures:0:1");
+	COND("attribute_type (ProductReviews.FiveStar, :v_sub)", NULL, "ProductReviews:0:1");
+	COND("begins_with (Pictures.FrontView, :v_sub)", NULL, "Pictures:0:1");
+	COND("contains (Color, :v_sub)", NULL, "Color:0:0");
+	COND("contains(Tags, Brand)", NULL, "Tags:0:0 Brand:0:0");
+	COND("size (Brand) <= :v_sub", NULL, "Brand:0:0");
+	COND("size(ProductReviews.OneStar) > :v_sub", NULL, "ProductReviews:0:1");
+	COND(":max >= size(Color)", NULL, "Color:0:0");
+	COND("attribute_not_exists(pk) AND attribute_not_exists(sk)", NULL, "pk:0:0 sk:0:0");
+	COND("attribute_exists(pk) AND NOT begins_with(#s, :p)", "{\"#s\":\"sort\"}",
+	     "pk:0:0 sort:0:0");
+}
+
+static void test_condition_operators(void **state)
+{
+	(void)state;
+	COND("Price > :limit", NULL, "Price:0:0");
+	COND("ProductCategory IN (:cat1, :cat2) and Price between :lo and :hi", NULL,
+	     "ProductCategory:0:0 Price:0:0");
+	COND("#P between :lo and :hi", "{\"#P\":\"Price\"}", "Price:0:0");
+	COND("a IN (b, :v, c.d)", NULL, "a:0:0 b:0:0 c:0:1");
+	COND("a >= b", NULL, "a:0:0 b:0:0");
+	COND("(a <> :v) and (b<=:w)", NULL, "a:0:0 b:0:0");
+	COND("a<:x OR b>:y OR c=:z", NULL, "a:0:0 b:0:0 c:0:0");
+	COND("(attribute_exists(Id) AND attribute_not_exists(Price)) OR NOT contains(Color, :c)",
+	     NULL, "Id:0:0 Price:0:0 Color:0:0");
+	COND("((a = :v))", NULL, "a:0:0");
+	COND("NOT NOT a = :v", NULL, "a:0:0");
+	COND("pk = :pk AND begins_with(sk, :pre)", NULL, "pk:0:0 sk:0:0");
+	COND("#yr = :yyyy and title between :letter1 and :letter2", "{\"#yr\":\"year\"}",
+	     "year:0:0 title:0:0");
+	COND("price BETWEEN :lo AND :hi or tags.color IN (:a, :b)", NULL, "price:0:0 tags:0:1");
+	COND("\tname = :n\r\n AND\nage > :a ", NULL, "name:0:0 age:0:0");
+	COND("_private = :v AND a1 = :w", NULL, "_private:0:0 a1:0:0");
+	/* Keywords are case-insensitive. */
+	COND("a = :v aNd b = :w Or NoT c = :x", NULL, "a:0:0 b:0:0 c:0:0");
+	COND("x BeTwEeN :a AnD :b AND y in (:c)", NULL, "x:0:0 y:0:0");
+}
+
+static void test_condition_paths(void **state)
+{
+	(void)state;
+	COND("ProductReviews.FiveStar[0] <> :v", NULL, "ProductReviews:0:1");
+	COND("RelatedItems[1] < :v", NULL, "RelatedItems:0:1");
+	COND("a[1][2].b = :v", NULL, "a:0:1");
+	COND("a [ 1 ] . b = :v", NULL, "a:0:1");
+	COND("#a.#b[2].c = :v", "{\"#a\":\"a\",\"#b\":\"b\"}", "a:0:1");
+	COND("size(#l[2].x) > :n AND attribute_type(a, :t)", "{\"#l\":\"my.list\"}",
+	     "my.list:0:1 a:0:0");
+	/* A name with a dot needs a placeholder and is one attribute. */
+	COND("#ab = :v", "{\"#ab\":\"a.b\"}", "a.b:0:0");
+	COND("#ab.c = :v", "{\"#ab\":\"a.b\"}", "a.b:0:1");
+	/* The same name twice is reported twice; the text is resolved, not the placeholder. */
+	COND("#n = :a OR #n = :b OR name = :c", "{\"#n\":\"name\"}", "name:0:0 name:0:0 name:0:0");
+	/* Keywords and function names are fine below the top level. */
+	COND("a.size = :v AND b.and = :w", NULL, "a:0:1 b:0:1");
 }
 
 static void test_updates(void **state)
 {
-	struct seen s = { .stop_at = NULL };
-	struct ds_error err;
-
 	(void)state;
-	assert_string_equal(scan(DDB_EXPR_UPDATE, "SET a = :v, #b = if_not_exists(#b, :z) + :one "
-				 "REMOVE c, d[1] add e :n delete f :s", "{\"#b\":\"bee\"}", &s, &err),
-			    "a:1:0 bee:1:0 bee:0:0 c:1:0 d:1:1 e:1:0 f:1:0");
-	assert_string_equal(scan(DDB_EXPR_UPDATE, "set list = list_append(list, :x), m.k = src",
-				 NULL, &s, &err), "list:1:0 list:0:0 m:1:1 src:0:0");
+	UPD("SET ProductCategory = :c, Price = :p", NULL, "ProductCategory:1:0 Price:1:0");
+	UPD("SET RelatedItems[1] = :ri", NULL, "RelatedItems:1:1");
+	UPD("SET #pr.#5star[1] = :r5, #pr.#3star = :r3",
+	    "{\"#pr\":\"ProductReviews\",\"#5star\":\"FiveStar\",\"#3star\":\"ThreeStar\"}",
+	    "ProductReviews:1:1 ProductReviews:1:1");
+	UPD("SET Price = Price - :p", NULL, "Price:1:0 Price:0:0");
+	UPD("SET Price = Price + :p", NULL, "Price:1:0 Price:0:0");
+	UPD("SET #ri = list_append(#ri, :vals)", "{\"#ri\":\"RelatedItems\"}",
+	    "RelatedItems:1:0 RelatedItems:0:0");
+	UPD("SET #ri = list_append(:vals, #ri)", "{\"#ri\":\"RelatedItems\"}",
+	    "RelatedItems:1:0 RelatedItems:0:0");
+	UPD("SET Price = if_not_exists(Price, :p)", NULL, "Price:1:0 Price:0:0");
+	UPD("SET #ri = list_append(if_not_exists(#ri, :empty), :vals)", "{\"#ri\":\"RI\"}",
+	    "RI:1:0 RI:0:0");
+	UPD("SET a = if_not_exists(b, c + :one)", NULL, "a:1:0 b:0:0 c:0:0");
+	UPD("SET a = list_append(:v, b.c), m.k = src", NULL, "a:1:0 b:0:1 m:1:1 src:0:0");
+	UPD("SET a = :x + :y", NULL, "a:1:0");
+	UPD("REMOVE Brand, InStock, QuantityOnHand", NULL, "Brand:1:0 InStock:1:0 QuantityOnHand:1:0");
+	UPD("REMOVE RelatedItems[1], RelatedItems[2]", NULL, "RelatedItems:1:1 RelatedItems:1:1");
+	UPD("ADD QuantityOnHand :q", NULL, "QuantityOnHand:1:0");
+	UPD("ADD Color :c", NULL, "Color:1:0");
+	UPD("DELETE Color :p", NULL, "Color:1:0");
+	/* All four clauses, in any order, keywords in any case. */
+	UPD("SET a = :v, #b = if_not_exists(#b, :z) + :one REMOVE c, d[1] add e :n delete f :s",
+	    "{\"#b\":\"bee\"}", "a:1:0 bee:1:0 bee:0:0 c:1:0 d:1:1 e:1:0 f:1:0");
+	UPD("delete f :s Remove c sEt a = b + :one ADD e :n, g :m", NULL,
+	    "f:1:0 c:1:0 a:1:0 b:0:0 e:1:0 g:1:0");
+	UPD("SET visits = visits + :one, last_seen = :t", NULL,
+	    "visits:1:0 visits:0:0 last_seen:1:0");
+	UPD("SET #t = #t + :d", "{\"#t\":\"total\"}", "total:1:0 total:0:0");
 }
 
-static void test_projection_scan(void **state)
+static void test_projections(void **state)
 {
-	struct seen s = { .stop_at = NULL };
-	struct ds_error err;
-
 	(void)state;
-	assert_string_equal(scan(DDB_EXPR_PROJECTION, "a, #b.c, d[0]", "{\"#b\":\"B\"}", &s, &err),
-			    "a:0:0 B:0:1 d:0:1");
+	PROJ("Description, RelatedItems[0], ProductReviews.FiveStar", NULL,
+	     "Description:0:0 RelatedItems:0:1 ProductReviews:0:1");
+	PROJ("a, #b.c, d[0]", "{\"#b\":\"B\"}", "a:0:0 B:0:1 d:0:1");
+	PROJ("#c", "{\"#c\":\"Comment\"}", "Comment:0:0");
 }
 
-static void test_errors(void **state)
+static void test_placeholder_errors(void **state)
 {
-	struct seen s = { .stop_at = NULL };
-	struct ds_error err;
-	char big[DDB_EXPR_MAX + 10];
-
 	(void)state;
-	assert_null(scan(DDB_EXPR_CONDITION, "#x = :v", "{\"#y\":\"a\"}", &s, &err));
-	assert_int_equal(err.status, 400);
-	assert_non_null(strstr(err.message, "Param"));
-	assert_non_null(strstr(err.message, "#x"));
-	assert_null(scan(DDB_EXPR_CONDITION, "(a = :v", NULL, &s, &err));
-	assert_non_null(strstr(err.message, "unbalanced '('"));
-	assert_null(scan(DDB_EXPR_CONDITION, "a = :v)", NULL, &s, &err));
-	assert_non_null(strstr(err.message, "unbalanced ')'"));
-	assert_null(scan(DDB_EXPR_CONDITION, "a = $v", NULL, &s, &err));
-	assert_non_null(strstr(err.message, "unexpected character at offset 4"));
-	assert_null(scan(DDB_EXPR_CONDITION, "   ", NULL, &s, &err));
-	assert_non_null(strstr(err.message, "can not be empty"));
-	assert_null(scan(DDB_EXPR_UPDATE, "SET a :v", NULL, &s, &err));
-	assert_non_null(strstr(err.message, "needs '='"));
-	assert_null(scan(DDB_EXPR_UPDATE, "SET a = :v SET b = :w", NULL, &s, &err));
-	assert_non_null(strstr(err.message, "twice"));
-	assert_null(scan(DDB_EXPR_UPDATE, "a = :v", NULL, &s, &err));
-	assert_non_null(strstr(err.message, "expected SET"));
-	assert_null(scan(DDB_EXPR_PROJECTION, "a b", NULL, &s, &err));
-	assert_null(scan(DDB_EXPR_PROJECTION, "a,", NULL, &s, &err));
-	assert_null(scan(DDB_EXPR_CONDITION, "a.[1] = :v", NULL, &s, &err));
-	memset(big, 'a', sizeof(big) - 1);
-	big[sizeof(big) - 1] = '\0';
-	assert_null(scan(DDB_EXPR_CONDITION, big, NULL, &s, &err));
-	assert_non_null(strstr(err.message, "longer than"));
-	/* The callback's refusal stops the scan with its error. */
-	s.stop_at = "secret";
-	assert_null(scan(DDB_EXPR_CONDITION, "a = :v OR secret = :w", NULL, &s, &err));
-	assert_string_equal(err.message, "refused secret");
+	fails(DDB_EXPR_CONDITION, "#x = :v", "{\"#y\":\"a\"}",
+	      "Invalid ConditionExpression: An expression attribute name used in the document "
+	      "path is not defined; attribute name: #x");
+	fails(DDB_EXPR_CONDITION, "#x = :v", NULL,
+	      "Invalid ConditionExpression: An expression attribute name used in the document "
+	      "path is not defined; attribute name: #x");
+	/* Placeholders are case-sensitive; nested ones must exist too. */
+	fails_with(DDB_EXPR_UPDATE, "SET #X = :v", "{\"#x\":\"a\"}", "attribute name: #X");
+	fails(DDB_EXPR_PROJECTION, "a.#nope", "{}",
+	      "Invalid ProjectionExpression: An expression attribute name used in the document "
+	      "path is not defined; attribute name: #nope");
+	fails(DDB_EXPR_CONDITION, "#x = :v", "{\"#x\":5}",
+	      "Invalid ConditionExpression: ExpressionAttributeNames entry #x must be a string "
+	      "(an attribute name)");
+	/* names that is not an object holds no placeholder. */
+	fails_with(DDB_EXPR_CONDITION, "#x = :v", "[\"#x\"]", "attribute name: #x");
+	fails(DDB_EXPR_CONDITION, "# = :v", NULL,
+	      "Invalid ConditionExpression: Syntax error at offset 0: '#' must be followed by "
+	      "letters, digits or '_'");
+	fails(DDB_EXPR_CONDITION, "a = :", NULL,
+	      "Invalid ConditionExpression: Syntax error at offset 4: ':' must be followed by "
+	      "letters, digits or '_'");
 }
 
-static void test_projection_extend_strip(void **state)
+static void test_syntax_errors(void **state)
+{
+	(void)state;
+	fails(DDB_EXPR_CONDITION, "(a = :v", NULL,
+	      "Invalid ConditionExpression: Syntax error at offset 7 near the end of the expression: "
+	      "expected ')' closing the '(' at offset 0");
+	fails(DDB_EXPR_CONDITION, "a = :v)", NULL,
+	      "Invalid ConditionExpression: Syntax error at offset 6 near \")\": expected the end of "
+	      "the expression (this ')' closes nothing)");
+	fails_with(DDB_EXPR_CONDITION, "((a = :v) AND b = :w", NULL, "expected ')' closing the '(' at offset 0");
+	fails_with(DDB_EXPR_CONDITION, "a IN (:x, :y", NULL, "expected ',' or ')' closing the IN list");
+	fails(DDB_EXPR_CONDITION, "a = $v", NULL,
+	      "Invalid ConditionExpression: Syntax error at offset 4: unexpected character '$'");
+	fails_with(DDB_EXPR_CONDITION, "a = :v;", NULL, "offset 6: unexpected character ';'");
+	fails_with(DDB_EXPR_CONDITION, "\xc3\xa9t\xc3\xa9 = :v", NULL, "offset 0: unexpected byte 0xc3");
+	fails_with(DDB_EXPR_CONDITION, "a = :v\x01", NULL, "offset 6: unexpected byte 0x01");
+	fails_with(DDB_EXPR_CONDITION, "first-name = :v", NULL,
+		   "offset 5 near \"-\": expected a comparator (=, <>, <, <=, >, >=), BETWEEN or IN");
+	fails_with(DDB_EXPR_CONDITION, "a :v", NULL, "offset 2 near \":v\": expected a comparator");
+	fails_with(DDB_EXPR_CONDITION, "a = ", NULL,
+		   "offset 4 near the end of the expression: expected a document path");
+	fails_with(DDB_EXPR_CONDITION, "a = :v b = :w", NULL, "expected AND, OR or the end");
+	fails_with(DDB_EXPR_CONDITION, "a = :v AND", NULL, "near the end of the expression");
+	fails_with(DDB_EXPR_CONDITION, "a BETWEEN :x OR :y", NULL, "expected AND in BETWEEN");
+	fails_with(DDB_EXPR_CONDITION, "a IN :x", NULL, "expected '(' after IN");
+	fails_with(DDB_EXPR_CONDITION, "a = b + :c", NULL, "near \"+\"");
+	fails_with(DDB_EXPR_CONDITION, "a.[1] = :v", NULL, "expected a name or #placeholder after '.'");
+	fails_with(DDB_EXPR_CONDITION, "a[x] = :v", NULL, "expected a list index (digits) after '['");
+	fails_with(DDB_EXPR_CONDITION, "a[1 = :v", NULL, "expected ']' after the list index");
+	fails_with(DDB_EXPR_CONDITION, "1a = :v", NULL, "near \"1\": expected a document path");
+	fails_with(DDB_EXPR_CONDITION, "(a = :v) (b = :w)", NULL, "offset 9 near \"(\"");
+	/* Keywords are never bare names. */
+	fails(DDB_EXPR_CONDITION, "a = :v AND in = :w", NULL,
+	      "Invalid ConditionExpression: Attribute name is a reserved keyword; reserved keyword: "
+	      "in (at offset 11; use an ExpressionAttributeNames placeholder)");
+	fails_with(DDB_EXPR_PROJECTION, "a, Delete", NULL, "reserved keyword: Delete");
+	/* Functions: known names only, case-sensitive, in their own grammar and place. */
+	fails(DDB_EXPR_CONDITION, "foo(a)", NULL,
+	      "Invalid ConditionExpression: Invalid function name; function: foo (at offset 0; "
+	      "function names are case-sensitive)");
+	fails_with(DDB_EXPR_CONDITION, "SIZE(a) > :v", NULL, "Invalid function name; function: SIZE");
+	fails(DDB_EXPR_CONDITION, "if_not_exists(a, :v) = :w", NULL,
+	      "Invalid ConditionExpression: the function if_not_exists (at offset 0) can only be "
+	      "used in an UpdateExpression");
+	fails_with(DDB_EXPR_UPDATE, "SET a = size(b)", NULL,
+		   "the function size (at offset 8) can only be used in a condition");
+	fails_with(DDB_EXPR_CONDITION, "a = contains(b, :v)", NULL,
+		   "the function contains (at offset 4) is a condition, not an operand");
+	fails_with(DDB_EXPR_CONDITION, "attribute_exists(:v)", NULL, "expected a document path");
+	fails_with(DDB_EXPR_CONDITION, "attribute_exists(a, b)", NULL,
+		   "expected ')' closing attribute_exists(, which takes 1 argument");
+	fails_with(DDB_EXPR_CONDITION, "begins_with(a)", NULL,
+		   "expected ',' between the function's arguments");
+	fails_with(DDB_EXPR_CONDITION, "size(a)", NULL, "expected a comparator");
+	fails_with(DDB_EXPR_PROJECTION, "size(a)", NULL, "expected ',' between paths");
+}
+
+static void test_update_errors(void **state)
+{
+	(void)state;
+	fails(DDB_EXPR_UPDATE, "SET a :v", NULL,
+	      "Invalid UpdateExpression: Syntax error at offset 6 near \":v\": expected '=' after "
+	      "the path a SET action writes");
+	fails_with(DDB_EXPR_UPDATE, "SET a = :v, b", NULL,
+		   "near the end of the expression: expected '=' after the path a SET action writes");
+	fails_with(DDB_EXPR_UPDATE, "SET a < :v", NULL, "expected '=' after the path");
+	fails(DDB_EXPR_UPDATE, "SET a = :v SET b = :w", NULL,
+	      "Invalid UpdateExpression: the SET clause appears twice (again at offset 11); each "
+	      "of SET, REMOVE, ADD and DELETE may appear once");
+	fails_with(DDB_EXPR_UPDATE, "remove a ADD b :v REMOVE c", NULL, "the REMOVE clause appears twice");
+	fails(DDB_EXPR_UPDATE, "a = :v", NULL,
+	      "Invalid UpdateExpression: Syntax error at offset 0 near \"a\": expected SET, REMOVE, "
+	      "ADD or DELETE");
+	fails_with(DDB_EXPR_UPDATE, "SET a = :v b = :w", NULL,
+		   "near \"b\": expected ',' or the next clause (SET, REMOVE, ADD or DELETE)");
+	fails_with(DDB_EXPR_UPDATE, "SET", NULL, "near the end of the expression: expected a document path");
+	fails_with(DDB_EXPR_UPDATE, "SET a = :v,", NULL, "expected a document path");
+	fails_with(DDB_EXPR_UPDATE, "ADD a", NULL, "expected a :value to ADD after the path");
+	fails_with(DDB_EXPR_UPDATE, "DELETE a b", NULL, "expected a :value (a set) to DELETE");
+	fails_with(DDB_EXPR_UPDATE, "REMOVE a = :v", NULL, "near \"=\"");
+	fails_with(DDB_EXPR_UPDATE, "SET :v = a", NULL, "expected a document path");
+	/* One '+' or '-' per value, as the SET grammar has it. */
+	fails_with(DDB_EXPR_UPDATE, "SET a = b + c + d", NULL, "offset 14 near \"+\"");
+	fails_with(DDB_EXPR_UPDATE, "SET a = list_append(b)", NULL, "expected ',' between");
+	fails_with(DDB_EXPR_UPDATE, "SET a = (b)", NULL, "near \"(\": expected a document path");
+	fails_with(DDB_EXPR_UPDATE, "SET set = :v", NULL, "reserved keyword: set");
+}
+
+static void test_limits(void **state)
+{
+	char *big = malloc(DDB_EXPR_MAX + 2);
+	char deep[4096];
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(big);
+	fails(DDB_EXPR_CONDITION, "", NULL, "Invalid ConditionExpression: The expression can not be empty");
+	fails(DDB_EXPR_UPDATE, " \t\r\n ", NULL, "Invalid UpdateExpression: The expression can not be empty");
+	fails(DDB_EXPR_PROJECTION, NULL, NULL, "Invalid ProjectionExpression: The expression can not be empty");
+	/* Exactly DDB_EXPR_MAX bytes is accepted; one more is not. */
+	memset(big, 'a', DDB_EXPR_MAX);
+	memcpy(big + DDB_EXPR_MAX - 5, " = :v", 6);
+	assert_int_equal(strlen(big), DDB_EXPR_MAX);
+	assert_non_null(scan(DDB_EXPR_CONDITION, big, NULL));
+	memset(big, 'a', DDB_EXPR_MAX + 1);
+	memcpy(big + DDB_EXPR_MAX + 1 - 5, " = :v", 6);
+	fails(DDB_EXPR_CONDITION, big, NULL,
+	      "Invalid ConditionExpression: longer than 16384 bytes (DynamoDB accepts 4 KiB)");
+	free(big);
+	/* Nesting: DDB_EXPR_MAX_DEPTH levels pass, one more is refused. */
+	for (int i = 0; i < DDB_EXPR_MAX_DEPTH; i++)
+		deep[n++] = '(';
+	n += (size_t)sprintf(deep + n, "a = :v");
+	for (int i = 0; i < DDB_EXPR_MAX_DEPTH; i++)
+		deep[n++] = ')';
+	deep[n] = '\0';
+	COND(deep, NULL, "a:0:0");
+	memmove(deep + 1, deep, n + 1);
+	deep[0] = '(';
+	strcat(deep, ")");
+	fails(DDB_EXPR_CONDITION, deep, NULL,
+	      "Invalid ConditionExpression: nested deeper than 64 levels at offset 64");
+	n = 0;
+	for (int i = 0; i <= DDB_EXPR_MAX_DEPTH; i++)
+		n += (size_t)sprintf(deep + n, "NOT ");
+	strcpy(deep + n, "a = :v");
+	fails_with(DDB_EXPR_CONDITION, deep, NULL, "nested deeper than 64 levels");
+	n = (size_t)sprintf(deep, "SET a = ");
+	for (int i = 0; i <= DDB_EXPR_MAX_DEPTH; i++)
+		n += (size_t)sprintf(deep + n, "list_append(:v, ");
+	n += (size_t)sprintf(deep + n, "b");
+	for (int i = 0; i <= DDB_EXPR_MAX_DEPTH; i++)
+		deep[n++] = ')';
+	deep[n] = '\0';
+	fails_with(DDB_EXPR_UPDATE, deep, NULL, "nested deeper than 64 levels");
+	/* Long placeholders are cut in messages, not overflowing them. */
+	memset(deep, 'x', sizeof(deep) - 1);
+	deep[0] = '#';
+	deep[sizeof(deep) - 1] = '\0';
+	fails_with(DDB_EXPR_PROJECTION, deep, NULL, "attribute name: #xxxxxxxxx");
+	assert_true(strlen(last_err.message) < 300);
+}
+
+static void test_callback_refusal(void **state)
+{
+	struct seen s = { .stop_at = "secret" };
+
+	(void)state;
+	assert_null(scan_with(&s, DDB_EXPR_CONDITION, "FilterExpression",
+			      "a = :v OR secret = :w OR b = :x", NULL));
+	/* The callback's own error stands and nothing after it is visited. */
+	assert_int_equal(last_err.status, 403);
+	assert_string_equal(last_err.type, DS_ERR_ACCESS_DENIED);
+	assert_string_equal(last_err.message, "refused secret");
+	assert_int_equal(s.calls, 2);
+	assert_string_equal(s.text, "a:0:0");
+	/* A callback that forgets to say why still yields an error. */
+	s.stop_silently = 1;
+	assert_null(scan_with(&s, DDB_EXPR_UPDATE, "UpdateExpression", "REMOVE secret", NULL));
+	assert_int_equal(last_err.status, 400);
+	assert_string_equal(last_err.message,
+			    "Invalid UpdateExpression: dynaseal refuses the attribute \"secret\"");
+}
+
+static void test_projection_parse(void **state)
 {
 	struct ddb_projection p;
 	struct ds_error err = { 0 };
-	cJSON *names = cJSON_Parse("{\"#ds0\":\"taken\",\"#n\":\"name\"}");
-	const char *extra[] = { "name", "email", "aws_dbe_head" };
-	char *expr;
-	cJSON *item;
+	cJSON *names = cJSON_Parse("{\"#n\":\"name\",\"#d\":\"a.b\"}");
 
 	(void)state;
-	assert_int_equal(ddb_projection_parse(" #n , tags[1] ", names, &p, &err), 0);
-	assert_int_equal(p.len, 2);
+	assert_int_equal(ddb_projection_parse(" #n , tags[1] ,a.b [2] . c,#d", names, &p, &err), 0);
+	assert_int_equal(p.len, 4);
 	assert_string_equal(p.paths[0].name, "name");
 	assert_string_equal(p.paths[0].text, "#n");
+	assert_false(p.paths[0].nested);
+	assert_string_equal(p.paths[1].name, "tags");
 	assert_string_equal(p.paths[1].text, "tags[1]");
 	assert_true(p.paths[1].nested);
-	expr = ddb_projection_extend(&p, extra, 3, &names, &err);
-	/* name is already projected whole; #ds0 is the request's own and is not reused. */
-	assert_string_equal(expr, "#n, tags[1], #ds1, #ds2");
-	assert_string_equal(cJSON_GetObjectItem(names, "#ds1")->valuestring, "email");
-	assert_string_equal(cJSON_GetObjectItem(names, "#ds2")->valuestring, "aws_dbe_head");
+	assert_string_equal(p.paths[2].name, "a");
+	assert_string_equal(p.paths[2].text, "a.b [2] . c");
+	assert_true(p.paths[2].nested);
+	assert_string_equal(p.paths[3].name, "a.b");
+	assert_string_equal(p.paths[3].text, "#d");
+	assert_false(p.paths[3].nested);
+	ddb_projection_cleanup(&p);
+	assert_null(p.paths);
+	assert_int_equal(p.len, 0);
+	/* Many paths (the array grows). */
+	assert_int_equal(ddb_projection_parse("a,b,c,d,e,f,g,h,i,j,k", NULL, &p, &err), 0);
+	assert_int_equal(p.len, 11);
+	assert_string_equal(p.paths[10].name, "k");
+	ddb_projection_cleanup(&p);
+	/* Failures leave out empty. */
+	assert_int_equal(ddb_projection_parse("a, b, #zz", names, &p, &err), -1);
+	assert_int_equal(err.status, 400);
+	assert_string_equal(err.message, "Invalid ProjectionExpression: An expression attribute name "
+			    "used in the document path is not defined; attribute name: #zz");
+	assert_null(p.paths);
+	assert_int_equal(p.len, 0);
+	ddb_projection_cleanup(&p);
+	assert_int_equal(ddb_projection_parse("a b", NULL, &p, &err), -1);
+	assert_string_equal(err.message, "Invalid ProjectionExpression: Syntax error at offset 2 "
+			    "near \"b\": expected ',' between paths");
+	assert_int_equal(ddb_projection_parse("a,", NULL, &p, &err), -1);
+	assert_int_equal(ddb_projection_parse(",a", NULL, &p, &err), -1);
+	assert_int_equal(ddb_projection_parse("a..b", NULL, &p, &err), -1);
+	assert_int_equal(ddb_projection_parse("a = :v", NULL, &p, &err), -1);
+	assert_null(p.paths);
+	cJSON_Delete(names);
+}
+
+static void test_projection_extend(void **state)
+{
+	struct ddb_projection p;
+	struct ds_error err = { 0 };
+	cJSON *names = cJSON_Parse("{\"#ds0\":\"taken\",\"#ds2\":\"also\",\"#n\":\"name\"}");
+	const char *extra[] = { "name", "email", "aws_dbe_head", "email", NULL, "aws_dbe_foot" };
+	char *expr;
+	struct ddb_projection again;
+
+	(void)state;
+	assert_int_equal(ddb_projection_parse("#ds0, #n , tags[1], #ds2", names, &p, &err), 0);
+	expr = ddb_projection_extend(&p, extra, 6, &names, &err);
+	assert_non_null(expr);
+	/* name is already projected whole; #ds0 and #ds2 are the request's own; email once. */
+	assert_string_equal(expr, "#ds0, #n, tags[1], #ds2, #ds1, #ds3, #ds4");
 	assert_string_equal(cJSON_GetObjectItem(names, "#ds0")->valuestring, "taken");
+	assert_string_equal(cJSON_GetObjectItem(names, "#ds1")->valuestring, "email");
+	assert_string_equal(cJSON_GetObjectItem(names, "#ds2")->valuestring, "also");
+	assert_string_equal(cJSON_GetObjectItem(names, "#ds3")->valuestring, "aws_dbe_head");
+	assert_string_equal(cJSON_GetObjectItem(names, "#ds4")->valuestring, "aws_dbe_foot");
+	assert_int_equal(cJSON_GetArraySize(names), 6);
+	/* What is sent parses with the extended names and projects every extra whole. */
+	assert_int_equal(ddb_projection_parse(expr, names, &again, &err), 0);
+	assert_int_equal(again.len, 7);
+	assert_string_equal(again.paths[6].name, "aws_dbe_foot");
+	assert_false(again.paths[6].nested);
+	ddb_projection_cleanup(&again);
 	free(expr);
-	item = cJSON_Parse("{\"name\":{\"S\":\"a\"},\"tags\":{\"L\":[]},\"email\":{\"S\":\"e\"}}");
-	ddb_projection_strip(&p, item);
-	assert_non_null(cJSON_GetObjectItem(item, "name"));
-	assert_non_null(cJSON_GetObjectItem(item, "tags"));
-	assert_null(cJSON_GetObjectItem(item, "email"));
-	cJSON_Delete(item);
 	ddb_projection_cleanup(&p);
 	cJSON_Delete(names);
-	/* Without names, a new object is made for the placeholders. */
+
+	/* A nested path inside an attribute added whole is dropped: DynamoDB refuses overlaps. */
 	names = NULL;
-	assert_int_equal(ddb_projection_parse("a", NULL, &p, &err), 0);
-	expr = ddb_projection_extend(&p, extra + 1, 1, &names, &err);
-	assert_string_equal(expr, "a, #ds0");
-	assert_string_equal(cJSON_GetObjectItem(names, "#ds0")->valuestring, "email");
+	assert_int_equal(ddb_projection_parse("a, tags[1], tags.x, b.c", NULL, &p, &err), 0);
+	expr = ddb_projection_extend(&p, (const char *const[]){ "tags" }, 1, &names, &err);
+	assert_string_equal(expr, "a, b.c, #ds0");
+	assert_string_equal(cJSON_GetObjectItem(names, "#ds0")->valuestring, "tags");
 	free(expr);
 	cJSON_Delete(names);
+	/* Nothing to add: the original paths, and no names object is created. */
+	names = NULL;
+	expr = ddb_projection_extend(&p, (const char *const[]){ "a" }, 1, &names, &err);
+	assert_string_equal(expr, "a, tags[1], tags.x, b.c");
+	assert_null(names);
+	free(expr);
+	/* names that is not an object is refused. */
+	names = cJSON_CreateArray();
+	assert_null(ddb_projection_extend(&p, (const char *const[]){ "z" }, 1, &names, &err));
+	assert_int_equal(err.status, 400);
+	assert_string_equal(err.message, "ExpressionAttributeNames must be a map of #placeholders to "
+			    "attribute names");
+	cJSON_Delete(names);
 	ddb_projection_cleanup(&p);
+}
+
+static void test_projection_strip(void **state)
+{
+	struct ddb_projection p;
+	struct ds_error err = { 0 };
+	cJSON *names = cJSON_Parse("{\"#d\":\"a.b\"}");
+	cJSON *item = cJSON_Parse("{\"name\":{\"S\":\"a\"},\"tags\":{\"L\":[{\"S\":\"x\"},{\"S\":\"y\"}]},"
+				  "\"email\":{\"S\":\"e\"},\"a.b\":{\"N\":\"1\"},\"a\":{\"N\":\"2\"},"
+				  "\"aws_dbe_head\":{\"B\":\"AA==\"}}");
+	char *out;
+
+	(void)state;
+	assert_int_equal(ddb_projection_parse("name, tags[1], #d", names, &p, &err), 0);
+	ddb_projection_strip(&p, item);
+	out = cJSON_PrintUnformatted(item);
+	/* tags asked for through tags[1] is kept whole; "a.b" is not "a". */
+	assert_string_equal(out, "{\"name\":{\"S\":\"a\"},\"tags\":{\"L\":[{\"S\":\"x\"},{\"S\":\"y\"}]},"
+			    "\"a.b\":{\"N\":\"1\"}}");
+	free(out);
+	ddb_projection_cleanup(&p);
+	/* No projection keeps everything; a non-object item is left alone. */
+	ddb_projection_strip(&p, item);
+	assert_int_equal(cJSON_GetArraySize(item), 3);
+	assert_int_equal(ddb_projection_parse("x", NULL, &p, &err), 0);
+	ddb_projection_strip(&p, NULL);
+	ddb_projection_strip(&p, cJSON_GetObjectItem(cJSON_GetObjectItem(item, "tags"), "L"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(item, "tags"), "L")), 2);
+	ddb_projection_strip(&p, item);
+	assert_null(item->child);
+	ddb_projection_cleanup(&p);
+	cJSON_Delete(item);
+	cJSON_Delete(names);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_conditions),
+		cmocka_unit_test(test_condition_functions),
+		cmocka_unit_test(test_condition_operators),
+		cmocka_unit_test(test_condition_paths),
 		cmocka_unit_test(test_updates),
-		cmocka_unit_test(test_projection_scan),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_projection_extend_strip),
+		cmocka_unit_test(test_projections),
+		cmocka_unit_test(test_placeholder_errors),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_update_errors),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_callback_refusal),
+		cmocka_unit_test(test_projection_parse),
+		cmocka_unit_test(test_projection_extend),
+		cmocka_unit_test(test_projection_strip),
 	};
 	return cmocka_run_group_tests_name("ddb_expr", tests, NULL, NULL);
 }
