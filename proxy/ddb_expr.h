@@ -46,8 +46,8 @@ typedef int (*ddb_expr_name_cb)(void *arg, const char *name, size_t len, int wri
 /*
  * Parses expr, the value of the request parameter param (e.g. "ConditionExpression", used in
  * messages), with the grammar kind, and calls cb for each path (cb may be NULL: only
- * validates).  names is the request's
- * ExpressionAttributeNames object, or NULL.  Returns 0, or -1 with err set to 400
+ * validates).  names is the request's ExpressionAttributeNames object, or NULL.
+ * Returns 0, or -1 with err set to 400
  * DS_ERR_VALIDATION naming param and the problem: empty, longer than DDB_EXPR_MAX, syntax
  * error at an offset, nested too deep, unknown #placeholder, a keyword used as a bare name;
  * or -1 with cb's own error when cb refused.
