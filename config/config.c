@@ -263,6 +263,8 @@ struct config *config_parse(const char *json, size_t len, const char *path,
 	ctx.problems = problems;
 
 	cfg = calloc(1, sizeof(*cfg));
+	if (cfg != NULL)
+		atomic_init(&cfg->refs, 1);
 	if (cfg == NULL || config_set_defaults(cfg) != 0) {
 		ctx.oom = 1;
 		goto cleanup;
@@ -357,6 +359,7 @@ struct config *config_default(void)
 
 	if (cfg == NULL)
 		return NULL;
+	atomic_init(&cfg->refs, 1);
 	if (config_set_defaults(cfg) != 0)
 		goto fail;
 	if (region == NULL)
@@ -371,6 +374,18 @@ struct config *config_default(void)
 fail:
 	config_free(cfg);
 	return NULL;
+}
+
+struct config *config_hold(struct config *cfg)
+{
+	atomic_fetch_add(&cfg->refs, 1);
+	return cfg;
+}
+
+void config_release(struct config *cfg)
+{
+	if (cfg != NULL && atomic_fetch_sub(&cfg->refs, 1) == 1)
+		config_free(cfg);
 }
 
 void config_free(struct config *cfg)

@@ -8,6 +8,7 @@
 #ifndef DS_CONFIG_H
 #define DS_CONFIG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -101,6 +102,8 @@ struct config_table {
 
 struct config {
 	char *path;                         /* the file it came from */
+	atomic_int refs;                    /* holders (server, workers' generations); see
+					     * config_hold/config_release */
 	struct config_addr listen;          /* default 127.0.0.1:8000 */
 	struct config_addr admin_listen;    /* default 127.0.0.1:9901; port 0 = disabled */
 	int has_admin_listen;
@@ -167,6 +170,9 @@ struct config *config_parse(const char *json, size_t len, const char *path,
 /* The configuration used when no file is given: local defaults, no tables. */
 struct config *config_default(void) __attribute__((warn_unused_result));
 void config_free(struct config *cfg);
+/* Shared ownership between threads: a loaded config has one holder; the last release frees it. */
+struct config *config_hold(struct config *cfg);
+void config_release(struct config *cfg);
 void config_problems_free(struct config_problems *problems);
 /* Prints each problem on its own line ("config: ...") to out, for `dynaseal check`.
  * Returns the number printed, or -1 when writing fails. */

@@ -44,7 +44,7 @@ static void client_process(struct client_conn *c);
 
 static void set_idle_timeout(struct client_conn *c, int on)
 {
-	const struct config *cfg = c->worker->server->cfg;
+	const struct config *cfg = c->worker->gen->cfg;
 	struct timeval tv = { cfg->client_idle_timeout_ms / 1000,
 			      (cfg->client_idle_timeout_ms % 1000) * 1000 };
 
@@ -74,7 +74,7 @@ static void format_peer(const struct sockaddr *sa, char *out, size_t cap)
 int client_accept(struct worker *w, int fd, const struct sockaddr *addr, int addrlen)
 {
 	struct client_conn *c = calloc(1, sizeof(*c));
-	const struct config *cfg = w->server->cfg;
+	const struct config *cfg = w->gen->cfg;
 
 	(void)addrlen;
 	if (c == NULL) {
@@ -116,6 +116,7 @@ static void txn_free(struct txn *t)
 		return;
 	upstream_call_cancel(t->call);
 	route_free(t);
+	worker_gen_release(t->gen);
 	http_msg_free(t->req);
 	free(t);
 }
@@ -266,6 +267,7 @@ static void client_dispatch(struct client_conn *c, struct http_msg *req)
 	}
 	t->client = c;
 	t->worker = c->worker;
+	t->gen = worker_gen_hold(c->worker->gen);
 	t->req = req;
 	t->bytes_in = evbuffer_get_length(req->body);
 	reply_request_id(t->audit.request_id);
@@ -282,7 +284,7 @@ static void client_dispatch(struct client_conn *c, struct http_msg *req)
 		if (target != NULL)
 			ddb_operation(target->value, t->op, sizeof(t->op));
 		ddb_peek_table(body ? body : "", len, t->table, sizeof(t->table));
-		if (client_auth_check(c->worker->server->cfg, req, t->op, body ? body : "", len, time(NULL),
+		if (client_auth_check(t->gen->cfg, req, t->op, body ? body : "", len, time(NULL),
 				      &err) != 0) {
 			txn_fail(t, &err);
 			return;

@@ -71,7 +71,7 @@ static void tool_cleanup(struct tool *tl)
 	if (tl->srv.upstream_ssl != NULL)
 		SSL_CTX_free(tl->srv.upstream_ssl);
 	credentials_unref(tl->srv.creds);
-	config_free(tl->srv.cfg);
+	config_release(tl->srv.cfg);
 }
 
 static void ddb_done(void *arg, struct http_msg *resp, const struct ds_error *err)
@@ -238,7 +238,7 @@ int cmd_inspect(int argc, char **argv)
 	app = cJSON_Duplicate(stored, 1);
 	t = config_find_table(tl.srv.cfg, table, strlen(table));
 	if (t != NULL) {
-		struct keyring *k = tl.w.keyrings[t->keyring_ref - tl.srv.cfg->keyrings];
+		struct keyring *k = worker_gen_keyring(tl.w.gen, t);
 		struct wait wt = { tl.w.base, 0, 0, NULL, { 0 } };
 		b = crypt_batch_new(NULL);
 		if (b == NULL || crypt_batch_add(b, t, k, app, 0) != 0)
@@ -306,7 +306,7 @@ static void keyring_done(void *arg, int rc, const struct ds_error *err)
 static void doctor_keyring(struct tool *tl, size_t i, int *failures)
 {
 	const struct config_keyring *c = &tl->srv.cfg->keyrings[i];
-	struct keyring *k = tl->w.keyrings[i];
+	struct keyring *k = tl->w.gen->keyrings[i];
 	struct materials enc, dec;
 	struct wait wt = { tl->w.base, 0, 0, NULL, { 0 } };
 	char what[300];

@@ -31,6 +31,8 @@ struct crypt_batch {
 	int running;                        /* crypt_batch_run was called */
 	const struct audit_ctx *audit;      /* the request's, or NULL */
 	struct metrics *metrics;            /* the worker's counters, or NULL */
+	void (*release)(void *);            /* called when destroyed, with release_arg */
+	void *release_arg;
 	crypt_batch_done_cb cb;
 	void *arg;
 };
@@ -92,6 +94,8 @@ static void batch_destroy(struct crypt_batch *b)
 		job_cleanup(&b->jobs[i]);
 	free(b->jobs);
 	cJSON_Delete(b->doc);
+	if (b->release != NULL)
+		b->release(b->release_arg);
 	free(b);
 }
 
@@ -169,6 +173,12 @@ void crypt_batch_set_audit(struct crypt_batch *b, const struct audit_ctx *ctx)
 void crypt_batch_set_metrics(struct crypt_batch *b, struct metrics *m)
 {
 	b->metrics = m;
+}
+
+void crypt_batch_set_owner(struct crypt_batch *b, void (*release)(void *), void *arg)
+{
+	b->release = release;
+	b->release_arg = arg;
 }
 
 static void job_run(struct crypt_job *j);

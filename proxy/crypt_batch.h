@@ -36,6 +36,9 @@ void crypt_batch_set_audit(struct crypt_batch *b, const struct audit_ctx *ctx);
 /* Where items encrypted, decrypted and failed are counted (the worker's metrics), or NULL. */
 struct metrics;
 void crypt_batch_set_metrics(struct crypt_batch *b, struct metrics *m);
+/* Called with arg when the batch is finally destroyed (it may outlive its request): how the
+ * configuration and keyrings its items use are kept alive. */
+void crypt_batch_set_owner(struct crypt_batch *b, void (*release)(void *), void *arg);
 /* Starts every item; cb is called when all are done (possibly before this returns). */
 void crypt_batch_run(struct crypt_batch *b, crypt_batch_done_cb cb, void *arg);
 /* The JSON tree (still owned by the batch). */

@@ -143,8 +143,8 @@ static int cmd_serve(int argc, char **argv)
 	log_set_json(cfg->log_json);
 	log_info("dynaseal %s starting with %s (libevent %s, %s)", DYNASEAL_VERSION, cli.config_path,
 		 event_get_version(), OPENSSL_VERSION_TEXT);
+	/* server_run takes the config (a reload may replace it). */
 	status = server_run(cfg, cli.workers);
-	config_free(cfg);
 	return status;
 }
 

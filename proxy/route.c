@@ -61,17 +61,14 @@ static enum route_op op_of(const char *name)
 
 const struct config_table *route_table(const struct route_state *st, const char *name)
 {
-	const struct config *cfg = st->t->worker->server->cfg;
+	const struct config *cfg = st->t->gen->cfg;
 
 	return config_find_table(cfg, name, strlen(name));
 }
 
 struct keyring *route_keyring(const struct route_state *st, const struct config_table *table)
 {
-	const struct config *cfg = st->t->worker->server->cfg;
-	size_t i = (size_t)(table->keyring_ref - cfg->keyrings);
-
-	return i < st->t->worker->keyrings_len ? st->t->worker->keyrings[i] : NULL;
+	return worker_gen_keyring(st->t->gen, table);
 }
 
 static int refuse(struct route_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -313,7 +310,7 @@ static int prepare_one(struct route_state *st, enum route_op op, const struct co
 /* Whether a PartiQL statement names a configured table (as a word or a quoted identifier). */
 static const struct config_table *partiql_table(const struct route_state *st, const char *stmt)
 {
-	const struct config *cfg = st->t->worker->server->cfg;
+	const struct config *cfg = st->t->gen->cfg;
 
 	for (size_t i = 0; i < cfg->tables_len; i++) {
 		const char *name = cfg->tables[i].name;
@@ -561,9 +558,15 @@ static void request_ready(void *arg, struct crypt_batch *b, const struct ds_erro
 	}
 }
 
+/* A batch orphaned by its request keeps the generation whose keyrings it uses alive. */
+void route_gen_release(void *gen)
+{
+	worker_gen_release(gen);
+}
+
 int route_request(struct txn *t)
 {
-	const struct config *cfg = t->worker->server->cfg;
+	const struct config *cfg = t->gen->cfg;
 	struct evbuffer *body = t->req->body;
 	size_t len = evbuffer_get_length(body);
 	const char *data;
@@ -601,6 +604,7 @@ int route_request(struct txn *t)
 	if (st->batch != NULL) {
 		crypt_batch_set_audit(st->batch, &t->audit);
 		crypt_batch_set_metrics(st->batch, &t->worker->metrics);
+		crypt_batch_set_owner(st->batch, route_gen_release, worker_gen_hold(t->gen));
 	}
 	if (st->batch == NULL) {
 		cJSON_Delete(st->req);

@@ -68,6 +68,8 @@ struct route_state {
 const struct config_table *route_table(const struct route_state *st, const char *name);
 /* The worker's keyring for a configured table. */
 struct keyring *route_keyring(const struct route_state *st, const struct config_table *table);
+/* Releases a worker generation held by a crypt batch (crypt_batch_set_owner). */
+void route_gen_release(void *gen);
 /* The upstream's answer to a rewritten request (route_resp.c). */
 void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *err);
 

@@ -278,6 +278,7 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	if (st->batch != NULL) {
 		crypt_batch_set_audit(st->batch, &t->audit);
 		crypt_batch_set_metrics(st->batch, &t->worker->metrics);
+		crypt_batch_set_owner(st->batch, route_gen_release, worker_gen_hold(t->gen));
 	}
 	if (st->batch == NULL) {
 		cJSON_Delete(doc);

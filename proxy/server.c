@@ -240,6 +240,79 @@ static struct keyring *worker_keyring_new(struct worker *w, const struct config_
 	return k;
 }
 
+struct worker_gen *worker_gen_new(struct worker *w, struct config *cfg)
+{
+	struct worker_gen *g = calloc(1, sizeof(*g));
+
+	if (g == NULL) {
+		config_release(cfg);
+		return NULL;
+	}
+	g->cfg = cfg;
+	g->refs = 1;
+	g->keyrings = calloc(cfg->keyrings_len ? cfg->keyrings_len : 1, sizeof(*g->keyrings));
+	if (g->keyrings == NULL)
+		goto fail;
+	g->keyrings_len = cfg->keyrings_len;
+	for (size_t i = 0; i < cfg->keyrings_len; i++) {
+		g->keyrings[i] = worker_keyring_new(w, &cfg->keyrings[i]);
+		if (g->keyrings[i] == NULL)
+			goto fail;
+	}
+	return g;
+fail:
+	worker_gen_release(g);
+	return NULL;
+}
+
+struct worker_gen *worker_gen_hold(struct worker_gen *g)
+{
+	g->refs++;
+	return g;
+}
+
+void worker_gen_release(struct worker_gen *g)
+{
+	if (g == NULL || --g->refs > 0)
+		return;
+	for (size_t i = 0; i < g->keyrings_len; i++)
+		keyring_free(g->keyrings[i]);
+	free(g->keyrings);
+	config_release(g->cfg);
+	free(g);
+}
+
+struct keyring *worker_gen_keyring(const struct worker_gen *g, const struct config_table *t)
+{
+	size_t i = (size_t)(t->keyring_ref - g->cfg->keyrings);
+
+	return i < g->keyrings_len ? g->keyrings[i] : NULL;
+}
+
+/* On the worker's thread after SIGHUP: new requests get the reloaded config and keyrings built
+ * from it; requests in flight finish with the generation they started with. */
+static void worker_reload_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct config *cfg = atomic_exchange(&w->pending_cfg, NULL);
+	struct worker_gen *g;
+	struct worker_gen *old;
+
+	(void)fd;
+	(void)what;
+	if (cfg == NULL)
+		return;
+	g = worker_gen_new(w, cfg);
+	if (g == NULL) {
+		log_error("reload: worker %d keeps the previous config: a keyring of the new one could "
+			  "not be set up (above)", w->id);
+		return;
+	}
+	old = w->gen;
+	w->gen = g;
+	worker_gen_release(old);
+}
+
 int worker_setup(struct server *srv, struct worker *w, int id)
 {
 	const struct config *cfg = srv->cfg;
@@ -269,15 +342,12 @@ int worker_setup(struct server *srv, struct worker *w, int id)
 	w->dynamodb = upstream_pool_new(w->base, w->dns, srv->upstream_ssl, &t, "dynamodb");
 	if (w->dynamodb == NULL)
 		return -1;
-	w->keyrings = calloc(cfg->keyrings_len ? cfg->keyrings_len : 1, sizeof(*w->keyrings));
-	if (w->keyrings == NULL)
+	w->gen = worker_gen_new(w, config_hold(srv->cfg));
+	if (w->gen == NULL)
 		return -1;
-	w->keyrings_len = cfg->keyrings_len;
-	for (size_t i = 0; i < cfg->keyrings_len; i++) {
-		w->keyrings[i] = worker_keyring_new(w, &cfg->keyrings[i]);
-		if (w->keyrings[i] == NULL)
-			return -1;
-	}
+	w->reload_ev = event_new(w->base, -1, 0, worker_reload_cb, w);
+	if (w->reload_ev == NULL)
+		return -1;
 	return 0;
 }
 
@@ -310,9 +380,11 @@ void worker_cleanup(struct worker *w)
 			evconnlistener_free(w->listeners[i]);
 	}
 	free(w->listeners);
-	for (size_t i = 0; i < w->keyrings_len; i++)
-		keyring_free(w->keyrings[i]);
-	free(w->keyrings);
+	if (w->reload_ev != NULL)
+		event_free(w->reload_ev);
+	config_release(atomic_exchange(&w->pending_cfg, NULL));
+	worker_gen_release(w->gen);
+	w->gen = NULL;
 	kms_client_free(w->kms);
 	if (w->stop_ev != NULL)
 		event_free(w->stop_ev);
@@ -423,8 +495,6 @@ static void signal_reload_cb(evutil_socket_t sig, short what, void *arg)
 	config_problems_free(&problems);
 	log_set_level((enum log_level)cfg->log_level);
 	log_set_json(cfg->log_json);
-	old->log_level = cfg->log_level;
-	old->log_json = cfg->log_json;
 	if (audit_open(cfg->audit_log) != 0)
 		log_error("reload: the audit log could not be reopened; auditing is off until fixed");
 	reload_tls(srv, cfg);
@@ -433,11 +503,21 @@ static void signal_reload_cb(evutil_socket_t sig, short what, void *arg)
 		log_warn("reload: listen and admin_listen take effect at restart");
 	if (strcmp(cfg->upstream_endpoint, old->upstream_endpoint) != 0)
 		log_warn("reload: upstream.endpoint takes effect at restart");
-	if (cfg->tables_len != old->tables_len || cfg->keyrings_len != old->keyrings_len)
-		log_warn("reload: changes to tables and keyrings take effect at restart");
-	log_info("reload: log level %s, log format %s, audit log %s", log_level_name(cfg->log_level),
-		 cfg->log_json ? "json" : "text", cfg->audit_log ? cfg->audit_log : "off");
-	config_free(cfg);
+	if (cfg->workers != old->workers)
+		log_warn("reload: workers takes effect at restart");
+	/* Tables, keyrings, clients and limits: each worker switches to the new config for new
+	 * requests, building its keyrings on its own thread. */
+	for (int i = 0; i < srv->workers_len; i++) {
+		struct worker *w = &srv->workers[i];
+		config_release(atomic_exchange(&w->pending_cfg, config_hold(cfg)));
+		event_active(w->reload_ev, EV_TIMEOUT, 0);
+	}
+	srv->cfg = cfg;
+	config_release(old);
+	log_info("reload: %zu table(s), %zu keyring(s), %zu client(s); log level %s, log format %s, "
+		 "audit log %s", cfg->tables_len, cfg->keyrings_len, cfg->clients_len,
+		 log_level_name(cfg->log_level), cfg->log_json ? "json" : "text",
+		 cfg->audit_log ? cfg->audit_log : "off");
 }
 
 /* The region requests are signed for: config, then AWS_REGION / AWS_DEFAULT_REGION. */
@@ -565,5 +645,6 @@ cleanup:
 	pthread_mutex_destroy(&srv.listen_ssl_lock);
 	credentials_unref(srv.creds);
 	audit_close();
+	config_release(srv.cfg);
 	return status;
 }

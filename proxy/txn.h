@@ -16,6 +16,7 @@ struct client_conn;
 struct worker;
 struct upstream_call;
 struct route_state;
+struct worker_gen;
 
 struct txn {
 	struct client_conn *client;      /* the connection that owns it */
@@ -28,6 +29,7 @@ struct txn {
 	size_t bytes_in;                 /* request body bytes */
 	struct route_state *route;       /* configured tables: what to rewrite, else NULL */
 	struct audit_ctx audit;          /* request id and caller, for the access and audit logs */
+	struct worker_gen *gen;          /* the config and keyrings this request uses (held) */
 };
 
 /* Sends the request upstream (proxy/forward.c). */

@@ -27,8 +27,29 @@ struct client_conn;
 struct server;
 struct keyring;
 struct kms_client;
+struct worker_gen;
+struct worker;
 
 TAILQ_HEAD(client_list, client_conn);
+
+/*
+ * What a worker serves requests with: a config and the keyrings built from it on that worker.
+ * A request (and a crypt batch it left behind) holds a reference, so SIGHUP can swap in a new
+ * generation without disturbing requests in flight.  Used by its worker's thread only.
+ */
+struct worker_gen {
+	struct config *cfg;                  /* held (config_hold) */
+	struct keyring **keyrings;           /* parallel to cfg->keyrings */
+	size_t keyrings_len;
+	int refs;                            /* the worker while current, requests, batches */
+};
+
+/* Builds a generation for w from cfg (which it holds).  NULL on failure (logged). */
+struct worker_gen *worker_gen_new(struct worker *w, struct config *cfg) __attribute__((warn_unused_result));
+struct worker_gen *worker_gen_hold(struct worker_gen *g);
+void worker_gen_release(struct worker_gen *g);
+/* The worker's keyring for a configured table of generation g. */
+struct keyring *worker_gen_keyring(const struct worker_gen *g, const struct config_table *t);
 
 /* One worker thread. */
 struct worker {
@@ -41,8 +62,9 @@ struct worker {
 	int listeners_len;
 	struct upstream_pool *dynamodb;      /* pooled connections to the upstream */
 	struct kms_client *kms;              /* this worker's KMS client, when a keyring needs KMS */
-	struct keyring **keyrings;           /* this worker's keyrings, parallel to cfg->keyrings */
-	size_t keyrings_len;
+	struct worker_gen *gen;              /* the config and keyrings new requests use */
+	struct event *reload_ev;             /* activated by the main thread after SIGHUP */
+	struct config *_Atomic pending_cfg;  /* the reloaded config, handed over by reload_ev */
 	struct event *stop_ev;               /* activated by the main thread to drain */
 	struct client_list clients;          /* open client connections */
 	unsigned long next_client_id;

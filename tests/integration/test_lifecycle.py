@@ -121,10 +121,49 @@ class LifecycleTest(unittest.TestCase):
             with open(proxy.config_path, "w") as f:
                 json.dump(cfg, f)
             proxy.signal(signal.SIGHUP)
-            self.wait_log(proxy, "reload: log level debug")
+            self.wait_log(proxy, "log level debug")
             h.boto3_client(proxy.url).list_tables()
             self.wait_log(proxy, " debug ")
             self.assertIsNone(proxy.proc.poll())
+        finally:
+            proxy.stop()
+            ddb.stop()
+
+    def test_sighup_applies_tables_and_keyrings(self):
+        ddb = h.start_dynalite()
+        proxy = h.start_dynaseal(ddb.url)
+        try:
+            raw = h.boto3_client(ddb.url)
+            raw.create_table(TableName="reloaded", BillingMode="PAY_PER_REQUEST",
+                             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+            raw.get_waiter("table_exists").wait(TableName="reloaded", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+            app = h.boto3_client(proxy.url)
+            app.put_item(TableName="reloaded", Item={"pk": {"S": "before"}, "ssn": {"S": "123"}})
+            self.assertEqual(raw.get_item(TableName="reloaded", Key={"pk": {"S": "before"}})["Item"]["ssn"], {"S": "123"})
+            key = os.path.join(os.path.dirname(proxy.config_path), "reload.key")
+            with open(key, "wb") as f:
+                f.write(os.urandom(32))
+            cfg = json.loads(open(proxy.config_path).read())
+            cfg["keyrings"] = {"local": {"type": "raw-aes", "key_file": key}}
+            cfg["tables"] = {"reloaded": {"keyring": "local", "partition_key": "pk",
+                                          "attribute_actions": {"ssn": "ENCRYPT_AND_SIGN"},
+                                          "plaintext_policy": "allow-read"}}
+            with open(proxy.config_path, "w") as f:
+                json.dump(cfg, f)
+            proxy.signal(signal.SIGHUP)
+            self.wait_log(proxy, "reload: 1 table(s), 1 keyring(s)")
+            deadline = time.time() + 10
+            while True:
+                app.put_item(TableName="reloaded", Item={"pk": {"S": "after"}, "ssn": {"S": "456"}})
+                stored = raw.get_item(TableName="reloaded", Key={"pk": {"S": "after"}})["Item"]
+                if list(stored["ssn"]) == ["B"] or time.time() > deadline:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(list(stored["ssn"]), ["B"])
+            self.assertEqual(app.get_item(TableName="reloaded", Key={"pk": {"S": "after"}})["Item"]["ssn"], {"S": "456"})
+            # The plaintext item written before still reads (allow-read).
+            self.assertEqual(app.get_item(TableName="reloaded", Key={"pk": {"S": "before"}})["Item"]["ssn"], {"S": "123"})
         finally:
             proxy.stop()
             ddb.stop()
