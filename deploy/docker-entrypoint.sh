@@ -27,4 +27,5 @@ fi
 if [ "${1:-}" = "dynaseal" ]; then
 	shift
 fi
-exec /usr/local/bin/dynaseal "$@"
+# DYNASEAL_BIN lets the tests run this script against a build outside the image.
+exec "${DYNASEAL_BIN:-/usr/local/bin/dynaseal}" "$@"
