@@ -718,16 +718,22 @@ class DockerfileTest(unittest.TestCase):
             script = f.read()
         self.assertRegex(script, r'exec "\$\{DYNASEAL_BIN:-/usr/local/bin/dynaseal\}" "\$@"')
 
-    def test_build_copies_what_the_makefile_compiles(self):
-        copied = " ".join(self.ins(self.stages[0], "COPY"))
-        for folder in ("proxy/", "crypto/", "config/", "cache/", "Makefile"):
-            self.assertIn(folder, copied)
+    def test_build_context_has_the_sources_and_no_keys(self):
+        build = self.stages[0]
+        self.assertIn(". .", self.ins(build, "COPY"))
+        # A fresh build even when the context carries a host's build/ and bin/.
+        self.assertTrue(any(re.search(r"rm -rf build bin\b.*\bmake\b", r) for r in self.ins(build, "RUN")))
+        with open(os.path.join(DEPLOY, "Dockerfile.dockerignore")) as f:
+            rules = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        for must in ("build", "bin", "**/keys", "**/*.key", ".git"):
+            self.assertIn(must, rules)
         with open(os.path.join(ROOT, "Makefile")) as f:
-            mk = f.read()
-        m = re.search(r"^LIB_SRC\s*:=.*wildcard ([^)]*)\)", mk, re.M)
+            m = re.search(r"^LIB_SRC\s*:=.*wildcard ([^)]*)\)", f.read(), re.M)
         self.assertIsNotNone(m)
-        for pattern in m.group(1).split():
-            self.assertIn(pattern.split("/")[0] + "/", copied)
+        # Nothing the Makefile compiles is left out of the context.
+        for path in ["Makefile"] + [p.split("/")[0] for p in m.group(1).split()]:
+            for r in rules:
+                self.assertFalse(path == r or path.startswith(r.rstrip("/") + "/"), "%s excludes %s" % (r, path))
 
     @unittest.skipUnless(have_binary(), "bin/dynaseal is not built")
     @unittest.skipUnless(shutil.which("ldd") and shutil.which("dpkg"), "ldd or dpkg is missing")
