@@ -693,6 +693,10 @@ class DockerfileTest(unittest.TestCase):
         self.assertTrue(any(re.search(r"\bmake\b", r) for r in self.ins(build, "RUN")))
         self.assertTrue(any("--from=build" in c for c in self.ins(runtime, "COPY")))
         self.assertEqual(self.apt_packages(build), BUILD_PACKAGES)
+        with open(os.path.join(DEPLOY, "install-deps.sh")) as f:
+            m = re.search(r"^packages=\((.*?)\)", f.read(), re.S | re.M)
+        self.assertIsNotNone(m, "install-deps.sh has no packages=( ... ) list")
+        self.assertLessEqual(BUILD_PACKAGES, set(m.group(1).split()), "the build stage follows install-deps.sh")
         rt = self.apt_packages(runtime)
         self.assertEqual(rt - {"curl"}, RUNTIME_PACKAGES)
         self.assertFalse({p for p in rt if p.endswith("-dev")} | {"build-essential", "gcc"} & rt,
