@@ -80,7 +80,7 @@ int cache_l2_ready(const struct cache *c);
  * one Redis GET.
  */
 int cache_get(struct cache *c, const void *id, size_t id_len, cache_get_cb cb, void *arg,
-	      struct cache_op **op) __attribute__((warn_unused_result));
+	      struct cache_op **op);
 /*
  * Stores value under id for ttl_s seconds in L1 and, when connected, sealed in L2.  A value
  * over CACHE_VALUE_MAX, or ttl_s <= 0, is not stored.
@@ -93,8 +93,7 @@ void cache_put(struct cache *c, const void *id, size_t id_len, const uint8_t *va
  * errors are handed on and not cached.  Returns CACHE_DONE or CACHE_PENDING like cache_get.
  */
 int cache_get_or_fetch(struct cache *c, const void *id, size_t id_len, cache_fetch_fn fetch_fn,
-		       void *fetch_arg, cache_value_cb cb, void *arg, struct cache_op **op)
-	__attribute__((warn_unused_result));
+		       void *fetch_arg, cache_value_cb cb, void *arg, struct cache_op **op);
 /*
  * Ends a fetch: err 0 with the value (copied), or an error code != 0 handed to the waiters.
  * fetch is freed.

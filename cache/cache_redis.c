@@ -73,6 +73,10 @@ struct cache_redis {
 	int64_t last_progress_ms;            /* last reply, or when the FIFO became non-empty */
 	int backoff_ms;                      /* the next reconnect delay (before jitter) */
 	int outage;                          /* 1 once this outage was warned about */
+	int back_logged;                     /* 1 once its end was announced */
+	int64_t ready_at_ms;                 /* when the link last became ready, 0 if it is not */
+	int stable_ms;                       /* up this long ends an outage: a flapping link is
+					      * one outage, warned once, with a growing backoff */
 	unsigned failures;                   /* failed attempts in this outage */
 	uint64_t rng;                        /* xorshift state for jitter */
 };
@@ -134,9 +138,17 @@ static void link_failed(struct cache_redis *r, const char *fmt, ...)
 	event_del(r->stall_ev);
 	TAILQ_CONCAT(&dead, &r->cmds, link);
 	r->ncmds = 0;
+	if (r->outage && r->ready_at_ms != 0 && now_ms() - r->ready_at_ms >= r->stable_ms) {
+		/* The link had been up long enough: this failure starts a new outage. */
+		r->outage = 0;
+		r->failures = 0;
+		r->backoff_ms = r->opts.backoff_min_ms;
+	}
+	r->ready_at_ms = 0;
 	r->failures++;
 	if (!r->outage) {
 		r->outage = 1;
+		r->back_logged = 0;
 		log_warn("cache: Redis at %s:%u: %s; unwrapped keys come from the worker's memory "
 			 "and KMS until it is back (retrying every %d to %d ms)", r->url.host,
 			 r->url.port, why, r->opts.backoff_min_ms, r->opts.backoff_max_ms);
@@ -308,12 +320,12 @@ static int cmd_reply(struct cache_redis *r, struct cache_redis_cmd *c,
 		if (c->kind == CMD_PING) {
 			r->state = REDIS_READY;
 			event_del(r->connect_ev);
-			r->backoff_ms = r->opts.backoff_min_ms;
-			if (r->outage)
+			r->ready_at_ms = now_ms();
+			if (r->outage && !r->back_logged) {
 				log_info("cache: Redis at %s:%u is back after %u failed attempts",
 					 r->url.host, r->url.port, r->failures);
-			r->outage = 0;
-			r->failures = 0;
+				r->back_logged = 1;
+			}
 		}
 		return 0;
 	}
@@ -514,6 +526,7 @@ struct cache_redis *cache_redis_new(struct event_base *base, const char *url,
 		r->opts.backoff_max_ms = r->opts.backoff_min_ms > 5000 ? r->opts.backoff_min_ms : 5000;
 	if (r->opts.max_pending == 0)
 		r->opts.max_pending = 1024;
+	r->stable_ms = r->opts.backoff_max_ms * 2 > 1000 ? r->opts.backoff_max_ms * 2 : 1000;
 	r->base = base;
 	r->stats = stats != NULL ? stats : &r->own_stats;
 	r->backoff_ms = r->opts.backoff_min_ms;

@@ -20,8 +20,10 @@
  *   minimum once connected;
  * - while not connected, a get is answered DOWN at once and a set is dropped: nothing queues;
  * - at most max_pending commands are outstanding; beyond that gets answer BUSY, sets drop;
- * - one warning per outage (when the link first fails) and one notice when it is back; the
- *   per-request story is in the counters (l2_errors, l2_timeouts) and at debug level.
+ * - one warning per outage (when the link first fails) and one notice when it is back; a link
+ *   that fails again within stable period (2 * backoff_max_ms, at least 1 s) of coming back is
+ *   the same outage (a flapping Redis is warned about once, and its backoff keeps growing);
+ *   the per-request story is in the counters (l2_errors, l2_timeouts) and at debug level.
  * Never logged: the password, entry names, values.
  */
 #ifndef DS_CACHE_REDIS_H
