@@ -11,6 +11,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "cache/cache.h"
+#include "crypto/kms_client.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
 #include "proxy/worker.h"
@@ -58,6 +60,58 @@ static void on_readyz(struct evhttp_request *req, void *arg)
 	reply_text(req, 200, "OK", "ready");
 }
 
+/* KMS calls by API and key cache hits and misses, summed over the workers. */
+static void keys_metrics(struct evbuffer *out, struct server *srv)
+{
+	static const char *const kms_ops[] = { "GenerateDataKey", "Decrypt", "Encrypt" };
+	uint64_t kms[3] = { 0 }, kms_errors = 0;
+	uint64_t c[7] = { 0 };
+
+	for (int i = 0; i < srv->workers_len; i++) {
+		struct worker *w = &srv->workers[i];
+		if (w->kms != NULL) {
+			const struct kms_stats *k = kms_client_stats(w->kms);
+			kms[0] += atomic_load_explicit(&k->generate_data_key, memory_order_relaxed);
+			kms[1] += atomic_load_explicit(&k->decrypt, memory_order_relaxed);
+			kms[2] += atomic_load_explicit(&k->encrypt, memory_order_relaxed);
+			kms_errors += atomic_load_explicit(&k->errors, memory_order_relaxed);
+		}
+		if (w->cache != NULL) {
+			const struct cache_stats *s = cache_get_stats(w->cache);
+			c[0] += cache_stat_read(&s->l1_hits);
+			c[1] += cache_stat_read(&s->l1_misses);
+			c[2] += cache_stat_read(&s->l2_hits);
+			c[3] += cache_stat_read(&s->l2_misses);
+			c[4] += cache_stat_read(&s->l2_errors) + cache_stat_read(&s->l2_timeouts);
+			c[5] += cache_stat_read(&s->seal_failures);
+			c[6] += cache_stat_read(&s->evictions);
+		}
+	}
+	evbuffer_add_printf(out, "# HELP dynaseal_kms_calls_total KMS calls made, by API.\n"
+			    "# TYPE dynaseal_kms_calls_total counter\n");
+	for (int i = 0; i < 3; i++)
+		evbuffer_add_printf(out, "dynaseal_kms_calls_total{api=\"%s\"} %llu\n", kms_ops[i],
+				    (unsigned long long)kms[i]);
+	evbuffer_add_printf(out, "# HELP dynaseal_kms_errors_total KMS calls that failed.\n"
+			    "# TYPE dynaseal_kms_errors_total counter\ndynaseal_kms_errors_total %llu\n",
+			    (unsigned long long)kms_errors);
+	evbuffer_add_printf(out, "# HELP dynaseal_cache_lookups_total Key cache lookups by layer and result.\n"
+			    "# TYPE dynaseal_cache_lookups_total counter\n"
+			    "dynaseal_cache_lookups_total{layer=\"l1\",result=\"hit\"} %llu\n"
+			    "dynaseal_cache_lookups_total{layer=\"l1\",result=\"miss\"} %llu\n"
+			    "dynaseal_cache_lookups_total{layer=\"redis\",result=\"hit\"} %llu\n"
+			    "dynaseal_cache_lookups_total{layer=\"redis\",result=\"miss\"} %llu\n"
+			    "# HELP dynaseal_cache_redis_errors_total Redis errors and timeouts (each a miss).\n"
+			    "# TYPE dynaseal_cache_redis_errors_total counter\ndynaseal_cache_redis_errors_total %llu\n"
+			    "# HELP dynaseal_cache_seal_failures_total Redis entries that did not open.\n"
+			    "# TYPE dynaseal_cache_seal_failures_total counter\ndynaseal_cache_seal_failures_total %llu\n"
+			    "# HELP dynaseal_cache_evictions_total In-process entries evicted by the bounds.\n"
+			    "# TYPE dynaseal_cache_evictions_total counter\ndynaseal_cache_evictions_total %llu\n",
+			    (unsigned long long)c[0], (unsigned long long)c[1], (unsigned long long)c[2],
+			    (unsigned long long)c[3], (unsigned long long)c[4], (unsigned long long)c[5],
+			    (unsigned long long)c[6]);
+}
+
 static void on_metrics(struct evhttp_request *req, void *arg)
 {
 	struct admin *a = arg;
@@ -69,6 +123,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 		each[i] = &srv->workers[i].metrics;
 	if (each != NULL)
 		metrics_render(out, each, (size_t)srv->workers_len);
+	keys_metrics(out, srv);
 	evbuffer_add_printf(out, "# HELP dynaseal_upstream_up Whether the last probe of the upstream "
 			    "connected.\n# TYPE dynaseal_upstream_up gauge\ndynaseal_upstream_up %d\n",
 			    a->upstream_ok);

@@ -26,7 +26,9 @@
 #include "crypto/kms_client.h"
 #include "proxy/admin.h"
 #include "proxy/audit.h"
+#include "cache/cache.h"
 #include "proxy/client.h"
+#include "proxy/keycache.h"
 #include "proxy/log.h"
 #include "proxy/upstream.h"
 
@@ -228,6 +230,8 @@ static struct keyring *worker_keyring_new(struct worker *w, const struct config_
 			return NULL;
 		}
 		k = keyring_hierarchy_new(c, w->base, ddb, w->kms);
+		if (k != NULL)
+			keycache_attach_hierarchy(w, k);
 		break;
 	}
 	default:
@@ -342,6 +346,8 @@ int worker_setup(struct server *srv, struct worker *w, int id)
 	w->dynamodb = upstream_pool_new(w->base, w->dns, srv->upstream_ssl, &t, "dynamodb");
 	if (w->dynamodb == NULL)
 		return -1;
+	if (keycache_worker_init(w) != 0)
+		return -1;
 	w->gen = worker_gen_new(w, config_hold(srv->cfg));
 	if (w->gen == NULL)
 		return -1;
@@ -385,6 +391,8 @@ void worker_cleanup(struct worker *w)
 	config_release(atomic_exchange(&w->pending_cfg, NULL));
 	worker_gen_release(w->gen);
 	w->gen = NULL;
+	cache_free(w->cache);
+	w->cache = NULL;
 	kms_client_free(w->kms);
 	if (w->stop_ev != NULL)
 		event_free(w->stop_ev);
@@ -578,6 +586,8 @@ int server_run(struct config *cfg, int workers)
 			 "reach it can use dynaseal's credentials and keys; bind 127.0.0.1, or configure tls "
 			 "and client authentication", cfg->listen.host, cfg->listen.port);
 	}
+	if (keycache_bootstrap(&srv) != 0)
+		goto cleanup;
 	if (bind_listeners(&srv, &cfg->listen) != 0)
 		goto cleanup;
 	srv.workers = calloc((size_t)srv.workers_len, sizeof(*srv.workers));
@@ -646,5 +656,6 @@ cleanup:
 	credentials_unref(srv.creds);
 	audit_close();
 	config_release(srv.cfg);
+	OPENSSL_cleanse(srv.cache_key, sizeof(srv.cache_key));
 	return status;
 }

@@ -29,6 +29,7 @@ struct keyring;
 struct kms_client;
 struct worker_gen;
 struct worker;
+struct cache;
 
 TAILQ_HEAD(client_list, client_conn);
 
@@ -62,6 +63,7 @@ struct worker {
 	int listeners_len;
 	struct upstream_pool *dynamodb;      /* pooled connections to the upstream */
 	struct kms_client *kms;              /* this worker's KMS client, when a keyring needs KMS */
+	struct cache *cache;                 /* this worker's key cache (L1, and Redis when shared) */
 	struct worker_gen *gen;              /* the config and keyrings new requests use */
 	struct event *reload_ev;             /* activated by the main thread after SIGHUP */
 	struct config *_Atomic pending_cfg;  /* the reloaded config, handed over by reload_ev */
@@ -87,6 +89,8 @@ struct server {
 	int workers_len;
 	struct event_base *main_base;        /* signals */
 	int drain_deadline_ms;               /* how long SIGTERM waits for in-flight requests */
+	unsigned char cache_key[32];         /* seals Redis entries (keycache.c); wiped at exit */
+	int cache_key_ok;                    /* cache_key holds a key: Redis is shared */
 };
 
 /* Builds the server from a config (which it takes), binds the listeners, starts the workers and

@@ -1,0 +1,307 @@
+#include "proxy/keycache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "cache/cache.h"
+#include "crypto/codec.h"
+#include "crypto/keyring_hierarchy.h"
+#include "crypto/kms_client.h"
+#include "proxy/audit.h"
+#include "proxy/log.h"
+#include "proxy/worker.h"
+
+/* The KMS key that protects the cache key: the first KMS key among the keyrings. */
+static const char *cache_kms_key(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->keyrings_len; i++) {
+		if (cfg->keyrings[i].type == KEYRING_AWS_KMS)
+			return cfg->keyrings[i].key_id;
+		if (cfg->keyrings[i].type == KEYRING_AWS_KMS_HIERARCHICAL)
+			return cfg->keyrings[i].kms_key_id;
+	}
+	return NULL;
+}
+
+/* The outcome of one KMS call run to completion on a private loop. */
+struct kms_wait {
+	struct event_base *base;
+	int done;
+	int ok;
+	unsigned char key[32];
+	unsigned char *blob;
+	size_t blob_len;
+	char why[256];
+};
+
+static void kms_wait_cb(void *arg, const struct kms_result *res, const struct ds_error *err)
+{
+	struct kms_wait *kw = arg;
+
+	kw->done = 1;
+	if (err != NULL) {
+		snprintf(kw->why, sizeof(kw->why), "%s", err->message);
+	} else if (res->plaintext_len != sizeof(kw->key)) {
+		snprintf(kw->why, sizeof(kw->why), "KMS returned a key of %zu bytes", res->plaintext_len);
+	} else {
+		memcpy(kw->key, res->plaintext, sizeof(kw->key));
+		if (res->ciphertext_len > 0 && (kw->blob = malloc(res->ciphertext_len)) != NULL) {
+			memcpy(kw->blob, res->ciphertext, res->ciphertext_len);
+			kw->blob_len = res->ciphertext_len;
+		}
+		kw->ok = 1;
+	}
+	event_base_loopbreak(kw->base);
+}
+
+static redisContext *redis_connect(const char *url, char *why, size_t cap)
+{
+	struct cache_redis_url u;
+	const char *bad = NULL;
+	struct timeval tv = { 1, 0 };
+	redisContext *rc;
+	redisReply *r;
+
+	if (cache_redis_url_parse(url, &u, &bad) != 0) {
+		snprintf(why, cap, "cache.redis: %s", bad);
+		return NULL;
+	}
+	if (u.tls) {
+		snprintf(why, cap, "rediss:// is served by the worker's client only; the cache key "
+			 "bootstrap needs plain redis://");
+		cache_redis_url_wipe(&u);
+		return NULL;
+	}
+	rc = redisConnectWithTimeout(u.host, u.port, tv);
+	if (rc == NULL || rc->err) {
+		snprintf(why, cap, "cannot connect to Redis at %s:%u: %s", u.host, u.port,
+			 rc ? rc->errstr : "out of memory");
+		goto fail;
+	}
+	redisSetTimeout(rc, tv);
+	if (u.password[0] != '\0') {
+		r = u.user[0] ? redisCommand(rc, "AUTH %s %s", u.user, u.password)
+			      : redisCommand(rc, "AUTH %s", u.password);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			snprintf(why, cap, "Redis refused AUTH");
+			if (r)
+				freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	if (u.db != 0) {
+		r = redisCommand(rc, "SELECT %d", u.db);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			snprintf(why, cap, "Redis refused SELECT %d", u.db);
+			if (r)
+				freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	cache_redis_url_wipe(&u);
+	return rc;
+fail:
+	cache_redis_url_wipe(&u);
+	if (rc != NULL)
+		redisFree(rc);
+	return NULL;
+}
+
+/* Runs a KMS call on a private loop until it completes. */
+static int kms_run(struct server *srv, const char *op, const char *arn, const unsigned char *blob,
+		   size_t blob_len, struct kms_wait *kw)
+{
+	struct event_base *base = event_base_new();
+	struct ds_error err = { 0 };
+	struct kms_client *kms;
+	struct enc_ctx ec;
+
+	memset(kw, 0, sizeof(*kw));
+	kw->base = base;
+	ec_init(&ec);
+	if (base == NULL || ec_put(&ec, "dynaseal-purpose", 16, "redis-cache-key", 15, 0) != 0) {
+		snprintf(kw->why, sizeof(kw->why), "out of memory");
+		goto done;
+	}
+	kms = kms_client_new(base, NULL, srv->upstream_ssl, srv->region, srv->creds, &err);
+	if (kms == NULL) {
+		snprintf(kw->why, sizeof(kw->why), "%s", err.message);
+		goto done;
+	}
+	/* Audited as dynaseal's own start-up call, not a request's. */
+	{
+		struct audit_ctx ctx = { "", "dynaseal", "cache-key" };
+		audit_set_current(&ctx);
+		if (strcmp(op, "GenerateDataKey") == 0)
+			kms_generate_data_key(kms, arn, &ec, 32, kms_wait_cb, kw);
+		else
+			kms_decrypt(kms, arn, blob, blob_len, &ec, kms_wait_cb, kw);
+		audit_set_current(NULL);
+	}
+	while (!kw->done)
+		event_base_dispatch(base);
+	kms_client_free(kms);
+done:
+	ec_cleanup(&ec);
+	if (base != NULL)
+		event_base_free(base);
+	return kw->ok ? 0 : -1;
+}
+
+static int bootstrap(struct server *srv, const char *arn, char *why, size_t cap)
+{
+	unsigned char h[SHA256_DIGEST_LENGTH];
+	char hex[2 * SHA256_DIGEST_LENGTH + 1], name[80];
+	redisContext *rc = redis_connect(srv->cfg->cache_redis, why, cap);
+	redisReply *r = NULL;
+	struct kms_wait kw;
+	int rc_ok = -1;
+
+	if (rc == NULL)
+		return -1;
+	SHA256((const unsigned char *)arn, strlen(arn), h);
+	codec_hex_encode(h, 8, hex);
+	snprintf(name, sizeof(name), "dynaseal:v1:cache-key:%s", hex);
+	for (int attempt = 0; attempt < 2 && rc_ok != 0; attempt++) {
+		r = redisCommand(rc, "GET %s", name);
+		if (r == NULL) {
+			snprintf(why, cap, "Redis GET failed: %s", rc->errstr);
+			break;
+		}
+		if (r->type == REDIS_REPLY_STRING) {
+			/* Another replica made it: unwrap it. */
+			if (kms_run(srv, "Decrypt", arn, (const unsigned char *)r->str, r->len, &kw) == 0) {
+				memcpy(srv->cache_key, kw.key, sizeof(srv->cache_key));
+				rc_ok = 0;
+			} else {
+				snprintf(why, cap, "the cache key in Redis does not unwrap with %s: %s", arn, kw.why);
+			}
+			freeReplyObject(r);
+			OPENSSL_cleanse(kw.key, sizeof(kw.key));
+			free(kw.blob);
+			break;
+		}
+		freeReplyObject(r);
+		/* None yet: make one, and keep it unless another replica was faster. */
+		if (kms_run(srv, "GenerateDataKey", arn, NULL, 0, &kw) != 0) {
+			snprintf(why, cap, "KMS GenerateDataKey on %s failed: %s", arn, kw.why);
+			break;
+		}
+		r = redisCommand(rc, "SET %s %b NX", name, kw.blob, kw.blob_len);
+		if (r != NULL && r->type == REDIS_REPLY_STATUS) {
+			memcpy(srv->cache_key, kw.key, sizeof(srv->cache_key));
+			rc_ok = 0;
+		}
+		if (r != NULL)
+			freeReplyObject(r);
+		OPENSSL_cleanse(kw.key, sizeof(kw.key));
+		free(kw.blob);
+	}
+	redisFree(rc);
+	return rc_ok;
+}
+
+int keycache_bootstrap(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	const char *arn = cache_kms_key(cfg);
+	char why[400] = "";
+
+	srv->cache_key_ok = 0;
+	if (cfg->cache_redis == NULL)
+		return 0;
+	if (arn == NULL) {
+		log_info("cache: no KMS keyring, so nothing to share in Redis; cache.redis is not used");
+		return 0;
+	}
+	if (bootstrap(srv, arn, why, sizeof(why)) != 0) {
+		log_warn("cache: Redis is not used (%s); keys are cached in each worker only, which costs "
+			 "more KMS calls", why);
+		return 0;
+	}
+	srv->cache_key_ok = 1;
+	log_info("cache: shared through Redis, entries sealed under a cache key protected by %s", arn);
+	return 0;
+}
+
+int keycache_worker_init(struct worker *w)
+{
+	const struct config *cfg = w->server->cfg;
+	struct cache_options opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.max_entries = cfg->cache_max_entries;
+	opts.ttl_s = cfg->cache_ttl_s;
+	if (w->server->cache_key_ok) {
+		opts.redis_url = cfg->cache_redis;
+		opts.cache_key = w->server->cache_key;
+		opts.redis.dns = w->dns;
+	}
+	w->cache = cache_new(w->base, &opts);
+	return w->cache != NULL ? 0 : -1;
+}
+
+/* A shared-cache lookup in flight for the hierarchical keyring. */
+struct hierarchy_get {
+	hierarchy_shared_get_cb cb;
+	void *arg;
+};
+
+static void hierarchy_got(void *arg, const uint8_t *value, size_t len)
+{
+	struct hierarchy_get *g = arg;
+	struct branch_key key;
+
+	if (value != NULL && len == sizeof(key)) {
+		memcpy(&key, value, sizeof(key));
+		g->cb(g->arg, &key);
+		OPENSSL_cleanse(&key, sizeof(key));
+	} else {
+		g->cb(g->arg, NULL);
+	}
+	free(g);
+}
+
+static void hierarchy_get(void *ctx, const char *cache_id, hierarchy_shared_get_cb cb, void *arg)
+{
+	struct worker *w = ctx;
+	struct hierarchy_get *g = malloc(sizeof(*g));
+	struct cache_op *op;
+
+	if (g == NULL || w->cache == NULL) {
+		free(g);
+		cb(arg, NULL);
+		return;
+	}
+	g->cb = cb;
+	g->arg = arg;
+	if (cache_get(w->cache, cache_id, strlen(cache_id), hierarchy_got, g, &op) < 0)
+		hierarchy_got(g, NULL, 0);
+}
+
+static void hierarchy_put(void *ctx, const char *cache_id, const struct branch_key *key, int ttl_s)
+{
+	struct worker *w = ctx;
+
+	if (w->cache != NULL)
+		cache_put(w->cache, cache_id, strlen(cache_id), (const uint8_t *)key, sizeof(*key), ttl_s);
+}
+
+static const struct hierarchy_shared_cache hierarchy_ops = {
+	.get = hierarchy_get,
+	.put = hierarchy_put,
+};
+
+void keycache_attach_hierarchy(struct worker *w, struct keyring *k)
+{
+	if (w->cache != NULL)
+		keyring_hierarchy_set_shared_cache(k, &hierarchy_ops, w);
+}
