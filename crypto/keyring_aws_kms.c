@@ -4,6 +4,11 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "cache/cache.h"
+#include "crypto/codec.h"
 
 #include "proxy/log.h"
 
@@ -15,6 +20,8 @@
 struct aws_kms {
 	char *key_arn;                 /* the configured key */
 	struct kms_client *client;     /* the worker's KMS client */
+	struct cache *cache;           /* the worker's key cache, or NULL */
+	int ttl_s;                     /* how long an unwrapped key is cached */
 };
 
 /* One OnEncrypt or OnDecrypt waiting for KMS. */
@@ -25,6 +32,7 @@ struct kms_op {
 	size_t nedks;
 	size_t next;                   /* decrypt: the next EDK to try */
 	int matched;                   /* decrypt: an EDK for our key was found */
+	char cache_id[80];             /* decrypt: the cache entry of the EDK being opened */
 	struct ds_error last;          /* decrypt: why the last attempt failed */
 	keyring_done_cb done;
 	void *arg;
@@ -111,6 +119,10 @@ static void decrypted_cb(void *arg, const struct kms_result *res, const struct d
 	unsigned char pdk[SUITE_KEY_LEN];
 	unsigned char sk[SUITE_KEY_LEN];
 
+	if (kerr == NULL && op->cache_id[0] != '\0' && res->plaintext_len == SUITE_KEY_LEN) {
+		struct aws_kms *r = op->k->impl;
+		cache_put(r->cache, op->cache_id, strlen(op->cache_id), res->plaintext, SUITE_KEY_LEN, r->ttl_s);
+	}
 	if (kerr != NULL) {
 		op->last = *kerr;
 		/* Access and availability problems will not change with another EDK. */
@@ -143,6 +155,51 @@ static void decrypted_cb(void *arg, const struct kms_result *res, const struct d
 	op_end(op, 0, NULL);
 }
 
+/* The cache entry of an EDK: "kms/" + hex SHA-256 of its KMS ciphertext and the context it is
+ * bound to (a cached key is only used for the same ciphertext under the same context). */
+static int cache_id_of(const struct edk *e, const struct materials *m, char *out, size_t cap)
+{
+	unsigned char h[SHA256_DIGEST_LENGTH];
+	struct bufwrite w;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char hex[2 * SHA256_DIGEST_LENGTH + 1];
+	int ok;
+
+	bufwrite_init(&w);
+	ec_serialize(&m->ec, 0, 1, &w);
+	ok = !w.failed && ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	     EVP_DigestUpdate(ctx, e->ciphertext + WRAPPED_PDK_LEN, e->ciphertext_len - WRAPPED_PDK_LEN) == 1 &&
+	     EVP_DigestUpdate(ctx, w.buf ? w.buf : (const unsigned char *)"", w.len) == 1 &&
+	     EVP_DigestFinal_ex(ctx, h, NULL) == 1;
+	EVP_MD_CTX_free(ctx);
+	bufwrite_cleanup(&w);
+	if (!ok)
+		return -1;
+	codec_hex_encode(h, sizeof(h), hex);
+	snprintf(out, cap, "kms/%s", hex);
+	return 0;
+}
+
+/* A cache lookup for the EDK being opened: a hit opens it as KMS would have; a miss asks KMS. */
+static void cached_cb(void *arg, const uint8_t *value, size_t len)
+{
+	struct kms_op *op = arg;
+	struct aws_kms *r = op->k->impl;
+	const struct edk *e = &op->edks[op->next - 1];
+
+	if (value != NULL && len == SUITE_KEY_LEN) {
+		struct kms_result res = { 0 };
+		res.plaintext = value;
+		res.plaintext_len = len;
+		res.key_id = r->key_arn;
+		op->cache_id[0] = '\0';   /* nothing to put back */
+		decrypted_cb(op, &res, NULL);
+		return;
+	}
+	kms_decrypt(r->client, r->key_arn, e->ciphertext + WRAPPED_PDK_LEN,
+		    e->ciphertext_len - WRAPPED_PDK_LEN, &op->m->ec, decrypted_cb, op);
+}
+
 /* Tries the EDKs in order: the first one for our key that KMS opens wins. */
 static void try_next(struct kms_op *op)
 {
@@ -158,6 +215,12 @@ static void try_next(struct kms_op *op)
 		    e->ciphertext_len <= WRAPPED_PDK_LEN)
 			continue;
 		op->matched = 1;
+		if (r->cache != NULL && cache_id_of(e, op->m, op->cache_id, sizeof(op->cache_id)) == 0) {
+			struct cache_op *cop;
+			if (cache_get(r->cache, op->cache_id, strlen(op->cache_id), cached_cb, op, &cop) >= 0)
+				return;
+		}
+		op->cache_id[0] = '\0';
 		kms_decrypt(r->client, r->key_arn, e->ciphertext + WRAPPED_PDK_LEN,
 			    e->ciphertext_len - WRAPPED_PDK_LEN, &op->m->ec, decrypted_cb, op);
 		return;
@@ -206,6 +269,14 @@ static const struct keyring_ops aws_kms_ops = {
 	.on_decrypt = kms_on_decrypt,
 	.free_impl = kms_free_impl,
 };
+
+void keyring_aws_kms_set_cache(struct keyring *k, struct cache *cache, int ttl_s)
+{
+	struct aws_kms *r = k->impl;
+
+	r->cache = cache;
+	r->ttl_s = ttl_s;
+}
 
 struct keyring *keyring_aws_kms_new(const struct config_keyring *c, struct kms_client *client)
 {

@@ -86,6 +86,10 @@ class KmsKeyringTest(unittest.TestCase):
         app.put_item(TableName="accounts", Item={"pk": {"S": "aud"}, "card": {"S": "6011-0000-0000-0004"},
                                                   "owner": {"S": "Aud"}})
         app.get_item(TableName="accounts", Key={"pk": {"S": "aud"}})
+        # Reading it again is served by the worker's key cache: no KMS call.
+        for _ in range(3):
+            self.assertEqual(app.get_item(TableName="accounts", Key={"pk": {"S": "aud"}})["Item"]["card"],
+                             {"S": "6011-0000-0000-0004"})
         entries = self.audit_entries()[len(before):]
         self.assertEqual([(e["event"], e["operation"], e["outcome"]) for e in entries],
                          [("kms", "GenerateDataKey", "ok"), ("kms", "Decrypt", "ok")])
