@@ -80,7 +80,7 @@ struct cache *cache_new(struct event_base *base, const struct cache_options *opt
 {
 	struct cache *c = calloc(1, sizeof(*c));
 	size_t entries = opts->max_entries != 0 ? opts->max_entries : 10000;
-	size_t bytes = opts->max_bytes != 0 ? opts->max_bytes : entries * 256;
+	size_t bytes = opts->max_bytes != 0 ? opts->max_bytes : entries * 1024;
 	int sweep_ms = opts->sweep_interval_ms > 0 ? opts->sweep_interval_ms : 30000;
 	struct timeval tv = { sweep_ms / 1000, (sweep_ms % 1000) * 1000 };
 

@@ -9,8 +9,8 @@
  * filled into L1 from Redis lives only what is left of the TTL: one KMS call per TTL per
  * cluster, and no key outlives the TTL by hopping from one layer to the other.
  *
- * One cache per event loop (worker): no locks.  Callbacks run on that loop.  The counters are
- * read from other threads with cache_stat_read.
+ * One cache per event loop (worker): no locks.  Callbacks run on that loop; none may free the
+ * cache.  The counters are read from other threads with cache_stat_read.
  */
 #ifndef DS_CACHE_H
 #define DS_CACHE_H
@@ -32,7 +32,7 @@ struct event_base;
 /* Building a cache; fields left 0 take the default named beside them. */
 struct cache_options {
 	size_t max_entries;            /* L1 entries (config cache.max_entries), default 10000 */
-	size_t max_bytes;              /* L1 bytes of ids and values, default 256 per entry */
+	size_t max_bytes;              /* L1 bytes of ids and values, default 1 KiB per entry */
 	int ttl_s;                     /* TTL of what cache_get_or_fetch fetches, default 300 */
 	const char *redis_url;         /* L2 (config cache.redis); NULL: L1 only */
 	const uint8_t *cache_key;      /* 32 bytes sealing L2 (copied, derived at once); required

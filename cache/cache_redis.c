@@ -247,20 +247,20 @@ static struct cache_redis_cmd *redis_send(struct cache_redis *r, enum cmd_kind k
 	int wire_len = 0;
 
 	if (c == NULL)
-		goto fail;
+		goto cleanup;
 	c->r = r;
 	c->kind = kind;
 	if (kind == CMD_GET || kind == CMD_SET) {
 		struct timeval tv;
 		c->timer = evtimer_new(r->base, cmd_timeout_cb, c);
 		if (c->timer == NULL)
-			goto fail;
+			goto cleanup;
 		msec_tv(r->opts.command_timeout_ms, &tv);
 		evtimer_add(c->timer, &tv);
 	}
 	wire_len = redisFormatCommandArgv(&wire, argc, argv, argvlen);
 	if (wire_len < 0 || bufferevent_write(r->bev, wire, (size_t)wire_len) != 0)
-		goto fail;
+		goto cleanup;
 	/* AUTH carries the password: no copy of it is left in freed memory. */
 	OPENSSL_cleanse(wire, (size_t)wire_len);
 	redisFreeCommand(wire);
@@ -269,7 +269,7 @@ static struct cache_redis_cmd *redis_send(struct cache_redis *r, enum cmd_kind k
 	TAILQ_INSERT_TAIL(&r->cmds, c, link);
 	r->ncmds++;
 	return c;
-fail:
+cleanup:
 	if (wire != NULL) {
 		if (wire_len > 0)
 			OPENSSL_cleanse(wire, (size_t)wire_len);
@@ -477,7 +477,7 @@ static void redis_connect(struct cache_redis *r)
 		argv[argc] = r->url.password;
 		lens[argc++] = strlen(r->url.password);
 		if (redis_send(r, CMD_AUTH, argc, argv, lens) == NULL)
-			goto fail;
+			goto cleanup;
 	}
 	if (r->url.db != 0) {
 		char db[8];
@@ -485,14 +485,14 @@ static void redis_connect(struct cache_redis *r)
 		const char *argv[2] = { "SELECT", db };
 		size_t lens[2] = { 6, (size_t)n };
 		if (redis_send(r, CMD_SELECT, 2, argv, lens) == NULL)
-			goto fail;
+			goto cleanup;
 	}
 	const char *ping[1] = { "PING" };
 	size_t ping_len[1] = { 4 };
 	if (redis_send(r, CMD_PING, 1, ping, ping_len) == NULL)
-		goto fail;
+		goto cleanup;
 	return;
-fail:
+cleanup:
 	link_failed(r, "out of memory for the handshake");
 }
 

@@ -91,13 +91,13 @@ int cache_redis_url_parse(const char *url, struct cache_redis_url *out, const ch
 		const char *user_end = colon != NULL ? colon : at - 1;
 		if (url_decode(rest, (size_t)(user_end - rest), out->user, sizeof(out->user)) != 0) {
 			*why = "the user name is too long or has a bad %-escape";
-			goto fail;
+			goto cleanup;
 		}
 		if (colon != NULL &&
 		    url_decode(colon + 1, (size_t)(at - 1 - colon - 1), out->password,
 			       sizeof(out->password)) != 0) {
 			*why = "the password is too long or has a bad %-escape";
-			goto fail;
+			goto cleanup;
 		}
 	}
 	host = at;
@@ -105,14 +105,14 @@ int cache_redis_url_parse(const char *url, struct cache_redis_url *out, const ch
 		const char *close = memchr(host, ']', (size_t)(slash - host));
 		if (close == NULL) {
 			*why = "an IPv6 address lacks its closing ']'";
-			goto fail;
+			goto cleanup;
 		}
 		host_end = close;
 		host++;
 		if (close + 1 < slash) {
 			if (close[1] != ':') {
 				*why = "only ':PORT' may follow an IPv6 address";
-				goto fail;
+				goto cleanup;
 			}
 			port = close + 2;
 		}
@@ -125,29 +125,29 @@ int cache_redis_url_parse(const char *url, struct cache_redis_url *out, const ch
 	}
 	if (host_end == host) {
 		*why = "the host is missing";
-		goto fail;
+		goto cleanup;
 	}
 	if ((size_t)(host_end - host) >= sizeof(out->host)) {
 		*why = "the host name is too long";
-		goto fail;
+		goto cleanup;
 	}
 	memcpy(out->host, host, (size_t)(host_end - host));
 	if (port != NULL) {
 		if (small_number(port, (size_t)(slash - port), 65535, &v) != 0 || v == 0) {
 			*why = "the port must be a number from 1 to 65535";
-			goto fail;
+			goto cleanup;
 		}
 		out->port = (uint16_t)v;
 	}
 	if (slash < end && slash + 1 < end) {
 		if (small_number(slash + 1, (size_t)(end - slash - 1), 65535, &v) != 0) {
 			*why = "the database after '/' must be a number";
-			goto fail;
+			goto cleanup;
 		}
 		out->db = (int)v;
 	}
 	return 0;
-fail:
+cleanup:
 	cache_redis_url_wipe(out);
 	return -1;
 }
