@@ -7,7 +7,9 @@
  * connection: a libevent bufferevent (a plain socket, or an OpenSSL bufferevent for
  * rediss://), hiredis' redisFormatCommandArgv to write binary-safe commands, and a small
  * bounded reply parser of its own (cache_resp.h says why not hiredis' reader).  Commands are
- * pipelined and answered in order, so a FIFO matches each reply to its command.
+ * pipelined and answered in order, so a FIFO matches each reply to its command.  Over TLS the
+ * server's certificate is always verified (SSL_VERIFY_PEER) against the URL's host name or IP
+ * address, whatever context the caller passes.
  *
  * Failure policy, every case a miss for the caller:
  * - each command has a deadline (command_timeout_ms): on expiry its caller gets TIMEOUT at
