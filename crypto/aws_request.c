@@ -7,10 +7,11 @@
 #include <event2/buffer.h>
 
 char *aws_json_request(const struct aws_json_service *svc, const char *target,
-		       const struct credentials *cr, struct sigv4_key *key_cache, const char *body,
+		       struct credentials *cr, struct sigv4_key *key_cache, const char *body,
 		       size_t body_len, size_t *out_len)
 {
-	struct sigv4_credentials sc = { cr->access_key_id, cr->secret_access_key, cr->session_token };
+	const struct cred_values *v = credentials_get(cr);
+	struct sigv4_credentials sc = { v->access_key_id, v->secret_access_key, v->session_token };
 	char amz_date[SIGV4_AMZ_DATE_LEN + 1], authz[512];
 	struct sigv4_header sh[5];
 	struct sigv4_request sr = { 0 };

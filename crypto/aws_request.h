@@ -25,7 +25,7 @@ struct aws_json_service {
  * or NULL when signing or allocation failed.
  */
 char *aws_json_request(const struct aws_json_service *svc, const char *target,
-		       const struct credentials *cr, struct sigv4_key *key_cache, const char *body,
+		       struct credentials *cr, struct sigv4_key *key_cache, const char *body,
 		       size_t body_len, size_t *out_len) __attribute__((warn_unused_result));
 
 #endif

@@ -436,7 +436,7 @@ int cmd_doctor(int argc, char **argv)
 			   "(and AWS_SESSION_TOKEN) in dynaseal's environment");
 	else
 		check_line(&failures, 1, "credentials", "from the %s (access key %.4s...)", tl.srv.creds->source,
-			   tl.srv.creds->access_key_id);
+			   credentials_get(tl.srv.creds)->access_key_id);
 	check_line(&failures, tl.srv.region[0] != '\0', "region", "%s",
 		   tl.srv.region[0] ? tl.srv.region : "none: set upstream.region or AWS_REGION");
 	if (!tl.ready) {

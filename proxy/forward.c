@@ -87,7 +87,7 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 		    int identity_only, size_t *out_len, struct ds_error *err)
 {
 	const struct upstream_target *t = upstream_pool_target(w->dynamodb);
-	struct credentials *creds = w->server->creds;
+	const struct cred_values *creds = credentials_get(w->server->creds);
 	struct sigv4_credentials sc = { creds->access_key_id, creds->secret_access_key,
 					creds->session_token };
 	struct sigv4_header sh[5];

@@ -20,6 +20,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 
+#include "crypto/cred_chain.h"
 #include "crypto/keyring.h"
 #include "crypto/keyring_aws_kms.h"
 #include "crypto/keyring_hierarchy.h"
@@ -565,18 +566,29 @@ int server_run(struct config *cfg, int workers)
 	if (audit_open(cfg->audit_log) != 0)
 		goto cleanup;
 
-	srv.creds = credentials_from_env();
-	if (srv.creds == NULL) {
-		log_error("no AWS credentials for dynaseal itself: set AWS_ACCESS_KEY_ID and "
-			  "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)");
-		goto cleanup;
-	}
-	log_info("credentials: from the %s (access key %.4s...)", srv.creds->source,
-		 srv.creds->access_key_id);
-	/* One client TLS context for the upstream and KMS, whichever of them uses https. */
+	/* One client TLS context for the upstream, KMS and STS, whichever of them uses https. */
 	srv.upstream_ssl = upstream_ssl_ctx_new(cfg->upstream_ca_file);
 	if (srv.upstream_ssl == NULL)
 		goto cleanup;
+	/* The main loop runs signals, the admin listener and the credentials' refreshes. */
+	srv.main_base = event_base_new();
+	if (srv.main_base == NULL)
+		goto cleanup;
+	srv.main_dns = evdns_base_new(srv.main_base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (srv.main_dns == NULL && (srv.main_dns = evdns_base_new(srv.main_base, 0)) == NULL)
+		goto cleanup;
+	{
+		struct ds_error err = { 0 };
+		srv.chain = cred_chain_start(srv.main_base, srv.main_dns, srv.upstream_ssl, srv.region, &err);
+		if (srv.chain == NULL) {
+			log_error("%s; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a role "
+				  "(IRSA, ECS task role, instance profile)", err.message);
+			goto cleanup;
+		}
+	}
+	srv.creds = credentials_ref(cred_chain_credentials(srv.chain));
+	log_info("credentials: from the %s (access key %.4s...)", srv.creds->source,
+		 credentials_get(srv.creds)->access_key_id);
 	pthread_mutex_init(&srv.listen_ssl_lock, NULL);
 	if (cfg->tls_cert_file != NULL) {
 		srv.listen_ssl = server_tls_ctx_new(cfg->tls_cert_file, cfg->tls_key_file);
@@ -601,9 +613,6 @@ int server_run(struct config *cfg, int workers)
 			goto cleanup;
 		}
 	}
-	srv.main_base = event_base_new();
-	if (srv.main_base == NULL)
-		goto cleanup;
 	sigterm = evsignal_new(srv.main_base, SIGTERM, signal_stop_cb, &srv);
 	sigint = evsignal_new(srv.main_base, SIGINT, signal_stop_cb, &srv);
 	sighup = evsignal_new(srv.main_base, SIGHUP, signal_reload_cb, &srv);
@@ -648,6 +657,10 @@ cleanup:
 		}
 		free(srv.listen_fds);
 	}
+	credentials_unref(srv.creds);
+	cred_chain_free(srv.chain);
+	if (srv.main_dns != NULL)
+		evdns_base_free(srv.main_dns, 0);
 	if (srv.main_base != NULL)
 		event_base_free(srv.main_base);
 	if (srv.upstream_ssl != NULL)
@@ -655,7 +668,6 @@ cleanup:
 	if (srv.listen_ssl != NULL)
 		SSL_CTX_free(srv.listen_ssl);
 	pthread_mutex_destroy(&srv.listen_ssl_lock);
-	credentials_unref(srv.creds);
 	audit_close();
 	config_release(srv.cfg);
 	OPENSSL_cleanse(srv.cache_key, sizeof(srv.cache_key));

@@ -30,6 +30,7 @@ struct kms_client;
 struct worker_gen;
 struct worker;
 struct cache;
+struct cred_chain;
 
 TAILQ_HEAD(client_list, client_conn);
 
@@ -81,7 +82,9 @@ struct server {
 	SSL_CTX *listen_ssl;                 /* server TLS context (tls.*), or NULL for http; replaced
 					      * on SIGHUP under listen_ssl_lock */
 	pthread_mutex_t listen_ssl_lock;     /* guards listen_ssl while a connection takes it */
-	struct credentials *creds;           /* the sidecar's own credentials */
+	struct credentials *creds;           /* the sidecar's own credentials (refreshed by chain) */
+	struct cred_chain *chain;            /* where creds come from and are refreshed */
+	struct evdns_base *main_dns;         /* the main loop's resolver (STS, IMDS names) */
 	char region[64];                     /* signing region: config, AWS_REGION, or "" */
 	int *listen_fds;                     /* bound sockets (SO_REUSEPORT), one set per worker */
 	int listen_fds_per_worker;

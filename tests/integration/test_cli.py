@@ -85,7 +85,10 @@ class CliTest(unittest.TestCase):
         path = write_config({"listen": "127.0.0.1:%d" % h.free_port(), "admin_listen": "127.0.0.1:0",
                              "upstream": {"endpoint": "http://127.0.0.1:1", "region": "us-east-1"}})
         env = {k: "" for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                               "AWS_ACCESS_KEY", "AWS_SECRET_KEY")}
+                               "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                               "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")}
+        # No instance metadata either (and never a link-local address from a test).
+        env.update(AWS_EC2_METADATA_DISABLED="true", AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
         try:
             r = run("serve", "--config", path, env=env)
             self.assertEqual(r.returncode, 1)
