@@ -536,6 +536,38 @@ static void test_access_denied(void **state)
 	kms_client_free(bad);
 }
 
+/* The client reads its credentials slot on every call: values published by a refresh
+ * (credentials_replace) sign the next call, here turning an AccessDenied into a success. */
+static void test_credentials_refreshed(void **state)
+{
+	struct fixture *f = *state;
+	struct credentials *cr = credentials_new(moto.weak_akid, moto.weak_secret, NULL, 0, "test");
+	struct outcome gen = { 0 }, denied = { 0 }, dec = { 0 };
+	struct ds_error err = { 0 };
+	struct kms_client *c;
+
+	assert_non_null(cr);
+	assert_int_equal(setenv("AWS_ENDPOINT_URL_KMS", moto.url, 1), 0);
+	c = kms_client_new(f->base, NULL, NULL, "us-east-1", cr, &err);
+	assert_non_null(c);
+	kms_generate_data_key(c, moto.arn, NULL, 32, kms_cb, &gen);
+	wait_once(f->base, &gen);
+	assert_true(gen.ok);
+	kms_decrypt(c, moto.arn, gen.ciphertext, gen.ciphertext_len, NULL, kms_cb, &denied);
+	wait_once(f->base, &denied);
+	assert_string_equal(denied.err.type, DS_ERR_ACCESS_DENIED);
+	assert_int_equal(credentials_replace(cr, moto.full_akid, moto.full_secret, NULL, 0), 0);
+	kms_decrypt(c, moto.arn, gen.ciphertext, gen.ciphertext_len, NULL, kms_cb, &dec);
+	wait_once(f->base, &dec);
+	if (!dec.ok)
+		fail_msg("Decrypt after the refresh: %s", dec.err.message);
+	assert_memory_equal(dec.plaintext, gen.plaintext, 32);
+	OPENSSL_cleanse(&gen, sizeof(gen));
+	OPENSSL_cleanse(&dec, sizeof(dec));
+	kms_client_free(c);
+	credentials_unref(cr);
+}
+
 /* Nothing listens: after its retries the call ends in a retryable 503 naming KMS's endpoint. */
 static void test_kms_down(void **state)
 {
@@ -853,6 +885,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_decrypt_other_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access_denied, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credentials_refreshed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kms_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throttling_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_errors_and_bad_bodies, setup, teardown),
