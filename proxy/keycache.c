@@ -72,12 +72,6 @@ static redisContext *redis_connect(const char *url, char *why, size_t cap)
 		snprintf(why, cap, "cache.redis: %s", bad);
 		return NULL;
 	}
-	if (u.tls) {
-		snprintf(why, cap, "rediss:// is served by the worker's client only; the cache key "
-			 "bootstrap needs plain redis://");
-		cache_redis_url_wipe(&u);
-		return NULL;
-	}
 	rc = redisConnectWithTimeout(u.host, u.port, tv);
 	if (rc == NULL || rc->err) {
 		snprintf(why, cap, "cannot connect to Redis at %s:%u: %s", u.host, u.port,
@@ -156,20 +150,149 @@ done:
 	return kw->ok ? 0 : -1;
 }
 
+/* One GET through the workers' Redis client (which speaks TLS), run to completion. */
+struct redis_wait {
+	int done;
+	enum cache_redis_result res;
+	uint8_t *value;
+	size_t len;
+};
+
+static void redis_got(void *arg, enum cache_redis_result res, const uint8_t *value, size_t len)
+{
+	struct redis_wait *rw = arg;
+
+	rw->done = 1;
+	rw->res = res;
+	if (res == CACHE_REDIS_HIT && (rw->value = malloc(len ? len : 1)) != NULL) {
+		memcpy(rw->value, value, len);
+		rw->len = len;
+	}
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	*(int *)arg = 1;
+}
+
+/* Runs base until *until is set or ms pass. */
+static void loop_for(struct event_base *base, int ms, const int *until)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	int late = 0;
+	struct event *t = evtimer_new(base, deadline_cb, &late);
+
+	if (t == NULL)
+		return;
+	evtimer_add(t, &tv);
+	while (!*until && !late)
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(t);
+}
+
+static int redis_get_async(struct event_base *base, struct cache_redis *r, const char *name,
+			   struct redis_wait *rw)
+{
+	struct cache_redis_cmd *cmd;
+
+	memset(rw, 0, sizeof(*rw));
+	if (cache_redis_get(r, name, strlen(name), redis_got, rw, &cmd) != CACHE_REDIS_PENDING)
+		return -1;
+	loop_for(base, 3000, &rw->done);
+	if (!rw->done) {
+		cache_redis_cancel(r, cmd);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * rediss://: the same exchange over the workers' TLS client.  It has no SET NX, so a replica
+ * that makes the key writes it, then reads back whichever key was written last and uses that:
+ * replicas starting at the same instant converge on one key.
+ */
+static int bootstrap_tls(struct server *srv, const char *arn, const char *name, char *why, size_t cap)
+{
+	struct event_base *base = event_base_new();
+	struct cache_redis_opts o;
+	struct cache_stats st;
+	struct cache_redis *r = NULL;
+	struct redis_wait rw = { 0 };
+	struct kms_wait kw;
+	int ready = 0, rc = -1;
+
+	memset(&o, 0, sizeof(o));
+	memset(&st, 0, sizeof(st));
+	o.ssl_ctx = srv->upstream_ssl;
+	o.connect_timeout_ms = 2000;
+	o.command_timeout_ms = 2000;
+	if (base == NULL || (r = cache_redis_new(base, srv->cfg->cache_redis, &o, &st)) == NULL) {
+		snprintf(why, cap, "cannot set up the Redis client");
+		goto done;
+	}
+	for (int i = 0; i < 60 && !(ready = cache_redis_ready(r)); i++)
+		loop_for(base, 50, &ready);
+	if (!cache_redis_ready(r)) {
+		snprintf(why, cap, "cannot connect to Redis over TLS");
+		goto done;
+	}
+	if (redis_get_async(base, r, name, &rw) != 0 || (rw.res != CACHE_REDIS_HIT && rw.res != CACHE_REDIS_MISS)) {
+		snprintf(why, cap, "Redis GET failed");
+		goto done;
+	}
+	if (rw.res == CACHE_REDIS_MISS) {
+		int sent = 0;
+		if (kms_run(srv, "GenerateDataKey", arn, NULL, 0, &kw) != 0) {
+			snprintf(why, cap, "KMS GenerateDataKey on %s failed: %s", arn, kw.why);
+			goto done;
+		}
+		OPENSSL_cleanse(kw.key, sizeof(kw.key));
+		/* Kept ten years: the key's only copy besides KMS's ciphertext. */
+		if (cache_redis_set(r, name, strlen(name), kw.blob, kw.blob_len, 315360000000LL) == 0) {
+			for (int i = 0; i < 60 && cache_redis_pending(r) > 0; i++)
+				loop_for(base, 50, &sent);
+		}
+		free(kw.blob);
+		if (redis_get_async(base, r, name, &rw) != 0 || rw.res != CACHE_REDIS_HIT) {
+			snprintf(why, cap, "the cache key could not be stored in Redis");
+			goto done;
+		}
+	}
+	if (kms_run(srv, "Decrypt", arn, rw.value, rw.len, &kw) != 0) {
+		snprintf(why, cap, "the cache key in Redis does not unwrap with %s: %s", arn, kw.why);
+		goto done;
+	}
+	memcpy(srv->cache_key, kw.key, sizeof(srv->cache_key));
+	OPENSSL_cleanse(kw.key, sizeof(kw.key));
+	free(kw.blob);
+	rc = 0;
+done:
+	free(rw.value);
+	cache_redis_free(r);
+	if (base != NULL)
+		event_base_free(base);
+	return rc;
+}
+
 static int bootstrap(struct server *srv, const char *arn, char *why, size_t cap)
 {
 	unsigned char h[SHA256_DIGEST_LENGTH];
 	char hex[2 * SHA256_DIGEST_LENGTH + 1], name[80];
-	redisContext *rc = redis_connect(srv->cfg->cache_redis, why, cap);
+	redisContext *rc;
 	redisReply *r = NULL;
 	struct kms_wait kw;
 	int rc_ok = -1;
 
-	if (rc == NULL)
-		return -1;
 	SHA256((const unsigned char *)arn, strlen(arn), h);
 	codec_hex_encode(h, 8, hex);
 	snprintf(name, sizeof(name), "dynaseal:v1:cache-key:%s", hex);
+	if (strncmp(srv->cfg->cache_redis, "rediss://", 9) == 0)
+		return bootstrap_tls(srv, arn, name, why, cap);
+	rc = redis_connect(srv->cfg->cache_redis, why, cap);
+	if (rc == NULL)
+		return -1;
 	for (int attempt = 0; attempt < 2 && rc_ok != 0; attempt++) {
 		r = redisCommand(rc, "GET %s", name);
 		if (r == NULL) {
@@ -244,6 +367,8 @@ int keycache_worker_init(struct worker *w)
 		opts.redis_url = cfg->cache_redis;
 		opts.cache_key = w->server->cache_key;
 		opts.redis.dns = w->dns;
+		/* rediss:// verifies Redis' certificate against the system store and upstream.ca_file. */
+		opts.redis.ssl_ctx = w->server->upstream_ssl;
 	}
 	w->cache = cache_new(w->base, &opts);
 	return w->cache != NULL ? 0 : -1;

@@ -171,5 +171,74 @@ class SharedCacheTest(unittest.TestCase):
         self.assertIsNone(proxy.proc.poll())
 
 
+class SharedCacheTlsTest(SharedCacheTest):
+    """The same sharing over rediss:// (ElastiCache in-transit encryption): a redis-server
+    serving TLS only, with a certificate from a test CA given as upstream.ca_file."""
+
+    @classmethod
+    def setUpClass(cls):
+        from test_tls_upstream import make_pki
+        super().setUpClass()
+        try:
+            cls.pki = os.path.join(cls.moto.workdir, "pki")
+            os.makedirs(cls.pki, exist_ok=True)
+            make_pki(cls.pki)
+            cls.redis.stop()
+            port = h.free_port()
+            cls.redis = h.Server("redis-tls", [
+                "redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+                "--tls-cert-file", os.path.join(cls.pki, "server.pem"),
+                "--tls-key-file", os.path.join(cls.pki, "server.key"),
+                "--tls-ca-cert-file", os.path.join(cls.pki, "ca.pem"), "--tls-auth-clients", "no",
+                "--save", "", "--appendonly", "no"], port)
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    def start_proxy(self, workers=2):
+        audit = os.path.join(h.run_dir(), "audit-%s.jsonl" % uuid.uuid4().hex[:8])
+        proxy = h.start_dynaseal(self.moto.url, env=self.env, workers=workers, config={
+            "upstream": {"ca_file": os.path.join(self.pki, "ca.pem")},
+            "keyrings": {"hier": {"type": "aws-kms-hierarchical", "key_store_table": STORE,
+                                  "kms_key_id": self.key_arn, "branch_key_id": self.branch_id, "ttl_s": 600}},
+            "tables": {"notes": {"keyring": "hier", "partition_key": "pk",
+                                 "attribute_actions": {"text": "ENCRYPT_AND_SIGN"}}},
+            "cache": {"redis": "rediss://localhost:%d/0" % self.redis.port, "ttl_s": 600},
+            "log": {"audit": audit}})
+        self.addCleanup(proxy.stop)
+        proxy.audit = audit
+        return proxy
+
+    def redis_dump(self):
+        import ssl
+        import socket
+        ctx = ssl.create_default_context(cafile=os.path.join(self.pki, "ca.pem"))
+        out = []
+        with socket.create_connection(("127.0.0.1", self.redis.port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                f = s.makefile("rwb")
+
+                def cmd(*args):
+                    f.write(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+                    f.flush()
+                    return read()
+
+                def read():
+                    line = f.readline().rstrip(b"\r\n")
+                    if line[:1] == b"$":
+                        n = int(line[1:])
+                        return None if n < 0 else f.read(n + 2)[:-2]
+                    if line[:1] == b"*":
+                        return [read() for _ in range(int(line[1:]))]
+                    return line
+                for k in cmd(b"KEYS", b"*"):
+                    out.append((k, cmd(b"GET", k)))
+        return out
+
+    # Cold-cache concurrency and Redis restarts are the same code over TLS: run once, above.
+    test_cold_cache_concurrency_makes_one_call = None
+    test_redis_restart_costs_no_request = None
+
+
 if __name__ == "__main__":
     unittest.main()
