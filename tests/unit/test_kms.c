@@ -360,9 +360,10 @@ static void wait_once(struct event_base *base, struct outcome *o)
 	assert_int_equal(o->calls, 1);
 }
 
-/* A client for endpoint (AWS_ENDPOINT_URL_KMS) signing with (akid, secret). */
+/* A client for endpoint (AWS_ENDPOINT_URL_KMS) signing with (akid, secret); the credentials
+ * slot is handed to *keep when keep is not NULL (the caller unrefs it). */
 static struct kms_client *client_for(struct event_base *base, const char *endpoint, const char *akid,
-				     const char *secret)
+				     const char *secret, struct credentials **keep)
 {
 	struct credentials *cr = credentials_new(akid, secret, NULL, 0, "test");
 	struct ds_error err = { 0 };
@@ -371,7 +372,10 @@ static struct kms_client *client_for(struct event_base *base, const char *endpoi
 	assert_non_null(cr);
 	assert_int_equal(setenv("AWS_ENDPOINT_URL_KMS", endpoint, 1), 0);
 	c = kms_client_new(base, NULL, NULL, "us-east-1", cr, &err);
-	credentials_unref(cr);
+	if (keep != NULL)
+		*keep = cr;
+	else
+		credentials_unref(cr);
 	if (c == NULL)
 		fail_msg("kms_client_new: %s", err.message);
 	assert_string_equal(kms_client_endpoint(c), endpoint);
@@ -386,7 +390,7 @@ static int setup(void **state)
 		free(f);
 		return -1;
 	}
-	f->kms = client_for(f->base, moto.url, moto.full_akid, moto.full_secret);
+	f->kms = client_for(f->base, moto.url, moto.full_akid, moto.full_secret, NULL);
 	*state = f;
 	return 0;
 }
@@ -506,8 +510,8 @@ static void test_unknown_key(void **state)
 static void test_access_denied(void **state)
 {
 	struct fixture *f = *state;
-	struct kms_client *weak = client_for(f->base, moto.url, moto.weak_akid, moto.weak_secret);
-	struct kms_client *bad = client_for(f->base, moto.url, moto.full_akid, "not-the-secret");
+	struct kms_client *weak = client_for(f->base, moto.url, moto.weak_akid, moto.weak_secret, NULL);
+	struct kms_client *bad = client_for(f->base, moto.url, moto.full_akid, "not-the-secret", NULL);
 	struct outcome gen = { 0 }, dec = { 0 }, bad_gen = { 0 };
 
 	kms_generate_data_key(weak, moto.arn, NULL, 32, kms_cb, &gen);
@@ -541,15 +545,10 @@ static void test_access_denied(void **state)
 static void test_credentials_refreshed(void **state)
 {
 	struct fixture *f = *state;
-	struct credentials *cr = credentials_new(moto.weak_akid, moto.weak_secret, NULL, 0, "test");
+	struct credentials *cr;
+	struct kms_client *c = client_for(f->base, moto.url, moto.weak_akid, moto.weak_secret, &cr);
 	struct outcome gen = { 0 }, denied = { 0 }, dec = { 0 };
-	struct ds_error err = { 0 };
-	struct kms_client *c;
 
-	assert_non_null(cr);
-	assert_int_equal(setenv("AWS_ENDPOINT_URL_KMS", moto.url, 1), 0);
-	c = kms_client_new(f->base, NULL, NULL, "us-east-1", cr, &err);
-	assert_non_null(c);
 	kms_generate_data_key(c, moto.arn, NULL, 32, kms_cb, &gen);
 	wait_once(f->base, &gen);
 	assert_true(gen.ok);
@@ -579,7 +578,7 @@ static void test_kms_down(void **state)
 
 	assert_true(port > 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-	down = client_for(f->base, url, moto.full_akid, moto.full_secret);
+	down = client_for(f->base, url, moto.full_akid, moto.full_secret, NULL);
 	kms_generate_data_key(down, moto.arn, NULL, 32, kms_cb, &gen);
 	wait_once(f->base, &gen);
 	assert_false(gen.ok);
@@ -658,7 +657,7 @@ static struct outcome stand_in_call(struct fixture *f, struct stand_in *s, int s
 	s->big_len = big_len;
 	stand_in_start(f->base, s);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s->port);
-	c = client_for(f->base, url, "AKIDSTANDIN", "secret");
+	c = client_for(f->base, url, "AKIDSTANDIN", "secret", NULL);
 	t0 = now_ms();
 	kms_generate_data_key(c, moto.arn, NULL, 32, kms_cb, &o);
 	wait_once(f->base, &o);
