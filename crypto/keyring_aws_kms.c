@@ -134,6 +134,14 @@ static void decrypted_cb(void *arg, const struct kms_result *res, const struct d
 		try_next(op);
 		return;
 	}
+	/* aws-kms-keyring.md OnDecrypt: the key that decrypted must be the configured one. */
+	if (res->key_id != NULL && strcmp(res->key_id, ((struct aws_kms *)op->k->impl)->key_arn) != 0) {
+		ds_error_set(&op->last, 400, DS_ERR_VALIDATION, "keyring \"%s\": KMS decrypted the item's "
+			     "key with %s, not the configured %s", op->k->name, res->key_id,
+			     ((struct aws_kms *)op->k->impl)->key_arn);
+		try_next(op);
+		return;
+	}
 	if (res->plaintext_len != SUITE_KEY_LEN ||
 	    keyring_ikw_open(op->m, res->plaintext, e->ciphertext, pdk, sk) != 0) {
 		ds_error_set(&op->last, 400, DS_ERR_VALIDATION, "keyring \"%s\": the item's data key does "

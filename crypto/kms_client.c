@@ -263,6 +263,13 @@ struct kms_parsed *kms_parse_response(const char *op, int status, const char *bo
 				ds_error_set(err, 400, DS_ERR_THROTTLING, "KMS is throttling %s on key %s; retry "
 					     "the request, or raise the KMS request quota or cache keys longer",
 					     op, key_id);
+		} else if (strcmp(t, "SignatureDoesNotMatch") == 0 || strcmp(t, "InvalidClientTokenId") == 0 ||
+			   strcmp(t, "UnrecognizedClientException") == 0 ||
+			   strcmp(t, "InvalidSignatureException") == 0 ||
+			   strcmp(t, "ExpiredTokenException") == 0) {
+			ds_error_set(err, 400, DS_ERR_ACCESS_DENIED, "KMS refused dynaseal's own credentials "
+				     "for %s on key %s (%s): check the credentials dynaseal runs with (see "
+				     "dynaseal doctor)", op, key_id, t);
 		} else if (strncmp(t, "AccessDenied", 12) == 0) {
 			ds_error_set(err, 400, DS_ERR_ACCESS_DENIED, "dynaseal's credentials may not call "
 				     "kms:%s on key %s: allow it in the key policy or the IAM policy of "
