@@ -18,6 +18,28 @@ import peers as h
 STORE = "shared-keys"
 
 
+def dump_all(sock):
+    """Every key in Redis with its value, over a connected socket (RESP by hand, so the test
+    sees exactly what Redis holds)."""
+    f = sock.makefile("rwb")
+
+    def read():
+        line = f.readline().rstrip(b"\r\n")
+        if line[:1] == b"$":
+            n = int(line[1:])
+            return None if n < 0 else f.read(n + 2)[:-2]
+        if line[:1] == b"*":
+            return [read() for _ in range(int(line[1:]))]
+        return line
+
+    def cmd(*args):
+        f.write(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+        f.flush()
+        return read()
+
+    return [(k, cmd(b"GET", k)) for k in cmd(b"KEYS", b"*")]
+
+
 class SharedCacheTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -74,26 +96,8 @@ class SharedCacheTest(unittest.TestCase):
 
     def redis_dump(self):
         import socket
-        out = []
         with socket.create_connection(("127.0.0.1", self.redis.port), timeout=5) as s:
-            f = s.makefile("rwb")
-
-            def cmd(*args):
-                f.write(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-                f.flush()
-                return read()
-
-            def read():
-                line = f.readline().rstrip(b"\r\n")
-                if line[:1] == b"$":
-                    n = int(line[1:])
-                    return None if n < 0 else f.read(n + 2)[:-2]
-                if line[:1] == b"*":
-                    return [read() for _ in range(int(line[1:]))]
-                return line
-            for k in cmd(b"KEYS", b"*"):
-                out.append((k, cmd(b"GET", k)))
-        return out
+            return dump_all(s)
 
     def branch_key_material(self):
         """The branch key itself, unwrapped straight from the store with moto's KMS."""
@@ -210,30 +214,12 @@ class SharedCacheTlsTest(SharedCacheTest):
         return proxy
 
     def redis_dump(self):
-        import ssl
         import socket
+        import ssl
         ctx = ssl.create_default_context(cafile=os.path.join(self.pki, "ca.pem"))
-        out = []
         with socket.create_connection(("127.0.0.1", self.redis.port), timeout=5) as raw:
             with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-                f = s.makefile("rwb")
-
-                def cmd(*args):
-                    f.write(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-                    f.flush()
-                    return read()
-
-                def read():
-                    line = f.readline().rstrip(b"\r\n")
-                    if line[:1] == b"$":
-                        n = int(line[1:])
-                        return None if n < 0 else f.read(n + 2)[:-2]
-                    if line[:1] == b"*":
-                        return [read() for _ in range(int(line[1:]))]
-                    return line
-                for k in cmd(b"KEYS", b"*"):
-                    out.append((k, cmd(b"GET", k)))
-        return out
+                return dump_all(s)
 
     # Cold-cache concurrency and Redis restarts are the same code over TLS: run once, above.
     test_cold_cache_concurrency_makes_one_call = None
