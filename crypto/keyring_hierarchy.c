@@ -18,6 +18,7 @@
 #include "crypto/attr_serial.h"
 #include "crypto/codec.h"
 #include "crypto/item_internal.h"
+#include "proxy/audit.h"
 #include "proxy/log.h"
 
 /* Branch keys kept per worker at most (tenants beyond this evict the oldest). */
@@ -389,6 +390,8 @@ static void hier_on_encrypt(struct keyring *k, struct materials *m, keyring_done
 		done(arg, -1, &err);
 		return;
 	}
+	/* Every use of a branch key is in the audit trail, with the request it serves. */
+	audit_event("branch-key", "encrypt", id, audit_current(), "use ACTIVE");
 	op_get_key(op, id, 1, NULL);
 }
 
@@ -418,6 +421,11 @@ static void hier_on_decrypt(struct keyring *k, struct materials *m, const struct
 		}
 		op->edk = &edks[i];
 		branch_store_uuid_format(vbin, version);
+		{
+			char outcome[64];
+			snprintf(outcome, sizeof(outcome), "use %s", version);
+			audit_event("branch-key", "decrypt", id, audit_current(), outcome);
+		}
 		op_get_key(op, id, 0, version);
 		return;
 	}

@@ -123,6 +123,14 @@ class SharedCacheTest(unittest.TestCase):
         total = self.branch_key_decrypts(a) + self.branch_key_decrypts(b)
         self.assertLessEqual(total, 2, "KMS Decrypt calls for branch keys across both replicas")
         self.assertGreaterEqual(total, 1)
+        # Every branch key use is audited with the request it served.
+        with open(a.audit) as f:
+            uses = [json.loads(l) for l in f if '"branch-key"' in l]
+        self.assertEqual(len(uses), 500)
+        for u in uses:
+            self.assertEqual((u["event"], u["key"], u["table"]), ("branch-key", self.branch_id, "notes"))
+            self.assertIn(u["operation"], ("encrypt", "decrypt"))
+            self.assertRegex(u["request_id"], r"^[A-Z0-9]{52}$")
         m = h.metrics(b)
         self.assertRegex(m, r'dynaseal_cache_lookups_total\{layer="redis",result="hit"\} [1-9]')
         # Redis holds sealed entries only: no branch key bytes, no plaintext.
