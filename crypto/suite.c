@@ -1,5 +1,6 @@
 #include "crypto/suite.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -30,32 +31,105 @@ const struct suite *suite_by_flavor(uint8_t flavor)
 	return suite_by_id((uint16_t)(0x6700 | flavor));
 }
 
+/*
+ * HMAC with a context kept per thread and per digest: OpenSSL 3 looks algorithms up by name
+ * on every one-shot HMAC() or EVP_PKEY HKDF call, which cost more than the hashing itself
+ * (about half of an item's encryption).  A kept EVP_MAC_CTX is only re-keyed.
+ */
+struct hmac_slot {
+	EVP_MAC_CTX *ctx;           /* keyed per call; digest set once */
+	int md_type;                /* EVP_MD_get_type of its digest */
+};
+
+static _Thread_local struct hmac_slot hmac_slots[3];
+static EVP_MAC *hmac_alg;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void hmac_fetch(void)
+{
+	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/* The thread's HMAC context for md, made on first use (the thread keeps it until it exits). */
+static EVP_MAC_CTX *hmac_ctx(const EVP_MD *md)
+{
+	int type = EVP_MD_get_type(md);
+	OSSL_PARAM params[2];
+
+	for (size_t i = 0; i < sizeof(hmac_slots) / sizeof(hmac_slots[0]); i++) {
+		struct hmac_slot *sl = &hmac_slots[i];
+		if (sl->ctx != NULL && sl->md_type == type)
+			return sl->ctx;
+		if (sl->ctx != NULL)
+			continue;
+		pthread_once(&hmac_once, hmac_fetch);
+		if (hmac_alg == NULL || (sl->ctx = EVP_MAC_CTX_new(hmac_alg)) == NULL)
+			return NULL;
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)EVP_MD_get0_name(md), 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if (EVP_MAC_CTX_set_params(sl->ctx, params) != 1) {
+			EVP_MAC_CTX_free(sl->ctx);
+			sl->ctx = NULL;
+			return NULL;
+		}
+		sl->md_type = type;
+		return sl->ctx;
+	}
+	return NULL;
+}
+
+/* HMAC over two parts (msg2 may be NULL); out holds the digest size. */
+static int hmac2(const EVP_MD *md, const unsigned char *key, size_t key_len, const unsigned char *msg,
+		 size_t msg_len, const unsigned char *msg2, size_t msg2_len, unsigned char *out, size_t *out_len)
+{
+	EVP_MAC_CTX *ctx = hmac_ctx(md);
+	size_t n = 0;
+
+	if (ctx == NULL)
+		return -1;
+	if (EVP_MAC_init(ctx, key, key_len, NULL) != 1 || EVP_MAC_update(ctx, msg, msg_len) != 1 ||
+	    (msg2 != NULL && EVP_MAC_update(ctx, msg2, msg2_len) != 1) ||
+	    EVP_MAC_final(ctx, out, &n, EVP_MAX_MD_SIZE) != 1)
+		return -1;
+	if (out_len != NULL)
+		*out_len = n;
+	return 0;
+}
+
+/* RFC 5869 with SHA-512 and no salt (HashLen zero bytes, what the SDK passes). */
 int suite_hkdf_sha512(const unsigned char *ikm, size_t ikm_len, const unsigned char *info,
 		      size_t info_len, unsigned char *out, size_t out_len)
 {
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
-	size_t n = out_len;
+	static const unsigned char zero_salt[64];
+	unsigned char prk[64], t[64];
+	size_t t_len = 0, done = 0;
 	int rc = -1;
 
-	/* No salt: HKDF then uses HashLen zero bytes, which is what the SDK passes. */
-	if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 ||
-	    EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha512()) <= 0 ||
-	    EVP_PKEY_CTX_set1_hkdf_key(ctx, ikm, (int)ikm_len) <= 0 ||
-	    EVP_PKEY_CTX_add1_hkdf_info(ctx, info, (int)info_len) <= 0 ||
-	    EVP_PKEY_derive(ctx, out, &n) <= 0 || n != out_len)
+	if (out_len > 255 * sizeof(t) || hmac2(EVP_sha512(), zero_salt, sizeof(zero_salt), ikm, ikm_len,
+					       NULL, 0, prk, NULL) != 0)
 		goto cleanup;
+	for (unsigned char i = 1; done < out_len; i++) {
+		EVP_MAC_CTX *ctx = hmac_ctx(EVP_sha512());
+		size_t n = 0;
+		if (ctx == NULL || EVP_MAC_init(ctx, prk, sizeof(prk), NULL) != 1 ||
+		    EVP_MAC_update(ctx, t, t_len) != 1 || EVP_MAC_update(ctx, info, info_len) != 1 ||
+		    EVP_MAC_update(ctx, &i, 1) != 1 || EVP_MAC_final(ctx, t, &n, sizeof(t)) != 1)
+			goto cleanup;
+		t_len = n;
+		memcpy(out + done, t, out_len - done < n ? out_len - done : n);
+		done += out_len - done < n ? out_len - done : n;
+	}
 	rc = 0;
 cleanup:
-	EVP_PKEY_CTX_free(ctx);
+	OPENSSL_cleanse(prk, sizeof(prk));
+	OPENSSL_cleanse(t, sizeof(t));
 	return rc;
 }
 
 int suite_hmac(const EVP_MD *md, const unsigned char *key, size_t key_len,
 	       const unsigned char *msg, size_t msg_len, unsigned char *out)
 {
-	unsigned int n = 0;
-
-	return HMAC(md, key, (int)key_len, msg, msg_len, out, &n) != NULL ? 0 : -1;
+	return hmac2(md, key, key_len, msg, msg_len, NULL, 0, out, NULL);
 }
 
 int suite_gcm_encrypt(const unsigned char key[32], const unsigned char *iv, size_t iv_len,
