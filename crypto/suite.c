@@ -1,6 +1,7 @@
 #include "crypto/suite.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -41,29 +42,55 @@ struct hmac_slot {
 	int md_type;                /* EVP_MD_get_type of its digest */
 };
 
-static _Thread_local struct hmac_slot hmac_slots[3];
+#define HMAC_SLOTS 3
 static EVP_MAC *hmac_alg;
+static pthread_key_t hmac_key;
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+/* Frees a thread's contexts when it exits. */
+static void hmac_slots_free(void *p)
+{
+	struct hmac_slot *slots = p;
+
+	for (size_t i = 0; i < HMAC_SLOTS; i++)
+		EVP_MAC_CTX_free(slots[i].ctx);
+	free(slots);
+}
 
 static void hmac_fetch(void)
 {
 	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (pthread_key_create(&hmac_key, hmac_slots_free) != 0) {
+		EVP_MAC_free(hmac_alg);
+		hmac_alg = NULL;
+	}
 }
 
-/* The thread's HMAC context for md, made on first use (the thread keeps it until it exits). */
+/* The thread's HMAC context for md, made on first use (freed when the thread exits). */
 static EVP_MAC_CTX *hmac_ctx(const EVP_MD *md)
 {
 	int type = EVP_MD_get_type(md);
 	OSSL_PARAM params[2];
+	struct hmac_slot *slots;
 
-	for (size_t i = 0; i < sizeof(hmac_slots) / sizeof(hmac_slots[0]); i++) {
-		struct hmac_slot *sl = &hmac_slots[i];
+	pthread_once(&hmac_once, hmac_fetch);
+	if (hmac_alg == NULL)
+		return NULL;
+	slots = pthread_getspecific(hmac_key);
+	if (slots == NULL) {
+		slots = calloc(HMAC_SLOTS, sizeof(*slots));
+		if (slots == NULL || pthread_setspecific(hmac_key, slots) != 0) {
+			free(slots);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < HMAC_SLOTS; i++) {
+		struct hmac_slot *sl = &slots[i];
 		if (sl->ctx != NULL && sl->md_type == type)
 			return sl->ctx;
 		if (sl->ctx != NULL)
 			continue;
-		pthread_once(&hmac_once, hmac_fetch);
-		if (hmac_alg == NULL || (sl->ctx = EVP_MAC_CTX_new(hmac_alg)) == NULL)
+		if ((sl->ctx = EVP_MAC_CTX_new(hmac_alg)) == NULL)
 			return NULL;
 		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)EVP_MD_get0_name(md), 0);
 		params[1] = OSSL_PARAM_construct_end();
