@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <openssl/crypto.h>
 
@@ -593,6 +594,32 @@ fail:
 		     c->why[0] ? c->why : "nothing applies", source_names[c->source]);
 	cred_chain_free(c);
 	return NULL;
+}
+
+struct credentials *cred_chain_once(SSL_CTX *ssl_ctx, const char *region, struct ds_error *err)
+{
+	struct event_base *base = event_base_new();
+	struct evdns_base *dns = base ? evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS) : NULL;
+	struct credentials *creds = NULL;
+	struct cred_chain *c;
+
+	if (base != NULL && dns == NULL)
+		dns = evdns_base_new(base, 0);
+	if (dns == NULL) {
+		ds_error_set(err, 500, DS_ERR_INTERNAL, "out of memory");
+		goto done;
+	}
+	c = cred_chain_start(base, dns, ssl_ctx, region, err);
+	if (c != NULL) {
+		creds = credentials_ref(cred_chain_credentials(c));
+		cred_chain_free(c);
+	}
+done:
+	if (dns != NULL)
+		evdns_base_free(dns, 0);
+	if (base != NULL)
+		event_base_free(base);
+	return creds;
 }
 
 struct credentials *cred_chain_credentials(struct cred_chain *c)

@@ -34,6 +34,12 @@ struct cred_chain;
 struct cred_chain *cred_chain_start(struct event_base *base, struct evdns_base *dns, SSL_CTX *ssl_ctx,
 				    const char *region, struct ds_error *err)
 	__attribute__((warn_unused_result));
+/*
+ * For one-shot commands (doctor, inspect, branch-key): the chain run once on a private loop.
+ * Returns credentials (the caller unrefs them; they are not refreshed) or NULL with err.
+ */
+struct credentials *cred_chain_once(SSL_CTX *ssl_ctx, const char *region, struct ds_error *err)
+	__attribute__((warn_unused_result));
 /* The credentials slot (owned by the chain; take a reference to keep it longer). */
 struct credentials *cred_chain_credentials(struct cred_chain *c);
 void cred_chain_free(struct cred_chain *c);

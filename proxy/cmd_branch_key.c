@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "crypto/branch_store.h"
+#include "crypto/cred_chain.h"
 #include "crypto/credentials.h"
 #include "crypto/ddb_client.h"
 #include "crypto/kms_client.h"
@@ -156,15 +157,18 @@ int cmd_branch_key(int argc, char **argv)
 		snprintf(endpoint, sizeof(endpoint), "%s", env_ep);
 	else
 		snprintf(endpoint, sizeof(endpoint), "https://dynamodb.%s.amazonaws.com", region);
-	creds = credentials_from_env();
+	ssl = upstream_ssl_ctx_new(NULL);
+	if (ssl == NULL)
+		return 1;
+	/* The same credential chain as serve. */
+	creds = cred_chain_once(ssl, region, &err);
 	if (creds == NULL) {
-		fprintf(stderr, "dynaseal branch-key: no AWS credentials: set AWS_ACCESS_KEY_ID and "
-			"AWS_SECRET_ACCESS_KEY\n");
+		fprintf(stderr, "dynaseal branch-key: %s\n", err.message);
+		SSL_CTX_free(ssl);
 		return 1;
 	}
 	r.base = event_base_new();
-	ssl = upstream_ssl_ctx_new(NULL);
-	if (r.base == NULL || ssl == NULL)
+	if (r.base == NULL)
 		goto cleanup;
 	dns = evdns_base_new(r.base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (dns == NULL)

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 
+#include "crypto/cred_chain.h"
 #include "proxy/crypt_batch.h"
 #include "proxy/forward.h"
 #include "proxy/log.h"
@@ -30,6 +31,7 @@ struct tool {
 	struct server srv;
 	struct worker w;
 	int ready;              /* worker_setup succeeded */
+	struct ds_error cred_err; /* why no credentials were found */
 };
 
 /* The end of one asynchronous step, for the loop to stop on. */
@@ -56,10 +58,13 @@ static int tool_init(struct tool *tl, const char *path)
 	tl->srv.workers = &tl->w;
 	tl->srv.workers_len = 1;
 	server_pick_region(&tl->srv);
-	tl->srv.creds = credentials_from_env();
 	tl->srv.upstream_ssl = upstream_ssl_ctx_new(tl->srv.cfg->upstream_ca_file);
-	if (tl->srv.creds == NULL || tl->srv.upstream_ssl == NULL)
-		return 0;   /* doctor reports these; inspect refuses below */
+	if (tl->srv.upstream_ssl == NULL)
+		return 0;   /* doctor reports it; inspect refuses below */
+	/* The same credential chain as serve: environment, web identity, profile, container, IMDS. */
+	tl->srv.creds = cred_chain_once(tl->srv.upstream_ssl, tl->srv.region, &tl->cred_err);
+	if (tl->srv.creds == NULL)
+		return 0;
 	tl->ready = worker_setup(&tl->srv, &tl->w, 0) == 0;
 	return 0;
 }
@@ -432,8 +437,8 @@ int cmd_doctor(int argc, char **argv)
 	check_line(&failures, 1, "config", "%s: %zu table(s), %zu keyring(s)", config, tl.srv.cfg->tables_len,
 		   tl.srv.cfg->keyrings_len);
 	if (tl.srv.creds == NULL)
-		check_line(&failures, 0, "credentials", "none: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-			   "(and AWS_SESSION_TOKEN) in dynaseal's environment");
+		check_line(&failures, 0, "credentials", "%s", tl.cred_err.message[0] ? tl.cred_err.message :
+			   "none: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a role");
 	else
 		check_line(&failures, 1, "credentials", "from the %s (access key %.4s...)", tl.srv.creds->source,
 			   credentials_get(tl.srv.creds)->access_key_id);

@@ -118,6 +118,23 @@ class CredentialChainTest(unittest.TestCase):
         h.boto3_client(proxy.url).list_tables()
         self.assertIn("shared credentials file (access key %s" % Creds.keys[0][0][:4], proxy.log_text())
 
+    def test_operator_commands_use_the_chain(self):
+        """doctor (and inspect, branch-key) find credentials as serve does: here a profile."""
+        import subprocess
+        path = os.path.join(h.run_dir(), "credentials-doctor")
+        with open(path, "w") as f:
+            f.write("[ops]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % Creds.keys[0])
+        cfg = os.path.join(h.run_dir(), "doctor.json")
+        with open(cfg, "w") as f:
+            json.dump({"upstream": {"endpoint": self.moto.url, "region": h.REGION}}, f)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(self.base_env(AWS_SHARED_CREDENTIALS_FILE=path, AWS_PROFILE="ops"))
+        r = subprocess.run([h.DYNASEAL, "doctor", "--config", cfg], env=env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("ok    credentials: from the shared credentials file", r.stdout)
+        self.assertIn("ok    upstream", r.stdout)
+
     def test_container_endpoint_with_refresh(self):
         # The stand-in speaks what botocore's container provider expects.
         env = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": self.creds_url + "/creds",
