@@ -161,6 +161,9 @@ static void call_finish(struct kms_call *call, const struct kms_result *res, con
 	if (err != NULL) {
 		const char *t = err->type ? strrchr(err->type, '#') : NULL;
 		atomic_fetch_add_explicit(&call->client->stats.errors, 1, memory_order_relaxed);
+		if (err->status >= 500)
+			atomic_store_explicit(&call->client->stats.last_unreachable, (long long)time(NULL),
+					      memory_order_relaxed);
 		audit_event("kms", call->op, call->key_id, &call->audit, t ? t + 1 : "error");
 	}
 	call_free(call);
@@ -357,6 +360,7 @@ static void response_cb(void *arg, struct http_msg *resp, const struct ds_error 
 		http_msg_free(resp);
 		if (p != NULL) {
 			audit_event("kms", call->op, call->key_id, &call->audit, "ok");
+			atomic_store_explicit(&c->stats.last_ok, (long long)time(NULL), memory_order_relaxed);
 			call->cb(call->arg, &res, NULL);
 			call_free(call);
 			kms_parsed_free(p);

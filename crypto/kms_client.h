@@ -42,6 +42,8 @@ struct kms_stats {
 	atomic_uint_least64_t re_encrypt;
 	atomic_uint_least64_t errors;
 	atomic_uint_least64_t throttled;
+	atomic_llong last_ok;            /* time of the last successful call, 0 if none */
+	atomic_llong last_unreachable;   /* time of the last call that could not reach KMS */
 };
 
 /*

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -56,6 +57,20 @@ static void on_readyz(struct evhttp_request *req, void *arg)
 			 a->upstream_why[0] ? a->upstream_why : "not probed yet");
 		reply_text(req, 503, "Service Unavailable", text);
 		return;
+	}
+	/* Keyrings are usable unless KMS could not be reached lately and has not answered since. */
+	for (int i = 0; i < a->srv->workers_len; i++) {
+		const struct worker *w = &a->srv->workers[i];
+		const struct kms_stats *k = w->kms ? kms_client_stats(w->kms) : NULL;
+		long long bad = k ? atomic_load_explicit(&k->last_unreachable, memory_order_relaxed) : 0;
+		long long good = k ? atomic_load_explicit(&k->last_ok, memory_order_relaxed) : 0;
+		if (bad > good && (long long)time(NULL) - bad < 30) {
+			snprintf(text, sizeof(text), "not ready: KMS at %s could not be reached %llds ago "
+				 "and has not answered since", kms_client_endpoint(w->kms),
+				 (long long)time(NULL) - bad);
+			reply_text(req, 503, "Service Unavailable", text);
+			return;
+		}
 	}
 	reply_text(req, 200, "OK", "ready");
 }

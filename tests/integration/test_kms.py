@@ -145,6 +145,13 @@ class KmsKeyringTest(unittest.TestCase):
             self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], 503)
             self.assertIn("KMS", err["Error"]["Message"])
             self.assertNotIn("Item", self.raw.get_item(TableName="accounts", Key={"pk": {"S": "down"}}))
+            # /readyz takes the replica out of service while KMS cannot be reached.
+            import urllib.error
+            import urllib.request
+            with self.assertRaises(urllib.error.HTTPError) as ready:
+                urllib.request.urlopen("http://127.0.0.1:%d/readyz" % proxy.admin_port, timeout=5)
+            self.assertEqual(ready.exception.code, 503)
+            self.assertIn("KMS", ready.exception.read().decode())
         finally:
             proxy.stop()
 
