@@ -37,8 +37,10 @@ static void usage(FILE *out)
 		"\n"
 		"The config file may also be given as DYNASEAL_CONFIG.  Environment overrides:\n"
 		"DYNASEAL_LISTEN, DYNASEAL_ADMIN_LISTEN, DYNASEAL_UPSTREAM_ENDPOINT, DYNASEAL_LOG_LEVEL.\n"
-		"dynaseal's own AWS credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and\n"
-		"AWS_SESSION_TOKEN; its region from upstream.region or AWS_REGION.\n"
+		"dynaseal's own AWS credentials are found as the AWS SDKs find theirs: the environment\n"
+		"(AWS_ACCESS_KEY_ID, ...), web identity (IRSA), AWS_PROFILE, container credentials (ECS\n"
+		"task role, EKS Pod Identity), then instance metadata; its region from upstream.region\n"
+		"or AWS_REGION.\n"
 		"\n"
 		"Point applications at it with AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000.\n",
 		DYNASEAL_VERSION);
