@@ -33,7 +33,7 @@ LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/htt
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit integration integration-san demo run clean deps bench fuzz check-deps
+.PHONY: all test unit integration integration-san faults soak integration-valgrind demo run clean deps bench fuzz check-deps
 all: $(BIN)
 
 $(BIN): $(BUILD)/proxy/main.o $(LIB_OBJ) $(LLHTTP_OBJ)
@@ -90,9 +90,23 @@ integration: $(BIN)
 integration-san:
 	$(MAKE) SANITIZE=1 integration
 
+# Injected faults (tests/faults/): misbehaving upstream, KMS and Redis, hostile clients.
+faults: $(BIN)
+	DYNASEAL_BIN=$(BIN) python3 tests/integration/run.py --dir tests/faults
+
+# The integration suite with dynaseal under valgrind memcheck (slow: about half an hour).
+integration-valgrind: $(BIN)
+	DYNASEAL_BIN=$(BIN) DYNASEAL_VALGRIND=1 python3 tests/integration/run.py
+
+# 256 keep-alive clients of mixed operations for SOAK_SECONDS (default 600); RSS and fds.
+SOAK_SECONDS ?= 600
+soak: deps $(BIN)
+	SOAK_SECONDS=$(SOAK_SECONDS) DYNASEAL_BIN=$(BIN) python3 tests/soak/soak.py
+
 test: deps
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) faults
 
 # Throughput and latency side by side (tests/bench/README.md); a few minutes; not part of test.
 bench: deps $(BIN)

@@ -2,9 +2,10 @@
 and prints the closing line `integration: N passed, N failed[, N skipped]`; exits 1 when a test
 failed, when a dynaseal log holds a sanitizer report, or when no test passed.
 
-    python3 tests/integration/run.py [-k PATTERN] [-q]
+    python3 tests/integration/run.py [-k PATTERN] [-q] [--dir DIR]
 
-PATTERN selects tests whose id (module.Class.test_name) contains it.  Environment:
+DIR (default tests/integration) is the folder whose test_*.py run: `make faults` runs
+tests/faults with the same harness (peers.py).  PATTERN selects tests whose id (module.Class.test_name) contains it.  Environment:
 DYNASEAL_BIN (default bin/dynaseal) picks the binary; DYNASEAL_DIRECT=1 runs the clients
 against the backends themselves (no dynaseal) and skips the tests that need it;
 DYNASEAL_TEST_LOG sets dynaseal's log level (default info).
@@ -54,6 +55,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", dest="pattern", help="run only tests whose id contains PATTERN")
     ap.add_argument("-q", dest="quiet", action="store_true", help="one character per test")
+    ap.add_argument("--dir", default=HERE, help="folder of test_*.py (default: this one)")
     args = ap.parse_args()
 
     if peers.DIRECT:
@@ -64,7 +66,9 @@ def main():
         print("integration: 0 passed, 1 failed")
         sys.exit(1)
 
-    suite = unittest.defaultTestLoader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
+    top = os.path.abspath(args.dir)
+    sys.path.insert(0, top)
+    suite = unittest.defaultTestLoader.discover(top, pattern="test_*.py", top_level_dir=top)
     tests = list(flatten(suite))
     # A module that does not import shows up as a failing test named after it: keep it.
     if args.pattern:
@@ -95,7 +99,8 @@ def main():
         print("integration: server logs kept in %s" % peers.run_dir())
     elif peers._run_dir:
         peers.rmtree(peers._run_dir)
-    line = "integration: %d passed, %d failed" % (passed, failed)
+    label = "integration" if top == HERE else os.path.basename(top)
+    line = "%s: %d passed, %d failed" % (label, passed, failed)
     if skipped:
         line += ", %d skipped" % skipped
     print(line)
