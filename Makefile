@@ -67,9 +67,11 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 		$(LLHTTP_SRC)/http.c $(PKG_LIBS) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
+	@python3 tests/fuzz/vector_seeds.py build/fuzz/seeds/fuzz_item
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 	  mkdir -p build/fuzz/corpus/$$n; \
 	  seeds=; [ -d tests/fuzz/corpus/$$n ] && seeds=tests/fuzz/corpus/$$n; \
+	  [ -d build/fuzz/seeds/$$n ] && seeds="$$seeds build/fuzz/seeds/$$n"; \
 	  echo "== $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus/$$n $$seeds \
 	    2>build/fuzz/$$n.log || { tail -50 build/fuzz/$$n.log; exit 1; }; \

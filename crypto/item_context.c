@@ -115,12 +115,16 @@ void item_fields_free(struct field *f, size_t n)
 	free(f);
 }
 
-/* Serializes a field's plaintext value; the error names the attribute, not the value. */
+/*
+ * Serializes a field's plaintext value; the error names the attribute, not the value.  On
+ * failure the partial value is wiped and freed (a later bufwrite_cleanup is then a no-op).
+ */
 int item_field_serialize(const struct config_table *t, struct field *f, struct ds_error *err)
 {
 	const char *why = "out of memory";
 
 	if (attr_serialize(f->node, &f->type_id, &f->value, &why) != 0 || f->value.failed) {
+		bufwrite_cleanup(&f->value);
 		ds_error_set(err, 400, DS_ERR_VALIDATION, "table \"%s\": attribute \"%s\": %s",
 			     item_table_label(t), f->name, why);
 		return -1;
