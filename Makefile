@@ -61,10 +61,20 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=c11 -D_GNU_SOURCE -I. -I$(LLHTTP_INC) -Wno-unused-parameter
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o) $(addprefix build/fuzz/obj/llhttp/,llhttp.o api.o http.o)
+.SECONDARY: $(FUZZ_OBJ)
+
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(LLHTTP_SRC)/llhttp.c $(LLHTTP_SRC)/api.c \
-		$(LLHTTP_SRC)/http.c $(PKG_LIBS) $(LDLIBS)
+	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+build/fuzz/obj/llhttp/%.o: $(LLHTTP_SRC)/%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	@python3 tests/fuzz/vector_seeds.py build/fuzz/seeds/fuzz_item
