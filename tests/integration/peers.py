@@ -29,6 +29,9 @@ DYNASEAL = os.path.abspath(os.environ.get("DYNASEAL_BIN", os.path.join(ROOT, "bi
 NODE_BIN = os.path.join(ROOT, "tests", "node", "node_modules", ".bin")
 REGION = "us-east-1"
 DIRECT = os.environ.get("DYNASEAL_DIRECT", "") not in ("", "0")
+# DYNASEAL_VALGRIND=1 (make integration-valgrind) runs every `dynaseal serve` under valgrind
+# memcheck; any error or definite/indirect leak it logs counts as a failure, like a sanitizer's.
+VALGRIND = os.environ.get("DYNASEAL_VALGRIND", "") not in ("", "0")
 
 # The application's own keys: dynaseal ignores them (it re-signs with its own), so they are
 # unknown to every upstream on purpose.
@@ -127,7 +130,8 @@ class Server:
             except ProcessLookupError:
                 pass
             try:
-                self.proc.wait(timeout=10)
+                # valgrind's leak check runs after dynaseal's own clean exit.
+                self.proc.wait(timeout=120 if VALGRIND else 10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
@@ -138,6 +142,10 @@ class Server:
                 m = _SANITIZER_RE.search(text)
                 if m:
                     SANITIZER_REPORTS.append((self.log, text[max(0, m.start() - 200):m.start() + 1500]))
+                vg = os.path.join(self.workdir, "valgrind.log")
+                if os.path.exists(vg) and os.path.getsize(vg) > 0:
+                    with open(vg, errors="replace") as f:
+                        SANITIZER_REPORTS.append((vg, f.read()[:3000]))
         return self.proc.returncode
 
 
@@ -231,7 +239,12 @@ def start_dynaseal(upstream_url, config=None, env=None, workers=2, check=True, d
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     full_env["DYNASEAL_CONFIG"] = ""
     full_env.update(env)
-    srv = Server("dynaseal", [DYNASEAL, "serve", "--config", path], port, full_env, workdir)
+    cmd = [DYNASEAL, "serve", "--config", path]
+    if VALGRIND:
+        cmd = ["valgrind", "--quiet", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+               "--errors-for-leak-kinds=definite,indirect", "--num-callers=30",
+               "--log-file=" + os.path.join(workdir, "valgrind.log")] + cmd
+    srv = Server("dynaseal", cmd, port, full_env, workdir)
     srv.admin_port = admin
     srv.config_path = path
     srv.config = cfg
