@@ -77,7 +77,7 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
-	@python3 tests/fuzz/vector_seeds.py build/fuzz/seeds/fuzz_item
+	@python3 tests/fuzz/vector_seeds.py build/fuzz/seeds
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 	  mkdir -p build/fuzz/corpus/$$n; \
 	  seeds=; [ -d tests/fuzz/corpus/$$n ] && seeds=tests/fuzz/corpus/$$n; \
