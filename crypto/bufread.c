@@ -19,9 +19,12 @@ size_t bufread_left(const struct bufread *r)
 
 int bufread_view(struct bufread *r, size_t n, const unsigned char **view)
 {
+	static const unsigned char nothing[1];
+
 	if (n > bufread_left(r))
 		return -1;
-	*view = r->p + r->off;
+	/* An empty buffer may have no address (an empty bufwrite's is NULL): no arithmetic on it. */
+	*view = r->p != NULL ? r->p + r->off : nothing;
 	r->off += n;
 	return 0;
 }
