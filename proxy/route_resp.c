@@ -269,6 +269,15 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	}
 	body = resp->body;
 	doc = cJSON_ParseWithLength((const char *)evbuffer_pullup(body, -1), evbuffer_get_length(body));
+	if (doc == NULL && resp->status == 200) {
+		/* A success dynaseal cannot parse cannot be verified and decrypted: never relayed. */
+		http_msg_free(resp);
+		ds_error_set(&e, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s on table \"%s\" is not "
+			     "JSON; dynaseal cannot verify or decrypt it; retry the request",
+			     t->op[0] ? t->op : "the request", t->table);
+		txn_fail(t, &e);
+		return;
+	}
 	if (doc == NULL) {
 		txn_respond(t, resp, 0);
 		return;

@@ -256,8 +256,11 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	case HTTP_PARSE_TOO_LARGE_HEADER:
 	case HTTP_PARSE_ERROR: {
 		struct upstream_call *call = conn->call;
-		const char *why = r == HTTP_PARSE_ERROR ? http_parser_error(&conn->parser)
-							: "response larger than the limit";
+		const struct upstream_target *t = &conn->pool->target;
+		char why[160];
+		snprintf(why, sizeof(why), "%s from %s:%u", r == HTTP_PARSE_ERROR ?
+			 http_parser_error(&conn->parser) : "response larger than the limit",
+			 t->host, t->port);
 		conn->call = NULL;
 		conn_free(conn);
 		call_fail(call, "The %s endpoint sent a response dynaseal could not read (%s); retry the request", why);

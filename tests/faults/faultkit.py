@@ -112,6 +112,7 @@ def baseline(proxy):
 def assert_fds_back(tc, proxy, base, clients=0, max_outbound=64, timeout=20):
     """Waits (up to `timeout`, not asserting on time) until dynaseal holds no more fds than
     at `base`, apart from pooled upstream connections."""
+    close_clients()
     deadline = time.time() + timeout
     while True:
         now = census(proxy)
@@ -175,10 +176,22 @@ def client(target, service="dynamodb", attempts=1):
     import boto3
     from botocore.config import Config
     url = getattr(target, "url", target)
-    return boto3.client(service, endpoint_url=url, region_name=h.REGION,
+    c = boto3.client(service, endpoint_url=url, region_name=h.REGION,
                         aws_access_key_id=h.CLIENT_KEY, aws_secret_access_key=h.CLIENT_SECRET,
                         config=Config(retries={"total_max_attempts": attempts, "mode": "standard"},
                                       read_timeout=120, connect_timeout=10))
+    _clients.append(c)
+    return c
+
+
+_clients = []
+
+
+def close_clients():
+    """Closes the keep-alive connections of every client made by client(): the test's own
+    connections are not dynaseal's leaks."""
+    while _clients:
+        _clients.pop().close()
 
 
 def raw_request(target, body, host="localhost"):

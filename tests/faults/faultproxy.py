@@ -117,8 +117,10 @@ class FaultProxy:
         """Applies `mode` to the next n requests (every one when n is None)."""
         with self.lock:
             self.mode, self.args, self.left = mode, args, n
-        if mode == "refuse" and self.lsock is not None:
-            self._unlisten()
+        if mode == "refuse":
+            if self.lsock is not None:
+                self._unlisten()
+            self.drop_connections()
         elif mode != "refuse" and self.lsock is None:
             self._listen()
 
@@ -188,6 +190,10 @@ class FaultProxy:
         self.closed = True
         if self.lsock is not None:
             self._unlisten()
+        self.drop_connections()
+
+    def drop_connections(self):
+        """Ends every connection it holds, as a peer that restarts does."""
         with self.lock:
             socks = list(self.socks)
         for s in socks:
