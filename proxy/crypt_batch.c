@@ -121,13 +121,28 @@ static void job_done(struct crypt_job *j, const struct ds_error *err)
 		b->cb(b->arg, b, NULL);
 }
 
+/* A keyring serves several tables and its errors name only the keyring: the refusal names
+ * the item's table too, as every other item error does. */
+static void keyring_failed(struct crypt_job *j, const struct ds_error *kerr)
+{
+	struct ds_error err = { 0 };
+
+	if (kerr == NULL)
+		ds_error_set(&err, 500, DS_ERR_INTERNAL, "table \"%s\": the keyring failed",
+			     j->table->name);
+	else
+		ds_error_set(&err, kerr->status, kerr->type, "table \"%s\": %s", j->table->name,
+			     kerr->message);
+	job_done(j, &err);
+}
+
 static void encrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
 {
 	struct crypt_job *j = arg;
 	struct ds_error err = { 0 };
 
 	if (rc != 0) {
-		job_done(j, kerr);
+		keyring_failed(j, kerr);
 		return;
 	}
 	if (j->batch->orphaned || j->batch->failed) {
@@ -149,7 +164,7 @@ static void decrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
 	struct ds_error err = { 0 };
 
 	if (rc != 0) {
-		job_done(j, kerr);
+		keyring_failed(j, kerr);
 		return;
 	}
 	if (j->batch->orphaned || j->batch->failed) {
