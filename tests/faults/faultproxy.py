@@ -125,7 +125,10 @@ class FaultProxy:
             self._listen()
 
     def reset(self):
+        """Back to pass mode, counters at zero."""
         self.set("pass")
+        with self.lock:
+            self.requests = self.faulted = 0
 
     def _take(self):
         """The action for one request: (mode, args); counts it."""
