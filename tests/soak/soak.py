@@ -14,8 +14,9 @@ BatchWriteItem + BatchGetItem.
 Every few seconds it samples dynaseal's VmRSS and open fds (classified through
 /proc/net/tcp{,6}: client sockets, upstream sockets, everything else).  Fails (exit 1) on
 any request error or wrong answer, on RSS growth >= 10 % between the end of the warm-up and
-the end of the load, if the non-socket fds change at all, if the client sockets are not all
-open under load, or if they do not all close once the clients leave.
+the end of the load, if any other fd not open before the clients came stays open across two
+samples, if the client sockets are not all open under load, if they do not all close once
+the clients leave, or if more upstream sockets than the idle pool stay open.
 
     SOAK_SECONDS=600 DYNASEAL_BIN=bin/dynaseal python3 tests/soak/soak.py
 """
@@ -55,8 +56,8 @@ def vm_rss_kib(pid):
     raise RuntimeError("no VmRSS for %d" % pid)
 
 
-def socket_ports():
-    """inode -> (local port, remote port) for every TCP socket in this network namespace."""
+def tcp_table():
+    """inode -> (local port, remote port) of every TCP socket in this network namespace."""
     out = {}
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -71,26 +72,29 @@ def socket_ports():
 
 
 def fd_census(pid, listen_port, backend_port):
-    """(total, client sockets, upstream sockets, other fds) of the process."""
-    ports = socket_ports()
-    client = upstream = other = total = 0
+    """(total, client sockets, upstream sockets, the set of every other fd's link).  Other fds
+    are files, pipes, eventfds, listeners and sockets in no TCP table -- the constant ones, and
+    now and then an upstream socket created but not yet connected: a leak is an fd that is in
+    two consecutive censuses and not in the first."""
     fd_dir = "/proc/%d/fd" % pid
+    links = []
     for fd in os.listdir(fd_dir):
         try:
-            link = os.readlink(os.path.join(fd_dir, fd))
+            links.append((fd, os.readlink(os.path.join(fd_dir, fd))))
         except FileNotFoundError:
-            continue
-        total += 1
-        if link.startswith("socket:["):
-            lp, rp = ports.get(link[8:-1], (0, 0))
-            if lp == listen_port and rp != 0:
-                client += 1
-                continue
-            if rp == backend_port:
-                upstream += 1
-                continue
-        other += 1
-    return total, client, upstream, other
+            pass
+    tcp = tcp_table()
+    client = upstream = 0
+    other = set()
+    for fd, link in links:
+        lp, rp = tcp.get(link[8:-1], (0, 0)) if link.startswith("socket:[") else (0, 0)
+        if lp == listen_port and rp != 0:
+            client += 1
+        elif rp == backend_port:
+            upstream += 1
+        else:
+            other.add(fd + " " + link)
+    return len(links), client, upstream, frozenset(other)
 
 
 class Client:
@@ -291,24 +295,25 @@ def main():
             loaded = samples[-2:] if len(samples) >= 2 else [(t0, rss_idle) + fds_start] * 2
         for t, rss, total, cl, up, other in samples:
             print("soak: t=%4.0fs rss_kib=%d fds=%d client=%d upstream=%d other=%d"
-                  % (t - t0, rss, total, cl, up, other))
+                  % (t - t0, rss, total, cl, up, len(other)))
         rss_start, rss_end = loaded[0][1], loaded[-1][1]
         growth = 100.0 * (rss_end - rss_start) / rss_start
         if growth >= 10.0:
             failures.append("RSS grew %.1f %% after the warm-up" % growth)
         # Under load every client socket is open and nothing else changes.
-        for s in loaded:
+        for i, s in enumerate(loaded):
             if not errors and s[3] != CLIENTS:
                 failures.append("t=%.0fs: %d client sockets open, want %d" % (s[0] - t0, s[3], CLIENTS))
-            if s[5] != fds_start[3]:
-                failures.append("t=%.0fs: %d non-socket fds, %d before" % (s[0] - t0, s[5], fds_start[3]))
+            kept = (s[5] & loaded[i + 1][5] if i + 1 < len(loaded) else s[5] & fds_end[3]) - fds_start[3]
+            if kept:
+                failures.append("t=%.0fs: new fds kept: %s" % (s[0] - t0, sorted(kept)))
         # Clients gone: their sockets closed, upstream down to the idle pool, the rest as before.
         if fds_end[1] != 0:
             failures.append("%d client sockets still open after the clients closed" % fds_end[1])
         if fds_end[2] > WORKERS * POOL:
             failures.append("%d upstream sockets kept, pool allows %d" % (fds_end[2], WORKERS * POOL))
-        if fds_end[3] != fds_start[3]:
-            failures.append("other fds %d after, %d before" % (fds_end[3], fds_start[3]))
+        if fds_end[3] - fds_start[3]:
+            failures.append("fds %s after the clients left, not before" % sorted(fds_end[3] - fds_start[3]))
         print("soak: rss_idle_kib=%d fds_end_upstream_idle=%d warmup_s=%.0f samples=%d"
               % (rss_idle, fds_end[2], WARMUP_S, len(samples)))
         print("soak: seconds=%d clients=%d requests=%d errors=%d rss_start_kib=%d rss_end_kib=%d "
