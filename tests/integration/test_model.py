@@ -161,10 +161,8 @@ class Gen:
 
 
 def table_config(sort_key):
-    cfg = {"keyring": "local", "partition_key": "pk", "attribute_actions": dict(ACTIONS)}
-    if sort_key:
-        cfg["sort_key"] = "sk"
-    return cfg
+    return dict({"keyring": "local", "partition_key": "pk", "attribute_actions": dict(ACTIONS)},
+                **({"sort_key": "sk"} if sort_key else {}))
 
 
 class ModelTest(unittest.TestCase):
@@ -194,15 +192,11 @@ class ModelTest(unittest.TestCase):
                 getattr(cls, s).stop()
 
     # ---- helpers -------------------------------------------------------------------------
-    def key(self, table, pk=None, sk=None):
-        r = self.rng
-        if table == HASHED:
-            return {"pk": {"S": pk or r.choice(HKS)}}
-        return {"pk": {"S": pk or r.choice(PKS)}, "sk": {"N": sk or r.choice(SKS)}}
-
     def any_key(self):
-        t = SORTED if self.rng.random() < 0.6 else HASHED
-        return t, self.key(t)
+        r = self.rng
+        if r.random() < 0.6:
+            return SORTED, {"pk": {"S": r.choice(PKS)}, "sk": {"N": r.choice(SKS)}}
+        return HASHED, {"pk": {"S": r.choice(HKS)}}
 
     @staticmethod
     def kid(key):
@@ -515,21 +509,14 @@ def b64_views(data):
 def collect(v, out):
     """Every string and binary in a raw attribute value, as bytes."""
     (t, x), = v.items()
-    if t in ("S", "N"):
-        out.append(x.encode())
-    elif t == "B":
-        out.append(bytes(x))
-    elif t in ("SS", "NS"):
-        out.extend(e.encode() for e in x)
-    elif t == "BS":
-        out.extend(bytes(e) for e in x)
-    elif t == "L":
-        for e in x:
-            collect(e, out)
-    elif t == "M":
-        for k, e in x.items():
-            out.append(k.encode())
-            collect(e, out)
+    if t in ("S", "N", "B"):
+        x = [x]
+    if t in ("S", "N", "B", "SS", "NS", "BS"):
+        out.extend(e.encode() if isinstance(e, str) else bytes(e) for e in x)
+    for e in x if t == "L" else x.values() if t == "M" else ():
+        collect(e, out)
+    if t == "M":
+        out.extend(k.encode() for k in x)
 
 
 if __name__ == "__main__":
