@@ -24,7 +24,8 @@ static const char *const top_keys[] = {
 };
 static const char *const tls_keys[] = { "cert_file", "key_file", NULL };
 static const char *const limits_keys[] = {
-	"max_header_bytes", "max_body_bytes", "client_idle_timeout_ms", NULL,
+	"max_header_bytes", "max_body_bytes", "client_idle_timeout_ms", "client_request_timeout_ms",
+	NULL,
 };
 static const char *const cache_keys[] = { "redis", "ttl_s", "max_entries", NULL };
 static const char *const log_keys[] = { "level", "format", "audit", NULL };
@@ -43,6 +44,7 @@ static int config_set_defaults(struct config *cfg)
 	cfg->max_header_bytes = 65536;
 	cfg->max_body_bytes = 16777216;
 	cfg->client_idle_timeout_ms = 60000;
+	cfg->client_request_timeout_ms = 30000;
 	cfg->cache_ttl_s = 300;
 	cfg->cache_max_entries = 10000;
 	cfg->log_level = LOG_INFO;
@@ -61,6 +63,8 @@ static void parse_limits(struct cfg_ctx *ctx, const cJSON *obj, struct config *c
 		cfg->max_body_bytes = (size_t)v;
 	if (cfg_get_int(ctx, obj, "limits", "client_idle_timeout_ms", 1, 86400000, &v) == CFG_OK)
 		cfg->client_idle_timeout_ms = (int)v;
+	if (cfg_get_int(ctx, obj, "limits", "client_request_timeout_ms", 1, 86400000, &v) == CFG_OK)
+		cfg->client_request_timeout_ms = (int)v;
 }
 
 static void parse_cache(struct cfg_ctx *ctx, const cJSON *obj, struct config *cfg)

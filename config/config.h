@@ -123,6 +123,7 @@ struct config {
 	size_t max_header_bytes;            /* default 64 KiB */
 	size_t max_body_bytes;              /* default 16 MiB */
 	int client_idle_timeout_ms;         /* default 60000 */
+	int client_request_timeout_ms;      /* first byte of a request to its last; default 30000 */
 
 	/* "cache" */
 	char *cache_redis;                  /* redis:// or rediss:// URL, NULL = in-process only */

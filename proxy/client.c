@@ -35,6 +35,8 @@ struct client_conn {
 	struct http_parser parser;      /* request parser */
 	struct txn *txn;                /* the exchange in flight, or NULL */
 	int closing;                    /* close once the output is flushed */
+	int receiving;                  /* a request has begun and is not complete */
+	struct timespec request_start;  /* when its first byte was parsed */
 	TAILQ_ENTRY(client_conn) link;  /* in worker->clients */
 };
 
@@ -293,6 +295,30 @@ static void client_dispatch(struct client_conn *c, struct http_msg *req)
 	txn_forward(t);
 }
 
+/*
+ * A client that keeps sending a byte now and then is never idle: the request as a whole must
+ * arrive within limits.client_request_timeout_ms of its first byte (slow-loris).  Checked as
+ * bytes arrive; a client that goes silent meets the idle timeout instead.
+ */
+static void client_check_request_time(struct client_conn *c)
+{
+	int limit = c->worker->gen->cfg->client_request_timeout_ms;
+	char msg[160];
+
+	if (!http_parser_in_message(&c->parser))
+		return;
+	if (!c->receiving) {
+		c->receiving = 1;
+		clock_gettime(CLOCK_MONOTONIC, &c->request_start);
+		return;
+	}
+	if (elapsed_ms(&c->request_start) <= limit)
+		return;
+	snprintf(msg, sizeof(msg), "The request was not completed within %d ms of its first byte "
+		 "(limits.client_request_timeout_ms)", limit);
+	client_reject(c, 408, DS_ERR_VALIDATION, msg);
+}
+
 /* Parses what the input buffer holds and starts the next exchange if a request is complete. */
 static void client_process(struct client_conn *c)
 {
@@ -303,12 +329,15 @@ static void client_process(struct client_conn *c)
 		return;
 	switch (http_parser_feed_evbuffer(&c->parser, in)) {
 	case HTTP_PARSE_MORE:
+		client_check_request_time(c);
 		return;
 	case HTTP_PARSE_HEADERS:
 		if (c->parser.msg != NULL && c->parser.msg->expect_continue)
 			evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+		client_check_request_time(c);
 		return;
 	case HTTP_PARSE_DONE:
+		c->receiving = 0;
 		client_dispatch(c, http_parser_take(&c->parser));
 		return;
 	case HTTP_PARSE_TOO_LARGE_HEADER:

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,7 +47,8 @@ static int bind_one(const struct sockaddr *sa, socklen_t len)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, sa, len) != 0 || listen(fd, 1024) != 0) {
+	/* A burst of connections waits in the accept queue (the kernel caps it at somaxconn). */
+	if (bind(fd, sa, len) != 0 || listen(fd, 4096) != 0) {
 		int e = errno;
 		close(fd);
 		errno = e;
@@ -140,14 +143,58 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		log_warn("worker %d: could not take a new connection", w->id);
 }
 
-static void accept_error_cb(struct evconnlistener *l, void *arg)
+/* Accepting again after a pause for want of file descriptors (unless draining by now). */
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->draining)
+		return;
+	for (int i = 0; i < w->listeners_len; i++)
+		evconnlistener_enable(w->listeners[i]);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	static _Thread_local time_t last_warn;
+	struct worker *w = arg;
 	int e = EVUTIL_SOCKET_ERROR();
+	int out_of_fds = e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+	time_t now = time(NULL);
 
 	(void)l;
-	/* EMFILE and friends: log and keep listening; libevent retries on the next event. */
-	log_warn("worker %d: accept: %s", w->id, evutil_socket_error_to_string(e));
+	/* Out of fds, the connection stays in the backlog and the listener would wake for it at
+	 * once, forever: pause accepting for 100 ms (the backlog waits), warn once a second. */
+	if (out_of_fds) {
+		struct timeval pause = { 0, 100000 };
+		for (int i = 0; i < w->listeners_len; i++)
+			evconnlistener_disable(w->listeners[i]);
+		if (event_base_once(w->base, -1, EV_TIMEOUT, accept_resume_cb, w, &pause) != 0)
+			accept_resume_cb(-1, 0, w);
+	}
+	if (!out_of_fds || now != last_warn)
+		log_warn("worker %d: accept: %s%s", w->id, evutil_socket_error_to_string(e),
+			 out_of_fds ? "; accepting again in 100 ms (raise the open files limit)" : "");
+	last_warn = now;
+}
+
+/* Every connection is a file descriptor: the soft limit on them goes up to the hard one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+		return;
+	was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_info("open files limit raised from %llu to %llu", (unsigned long long)was,
+			 (unsigned long long)rl.rlim_cur);
+	else
+		log_warn("open files limit stays %llu: %s", (unsigned long long)was, strerror(errno));
 }
 
 void worker_client_closed(struct worker *w)
@@ -373,7 +420,9 @@ static int worker_init(struct server *srv, struct worker *w, int id)
 		return -1;
 	for (int i = 0; i < w->listeners_len; i++) {
 		int *fd = &srv->listen_fds[id * srv->listen_fds_per_worker + i];
-		w->listeners[i] = evconnlistener_new(w->base, accept_cb, w, LEV_OPT_CLOSE_ON_FREE, -1, *fd);
+		/* Backlog 0: the socket listens already; -1 would make libevent listen() again with
+		 * a backlog of 128. */
+		w->listeners[i] = evconnlistener_new(w->base, accept_cb, w, LEV_OPT_CLOSE_ON_FREE, 0, *fd);
 		if (w->listeners[i] == NULL)
 			return -1;
 		*fd = -1;  /* owned by the listener now */
@@ -560,6 +609,7 @@ int server_run(struct config *cfg, int workers)
 	/* Key material must never reach a core dump. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	evthread_use_pthreads();
 	log_hook_libevent();
 	server_pick_region(&srv);
