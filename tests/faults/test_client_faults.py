@@ -229,6 +229,41 @@ class ClientFaultTest(unittest.TestCase):
         fk.assert_alive_and_serving(self, proxy)
         fk.assert_no_plaintext(self, self.moto.url)
 
+    def test_out_of_fds_at_accept(self):
+        """dynaseal under a hard limit of 150 fds and 400 connections: accept fails with
+        EMFILE; it pauses accepting (a warning a second, not a busy loop), closes the idle ones
+        it holds, takes the waiting ones in turn, and serves normally afterwards."""
+        wrapper = os.path.join(h.run_dir(), "dynaseal-150-fds.sh")
+        with open(wrapper, "w") as f:
+            f.write('#!/bin/sh\nulimit -n 150 || exit 1\nexec "%s" "$@"\n' % h.DYNASEAL)
+        os.chmod(wrapper, 0o755)
+        real, h.DYNASEAL = h.DYNASEAL, wrapper
+        try:
+            proxy = h.start_dynaseal(self.moto.url, config=dict(fk.table_config(), limits={
+                "client_idle_timeout_ms": 1000}))
+        finally:
+            h.DYNASEAL = real
+        self.addCleanup(proxy.stop)
+        fk.assert_alive_and_serving(self, proxy, "before-emfile")
+        base = fk.baseline(proxy)
+        socks = [socket.create_connection(("127.0.0.1", proxy.port)) for _ in range(400)]
+        try:
+            # Each is accepted in turn and closed by the idle timeout: EOF on every one.
+            for s in socks:
+                s.settimeout(60)
+                try:
+                    self.assertEqual(s.recv(1), b"")
+                except ConnectionResetError:
+                    pass
+        finally:
+            for s in socks:
+                s.close()
+        log = proxy.log_text()
+        self.assertIn("Too many open files; accepting again in 100 ms", log)
+        self.assertLess(log.count(": accept: "), 200, "a busy loop on accept")
+        fk.assert_fds_back(self, proxy, base)
+        fk.assert_alive_and_serving(self, proxy)
+
 
 if __name__ == "__main__":
     unittest.main()
