@@ -172,7 +172,11 @@ static int parse_action(const char *s, enum attr_action *out)
 	return -1;
 }
 
-/* Every attribute of want is in got with an equal value, and nothing else is. */
+/*
+ * Every attribute of want is in got with an equal value, and nothing else is.  A value that is
+ * no valid attribute value (possible only where dynaseal never looks: DO_NOTHING) must come
+ * back as the very same JSON.
+ */
 static int same_item(const cJSON *want, const cJSON *got)
 {
 	const cJSON *a;
@@ -180,7 +184,11 @@ static int same_item(const cJSON *want, const cJSON *got)
 	if (cJSON_GetArraySize(want) != cJSON_GetArraySize(got))
 		return 0;
 	cJSON_ArrayForEach(a, want) {
-		if (attr_value_equal(a, cJSON_GetObjectItemCaseSensitive(got, a->string)) != 1)
+		const cJSON *b = cJSON_GetObjectItemCaseSensitive(got, a->string);
+		int eq = attr_value_equal(a, b);
+		if (eq == -1 && attr_value_equal(a, a) == -1)
+			eq = b != NULL && cJSON_Compare(a, b, 1);
+		if (eq != 1)
 			return 0;
 	}
 	return 1;
