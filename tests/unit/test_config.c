@@ -195,7 +195,7 @@ static void test_full_config_round_trips(void **state)
 		"  'ca_file':'ca.pem','connect_timeout_ms':1500,'response_timeout_ms':20000,"
 		"  'pool_size':16},"
 		"'limits':{'max_header_bytes':32768,'max_body_bytes':1048576,"
-		"  'client_idle_timeout_ms':5000},"
+		"  'client_idle_timeout_ms':5000,'client_request_timeout_ms':7000},"
 		"'cache':{'redis':'redis://:s3cret@127.0.0.1:6380/2','ttl_s':120,'max_entries':500},"
 		"'log':{'level':'debug','format':'json','audit':'audit.log'},"
 		"'keyrings':{"
@@ -244,6 +244,7 @@ static void test_full_config_round_trips(void **state)
 	assert_int_equal(cfg->max_header_bytes, 32768);
 	assert_int_equal(cfg->max_body_bytes, 1048576);
 	assert_int_equal(cfg->client_idle_timeout_ms, 5000);
+	assert_int_equal(cfg->client_request_timeout_ms, 7000);
 	assert_string_equal(cfg->cache_redis, "redis://:s3cret@127.0.0.1:6380/2");
 	assert_int_equal(cfg->cache_ttl_s, 120);
 	assert_int_equal(cfg->cache_max_entries, 500);
@@ -385,6 +386,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->max_header_bytes, 65536);
 	assert_int_equal(cfg->max_body_bytes, 16777216);
 	assert_int_equal(cfg->client_idle_timeout_ms, 60000);
+	assert_int_equal(cfg->client_request_timeout_ms, 30000);
 	assert_null(cfg->cache_redis);
 	assert_int_equal(cfg->cache_ttl_s, 300);
 	assert_int_equal(cfg->cache_max_entries, 10000);
