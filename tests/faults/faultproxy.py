@@ -206,6 +206,8 @@ class FaultProxy:
                 pass
             s.close()
 
+    stop = close
+
     # -- HTTP -----------------------------------------------------------------------------
 
     def _upstream(self):

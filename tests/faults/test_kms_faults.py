@@ -45,7 +45,7 @@ class KmsFaultTest(unittest.TestCase):
     def tearDownClass(cls):
         for s in ("proxy", "fp", "moto"):
             if hasattr(cls, s):
-                getattr(cls, s).close() if s == "fp" else getattr(cls, s).stop()
+                getattr(cls, s).stop()
 
     def setUp(self):
         self.fp.reset()

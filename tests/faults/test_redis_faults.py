@@ -61,7 +61,7 @@ class RedisFaultTest(unittest.TestCase):
     def tearDownClass(cls):
         for s in ("a", "b", "fp", "redis", "moto"):
             if hasattr(cls, s):
-                getattr(cls, s).close() if s == "fp" else getattr(cls, s).stop()
+                getattr(cls, s).stop()
 
     @classmethod
     def rounds(cls, tag, n=6):

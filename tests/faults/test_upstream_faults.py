@@ -39,7 +39,7 @@ class UpstreamFaultTest(unittest.TestCase):
     def tearDownClass(cls):
         for s in ("proxy", "fp", "moto"):
             if hasattr(cls, s):
-                getattr(cls, s).close() if s == "fp" else getattr(cls, s).stop()
+                getattr(cls, s).stop()
 
     def setUp(self):
         self.fp.reset()
