@@ -246,6 +246,8 @@ def start_dynaseal(upstream_url, config=None, env=None, workers=2, check=True, d
                "--log-file=" + os.path.join(workdir, "valgrind.log")] + cmd
     srv = Server("dynaseal", cmd, port, full_env, workdir)
     srv.admin_port = admin
+    # The admin listener may open a moment after the proxy's (seen under valgrind).
+    wait_port(admin, srv.proc, log=srv.log)
     srv.config_path = path
     srv.config = cfg
     return srv
