@@ -13,6 +13,7 @@
 #include "crypto/codec.h"
 #include "crypto/item_footer.h"
 #include "crypto/item_internal.h"
+#include "proxy/ddb.h"
 
 /* encrypt-structure.md#calculate-cipherkey-and-nonce: the field root key is
  * HKDF-SHA512(data key, "AWS_DBE_DERIVE_KEY" + message id). */
@@ -200,6 +201,21 @@ cleanup:
 	return rc;
 }
 
+/*
+ * An item (or a map in it) with the same name twice: only one of the two would be encrypted
+ * or verified, and DynamoDB might keep the other.
+ */
+static int refuse_duplicates(const struct config_table *t, const cJSON *item, struct ds_error *err)
+{
+	const char *dup = ddb_json_duplicate_key(item);
+
+	if (dup == NULL)
+		return 0;
+	ds_error_set(err, 400, DS_ERR_VALIDATION, "table \"%s\": the item has the name \"%.64s\" "
+		     "twice in one map; send each attribute once", item_table_label(t), dup);
+	return -1;
+}
+
 int item_encrypt(const struct config_table *t, struct materials *m, cJSON *item,
 		 struct ds_error *err)
 {
@@ -225,6 +241,8 @@ int item_encrypt(const struct config_table *t, struct materials *m, cJSON *item,
 			     item_table_label(t));
 		goto cleanup;
 	}
+	if (refuse_duplicates(t, item, err) != 0)
+		goto cleanup;
 	if (collect_for_encrypt(t, item, &f, &n, err) != 0 || check_context(t, m, item, err) != 0)
 		goto cleanup;
 	if (!m->has_data_key || m->edks_len == 0 || m->edks_len > 255 ||
@@ -417,6 +435,8 @@ int item_read_header(const struct config_table *t, const cJSON *item, struct ite
 			     "encrypted, or its header was removed", item_table_label(t));
 		goto cleanup;
 	}
+	if (refuse_duplicates(t, item, err) != 0)
+		goto cleanup;
 	if (cJSON_GetObjectItemCaseSensitive(item, ITEM_FOOT_ATTR) == NULL) {
 		ds_error_set(err, 400, DS_ERR_VALIDATION,
 			     "table \"%s\": the item has no aws_dbe_foot attribute: its signature "

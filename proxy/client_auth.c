@@ -182,6 +182,7 @@ static int check_tables(const struct config_client *c, const char *op, const cha
 	cJSON *doc;
 	const cJSON *x;
 	const cJSON *name;
+	const char *dup;
 	int rc = 0;
 
 	if (c->all_tables)
@@ -196,6 +197,14 @@ static int check_tables(const struct config_client *c, const char *op, const cha
 	doc = cJSON_ParseWithLength(body, len);
 	if (doc == NULL)
 		return 0;   /* DynamoDB answers a SerializationException; nothing reaches a table */
+	if ((dup = ddb_json_duplicate_key(doc)) != NULL) {
+		/* The table checked here must be the one DynamoDB acts on. */
+		ds_error_set(err, 400, DS_ERR_VALIDATION, "The request body of %s has the key "
+			     "\"%.64s\" twice in one object; dynaseal refuses it because JSON parsers "
+			     "disagree on which one counts: send each key once", op, dup);
+		cJSON_Delete(doc);
+		return -1;
+	}
 	name = cJSON_GetObjectItemCaseSensitive(doc, "TableName");
 	if (cJSON_IsString(name) && !config_client_may_use(c, name->valuestring))
 		rc = deny_table(c, op, name->valuestring, err);

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 /* The JSON protocol's target prefix: "DynamoDB_20120810.<Operation>". */
 #define DDB_TARGET_PREFIX "DynamoDB_20120810."
 
@@ -21,5 +23,18 @@ int ddb_operation(const char *target, char *out, size_t cap);
  * when there is none (out is "").  Reads only body[0..len).
  */
 int ddb_peek_table(const char *body, size_t len, char *out, size_t cap);
+
+/*
+ * What cJSON and DynamoDB's own parser would read differently, so that dynaseal must refuse
+ * it rather than check one request and forward another:
+ * - ddb_json_duplicate_key: an object anywhere in doc with the same key twice (cJSON finds the
+ *   first, other parsers keep the last).  Returns the key, or NULL; ddb_json_object_duplicate
+ *   looks at one object's own keys only.  Neither is quadratic in the number of keys.
+ * - ddb_json_has_nul: an escaped NUL (\u0000) anywhere in body[0..len): cJSON ends the string
+ *   there, so a value or name would reach DynamoDB shortened.  Returns 1 or 0.
+ */
+const char *ddb_json_duplicate_key(const cJSON *doc);
+const char *ddb_json_object_duplicate(const cJSON *obj);
+int ddb_json_has_nul(const char *body, size_t len);
 
 #endif

@@ -87,16 +87,15 @@ static int refuse(struct route_state *st, const char *fmt, ...)
  * ours, and a configured attribute could slip through in plaintext. */
 static int check_duplicate_keys(struct route_state *st, const cJSON *node, int depth)
 {
+	const char *dup;
+
 	if (depth > 64)
 		return refuse(st, "The request nests JSON deeper than dynaseal accepts (64 levels)");
+	dup = cJSON_IsObject(node) ? ddb_json_object_duplicate(node) : NULL;
+	if (dup != NULL)
+		return refuse(st, "The request repeats the JSON key \"%.64s\" in one object; send each "
+			      "key once (JSON parsers disagree on which copy counts)", dup);
 	for (const cJSON *c = node ? node->child : NULL; c != NULL; c = c->next) {
-		if (cJSON_IsObject(node)) {
-			for (const cJSON *d = c->next; d != NULL; d = d->next) {
-				if (c->string && d->string && strcmp(c->string, d->string) == 0)
-					return refuse(st, "The request repeats the JSON key \"%s\" in one object; "
-						      "send each key once", c->string);
-			}
-		}
 		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && check_duplicate_keys(st, c, depth + 1) != 0)
 			return -1;
 	}
@@ -623,6 +622,14 @@ int route_request(struct txn *t)
 		/* No configured table after all: forward the original bytes. */
 		route_free(t);
 		return 0;
+	}
+	if (ddb_json_has_nul(data, len)) {
+		ds_error_set(&st->err, 400, DS_ERR_VALIDATION,
+			     "The request body of %s holds an escaped NUL character (\\u0000), which "
+			     "dynaseal cannot carry through a configured table unchanged: remove it", t->op);
+		metrics_inc(&t->worker->metrics.refused, 1);
+		route_fail(st, &st->err);
+		return 1;
 	}
 	crypt_batch_run(st->batch, request_ready, st);
 	return 1;

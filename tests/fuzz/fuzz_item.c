@@ -238,7 +238,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* What dynaseal writes, it reads back unchanged. */
 			memset(&err, 0, sizeof(err));
 			if (decrypt(&t, item, &err) != 0 || !same_item(orig, item)) {
-				fprintf(stderr, "fuzz_item: round trip failed: %s\n", err.message);
+				char *was = cJSON_PrintUnformatted(orig), *now = cJSON_PrintUnformatted(item);
+				fprintf(stderr, "fuzz_item: round trip failed: %s\nwritten: %s\nread: %s\n",
+					err.message, was ? was : "?", now ? now : "?");
 				abort();
 			}
 		}

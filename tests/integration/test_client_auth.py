@@ -131,6 +131,17 @@ class ClientAuthTest(unittest.TestCase):
         self.assertIn("PartiQL", e["Message"])
         self.assertNotIn("Item", h.boto3_client(self.ddb.url).get_item(TableName="other", Key={"pk": {"S": "x"}}))
 
+    def test_table_named_twice_is_refused(self):
+        """The table checked must be the one DynamoDB acts on: a body naming two is refused."""
+        body = '{"TableName":"allowed","TableName":"other","Item":{"pk":{"S":"twice"}}}'
+        status, doc = signed_raw(self.proxy.port, ONE_KEY, ONE_SECRET, "PutItem", body)
+        self.assertEqual(status, 400, doc)
+        self.assertTrue(doc["__type"].endswith("#ValidationException"), doc)
+        self.assertIn('"TableName" twice', doc["message"])
+        raw = h.boto3_client(self.ddb.url)
+        for t in ("allowed", "other"):
+            self.assertNotIn("Item", raw.get_item(TableName=t, Key={"pk": {"S": "twice"}}))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -289,6 +289,34 @@ class EncryptionTest(unittest.TestCase):
         self.assertIsNone(self.raw_item("users", "rf3"))
         self.assert_ciphertext_only(self.raw_item("users", "rf2"))
 
+    @h.proxy_only
+    def test_ambiguous_json_is_refused(self):
+        """Bodies that JSON parsers read differently (a key twice, an escaped NUL) are refused:
+        dynaseal must not check one request and have DynamoDB act on another."""
+        import http.client
+        cases = [
+            ('{"TableName":"plainpass","TableName":"users","Item":{"pk":{"S":"dup1"},"sk":{"N":"1"},'
+             '"ssn":{"S":"PLAIN-DUP-1"}}}', 'repeats the JSON key "TableName"'),
+            ('{"TableName":"users","Item":{"pk":{"S":"dup2"},"sk":{"N":"1"},"ssn":{"S":"x"},'
+             '"ssn":{"S":"PLAIN-DUP-2"}}}', 'repeats the JSON key "ssn"'),
+            ('{"TableName":"users","Item":{"pk":{"S":"dup3"},"sk":{"N":"1"},'
+             '"ssn":{"S":"PLAIN\\u0000-DUP-3"}}}', "escaped NUL character"),
+        ]
+        for body, needle in cases:
+            conn = http.client.HTTPConnection("127.0.0.1", self.proxy.port, timeout=10)
+            conn.request("POST", "/", body=body, headers={
+                "X-Amz-Target": "DynamoDB_20120810.PutItem",
+                "Content-Type": "application/x-amz-json-1.0"})
+            r = conn.getresponse()
+            doc = json.loads(r.read())
+            conn.close()
+            self.assertEqual(r.status, 400, doc)
+            self.assertTrue(doc["__type"].endswith("#ValidationException"), doc)
+            self.assertIn(needle, doc["message"])
+        for table in ("users", "plainpass"):
+            for pk in ("dup1", "dup2", "dup3"):
+                self.assertIsNone(self.raw_item(table, pk), (table, pk))
+
     def test_condition_failure_items_are_decrypted(self):
         a = self.app
         a.put_item(TableName="users", Item=full_item("cc"))

@@ -213,6 +213,49 @@ static void test_ddb_operation_and_table(void **state)
 	assert_int_equal(ddb_peek_table("{\"TableName\":\"us", 16, out, sizeof(out)), -1);
 }
 
+static void expect_duplicate(const char *json, const char *key)
+{
+	cJSON *doc = cJSON_Parse(json);
+	const char *dup;
+
+	assert_non_null(doc);
+	dup = ddb_json_duplicate_key(doc);
+	if (key == NULL)
+		assert_null(dup);
+	else if (dup == NULL || strcmp(dup, key) != 0)
+		fail_msg("%s: expected duplicate \"%s\", got %s", json, key, dup ? dup : "none");
+	cJSON_Delete(doc);
+}
+
+/* What cJSON and DynamoDB would read differently is found wherever it is. */
+static void test_ddb_json_ambiguity(void **state)
+{
+	char big[2048];
+	size_t n = 0;
+
+	(void)state;
+	expect_duplicate("{\"TableName\":\"plain\",\"Item\":{},\"TableName\":\"users\"}", "TableName");
+	expect_duplicate("{\"TableName\":\"t\",\"Item\":{\"ssn\":{\"S\":\"a\"},\"ssn\":{\"S\":\"b\"}}}", "ssn");
+	expect_duplicate("{\"TransactItems\":[{\"Put\":{\"Item\":{\"m\":{\"M\":{\"x\":{},\"x\":{}}}}}}]}", "x");
+	/* An escaped name that decodes to another spelling of the same key. */
+	expect_duplicate("{\"TableName\":\"a\",\"\\u0054ableName\":\"b\"}", "TableName");
+	expect_duplicate("{\"a\":1,\"A\":2,\"b\":{\"a\":1},\"c\":[{\"a\":1},{\"a\":2}]}", NULL);
+	/* A large object (sorted, not compared pairwise), duplicate at its far ends. */
+	n += (size_t)snprintf(big + n, sizeof(big) - n, "{\"dup\":0");
+	for (int i = 0; i < 100; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, ",\"k%d\":%d", i, i);
+	snprintf(big + n, sizeof(big) - n, ",\"dup\":1}");
+	expect_duplicate(big, "dup");
+	big[n] = '}';
+	big[n + 1] = '\0';
+	expect_duplicate(big, NULL);
+
+	assert_int_equal(ddb_json_has_nul("{\"S\":\"a\\u0000b\"}", 17), 1);
+	assert_int_equal(ddb_json_has_nul("{\"S\":\"a\\\\u0000b\"}", 18), 0);   /* an escaped backslash */
+	assert_int_equal(ddb_json_has_nul("{\"S\":\"a\\u0001\"}", 16), 0);
+	assert_int_equal(ddb_json_has_nul("\\u000", 5), 0);                     /* cut short */
+}
+
 static void test_reply_error_shape(void **state)
 {
 	struct evbuffer *out = evbuffer_new();
@@ -254,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_response_until_eof),
 		cmocka_unit_test(test_ddb_operation_and_table),
+		cmocka_unit_test(test_ddb_json_ambiguity),
 		cmocka_unit_test(test_reply_error_shape),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);

@@ -588,6 +588,9 @@ static void test_encrypt_refusals(void **s)
 			       "attribute \"n\"", "not part of a number");
 	expect_encrypt_refused("{\"pk\":{\"S\":\"a\"},\"sk\":{\"N\":\"1\"},\"ss\":{\"SS\":[\"a\",\"a\"]}}",
 			       "attribute \"ss\"", "same member twice");
+	/* The same name twice: one of the two would be left in plaintext. */
+	expect_encrypt_refused("{\"pk\":{\"S\":\"a\"},\"sk\":{\"N\":\"1\"},\"s\":{\"S\":\"x\"},"
+			       "\"s\":{\"S\":\"" SECRET "\"}}", "\"s\"", "twice");
 	/* A context attribute that fails half-way through serializing (found by fuzz_item: the
 	 * partial value leaked); the sanitizer build's leak check catches a regression. */
 	expect_encrypt_refused_v(2, "{\"pk\":{\"S\":\"a\"},\"sk\":{\"N\":\"1\"},\"cb\":{\"B\":\"/w==\"},"
