@@ -75,19 +75,16 @@ int keyring_ensure_data_key(struct materials *m)
 }
 
 /* HKDF-SHA512 extract (no salt) and expand of the intermediate key into the key that wraps
- * the data key ("..._ENC") and the symmetric signing key ("..._MAC"). */
+ * the data key ("..._ENC") and the symmetric signing key ("..._MAC"), sharing one extract. */
 static int ikw_derive(const unsigned char ikm[SUITE_KEY_LEN], unsigned char kek[SUITE_KEY_LEN],
 		      unsigned char sk[SUITE_KEY_LEN])
 {
 	static const char enc_info[] = "AWS_MPL_INTERMEDIATE_KEYWRAP_ENC";
 	static const char mac_info[] = "AWS_MPL_INTERMEDIATE_KEYWRAP_MAC";
 
-	if (suite_hkdf_sha512(ikm, SUITE_KEY_LEN, (const unsigned char *)enc_info,
-			      sizeof(enc_info) - 1, kek, SUITE_KEY_LEN) != 0 ||
-	    suite_hkdf_sha512(ikm, SUITE_KEY_LEN, (const unsigned char *)mac_info,
-			      sizeof(mac_info) - 1, sk, SUITE_KEY_LEN) != 0)
-		return -1;
-	return 0;
+	return suite_hkdf_sha512_pair(ikm, SUITE_KEY_LEN, (const unsigned char *)enc_info,
+				      sizeof(enc_info) - 1, kek, (const unsigned char *)mac_info,
+				      sizeof(mac_info) - 1, sk, SUITE_KEY_LEN);
 }
 
 int keyring_ikw_seal(const struct materials *m, const unsigned char ikm[SUITE_KEY_LEN],
