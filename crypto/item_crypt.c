@@ -367,13 +367,10 @@ static int collect_for_decrypt(const struct config_table *t, const cJSON *item,
 				     TAMPERED);
 			goto fail;
 		}
-		f[i].enc = malloc(f[i].value.len);
-		if (f[i].enc == NULL) {
-			ds_error_set(err, 500, DS_ERR_INTERNAL, "out of memory");
-			goto fail;
-		}
-		memcpy(f[i].enc, f[i].value.buf, f[i].value.len);
+		/* The decoded bytes are the encrypted form: moved, not copied. */
+		f[i].enc = f[i].value.buf;
 		f[i].enc_len = f[i].value.len;
+		bufwrite_init(&f[i].value);
 	}
 	*out = f;
 	*nout = n;
