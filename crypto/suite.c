@@ -331,19 +331,20 @@ int suite_hmac(const EVP_MD *md, const unsigned char *key, size_t key_len,
 }
 
 /*
- * The thread's cipher context set up for cipher, key and iv (iv_len bytes; 0 keeps the
- * cipher's default), or NULL.  The caller hands it back through cipher_done, which wipes it.
+ * The thread's cipher context set up for AES-256-GCM (gcm) or AES-256-CTR, key and iv
+ * (iv_len bytes; 0 keeps the cipher's default), or NULL.  The caller hands it back through cipher_done, which wipes it.
  */
-static EVP_CIPHER_CTX *cipher_begin(const EVP_CIPHER *cipher, const unsigned char *key,
-				    const unsigned char *iv, size_t iv_len, int enc)
+static EVP_CIPHER_CTX *cipher_begin(int gcm, const unsigned char *key, const unsigned char *iv,
+				    size_t iv_len, int enc)
 {
-	struct suite_tls *t = suite_tls();
+	struct suite_tls *t = suite_tls();     /* fetches the ciphers on the first call */
 	OSSL_PARAM params[2] = { OSSL_PARAM_END, OSSL_PARAM_END };
-
+	const EVP_CIPHER *cipher;
 	int ok;
 
 	if (t == NULL)
 		return NULL;
+	cipher = gcm ? suite_gcm : suite_ctr;
 	/* A GCM nonce of another length must be set before the IV is given. */
 	if (iv_len > 0 && iv_len != (size_t)EVP_CIPHER_get_iv_length(cipher)) {
 		params[0] = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &iv_len);
@@ -369,7 +370,7 @@ int suite_gcm_encrypt(const unsigned char key[32], const unsigned char *iv, size
 		      const unsigned char *aad, size_t aad_len, const unsigned char *in, size_t len,
 		      unsigned char *out, unsigned char tag[16])
 {
-	EVP_CIPHER_CTX *ctx = cipher_begin(suite_gcm, key, iv, iv_len, 1);
+	EVP_CIPHER_CTX *ctx = cipher_begin(1, key, iv, iv_len, 1);
 	int n = 0;
 	int rc = -1;
 
@@ -392,7 +393,7 @@ int suite_gcm_decrypt(const unsigned char key[32], const unsigned char *iv, size
 		      const unsigned char *aad, size_t aad_len, const unsigned char *in, size_t len,
 		      const unsigned char tag[16], unsigned char *out)
 {
-	EVP_CIPHER_CTX *ctx = cipher_begin(suite_gcm, key, iv, iv_len, 0);
+	EVP_CIPHER_CTX *ctx = cipher_begin(1, key, iv, iv_len, 0);
 	unsigned char t[16];
 	int n = 0;
 	int rc = -1;
@@ -424,7 +425,7 @@ int suite_ctr_stream(const unsigned char key[32], const unsigned char iv[16], un
 	int rc = -1;
 
 	memset(out, 0, out_len);
-	if ((ctx = cipher_begin(suite_ctr, key, iv, 0, 1)) == NULL)
+	if ((ctx = cipher_begin(0, key, iv, 0, 1)) == NULL)
 		return -1;
 	if (EVP_EncryptUpdate(ctx, out, &n, out, (int)out_len) != 1 || (size_t)n != out_len)
 		goto cleanup;
