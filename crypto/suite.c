@@ -202,6 +202,12 @@ static int md_slot(const EVP_MD *md)
 	}
 }
 
+const EVP_MD *suite_sha256(void)
+{
+	pthread_once(&suite_once, suite_fetch);
+	return suite_fetched ? suite_mds[MD_SHA256] : NULL;
+}
+
 const EVP_MD *suite_sha384(void)
 {
 	pthread_once(&suite_once, suite_fetch);

@@ -46,7 +46,9 @@ int suite_hkdf_sha512_pair(const unsigned char *ikm, size_t ikm_len,
 			   const unsigned char *info1, size_t info1_len, unsigned char *out1,
 			   const unsigned char *info2, size_t info2_len, unsigned char *out2,
 			   size_t out_len) __attribute__((warn_unused_result));
-/* SHA-384, fetched once per process (for callers that stream a digest), or NULL. */
+/* SHA-256 and SHA-384, fetched once per process (for callers that stream a digest), or NULL
+ * when the fetch failed.  EVP_sha256() and friends are looked up again on every init. */
+const EVP_MD *suite_sha256(void);
 const EVP_MD *suite_sha384(void);
 /* HMAC with SHA-256, SHA-384 or SHA-512 (md = EVP_sha256() / EVP_sha384() / EVP_sha512());
  * out holds the full MAC. */
