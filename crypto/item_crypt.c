@@ -15,19 +15,6 @@
 #include "crypto/item_internal.h"
 #include "proxy/ddb.h"
 
-/* encrypt-structure.md#calculate-cipherkey-and-nonce: the field root key is
- * HKDF-SHA512(data key, "AWS_DBE_DERIVE_KEY" + message id). */
-static int field_root_key(const unsigned char dk[SUITE_KEY_LEN],
-			  const unsigned char msgid[ITEM_MSGID_LEN], unsigned char root[SUITE_KEY_LEN])
-{
-	static const char label[] = "AWS_DBE_DERIVE_KEY";
-	unsigned char info[sizeof(label) - 1 + ITEM_MSGID_LEN];
-
-	memcpy(info, label, sizeof(label) - 1);
-	memcpy(info + sizeof(label) - 1, msgid, ITEM_MSGID_LEN);
-	return suite_hkdf_sha512(dk, SUITE_KEY_LEN, info, sizeof(info), root, SUITE_KEY_LEN);
-}
-
 /* The i-th encrypted field's key and nonce: 44 bytes of AES-256-CTR under the root key from
  * the block "AwsDbeField" || 0x2c || be32(3 * i). */
 static int field_key(const unsigned char root[SUITE_KEY_LEN], uint32_t i,
@@ -169,17 +156,14 @@ fail:
 	return -1;
 }
 
-/* Encrypts the 'e' fields (encrypt-structure.md#terminal-data-encryption). */
-static int encrypt_fields(const struct materials *m, const unsigned char msgid[ITEM_MSGID_LEN],
-			  struct field *f, size_t n)
+/* Encrypts the 'e' fields (encrypt-structure.md#terminal-data-encryption) under the field
+ * root key (item_header_keys). */
+static int encrypt_fields(const unsigned char root[SUITE_KEY_LEN], struct field *f, size_t n)
 {
-	unsigned char root[SUITE_KEY_LEN];
 	unsigned char fk[SUITE_KEY_LEN + SUITE_IV_LEN];
 	uint32_t idx = 0;
 	int rc = -1;
 
-	if (field_root_key(m->data_key, msgid, root) != 0)
-		goto cleanup;
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].legend != LEGEND_ENCRYPT)
 			continue;
@@ -196,7 +180,6 @@ static int encrypt_fields(const struct materials *m, const unsigned char msgid[I
 	}
 	rc = 0;
 cleanup:
-	OPENSSL_cleanse(root, sizeof(root));
 	OPENSSL_cleanse(fk, sizeof(fk));
 	return rc;
 }
@@ -225,6 +208,8 @@ int item_encrypt(const struct config_table *t, struct materials *m, cJSON *item,
 	unsigned char *legend = NULL;
 	struct canon_field *cf = NULL;
 	unsigned char commit[ITEM_COMMITMENT_LEN];
+	unsigned char commit_key[SUITE_KEY_LEN];
+	unsigned char root[SUITE_KEY_LEN];
 	unsigned char hash[SUITE_HASH_LEN];
 	struct bufwrite head;
 	struct bufwrite foot;
@@ -265,12 +250,13 @@ int item_encrypt(const struct config_table *t, struct materials *m, cJSON *item,
 	item_header_write_partial(version, m, msgid, legend, n, &head);
 	if (head.failed)
 		goto oom;
-	if (item_header_commitment(m->data_key, msgid, head.buf, head.len, commit) != 0)
+	if (item_header_keys(m->data_key, msgid, commit_key, root) != 0 ||
+	    item_header_commitment(commit_key, head.buf, head.len, commit) != 0)
 		goto crypto;
 	bufwrite_bytes(&head, commit, sizeof(commit));
 	if (head.failed)
 		goto oom;
-	if (encrypt_fields(m, msgid, f, n) != 0)
+	if (encrypt_fields(root, f, n) != 0)
 		goto crypto;
 	cf = canon_view(f, n);
 	if (cf == NULL)
@@ -306,6 +292,8 @@ crypto:
 	ds_error_set(err, 500, DS_ERR_INTERNAL, "table \"%s\": a cryptographic operation failed",
 		     item_table_label(t));
 cleanup:
+	OPENSSL_cleanse(commit_key, sizeof(commit_key));
+	OPENSSL_cleanse(root, sizeof(root));
 	cJSON_Delete(head_av);
 	cJSON_Delete(foot_av);
 	if (repl != NULL)
@@ -397,13 +385,10 @@ static int collect_for_decrypt(const struct config_table *t, const cJSON *item,
 				     TAMPERED);
 			goto fail;
 		}
-		f[i].enc = malloc(f[i].value.len);
-		if (f[i].enc == NULL) {
-			ds_error_set(err, 500, DS_ERR_INTERNAL, "out of memory");
-			goto fail;
-		}
-		memcpy(f[i].enc, f[i].value.buf, f[i].value.len);
+		/* The decoded bytes are the encrypted form: moved, not copied. */
+		f[i].enc = f[i].value.buf;
 		f[i].enc_len = f[i].value.len;
+		bufwrite_init(&f[i].value);
 	}
 	*out = f;
 	*nout = n;
@@ -520,19 +505,16 @@ int item_decrypt_materials(const struct config_table *t, const struct item_heade
 	return 0;
 }
 
-/* Decrypts the 'e' fields into new attribute values (decrypt-structure.md). */
-static int decrypt_fields(const struct config_table *t, const struct materials *m,
-			  const struct item_header *h, struct field *f, size_t n, cJSON **plain,
-			  struct ds_error *err)
+/* Decrypts the 'e' fields into new attribute values (decrypt-structure.md) under the field
+ * root key (item_header_keys). */
+static int decrypt_fields(const struct config_table *t, const unsigned char root[SUITE_KEY_LEN],
+			  struct field *f, size_t n, cJSON **plain, struct ds_error *err)
 {
-	unsigned char root[SUITE_KEY_LEN];
 	unsigned char fk[SUITE_KEY_LEN + SUITE_IV_LEN];
 	unsigned char *pt = NULL;
 	uint32_t idx = 0;
 	int rc = -1;
 
-	if (field_root_key(m->data_key, h->message_id, root) != 0)
-		goto crypto;
 	for (size_t i = 0; i < n; i++) {
 		size_t clen;
 		const char *why = "";
@@ -568,7 +550,6 @@ crypto:
 		     item_table_label(t));
 cleanup:
 	free(pt);
-	OPENSSL_cleanse(root, sizeof(root));
 	OPENSSL_cleanse(fk, sizeof(fk));
 	return rc;
 }
@@ -581,6 +562,8 @@ int item_decrypt(const struct config_table *t, const struct materials *m,
 	struct canon_field *cf = NULL;
 	cJSON **plain = NULL;
 	unsigned char commit[ITEM_COMMITMENT_LEN];
+	unsigned char commit_key[SUITE_KEY_LEN];
+	unsigned char root[SUITE_KEY_LEN];
 	unsigned char hash[SUITE_HASH_LEN];
 	struct bufwrite foot;
 	enum footer_fail ff;
@@ -593,9 +576,14 @@ int item_decrypt(const struct config_table *t, const struct materials *m,
 			     item_table_label(t));
 		goto cleanup;
 	}
+	if (item_header_keys(m->data_key, h->message_id, commit_key, root) != 0) {
+		ds_error_set(err, 500, DS_ERR_INTERNAL,
+			     "table \"%s\": a cryptographic operation failed", item_table_label(t));
+		goto cleanup;
+	}
 	/* header.md#commitment-verification binds the data key to this header. */
-	if (item_header_commitment(m->data_key, h->message_id, h->raw,
-				   h->raw_len - ITEM_COMMITMENT_LEN, commit) != 0 ||
+	if (item_header_commitment(commit_key, h->raw, h->raw_len - ITEM_COMMITMENT_LEN,
+				   commit) != 0 ||
 	    CRYPTO_memcmp(commit, h->raw + h->raw_len - ITEM_COMMITMENT_LEN, sizeof(commit)) != 0) {
 		ds_error_set(err, 400, DS_ERR_VALIDATION,
 			     "table \"%s\": attribute \"aws_dbe_head\" failed verification "
@@ -634,7 +622,7 @@ int item_decrypt(const struct config_table *t, const struct materials *m,
 							  : "internal error", TAMPERED);
 		goto cleanup;
 	}
-	if (decrypt_fields(t, m, h, f, n, plain, err) != 0)
+	if (decrypt_fields(t, root, f, n, plain, err) != 0)
 		goto cleanup;
 	/* Verified and decrypted: now change the item. */
 	for (size_t i = 0; i < n; i++) {
@@ -647,6 +635,8 @@ int item_decrypt(const struct config_table *t, const struct materials *m,
 	cJSON_DeleteItemFromObjectCaseSensitive(item, ITEM_FOOT_ATTR);
 	rc = 0;
 cleanup:
+	OPENSSL_cleanse(commit_key, sizeof(commit_key));
+	OPENSSL_cleanse(root, sizeof(root));
 	if (plain != NULL)
 		for (size_t i = 0; i < n; i++)
 			cJSON_Delete(plain[i]);

@@ -15,7 +15,8 @@ int item_footer_canonical_hash(const unsigned char *header, size_t header_len,
 
 	bufwrite_init(&w);
 	/* The record is hashed in pieces; only the small framing goes through the buffer. */
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha384(), NULL) != 1 ||
+	/* suite_sha384(): fetched once, where EVP_sha384() would be looked up on each item. */
+	if (md == NULL || suite_sha384() == NULL || EVP_DigestInit_ex2(md, suite_sha384(), NULL) != 1 ||
 	    EVP_DigestUpdate(md, header, header_len) != 1)
 		goto cleanup;
 	ec_serialize(ec, 0, 0, &w);

@@ -178,24 +178,32 @@ void item_header_write_partial(uint8_t version, const struct materials *m,
 	}
 }
 
-int item_header_commitment(const unsigned char data_key[SUITE_KEY_LEN],
-			   const unsigned char msgid[ITEM_MSGID_LEN], const unsigned char *partial,
-			   size_t len, unsigned char out[ITEM_COMMITMENT_LEN])
+int item_header_keys(const unsigned char data_key[SUITE_KEY_LEN],
+		     const unsigned char msgid[ITEM_MSGID_LEN], unsigned char commit_key[SUITE_KEY_LEN],
+		     unsigned char root_key[SUITE_KEY_LEN])
 {
-	static const char label[] = "AWS_DBE_COMMIT_KEY";
-	unsigned char info[sizeof(label) - 1 + ITEM_MSGID_LEN];
-	unsigned char key[SUITE_KEY_LEN];
-	unsigned char mac[64];
-	int rc = -1;
+	static const char commit_label[] = "AWS_DBE_COMMIT_KEY";
+	static const char derive_label[] = "AWS_DBE_DERIVE_KEY";
+	unsigned char commit_info[sizeof(commit_label) - 1 + ITEM_MSGID_LEN];
+	unsigned char derive_info[sizeof(derive_label) - 1 + ITEM_MSGID_LEN];
 
-	memcpy(info, label, sizeof(label) - 1);
-	memcpy(info + sizeof(label) - 1, msgid, ITEM_MSGID_LEN);
-	if (suite_hkdf_sha512(data_key, SUITE_KEY_LEN, info, sizeof(info), key, sizeof(key)) != 0 ||
-	    suite_hmac(EVP_sha512(), key, sizeof(key), partial, len, mac) != 0)
-		goto cleanup;
+	memcpy(commit_info, commit_label, sizeof(commit_label) - 1);
+	memcpy(commit_info + sizeof(commit_label) - 1, msgid, ITEM_MSGID_LEN);
+	memcpy(derive_info, derive_label, sizeof(derive_label) - 1);
+	memcpy(derive_info + sizeof(derive_label) - 1, msgid, ITEM_MSGID_LEN);
+	return suite_hkdf_sha512_pair(data_key, SUITE_KEY_LEN, commit_info, sizeof(commit_info),
+				      commit_key, derive_info, sizeof(derive_info), root_key,
+				      SUITE_KEY_LEN);
+}
+
+int item_header_commitment(const unsigned char commit_key[SUITE_KEY_LEN],
+			   const unsigned char *partial, size_t len,
+			   unsigned char out[ITEM_COMMITMENT_LEN])
+{
+	unsigned char mac[64];
+
+	if (suite_hmac(EVP_sha512(), commit_key, SUITE_KEY_LEN, partial, len, mac) != 0)
+		return -1;
 	memcpy(out, mac, ITEM_COMMITMENT_LEN);
-	rc = 0;
-cleanup:
-	OPENSSL_cleanse(key, sizeof(key));
-	return rc;
+	return 0;
 }

@@ -52,12 +52,21 @@ void item_header_write_partial(uint8_t version, const struct materials *m,
 			       size_t legend_len, struct bufwrite *out);
 
 /*
- * The header commitment over partial[0..len) (header.md#header-commitment, as shipped):
- * HMAC-SHA512 truncated to 32 bytes, key HKDF-SHA512(data key, "AWS_DBE_COMMIT_KEY" + msgid).
+ * The two keys an item derives from its data key, with one HKDF-SHA512 extract: the commit
+ * key, HKDF(data key, "AWS_DBE_COMMIT_KEY" + msgid) (header.md#header-commitment, as shipped),
+ * and the field root key, HKDF(data key, "AWS_DBE_DERIVE_KEY" + msgid)
+ * (encrypt-structure.md#calculate-cipherkey-and-nonce).  The caller wipes both.
  */
-int item_header_commitment(const unsigned char data_key[SUITE_KEY_LEN],
-			   const unsigned char msgid[ITEM_MSGID_LEN], const unsigned char *partial,
-			   size_t len, unsigned char out[ITEM_COMMITMENT_LEN])
-	__attribute__((warn_unused_result));
+int item_header_keys(const unsigned char data_key[SUITE_KEY_LEN],
+		     const unsigned char msgid[ITEM_MSGID_LEN], unsigned char commit_key[SUITE_KEY_LEN],
+		     unsigned char root_key[SUITE_KEY_LEN]) __attribute__((warn_unused_result));
+
+/*
+ * The header commitment over partial[0..len) (header.md#header-commitment, as shipped):
+ * HMAC-SHA512 under the commit key (item_header_keys), truncated to 32 bytes.
+ */
+int item_header_commitment(const unsigned char commit_key[SUITE_KEY_LEN],
+			   const unsigned char *partial, size_t len,
+			   unsigned char out[ITEM_COMMITMENT_LEN]) __attribute__((warn_unused_result));
 
 #endif

@@ -75,59 +75,51 @@ int keyring_ensure_data_key(struct materials *m)
 }
 
 /* HKDF-SHA512 extract (no salt) and expand of the intermediate key into the key that wraps
- * the data key ("..._ENC") and the symmetric signing key ("..._MAC"). */
+ * the data key ("..._ENC") and the symmetric signing key ("..._MAC"), sharing one extract. */
 static int ikw_derive(const unsigned char ikm[SUITE_KEY_LEN], unsigned char kek[SUITE_KEY_LEN],
 		      unsigned char sk[SUITE_KEY_LEN])
 {
 	static const char enc_info[] = "AWS_MPL_INTERMEDIATE_KEYWRAP_ENC";
 	static const char mac_info[] = "AWS_MPL_INTERMEDIATE_KEYWRAP_MAC";
 
-	if (suite_hkdf_sha512(ikm, SUITE_KEY_LEN, (const unsigned char *)enc_info,
-			      sizeof(enc_info) - 1, kek, SUITE_KEY_LEN) != 0 ||
-	    suite_hkdf_sha512(ikm, SUITE_KEY_LEN, (const unsigned char *)mac_info,
-			      sizeof(mac_info) - 1, sk, SUITE_KEY_LEN) != 0)
-		return -1;
-	return 0;
+	return suite_hkdf_sha512_pair(ikm, SUITE_KEY_LEN, (const unsigned char *)enc_info,
+				      sizeof(enc_info) - 1, kek, (const unsigned char *)mac_info,
+				      sizeof(mac_info) - 1, sk, SUITE_KEY_LEN);
 }
 
-int keyring_ikw_seal(const struct materials *m, const unsigned char ikm[SUITE_KEY_LEN],
+int keyring_ikw_seal(struct materials *m, const unsigned char ikm[SUITE_KEY_LEN],
 		     unsigned char wrapped_pdk[SUITE_KEY_LEN + SUITE_TAG_LEN],
 		     unsigned char signing_key[SUITE_KEY_LEN])
 {
 	static const unsigned char zero_iv[SUITE_IV_LEN];
+	const struct bufwrite *aad = materials_ec_aad(m);
 	unsigned char kek[SUITE_KEY_LEN];
-	struct bufwrite aad;
 	int rc = -1;
 
-	bufwrite_init(&aad);
-	ec_serialize(&m->ec, 0, 1, &aad);
-	if (aad.failed || !m->has_data_key || ikw_derive(ikm, kek, signing_key) != 0)
+	if (aad == NULL || !m->has_data_key || ikw_derive(ikm, kek, signing_key) != 0)
 		goto cleanup;
 	/* The IV is zero: each kek encrypts exactly one data key. */
-	if (suite_gcm_encrypt(kek, zero_iv, sizeof(zero_iv), aad.buf, aad.len, m->data_key,
+	if (suite_gcm_encrypt(kek, zero_iv, sizeof(zero_iv), aad->buf, aad->len, m->data_key,
 			      SUITE_KEY_LEN, wrapped_pdk, wrapped_pdk + SUITE_KEY_LEN) != 0)
 		goto cleanup;
 	rc = 0;
 cleanup:
 	OPENSSL_cleanse(kek, sizeof(kek));
-	bufwrite_cleanup(&aad);
 	return rc;
 }
 
-int keyring_ikw_open(const struct materials *m, const unsigned char ikm[SUITE_KEY_LEN],
+int keyring_ikw_open(struct materials *m, const unsigned char ikm[SUITE_KEY_LEN],
 		     const unsigned char wrapped_pdk[SUITE_KEY_LEN + SUITE_TAG_LEN],
 		     unsigned char pdk[SUITE_KEY_LEN], unsigned char signing_key[SUITE_KEY_LEN])
 {
 	static const unsigned char zero_iv[SUITE_IV_LEN];
+	const struct bufwrite *aad = materials_ec_aad(m);
 	unsigned char kek[SUITE_KEY_LEN];
-	struct bufwrite aad;
 	int rc = -1;
 
-	bufwrite_init(&aad);
-	ec_serialize(&m->ec, 0, 1, &aad);
-	if (aad.failed || ikw_derive(ikm, kek, signing_key) != 0)
+	if (aad == NULL || ikw_derive(ikm, kek, signing_key) != 0)
 		goto cleanup;
-	if (suite_gcm_decrypt(kek, zero_iv, sizeof(zero_iv), aad.buf, aad.len, wrapped_pdk,
+	if (suite_gcm_decrypt(kek, zero_iv, sizeof(zero_iv), aad->buf, aad->len, wrapped_pdk,
 			      SUITE_KEY_LEN, wrapped_pdk + SUITE_KEY_LEN, pdk) != 0)
 		goto cleanup;
 	rc = 0;
@@ -135,6 +127,5 @@ cleanup:
 	if (rc != 0)
 		OPENSSL_cleanse(signing_key, SUITE_KEY_LEN);
 	OPENSSL_cleanse(kek, sizeof(kek));
-	bufwrite_cleanup(&aad);
 	return rc;
 }

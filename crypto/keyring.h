@@ -57,10 +57,10 @@ void keyring_on_decrypt(struct keyring *k, struct materials *m, const struct edk
  * the intermediate key and m's data key and EC, and derives the signing key.  open: the
  * reverse; returns -1 when the wrapped data key does not authenticate.
  */
-int keyring_ikw_seal(const struct materials *m, const unsigned char ikm[SUITE_KEY_LEN],
+int keyring_ikw_seal(struct materials *m, const unsigned char ikm[SUITE_KEY_LEN],
 		     unsigned char wrapped_pdk[SUITE_KEY_LEN + SUITE_TAG_LEN],
 		     unsigned char signing_key[SUITE_KEY_LEN]) __attribute__((warn_unused_result));
-int keyring_ikw_open(const struct materials *m, const unsigned char ikm[SUITE_KEY_LEN],
+int keyring_ikw_open(struct materials *m, const unsigned char ikm[SUITE_KEY_LEN],
 		     const unsigned char wrapped_pdk[SUITE_KEY_LEN + SUITE_TAG_LEN],
 		     unsigned char pdk[SUITE_KEY_LEN], unsigned char signing_key[SUITE_KEY_LEN])
 	__attribute__((warn_unused_result));

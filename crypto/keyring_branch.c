@@ -70,12 +70,17 @@ static int derive_wrapping_key(const unsigned char branch_key[SUITE_KEY_LEN],
 }
 
 static void wrapping_aad(const char *branch_key_id, const unsigned char version[BRANCH_VERSION_LEN],
-			 const struct enc_ctx *ec, struct bufwrite *out)
+			 struct materials *m, struct bufwrite *out)
 {
+	const struct bufwrite *ec = materials_ec_aad(m);
+
 	bufwrite_bytes(out, H_PROVIDER_ID, sizeof(H_PROVIDER_ID) - 1);
 	bufwrite_bytes(out, branch_key_id, strlen(branch_key_id));
 	bufwrite_bytes(out, version, BRANCH_VERSION_LEN);
-	ec_serialize(ec, 0, 1, out);
+	if (ec == NULL)
+		out->failed = 1;
+	else
+		bufwrite_bytes(out, ec->buf, ec->len);
 }
 
 int keyring_branch_wrap(const unsigned char branch_key[SUITE_KEY_LEN], const char *branch_key_id,
@@ -92,7 +97,7 @@ int keyring_branch_wrap(const unsigned char branch_key[SUITE_KEY_LEN], const cha
 
 	memset(&e, 0, sizeof(e));
 	bufwrite_init(&aad);
-	wrapping_aad(branch_key_id, version, &m->ec, &aad);
+	wrapping_aad(branch_key_id, version, m, &aad);
 	if (aad.failed || keyring_ensure_data_key(m) != 0 || suite_random(ikm, sizeof(ikm)) != 0 ||
 	    suite_random(ct + H_OFF_SALT, H_SALT_LEN + SUITE_IV_LEN) != 0 ||
 	    keyring_ikw_seal(m, ikm, ct, sk) != 0 ||
@@ -151,7 +156,7 @@ int keyring_branch_unwrap(const unsigned char branch_key[SUITE_KEY_LEN], const c
 			     branch_key_id);
 		goto cleanup;
 	}
-	wrapping_aad(branch_key_id, version, &m->ec, &aad);
+	wrapping_aad(branch_key_id, version, m, &aad);
 	if (aad.failed || derive_wrapping_key(branch_key, ct + H_OFF_SALT, wk) != 0) {
 		ds_error_set(err, 500, DS_ERR_INTERNAL, "branch key \"%s\": key derivation failed",
 			     branch_key_id);

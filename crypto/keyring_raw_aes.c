@@ -42,7 +42,7 @@ static void raw_aes_on_encrypt(struct keyring *k, struct materials *m, keyring_d
 	unsigned char ct[RAW_AES_EDK_LEN];
 	unsigned char sk[SUITE_KEY_LEN];
 	struct bufwrite info;
-	struct bufwrite aad;
+	const struct bufwrite *aad;
 	struct edk e;
 	struct ds_error err;
 	int rc = -1;
@@ -50,11 +50,10 @@ static void raw_aes_on_encrypt(struct keyring *k, struct materials *m, keyring_d
 	memset(&e, 0, sizeof(e));
 	ds_error_clear(&err);
 	bufwrite_init(&info);
-	bufwrite_init(&aad);
-	ec_serialize(&m->ec, 0, 1, &aad);
-	if (aad.failed || keyring_ensure_data_key(m) != 0 || suite_random(ikm, sizeof(ikm)) != 0 ||
+	aad = materials_ec_aad(m);
+	if (aad == NULL || keyring_ensure_data_key(m) != 0 || suite_random(ikm, sizeof(ikm)) != 0 ||
 	    suite_random(iv, sizeof(iv)) != 0 || keyring_ikw_seal(m, ikm, ct, sk) != 0 ||
-	    suite_gcm_encrypt(r->key, iv, sizeof(iv), aad.buf, aad.len, ikm, sizeof(ikm),
+	    suite_gcm_encrypt(r->key, iv, sizeof(iv), aad->buf, aad->len, ikm, sizeof(ikm),
 			      ct + SUITE_KEY_LEN + SUITE_TAG_LEN,
 			      ct + SUITE_KEY_LEN + SUITE_TAG_LEN + SUITE_KEY_LEN) != 0)
 		goto cleanup;
@@ -73,7 +72,6 @@ cleanup:
 	OPENSSL_cleanse(ikm, sizeof(ikm));
 	OPENSSL_cleanse(sk, sizeof(sk));
 	bufwrite_cleanup(&info);
-	bufwrite_cleanup(&aad);
 	if (rc != 0)
 		ds_error_set(&err, 500, DS_ERR_INTERNAL,
 			     "keyring \"%s\": wrapping the data key failed", k->name);
@@ -100,7 +98,7 @@ static void raw_aes_on_decrypt(struct keyring *k, struct materials *m, const str
 			       size_t nedks, keyring_done_cb done, void *arg)
 {
 	struct raw_aes *r = k->impl;
-	struct bufwrite aad;
+	const struct bufwrite *aad;
 	struct ds_error err;
 	unsigned char ikm[SUITE_KEY_LEN];
 	unsigned char pdk[SUITE_KEY_LEN];
@@ -109,9 +107,8 @@ static void raw_aes_on_decrypt(struct keyring *k, struct materials *m, const str
 	int rc = -1;
 
 	ds_error_clear(&err);
-	bufwrite_init(&aad);
-	ec_serialize(&m->ec, 0, 1, &aad);
-	if (aad.failed) {
+	aad = materials_ec_aad(m);
+	if (aad == NULL) {
 		ds_error_set(&err, 500, DS_ERR_INTERNAL, "keyring \"%s\": out of memory", k->name);
 		goto cleanup;
 	}
@@ -125,7 +122,7 @@ static void raw_aes_on_decrypt(struct keyring *k, struct materials *m, const str
 		matched = 1;
 		iv = e->provider_info + strlen(r->key_name) + 8;
 		w = e->ciphertext + SUITE_KEY_LEN + SUITE_TAG_LEN;
-		if (suite_gcm_decrypt(r->key, iv, SUITE_IV_LEN, aad.buf, aad.len, w, SUITE_KEY_LEN,
+		if (suite_gcm_decrypt(r->key, iv, SUITE_IV_LEN, aad->buf, aad->len, w, SUITE_KEY_LEN,
 				      w + SUITE_KEY_LEN, ikm) != 0 ||
 		    keyring_ikw_open(m, ikm, e->ciphertext, pdk, sk) != 0)
 			continue;
@@ -148,7 +145,6 @@ cleanup:
 	OPENSSL_cleanse(ikm, sizeof(ikm));
 	OPENSSL_cleanse(pdk, sizeof(pdk));
 	OPENSSL_cleanse(sk, sizeof(sk));
-	bufwrite_cleanup(&aad);
 	done(arg, rc, rc != 0 ? &err : NULL);
 }
 

@@ -182,8 +182,23 @@ void materials_cleanup(struct materials *m)
 		free(m->signing_keys);
 	}
 	ec_cleanup(&m->ec);
+	bufwrite_cleanup(&m->ec_aad);
 	EVP_PKEY_free(m->ecdsa);
 	memset(m, 0, sizeof(*m));
+}
+
+const struct bufwrite *materials_ec_aad(struct materials *m)
+{
+	if (m->has_ec_aad && m->ec_aad_pairs == m->ec.len)
+		return &m->ec_aad;
+	bufwrite_cleanup(&m->ec_aad);
+	m->has_ec_aad = 0;
+	ec_serialize(&m->ec, 0, 1, &m->ec_aad);
+	if (m->ec_aad.failed)
+		return NULL;
+	m->ec_aad_pairs = m->ec.len;
+	m->has_ec_aad = 1;
+	return &m->ec_aad;
 }
 
 int materials_add_signing_key(struct materials *m, const unsigned char sk[SUITE_KEY_LEN])

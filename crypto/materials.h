@@ -70,6 +70,9 @@ struct materials {
 	unsigned char (*signing_keys)[SUITE_KEY_LEN];
 	size_t signing_keys_len;
 	struct enc_ctx ec;                      /* the full encryption context */
+	struct bufwrite ec_aad;                 /* ec in AAD form, made by materials_ec_aad */
+	size_t ec_aad_pairs;                    /* ec.len when ec_aad was made */
+	int has_ec_aad;                         /* ec_aad is made */
 	EVP_PKEY *ecdsa;                        /* 0x6701: signing key (encrypt) or verify key */
 };
 
@@ -81,6 +84,12 @@ int materials_add_edk(struct materials *m, struct edk *edk, const unsigned char 
 	__attribute__((warn_unused_result));
 /* Sets the plaintext data key (generated or unwrapped). */
 void materials_set_data_key(struct materials *m, const unsigned char key[SUITE_KEY_LEN]);
+/*
+ * m->ec serialized in AAD form (the keyring wrapping AAD), made on first use and reused by
+ * every later wrap or unwrap of the item while no pair is added (ec_put only adds pairs, it
+ * never changes one); NULL when out of memory.
+ */
+const struct bufwrite *materials_ec_aad(struct materials *m) __attribute__((warn_unused_result));
 /* Decrypt side: records the signing key derived while opening an EDK. */
 int materials_add_signing_key(struct materials *m, const unsigned char sk[SUITE_KEY_LEN])
 	__attribute__((warn_unused_result));

@@ -6,11 +6,11 @@
 #include "crypto/sigv4.h"
 
 #include "crypto/codec.h"
+#include "crypto/suite.h"
 #include "proxy/log.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -598,7 +598,8 @@ static int sigv4_canon_payload(struct sigv4_canon *c, const struct sigv4_request
 	if (req->payload == NULL && req->payload_len > 0)
 		return SIGV4_ERR_ARG;
 	const unsigned char *body = req->payload != NULL ? req->payload : (const unsigned char *)"";
-	if (EVP_Digest(body, req->payload_len, digest, NULL, EVP_sha256(), NULL) != 1) {
+	if (suite_sha256() == NULL ||
+	    EVP_Digest(body, req->payload_len, digest, NULL, suite_sha256(), NULL) != 1) {
 		log_openssl_errors(LOG_ERROR, "SigV4: SHA-256 of the payload");
 		return SIGV4_ERR_CRYPTO;
 	}
@@ -756,7 +757,7 @@ static int sigv4_hash_canonical_request(const struct sigv4_request *req, const s
 		rc = SIGV4_ERR_NOMEM;
 		goto cleanup;
 	}
-	if (EVP_DigestInit_ex(s.md, EVP_sha256(), NULL) != 1) {
+	if (suite_sha256() == NULL || EVP_DigestInit_ex2(s.md, suite_sha256(), NULL) != 1) {
 		log_openssl_errors(LOG_ERROR, "SigV4: SHA-256 init");
 		rc = SIGV4_ERR_CRYPTO;
 		goto cleanup;
@@ -856,9 +857,8 @@ int sigv4_string_to_sign(const struct sigv4_request *req, const struct sigv4_cre
 static int sigv4_hmac(const unsigned char *key, size_t key_len, const void *msg, size_t msg_len,
 		      unsigned char out[32])
 {
-	unsigned int n = 0;
-
-	if (HMAC(EVP_sha256(), key, (int)key_len, msg, msg_len, out, &n) == NULL || n != 32) {
+	/* suite_hmac: HMAC() looks SHA-256 and HMAC up by name on every call. */
+	if (suite_hmac(EVP_sha256(), key, key_len, msg, msg_len, out) != 0) {
 		log_openssl_errors(LOG_ERROR, "SigV4: HMAC-SHA256");
 		return SIGV4_ERR_CRYPTO;
 	}

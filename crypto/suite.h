@@ -34,11 +34,24 @@ const struct suite *suite_by_id(uint16_t id);
 /* The suite for a header flavor byte, or NULL. */
 const struct suite *suite_by_flavor(uint8_t flavor);
 
+#define SUITE_PRK_LEN      64   /* HKDF-SHA512 pseudorandom key */
+
 /* HKDF (RFC 5869) with SHA-512 and no salt: out = HKDF(ikm, info), out_len bytes. */
 int suite_hkdf_sha512(const unsigned char *ikm, size_t ikm_len, const unsigned char *info,
 		      size_t info_len, unsigned char *out, size_t out_len)
 	__attribute__((warn_unused_result));
-/* HMAC with SHA-384 or SHA-512 (md = EVP_sha384() / EVP_sha512()); out holds the full MAC. */
+/* Two HKDF-SHA512 outputs of out_len bytes each from one IKM, for info1 and info2: the same
+ * bytes as two suite_hkdf_sha512 calls, with one extract and the PRK keyed once. */
+int suite_hkdf_sha512_pair(const unsigned char *ikm, size_t ikm_len,
+			   const unsigned char *info1, size_t info1_len, unsigned char *out1,
+			   const unsigned char *info2, size_t info2_len, unsigned char *out2,
+			   size_t out_len) __attribute__((warn_unused_result));
+/* SHA-256 and SHA-384, fetched once per process (for callers that stream a digest), or NULL
+ * when the fetch failed.  EVP_sha256() and friends are looked up again on every init. */
+const EVP_MD *suite_sha256(void);
+const EVP_MD *suite_sha384(void);
+/* HMAC with SHA-256, SHA-384 or SHA-512 (md = EVP_sha256() / EVP_sha384() / EVP_sha512());
+ * out holds the full MAC. */
 int suite_hmac(const EVP_MD *md, const unsigned char *key, size_t key_len,
 	       const unsigned char *msg, size_t msg_len, unsigned char *out)
 	__attribute__((warn_unused_result));

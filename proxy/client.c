@@ -37,10 +37,12 @@ struct client_conn {
 	int closing;                    /* close once the output is flushed */
 	int receiving;                  /* a request has begun and is not complete */
 	struct timespec request_start;  /* when its first byte was parsed */
+	int direct;                     /* plain socket: answers are written at once (client_send) */
 	TAILQ_ENTRY(client_conn) link;  /* in worker->clients */
 };
 
 static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_written_cb(struct bufferevent *bev, void *arg);
 static void client_event_cb(struct bufferevent *bev, short what, void *arg);
 static void client_process(struct client_conn *c);
 
@@ -100,16 +102,53 @@ int client_accept(struct worker *w, int fd, const struct sockaddr *addr, int add
 			free(c);
 			return -1;
 		}
+		c->direct = ssl == NULL;
 	}
 	http_parser_init(&c->parser, HTTP_REQUEST, cfg->max_header_bytes, cfg->max_body_bytes);
-	bufferevent_setcb(c->bev, client_read_cb, NULL, client_event_cb, c);
+	bufferevent_setcb(c->bev, client_read_cb, client_written_cb, client_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CLIENT_READ_AHEAD);
 	set_idle_timeout(c, 1);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	/* On a plain socket the write event stays off until a write falls short (client_send):
+	 * armed for every answer it cost two epoll_ctl calls and a loop pass per request. */
+	bufferevent_enable(c->bev, c->direct ? EV_READ : EV_READ | EV_WRITE);
+	if (c->direct)
+		bufferevent_disable(c->bev, EV_WRITE);    /* a new bufferevent starts with it on */
 	TAILQ_INSERT_TAIL(&w->clients, c, link);
 	atomic_fetch_add(&w->metrics.connections, 1);
 	log_debug("conn %lu %s: accepted", c->id, c->peer);
 	return 0;
+}
+
+/*
+ * Sends what the output buffer holds now, on a plain socket, instead of waiting for the
+ * write event the next loop pass would bring; what the socket does not take (or a TLS
+ * connection's output) is left to the bufferevent, whose write event is then armed until
+ * the buffer drains (client_written_cb).  The buffer is written from its start, so the
+ * order of bytes is the bufferevent's own.
+ */
+static void client_send(struct client_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (!c->direct || evbuffer_get_length(out) == 0)
+		return;
+	/* A socket bufferevent keeps its output frozen at the start but for its own writes. */
+	if (!(bufferevent_get_enabled(c->bev) & EV_WRITE) && evbuffer_unfreeze(out, 1) == 0) {
+		(void)evbuffer_write(out, bufferevent_getfd(c->bev));
+		evbuffer_freeze(out, 1);
+	}
+	/* Short, would block or failed: the bufferevent writes the rest or reports the error. */
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* Write callback: the output drained; a plain socket goes back to writing at once. */
+static void client_written_cb(struct bufferevent *bev, void *arg)
+{
+	struct client_conn *c = arg;
+
+	if (c->direct && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
 }
 
 static void txn_free(struct txn *t)
@@ -171,6 +210,8 @@ static void client_close_after_flush(struct client_conn *c)
 	bufferevent_setcb(c->bev, NULL, client_flushed_cb, client_event_cb, c);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		client_close(c);
+	else
+		bufferevent_enable(c->bev, EV_WRITE);
 }
 
 /* Answers an error that is not tied to a parsed request (bad HTTP, limits) and closes. */
@@ -182,6 +223,7 @@ static void client_reject(struct client_conn *c, int status, const char *type, c
 	log_info("conn %lu %s: %d %s", c->id, c->peer, status, msg);
 	metrics_inc(&c->worker->metrics.errors_own, 1);
 	reply_error(bufferevent_get_output(c->bev), &err, 0, NULL);
+	client_send(c);
 	client_close_after_flush(c);
 }
 
@@ -224,6 +266,7 @@ void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
 	size_t out;
 
 	out = reply_relay(bufferevent_get_output(c->bev), resp, body_changed, keep_alive);
+	client_send(c);
 	txn_end(t, resp->status, out, keep_alive);
 	http_msg_free(resp);
 }
@@ -237,6 +280,7 @@ void txn_fail(struct txn *t, const struct ds_error *err)
 		log_warn("conn %lu %s: op=%s: %s", c->id, c->peer, t->op, err->message);
 	metrics_inc(&c->worker->metrics.errors_own, 1);
 	out = reply_error(bufferevent_get_output(c->bev), err, t->req->keep_alive, t->audit.request_id);
+	client_send(c);
 	txn_end(t, err->status, out, t->req->keep_alive);
 }
 
@@ -332,8 +376,10 @@ static void client_process(struct client_conn *c)
 		client_check_request_time(c);
 		return;
 	case HTTP_PARSE_HEADERS:
-		if (c->parser.msg != NULL && c->parser.msg->expect_continue)
+		if (c->parser.msg != NULL && c->parser.msg->expect_continue) {
 			evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+			client_send(c);
+		}
 		client_check_request_time(c);
 		return;
 	case HTTP_PARSE_DONE:

@@ -25,15 +25,23 @@
 static _Thread_local struct sigv4_key signing_key;
 
 /* Headers that are replaced or describe the hop to dynaseal: never forwarded as sent. */
-static int is_dropped_header(const char *name)
+static int is_dropped_header(const struct http_header *h)
 {
-	static const char *const dropped[] = {
-		"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256",
-		"host", "connection", "keep-alive", "transfer-encoding", "content-length", "expect",
-		"te", "trailer", "upgrade", "proxy-connection", "proxy-authorization",
+	static const struct {
+		const char *name;
+		size_t len;
+	} dropped[] = {
+#define DROPPED(s) { s, sizeof(s) - 1 }
+		DROPPED("authorization"), DROPPED("x-amz-date"), DROPPED("x-amz-security-token"),
+		DROPPED("x-amz-content-sha256"), DROPPED("host"), DROPPED("connection"),
+		DROPPED("keep-alive"), DROPPED("transfer-encoding"), DROPPED("content-length"),
+		DROPPED("expect"), DROPPED("te"), DROPPED("trailer"), DROPPED("upgrade"),
+		DROPPED("proxy-connection"), DROPPED("proxy-authorization"),
+#undef DROPPED
 	};
+	/* The length first: most headers are compared with no strcasecmp at all. */
 	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
-		if (strcasecmp(name, dropped[i]) == 0)
+		if (h->name_len == dropped[i].len && strcasecmp(h->name, dropped[i].name) == 0)
 			return 1;
 	}
 	return 0;
@@ -98,7 +106,6 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 	const struct http_header *ctype = http_msg_header(req, "content-type");
 	char host[300], amz_date[SIGV4_AMZ_DATE_LEN + 1], region[64], authz[512];
 	const char *query;
-	struct evbuffer *out = NULL;
 	char *bytes = NULL;
 	int rc;
 
@@ -143,44 +150,65 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 		return NULL;
 	}
 
-	out = evbuffer_new();
-	if (out == NULL)
-		goto oom;
-	evbuffer_add_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\n", req->method,
-			    req->url ? req->url : "/", host);
-	for (size_t i = 0; i < req->headers_len; i++) {
-		const struct http_header *h = &req->headers[i];
-		if (is_dropped_header(h->name))
-			continue;
-		if (identity_only && strcasecmp(h->name, "accept-encoding") == 0)
-			continue;
-		evbuffer_add(out, h->name, h->name_len);
-		evbuffer_add(out, ": ", 2);
-		evbuffer_add(out, h->value, h->value_len);
-		evbuffer_add(out, "\r\n", 2);
-	}
-	if (identity_only)
-		evbuffer_add_printf(out, "Accept-Encoding: identity\r\n");
-	evbuffer_add_printf(out, "X-Amz-Date: %s\r\n", amz_date);
-	if (sc.session_token != NULL)
-		evbuffer_add_printf(out, "X-Amz-Security-Token: %s\r\n", sc.session_token);
-	evbuffer_add_printf(out, "Authorization: %s\r\nContent-Length: %zu\r\n\r\n", authz, body_len);
-	/* One allocation holding the header block and the body, copied once each. */
+	/* The head is written straight into the allocation that also holds the body: sized
+	 * first (every header counted, so dropped ones only make it an upper bound), then
+	 * copied once, with no printf and no intermediate buffer. */
 	{
-		size_t head_len = evbuffer_get_length(out);
-		*out_len = head_len + body_len;
-		bytes = malloc(*out_len ? *out_len : 1);
+		static const char identity[] = "Accept-Encoding: identity\r\n";
+		const char *url = req->url ? req->url : "/";
+		size_t method_len = strlen(req->method), url_len = strlen(url), host_len = strlen(host);
+		size_t authz_len = strlen(authz);
+		size_t token_len = sc.session_token != NULL ? strlen(sc.session_token) : 0;
+		size_t cap = method_len + 1 + url_len + sizeof(" HTTP/1.1\r\nHost: \r\n") + host_len +
+			     sizeof(identity) + sizeof("X-Amz-Date: \r\n") + SIGV4_AMZ_DATE_LEN +
+			     sizeof("X-Amz-Security-Token: \r\n") + token_len +
+			     sizeof("Authorization: \r\nContent-Length: \r\n\r\n") + authz_len + 24;
+		struct http_head_writer hw;
+
+		for (size_t i = 0; i < req->headers_len; i++)
+			cap += req->headers[i].name_len + req->headers[i].value_len + 4;
+		bytes = malloc(cap + body_len);
 		if (bytes == NULL)
 			goto oom;
-		evbuffer_copyout(out, bytes, head_len);
+		hw.p = bytes;
+		http_head_put(&hw, req->method, method_len);
+		HTTP_HEAD_PUT_LIT(&hw, " ");
+		http_head_put(&hw, url, url_len);
+		HTTP_HEAD_PUT_LIT(&hw, " HTTP/1.1\r\nHost: ");
+		http_head_put(&hw, host, host_len);
+		HTTP_HEAD_PUT_LIT(&hw, "\r\n");
+		for (size_t i = 0; i < req->headers_len; i++) {
+			const struct http_header *h = &req->headers[i];
+			if (is_dropped_header(h))
+				continue;
+			if (identity_only && h->name_len == 15 && strcasecmp(h->name, "accept-encoding") == 0)
+				continue;
+			http_head_put(&hw, h->name, h->name_len);
+			HTTP_HEAD_PUT_LIT(&hw, ": ");
+			http_head_put(&hw, h->value, h->value_len);
+			HTTP_HEAD_PUT_LIT(&hw, "\r\n");
+		}
+		if (identity_only)
+			HTTP_HEAD_PUT_LIT(&hw, identity);
+		HTTP_HEAD_PUT_LIT(&hw, "X-Amz-Date: ");
+		http_head_put(&hw, amz_date, SIGV4_AMZ_DATE_LEN);
+		HTTP_HEAD_PUT_LIT(&hw, "\r\n");
+		if (sc.session_token != NULL) {
+			HTTP_HEAD_PUT_LIT(&hw, "X-Amz-Security-Token: ");
+			http_head_put(&hw, sc.session_token, token_len);
+			HTTP_HEAD_PUT_LIT(&hw, "\r\n");
+		}
+		HTTP_HEAD_PUT_LIT(&hw, "Authorization: ");
+		http_head_put(&hw, authz, authz_len);
+		HTTP_HEAD_PUT_LIT(&hw, "\r\nContent-Length: ");
+		http_head_put_uint(&hw, body_len);
+		HTTP_HEAD_PUT_LIT(&hw, "\r\n\r\n");
 		if (body_len > 0)
-			memcpy(bytes + head_len, body, body_len);
+			http_head_put(&hw, body, body_len);
+		*out_len = (size_t)(hw.p - bytes);
 	}
-	evbuffer_free(out);
 	return bytes;
 oom:
-	if (out != NULL)
-		evbuffer_free(out);
 	ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 	return NULL;
 }

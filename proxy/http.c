@@ -400,3 +400,21 @@ const char *http_status_reason(int status)
 	default: return "Unknown";
 	}
 }
+
+void http_head_put(struct http_head_writer *w, const char *s, size_t n)
+{
+	memcpy(w->p, s, n);
+	w->p += n;
+}
+
+void http_head_put_uint(struct http_head_writer *w, unsigned long long v)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do {
+		digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	http_head_put(w, digits + sizeof(digits) - n, n);
+}

@@ -103,4 +103,17 @@ int http_parser_in_message(const struct http_parser *p);
 /* The standard reason phrase of a status code. */
 const char *http_status_reason(int status);
 
+/*
+ * A cursor writing an HTTP head into space the caller sized beforehand (for the whole head,
+ * in one allocation or one evbuffer_reserve_space): no printf, no intermediate buffer.
+ */
+struct http_head_writer {
+	char *p;                    /* next byte to write */
+};
+
+void http_head_put(struct http_head_writer *w, const char *s, size_t n);
+/* v in decimal: at most 20 bytes. */
+void http_head_put_uint(struct http_head_writer *w, unsigned long long v);
+#define HTTP_HEAD_PUT_LIT(w, lit) http_head_put((w), (lit), sizeof(lit) - 1)
+
 #endif
