@@ -173,6 +173,34 @@ static int parse_action(const char *s, enum attr_action *out)
 }
 
 /*
+ * What the config loader demands of the key attribute (config/config_tables.c), which a table
+ * built here skips: signed, never encrypted; SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT when any
+ * attribute is; added with that action when unlisted.  -1 for a table the loader refuses.
+ */
+static int key_rules(struct config_attr_action *acts, size_t *n, size_t cap)
+{
+	struct config_attr_action *key = NULL;
+	int any_ec = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(acts[i].name, "RecNum") == 0)
+			key = &acts[i];
+		if (acts[i].action == ACTION_SIGN_AND_INCLUDE_IN_EC)
+			any_ec = 1;
+	}
+	if (key == NULL) {
+		if (*n == cap)
+			return -1;
+		acts[*n].name = "RecNum";
+		acts[(*n)++].action = any_ec ? ACTION_SIGN_AND_INCLUDE_IN_EC : ACTION_SIGN_ONLY;
+		return 0;
+	}
+	if (key->action == ACTION_ENCRYPT_AND_SIGN || key->action == ACTION_DO_NOTHING)
+		return -1;
+	return any_ec && key->action != ACTION_SIGN_AND_INCLUDE_IN_EC ? -1 : 0;
+}
+
+/*
  * Every attribute of want is in got with an equal value, and nothing else is.  A value that is
  * no valid attribute value (possible only where dynaseal never looks: DO_NOTHING) must come
  * back as the very same JSON.
@@ -221,6 +249,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			goto done;
 		acts[n++].name = a->string;
 	}
+	if (key_rules(acts, &n, sizeof(acts) / sizeof(acts[0])) != 0)
+		goto done;
 	t.actions = acts;
 	t.actions_len = n;
 
