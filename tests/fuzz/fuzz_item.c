@@ -24,6 +24,7 @@
 #include "crypto/codec.h"
 #include "crypto/item_crypt.h"
 #include "crypto/keyring.h"
+#include "proxy/ddb.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -243,6 +244,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	suite = cJSON_GetObjectItemCaseSensitive(doc, "suite");
 	t.algorithm_suite = cJSON_IsNumber(suite) && suite->valueint == SUITE_ID_SYMSIG
 		? SUITE_ID_SYMSIG : SUITE_ID_ECDSA_SYMSIG;
+	/* The config loader refuses a name listed twice. */
+	if (ddb_json_duplicate_key(cJSON_GetObjectItemCaseSensitive(doc, "actions")) != NULL)
+		goto done;
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(doc, "actions")) {
 		if (n == sizeof(acts) / sizeof(acts[0]) || a->string == NULL ||
 		    parse_action(cJSON_GetStringValue(a), &acts[n].action) != 0)
