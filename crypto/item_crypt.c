@@ -245,7 +245,7 @@ int item_encrypt(const struct config_table *t, struct materials *m, cJSON *item,
 		if (f[i].legend == LEGEND_CONTEXT)
 			version = 2;
 	}
-	if (suite_random(msgid, sizeof(msgid)) != 0)
+	if (materials_random(m, msgid, sizeof(msgid)) != 0)
 		goto crypto;
 	item_header_write_partial(version, m, msgid, legend, n, &head);
 	if (head.failed)
