@@ -585,7 +585,10 @@ int route_request(struct txn *t)
 		 * anything less plain is parsed and checked below. */
 		char name[256];
 
-		if (ddb_sole_table(data != NULL ? data : "", len, name, sizeof(name)) == 0 &&
+		/* t->table (ddb_peek_table's first guess) only spares the scan of a body that
+		 * names a configured table and will be parsed anyway; it decides nothing. */
+		if (config_find_table(cfg, t->table, strnlen(t->table, sizeof(t->table))) == NULL &&
+		    ddb_sole_table(data != NULL ? data : "", len, name, sizeof(name)) == 0 &&
 		    config_find_table(cfg, name, strlen(name)) == NULL)
 			return 0;
 	}
