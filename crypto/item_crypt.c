@@ -245,7 +245,7 @@ int item_encrypt(const struct config_table *t, struct materials *m, cJSON *item,
 		if (f[i].legend == LEGEND_CONTEXT)
 			version = 2;
 	}
-	if (suite_random(msgid, sizeof(msgid)) != 0)
+	if (materials_random(m, msgid, sizeof(msgid)) != 0)
 		goto crypto;
 	item_header_write_partial(version, m, msgid, legend, n, &head);
 	if (head.failed)
@@ -329,12 +329,12 @@ static int binary_bytes(const cJSON *av, struct bufwrite *out)
 
 /*
  * Collects the signed attributes of a read (decrypt-structure.md#calculate-signed-and-
- * encrypted-field-lists) in canonical order, matched against the header's legend.  With
- * load, each gets its stored terminal: 'e' the encrypted bytes, others their serialization.
+ * encrypted-field-lists) in canonical order, matched against the header's legend.  The
+ * fields own nothing yet (load_fields gives them their terminals).
  */
 static int collect_for_decrypt(const struct config_table *t, const cJSON *item,
-			       const struct item_header *h, int load, struct field **out,
-			       size_t *nout, struct ds_error *err)
+			       const struct item_header *h, struct field **out, size_t *nout,
+			       struct ds_error *err)
 {
 	struct field *f = calloc((size_t)cJSON_GetArraySize(item) + 1, sizeof(*f));
 	size_t n = 0;
@@ -360,21 +360,33 @@ static int collect_for_decrypt(const struct config_table *t, const cJSON *item,
 			     : "table \"%s\": the item has more signed attributes than when it was "
 			       "written: an attribute was added, or one that was unsigned is now "
 			       "signed; %s", item_table_label(t), TAMPERED);
-		goto fail;
+		free(f);
+		return -1;
 	}
 	qsort(f, n, sizeof(*f), item_field_cmp);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		f[i].legend = (char)h->legend[i];
-		if (!load)
-			continue;
+	*out = f;
+	*nout = n;
+	return 0;
+}
+
+/*
+ * Gives each collected field its canonical path and stored terminal: 'e' the encrypted
+ * bytes, others their serialization.  On error the caller frees f with item_fields_free.
+ */
+static int load_fields(const struct config_table *t, struct field *f, size_t n,
+		       struct ds_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
 		if (item_canonical_path(item_logical_name(t), f[i].name, f[i].name_len, &f[i].path,
 					&f[i].path_len) != 0) {
 			ds_error_set(err, 500, DS_ERR_INTERNAL, "out of memory");
-			goto fail;
+			return -1;
 		}
 		if (f[i].legend != LEGEND_ENCRYPT) {
 			if (item_field_serialize(t, &f[i], err) != 0)
-				goto fail;
+				return -1;
 			continue;
 		}
 		if (binary_bytes(f[i].node, &f[i].value) != 0 ||
@@ -383,19 +395,14 @@ static int collect_for_decrypt(const struct config_table *t, const cJSON *item,
 				     "table \"%s\": attribute \"%s\" failed verification: it should "
 				     "be encrypted but is not; %s", item_table_label(t), f[i].name,
 				     TAMPERED);
-			goto fail;
+			return -1;
 		}
 		/* The decoded bytes are the encrypted form: moved, not copied. */
 		f[i].enc = f[i].value.buf;
 		f[i].enc_len = f[i].value.len;
 		bufwrite_init(&f[i].value);
 	}
-	*out = f;
-	*nout = n;
 	return 0;
-fail:
-	item_fields_free(f, n + 1);
-	return -1;
 }
 
 int item_read_header(const struct config_table *t, const cJSON *item, struct item_header *h,
@@ -441,7 +448,7 @@ int item_read_header(const struct config_table *t, const cJSON *item, struct ite
 			     item_table_label(t), why, TAMPERED);
 		goto cleanup;
 	}
-	if (collect_for_decrypt(t, item, h, 0, &f, &n, err) != 0)
+	if (collect_for_decrypt(t, item, h, &f, &n, err) != 0)
 		goto cleanup;
 	ctx = calloc(n + 1, sizeof(*ctx));
 	if (ctx == NULL)
@@ -465,6 +472,11 @@ int item_read_header(const struct config_table *t, const cJSON *item, struct ite
 		if (prc != 0)
 			goto oom;
 	}
+	/* Kept for item_decrypt of this item: it needs the same list, in the same order. */
+	h->fields = f;
+	h->fields_len = n;
+	h->fields_item = item;
+	f = NULL;
 	rc = 0;
 	goto cleanup;
 oom:
@@ -473,7 +485,7 @@ cleanup:
 	if (rc != 0)
 		item_header_cleanup(h);
 	free(ctx);
-	item_fields_free(f, n);
+	free(f); /* unloaded: owns nothing but itself */
 	ec_cleanup(&rebuilt);
 	bufwrite_cleanup(&raw);
 	return rc;
@@ -590,7 +602,20 @@ int item_decrypt(const struct config_table *t, const struct materials *m,
 			     "(header commitment); %s", item_table_label(t), TAMPERED);
 		goto cleanup;
 	}
-	if (collect_for_decrypt(t, item, h, 1, &f, &n, err) != 0)
+	if (h->fields != NULL && h->fields_item == item) {
+		/* Shallow copy: unloaded fields own nothing, and h stays as the caller gave it. */
+		n = h->fields_len;
+		f = malloc((n + 1) * sizeof(*f));
+		if (f == NULL) {
+			n = 0;
+			ds_error_set(err, 500, DS_ERR_INTERNAL, "out of memory");
+			goto cleanup;
+		}
+		memcpy(f, h->fields, n * sizeof(*f));
+	} else if (collect_for_decrypt(t, item, h, &f, &n, err) != 0) {
+		goto cleanup;
+	}
+	if (load_fields(t, f, n, err) != 0)
 		goto cleanup;
 	cf = canon_view(f, n);
 	plain = calloc(n + 1, sizeof(*plain));

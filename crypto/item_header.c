@@ -13,6 +13,7 @@ void item_header_cleanup(struct item_header *h)
 		edk_cleanup(&h->edks[i]);
 	free(h->edks);
 	free(h->raw);
+	free(h->fields); /* unloaded fields: no path, value or encrypted form of their own */
 	memset(h, 0, sizeof(*h));
 }
 

@@ -33,6 +33,12 @@ struct item_header {
 	unsigned char commitment[ITEM_COMMITMENT_LEN];
 	unsigned char *raw;                       /* owned copy of the whole serialized header */
 	size_t raw_len;
+	/* item_read_header's signed attributes of the item it read, in canonical order (an
+	 * item_internal.h struct field array owning nothing but itself), so item_decrypt of the
+	 * same item does not collect and sort them again; owned. */
+	void *fields;
+	size_t fields_len;
+	const void *fields_item;                  /* the cJSON item they were collected from */
 };
 
 /*

@@ -67,7 +67,7 @@ int keyring_ensure_data_key(struct materials *m)
 
 	if (m->has_data_key)
 		return 0;
-	if (suite_random(key, sizeof(key)) != 0)
+	if (materials_random(m, key, sizeof(key)) != 0)
 		return -1;
 	materials_set_data_key(m, key);
 	OPENSSL_cleanse(key, sizeof(key));

@@ -98,8 +98,8 @@ int keyring_branch_wrap(const unsigned char branch_key[SUITE_KEY_LEN], const cha
 	memset(&e, 0, sizeof(e));
 	bufwrite_init(&aad);
 	wrapping_aad(branch_key_id, version, m, &aad);
-	if (aad.failed || keyring_ensure_data_key(m) != 0 || suite_random(ikm, sizeof(ikm)) != 0 ||
-	    suite_random(ct + H_OFF_SALT, H_SALT_LEN + SUITE_IV_LEN) != 0 ||
+	if (aad.failed || keyring_ensure_data_key(m) != 0 || materials_random(m, ikm, sizeof(ikm)) != 0 ||
+	    materials_random(m, ct + H_OFF_SALT, H_SALT_LEN + SUITE_IV_LEN) != 0 ||
 	    keyring_ikw_seal(m, ikm, ct, sk) != 0 ||
 	    derive_wrapping_key(branch_key, ct + H_OFF_SALT, wk) != 0)
 		goto cleanup;

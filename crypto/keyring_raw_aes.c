@@ -51,8 +51,8 @@ static void raw_aes_on_encrypt(struct keyring *k, struct materials *m, keyring_d
 	ds_error_clear(&err);
 	bufwrite_init(&info);
 	aad = materials_ec_aad(m);
-	if (aad == NULL || keyring_ensure_data_key(m) != 0 || suite_random(ikm, sizeof(ikm)) != 0 ||
-	    suite_random(iv, sizeof(iv)) != 0 || keyring_ikw_seal(m, ikm, ct, sk) != 0 ||
+	if (aad == NULL || keyring_ensure_data_key(m) != 0 || materials_random(m, ikm, sizeof(ikm)) != 0 ||
+	    materials_random(m, iv, sizeof(iv)) != 0 || keyring_ikw_seal(m, ikm, ct, sk) != 0 ||
 	    suite_gcm_encrypt(r->key, iv, sizeof(iv), aad->buf, aad->len, ikm, sizeof(ikm),
 			      ct + SUITE_KEY_LEN + SUITE_TAG_LEN,
 			      ct + SUITE_KEY_LEN + SUITE_TAG_LEN + SUITE_KEY_LEN) != 0)

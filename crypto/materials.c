@@ -184,7 +184,26 @@ void materials_cleanup(struct materials *m)
 	ec_cleanup(&m->ec);
 	bufwrite_cleanup(&m->ec_aad);
 	EVP_PKEY_free(m->ecdsa);
+	OPENSSL_cleanse(m->rnd, sizeof(m->rnd));
 	memset(m, 0, sizeof(*m));
+}
+
+int materials_random(struct materials *m, unsigned char *out, size_t len)
+{
+	if (len > sizeof(m->rnd))
+		return suite_random(out, len);
+	if (m->rnd_len - m->rnd_off < len) {
+		/* What is left is too short: wiped, and the pool drawn again whole. */
+		OPENSSL_cleanse(m->rnd, sizeof(m->rnd));
+		m->rnd_off = m->rnd_len = 0;
+		if (suite_random(m->rnd, sizeof(m->rnd)) != 0)
+			return -1;
+		m->rnd_len = sizeof(m->rnd);
+	}
+	memcpy(out, m->rnd + m->rnd_off, len);
+	OPENSSL_cleanse(m->rnd + m->rnd_off, len);
+	m->rnd_off += len;
+	return 0;
 }
 
 const struct bufwrite *materials_ec_aad(struct materials *m)

@@ -60,6 +60,9 @@ int edk_set(struct edk *e, const void *id, size_t id_len, const void *info, size
 void edk_cleanup(struct edk *e);
 
 /* Materials for one item; the same struct serves encryption and decryption. */
+/* A raw-AES or hierarchy wrap and the item draw 108 and 124 bytes; more is drawn again. */
+#define MATERIALS_RND_LEN 128
+
 struct materials {
 	const struct suite *suite;              /* the algorithm suite */
 	unsigned char data_key[SUITE_KEY_LEN];  /* plaintext data key, valid when has_data_key */
@@ -74,6 +77,11 @@ struct materials {
 	size_t ec_aad_pairs;                    /* ec.len when ec_aad was made */
 	int has_ec_aad;                         /* ec_aad is made */
 	EVP_PKEY *ecdsa;                        /* 0x6701: signing key (encrypt) or verify key */
+	/* encrypt: random bytes drawn at once for the item (data key, wrap IKM and IV, message
+	 * id: one RAND_bytes instead of four); a part is wiped as it is handed out */
+	unsigned char rnd[MATERIALS_RND_LEN];
+	size_t rnd_off;                         /* rnd[rnd_off..rnd_len) not handed out yet */
+	size_t rnd_len;
 };
 
 void materials_init(struct materials *m, const struct suite *suite);
@@ -81,6 +89,12 @@ void materials_init(struct materials *m, const struct suite *suite);
 void materials_cleanup(struct materials *m);
 /* Appends an EDK and the signing key derived with it; the EDK's buffers move into m. */
 int materials_add_edk(struct materials *m, struct edk *edk, const unsigned char sk[SUITE_KEY_LEN])
+	__attribute__((warn_unused_result));
+/*
+ * Fills out with len random bytes from m's pool, refilling it with one RAND_bytes call when
+ * it holds fewer; the bytes handed out are wiped from the pool.  -1 when the DRBG fails.
+ */
+int materials_random(struct materials *m, unsigned char *out, size_t len)
 	__attribute__((warn_unused_result));
 /* Sets the plaintext data key (generated or unwrapped). */
 void materials_set_data_key(struct materials *m, const unsigned char key[SUITE_KEY_LEN]);

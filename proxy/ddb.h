@@ -23,6 +23,16 @@ int ddb_operation(const char *target, char *out, size_t cap);
  * when there is none (out is "").  Reads only body[0..len).
  */
 int ddb_peek_table(const char *body, size_t len, char *out, size_t cap);
+/*
+ * The one table a single-table request (GetItem, PutItem, Query...) names, read without a
+ * parse, for route.c to forward a request on an unconfigured table untouched.  Returns 0
+ * with the name in out (cap >= 256) only when every parser must read the same name: body is
+ * one JSON object whose bytes outside strings are JSON's own (no comments, single quotes or
+ * bare words but true/false/null), whose brackets match, whose top-level keys hold no escape,
+ * with "TableName" exactly once and its value a plain DynamoDB table name (3-255 of
+ * [A-Za-z0-9_.-]: no ARN, no escape).  Otherwise -1, and the caller parses the body.
+ */
+int ddb_sole_table(const char *body, size_t len, char *out, size_t cap);
 
 /*
  * What cJSON and DynamoDB's own parser would read differently, so that dynaseal must refuse

@@ -29,10 +29,8 @@ void http_msg_free(struct http_msg *msg)
 {
 	if (msg == NULL)
 		return;
-	for (size_t i = 0; i < msg->headers_len; i++) {
-		free(msg->headers[i].name);
-		free(msg->headers[i].value);
-	}
+	for (size_t i = 0; i < msg->headers_len; i++)
+		free(msg->headers[i].name); /* the value lives in the same block */
 	free(msg->headers);
 	free(msg->url);
 	free(msg->reason);
@@ -75,13 +73,15 @@ int http_msg_add_header(struct http_msg *msg, const char *name, size_t name_len,
 		msg->headers_cap = cap;
 	}
 	h = &msg->headers[msg->headers_len];
-	h->name = strndup(name, name_len);
-	h->value = strndup(value, value_len);
-	if (h->name == NULL || h->value == NULL) {
-		free(h->name);
-		free(h->value);
+	/* One block per header: the name, a NUL, the value, a NUL (one malloc, not two). */
+	h->name = malloc(name_len + value_len + 2);
+	if (h->name == NULL)
 		return -1;
-	}
+	memcpy(h->name, name, name_len);
+	h->name[name_len] = '\0';
+	h->value = h->name + name_len + 1;
+	memcpy(h->value, value, value_len);
+	h->value[value_len] = '\0';
 	h->name_len = name_len;
 	h->value_len = value_len;
 	msg->headers_len++;
@@ -95,7 +95,6 @@ void http_msg_remove_header(struct http_msg *msg, const char *name)
 	for (size_t i = 0; i < msg->headers_len; i++) {
 		if (strcasecmp(msg->headers[i].name, name) == 0) {
 			free(msg->headers[i].name);
-			free(msg->headers[i].value);
 			continue;
 		}
 		msg->headers[o++] = msg->headers[i];

@@ -16,8 +16,8 @@ struct evbuffer;
 
 /* One header line as received; name and value are NUL-terminated copies. */
 struct http_header {
-	char *name;              /* as the peer spelled it */
-	char *value;             /* leading and trailing white space removed */
+	char *name;              /* as the peer spelled it; owns the block holding both */
+	char *value;             /* leading and trailing white space removed; inside name's block */
 	size_t name_len;         /* strlen(name) */
 	size_t value_len;        /* strlen(value) */
 };

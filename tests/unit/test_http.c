@@ -213,6 +213,71 @@ static void test_ddb_operation_and_table(void **state)
 	assert_int_equal(ddb_peek_table("{\"TableName\":\"us", 16, out, sizeof(out)), -1);
 }
 
+static void expect_sole(const char *json, const char *table)
+{
+	char out[256];
+
+	if (table == NULL) {
+		assert_int_equal(ddb_sole_table(json, strlen(json), out, sizeof(out)), -1);
+		assert_string_equal(out, "");
+		return;
+	}
+	assert_int_equal(ddb_sole_table(json, strlen(json), out, sizeof(out)), 0);
+	assert_string_equal(out, table);
+}
+
+/* ddb_sole_table answers only when every parser reads the same one table; anything else is
+ * left to the full parse (which refuses keys twice and checks configured tables). */
+static void test_ddb_sole_table(void **state)
+{
+	char out[256];
+
+	(void)state;
+	expect_sole("{\"TableName\":\"plain\",\"Key\":{\"pk\":{\"S\":\"a\"}}}", "plain");
+	expect_sole(" {\"Key\":{\"TableName\":{\"S\":\"decoy\"}},\"TableName\" : \"users-1.x\","
+		    "\"N\":[\"TableName\", {\"a\":[1,-2.5e3,true,false,null]}]} \n", "users-1.x");
+	/* Braces and quotes inside strings are not structure. */
+	expect_sole("{\"k\":\"}{][\\\"\",\"TableName\":\"plain\"}", "plain");
+	/* The table named twice, or a key that could spell TableName through an escape. */
+	expect_sole("{\"TableName\":\"plain\",\"TableName\":\"users\"}", NULL);
+	expect_sole("{\"TableName\":\"plain\",\"Table\\u004eame\":\"users\"}", NULL);
+	/* Names that are not plain: escaped, an ARN, too short, not a string. */
+	expect_sole("{\"TableName\":\"user\\u0073\"}", NULL);
+	expect_sole("{\"TableName\":\"arn:aws:dynamodb:us-east-1:1:table/users\"}", NULL);
+	expect_sole("{\"TableName\":\"ab\"}", NULL);
+	expect_sole("{\"TableName\":[\"users\"]}", NULL);
+	expect_sole("{\"Limit\":1}", NULL);
+	/* What lenient parsers might read otherwise: comments, single quotes, bare words. */
+	expect_sole("{\"TableName\":\"plain\"/*,\"TableName\":\"users\"*/}", NULL);
+	expect_sole("{\"TableName\":\"plain\",'TableName':'users'}", NULL);
+	expect_sole("{\"TableName\":\"plain\",TableName:\"users\"}", NULL);
+	/* Not one balanced object. */
+	expect_sole("[{\"TableName\":\"plain\"}]", NULL);
+	expect_sole("{\"TableName\":\"plain\"]", NULL);
+	expect_sole("{\"TableName\":\"plain\",\"a\":[}", NULL);
+	expect_sole("{\"TableName\":\"plain\"}{\"TableName\":\"users\"}", NULL);
+	expect_sole("{\"TableName\":\"plain\"", NULL);
+	expect_sole("{\"TableName\":\"plain\",\"a\":\"x\\", NULL);
+	expect_sole("", NULL);
+	/* A cut body never reads past its end. */
+	assert_int_equal(ddb_sole_table("{\"TableName\":\"plain\"}", 20, out, sizeof(out)), -1);
+	assert_int_equal(ddb_sole_table("{\"TableName\":\"plain\"}", 19, out, sizeof(out)), -1);
+	/* Nesting deeper than 64 is left to the parser. */
+	{
+		char deep[200];
+		size_t n = 0;
+
+		n += (size_t)snprintf(deep, sizeof(deep), "{\"TableName\":\"plain\",\"a\":");
+		for (int d = 0; d < 64; d++)
+			deep[n++] = '[';
+		for (int d = 0; d < 64; d++)
+			deep[n++] = ']';
+		deep[n++] = '}';
+		assert_int_equal(ddb_sole_table(deep, n, out, sizeof(out)), -1);
+		assert_int_equal(ddb_sole_table(deep + 0, n, out, 10), -1);
+	}
+}
+
 static void expect_duplicate(const char *json, const char *key)
 {
 	cJSON *doc = cJSON_Parse(json);
@@ -297,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_response_until_eof),
 		cmocka_unit_test(test_ddb_operation_and_table),
+		cmocka_unit_test(test_ddb_sole_table),
 		cmocka_unit_test(test_ddb_json_ambiguity),
 		cmocka_unit_test(test_reply_error_shape),
 	};

@@ -270,6 +270,32 @@ static void test_uuid_and_config(void **s)
 	assert_null(keyring_new_from_config(&c));
 }
 
+/* materials_random: one pool per item, each part wiped from it as it is handed out, refilled
+ * when short, and larger requests drawn directly; the pool is wiped by materials_cleanup. */
+static void test_materials_random(void **state)
+{
+	static const unsigned char zero[MATERIALS_RND_LEN];
+	unsigned char a[32], b[32], big[MATERIALS_RND_LEN + 8];
+	struct materials m;
+
+	(void)state;
+	materials_init(&m, suite_by_id(0x6700));
+	assert_int_equal(materials_random(&m, a, sizeof(a)), 0);
+	assert_int_equal(m.rnd_off, sizeof(a));
+	assert_memory_equal(m.rnd, zero, sizeof(a));
+	assert_int_equal(materials_random(&m, b, sizeof(b)), 0);
+	assert_memory_not_equal(a, b, sizeof(a));
+	assert_memory_equal(m.rnd, zero, 2 * sizeof(a));
+	/* 64 bytes left: 100 more need a new pool. */
+	assert_int_equal(materials_random(&m, big, 100), 0);
+	assert_int_equal(m.rnd_off, 100);
+	assert_memory_equal(m.rnd, zero, 100);
+	assert_int_equal(materials_random(&m, big, sizeof(big)), 0);
+	assert_int_equal(m.rnd_off, 100);
+	materials_cleanup(&m);
+	assert_memory_equal(m.rnd, zero, sizeof(m.rnd));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_two_keyrings),
 		cmocka_unit_test(test_branch_functions),
 		cmocka_unit_test(test_uuid_and_config),
+		cmocka_unit_test(test_materials_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
