@@ -179,7 +179,8 @@ void config_problems_free(struct config_problems *problems);
  * Returns the number printed, or -1 when writing fails. */
 int config_print_problems(const struct config_problems *p, FILE *out);
 
-/* Looks up a configured table by its physical name; NULL when it passes through. */
+/* Looks up a configured table by its physical name or its ARN (whose ":table/<name>" part is
+ * matched); NULL when it passes through. */
 const struct config_table *config_find_table(const struct config *cfg, const char *name, size_t len);
 /*
  * The action for one attribute of a table (DB-ESDK attributeActionsOnEncrypt): a listed

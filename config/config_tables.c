@@ -523,12 +523,38 @@ void cfg_post_tables(struct cfg_ctx *ctx, struct config *cfg)
 	}
 }
 
+/*
+ * DynamoDB takes a table's ARN wherever it takes its name
+ * (arn:<partition>:dynamodb:<region>:<account>:table/<name>): the name is what follows
+ * ":table/", up to a further "/" if any.  Matching it keeps an ARN from slipping a configured
+ * table's items through unencrypted.
+ */
+static void table_name_of_arn(const char **name, size_t *len)
+{
+	static const char mark[] = ":table/";
+	const char *p, *end;
+
+	if (*len < 4 || memcmp(*name, "arn:", 4) != 0)
+		return;
+	p = memmem(*name, *len, mark, sizeof(mark) - 1);
+	if (p == NULL)
+		return;
+	p += sizeof(mark) - 1;
+	end = memchr(p, '/', *len - (size_t)(p - *name));
+	if (end == NULL)
+		end = *name + *len;
+	*len = (size_t)(end - p);
+	*name = p;
+}
+
 const struct config_table *config_find_table(const struct config *cfg, const char *name, size_t len)
 {
 	size_t lo = 0, hi;
 
 	if (cfg == NULL || (name == NULL && len > 0))
 		return NULL;
+	if (name != NULL)
+		table_name_of_arn(&name, &len);
 	hi = cfg->tables_len;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;

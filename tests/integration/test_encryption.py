@@ -127,6 +127,18 @@ class EncryptionTest(unittest.TestCase):
                                    ReturnValues="ALL_OLD")["Attributes"]
         self.assertEqual(old["ssn"], {"S": "ssn-078-05-1120"})
 
+    def test_table_named_by_its_arn(self):
+        """DynamoDB (and moto) take a table's ARN as TableName: it is the same configured
+        table, encrypted on the way in and decrypted on the way out."""
+        arn = self.raw.describe_table(TableName="users")["Table"]["TableArn"]
+        item = full_item("by-arn")
+        self.app.put_item(TableName=arn, Item=item)
+        self.assert_ciphertext_only(self.raw_item("users", "by-arn"))
+        got = self.app.get_item(TableName=arn, Key={"pk": {"S": "by-arn"}, "sk": {"N": "1"}})["Item"]
+        self.assertEqual(canon(got), canon(item))
+        got = self.app.batch_get_item(RequestItems={arn: {"Keys": [{"pk": {"S": "by-arn"}, "sk": {"N": "1"}}]}})
+        self.assertEqual([canon(i) for i in next(iter(got["Responses"].values()))], [canon(item)])
+
     def test_aws_cli_round_trip(self):
         item = {"pk": {"S": "cli"}, "sk": {"N": "1"}, "email": {"S": "ada@example.com"}, "name": {"S": "Ada"}}
         rc, _, err = h.aws_cli(self.proxy.url, "put-item", "--table-name", "users", "--item", json.dumps(item))

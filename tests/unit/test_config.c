@@ -297,6 +297,11 @@ static void test_full_config_round_trips(void **state)
 	const struct config_table *users = config_find_table(cfg, "users", 5);
 	assert_non_null(users);
 	assert_string_equal(users->name, "users");
+	/* A table's ARN names it too (DynamoDB accepts one in TableName). */
+	assert_ptr_equal(config_find_table(cfg, "arn:aws:dynamodb:eu-west-1:111122223333:table/users", 51), users);
+	assert_ptr_equal(config_find_table(cfg, "arn:aws-cn:dynamodb:cn-north-1:1:table/users/index/i", 52), users);
+	assert_null(config_find_table(cfg, "arn:aws:dynamodb:eu-west-1:111122223333:table/users2", 52));
+	assert_null(config_find_table(cfg, "table/users", 11));
 	assert_string_equal(users->logical_name, "users-v2");
 	assert_string_equal(users->keyring, "kms");
 	assert_ptr_equal(users->keyring_ref, kms);
