@@ -19,7 +19,8 @@ class DemoTest(unittest.TestCase):
         self.assertIn("demo: OK", r.stdout)
         self.assertIn('"B":', r.stdout)                  # the stored item shows ciphertext
         self.assertIn("078-05-1120", r.stdout)           # the application's view shows plaintext
-        self.assertEqual(running(), before, "the demo left processes running")
+        # Only processes the demo started count: others of the machine may end meanwhile.
+        self.assertEqual(sorted(set(running()) - set(before)), [], "the demo left processes running")
 
 
 if __name__ == "__main__":
