@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 packages=(
 	build-essential pkg-config
 	libevent-dev libssl-dev libcjson-dev libhiredis-dev libcmocka-dev zlib1g-dev node-llhttp
-	redis-server wrk nginx-light haproxy
+	redis-server redis-tools wrk nginx-light haproxy
 	clang libclang-rt-14-dev valgrind
 )
 # Daemons that Debian may start on install; the tests start their own on loopback ports.
