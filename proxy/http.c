@@ -11,6 +11,39 @@
 
 #include <event2/buffer.h>
 
+/*
+ * Header names and values are packed into blocks owned by the message: one allocation holds
+ * a typical request's or answer's headers (a header that does not fit starts a new block), so
+ * a message costs no allocation per header.  Blocks are wiped when freed: they hold the
+ * client's Authorization and session token.
+ */
+#define HTTP_HEAD_BLOCK 2048
+
+struct http_head_block {
+	struct http_head_block *next;
+	size_t used;
+	size_t cap;
+	char data[];
+};
+
+static char *head_alloc(struct http_msg *msg, size_t n)
+{
+	struct http_head_block *b = msg->blocks;
+
+	if (b == NULL || b->cap - b->used < n) {
+		size_t cap = n > HTTP_HEAD_BLOCK ? n : HTTP_HEAD_BLOCK;
+		b = malloc(sizeof(*b) + cap);
+		if (b == NULL)
+			return NULL;
+		b->used = 0;
+		b->cap = cap;
+		b->next = msg->blocks;
+		msg->blocks = b;
+	}
+	b->used += n;
+	return b->data + b->used - n;
+}
+
 struct http_msg *http_msg_new(void)
 {
 	struct http_msg *msg = calloc(1, sizeof(*msg));
@@ -22,16 +55,24 @@ struct http_msg *http_msg_new(void)
 		free(msg);
 		return NULL;
 	}
+	msg->headers = msg->inline_headers;
+	msg->headers_cap = HTTP_INLINE_HEADERS;
 	return msg;
 }
 
 void http_msg_free(struct http_msg *msg)
 {
+	struct http_head_block *b;
+
 	if (msg == NULL)
 		return;
-	for (size_t i = 0; i < msg->headers_len; i++)
-		free(msg->headers[i].name); /* the value lives in the same block */
-	free(msg->headers);
+	while ((b = msg->blocks) != NULL) {
+		msg->blocks = b->next;
+		explicit_bzero(b->data, b->used);
+		free(b);
+	}
+	if (msg->headers != msg->inline_headers)
+		free(msg->headers);
 	free(msg->url);
 	free(msg->reason);
 	if (msg->body != NULL)
@@ -65,16 +106,19 @@ int http_msg_add_header(struct http_msg *msg, const char *name, size_t name_len,
 	while (value_len > 0 && is_ows(value[value_len - 1]))
 		value_len--;
 	if (msg->headers_len == msg->headers_cap) {
-		size_t cap = msg->headers_cap ? msg->headers_cap * 2 : 16;
-		struct http_header *n = realloc(msg->headers, cap * sizeof(*n));
+		size_t cap = msg->headers_cap * 2;
+		struct http_header *n = malloc(cap * sizeof(*n));
 		if (n == NULL)
 			return -1;
+		memcpy(n, msg->headers, msg->headers_len * sizeof(*n));
+		if (msg->headers != msg->inline_headers)
+			free(msg->headers);
 		msg->headers = n;
 		msg->headers_cap = cap;
 	}
 	h = &msg->headers[msg->headers_len];
-	/* One block per header: the name, a NUL, the value, a NUL (one malloc, not two). */
-	h->name = malloc(name_len + value_len + 2);
+	/* The name, a NUL, the value, a NUL, in the message's header blocks. */
+	h->name = head_alloc(msg, name_len + value_len + 2);
 	if (h->name == NULL)
 		return -1;
 	memcpy(h->name, name, name_len);
@@ -93,10 +137,8 @@ void http_msg_remove_header(struct http_msg *msg, const char *name)
 	size_t o = 0;
 
 	for (size_t i = 0; i < msg->headers_len; i++) {
-		if (strcasecmp(msg->headers[i].name, name) == 0) {
-			free(msg->headers[i].name);
-			continue;
-		}
+		if (strcasecmp(msg->headers[i].name, name) == 0)
+			continue;    /* its bytes stay in the block until the message is freed */
 		msg->headers[o++] = msg->headers[i];
 	}
 	msg->headers_len = o;
@@ -130,6 +172,60 @@ static int append(struct http_parser *p, char **s, size_t *len, const char *at, 
 	return 0;
 }
 
+/*
+ * Appends to the parser's header name or value scratch, which is kept from one header to the
+ * next (a header arrives in one callback unless it spans reads: no allocation per header).
+ */
+static int append_scratch(struct http_parser *p, char **s, size_t *len, size_t *cap,
+			  const char *at, size_t n)
+{
+	p->header_bytes += n;
+	if (p->header_bytes > p->max_header_bytes) {
+		p->overflow = 1;
+		return -1;
+	}
+	if (*len + n + 1 > *cap) {
+		size_t want = *cap ? *cap : 256;
+		char *grown;
+
+		while (want < *len + n + 1)
+			want *= 2;
+		grown = malloc(want);
+		if (grown == NULL) {
+			p->oom = 1;
+			return -1;
+		}
+		if (*s != NULL) {
+			memcpy(grown, *s, *len);
+			explicit_bzero(*s, *cap);
+			free(*s);
+		}
+		*s = grown;
+		*cap = want;
+	}
+	memcpy(*s + *len, at, n);
+	*len += n;
+	(*s)[*len] = '\0';
+	return 0;
+}
+
+/* Forgets the scratch's contents; a scratch grown past a few KiB by one large header is
+ * released rather than kept for the connection's life. */
+static void scratch_reset(char **s, size_t *len, size_t *cap)
+{
+	if (*s == NULL)
+		return;
+	if (*cap > 4096) {
+		explicit_bzero(*s, *cap);
+		free(*s);
+		*s = NULL;
+		*cap = 0;
+	} else {
+		explicit_bzero(*s, *len);
+	}
+	*len = 0;
+}
+
 static int on_message_begin(llhttp_t *l)
 {
 	struct http_parser *p = parser_of(l);
@@ -141,6 +237,8 @@ static int on_message_begin(llhttp_t *l)
 			return -1;
 		}
 	}
+	scratch_reset(&p->field, &p->field_len, &p->field_cap);
+	scratch_reset(&p->value, &p->value_len, &p->value_cap);
 	p->header_bytes = 0;
 	p->headers_done = 0;
 	p->headers_reported = 0;
@@ -167,7 +265,7 @@ static int on_header_field(llhttp_t *l, const char *at, size_t n)
 {
 	struct http_parser *p = parser_of(l);
 
-	return append(p, &p->field, &p->field_len, at, n);
+	return append_scratch(p, &p->field, &p->field_len, &p->field_cap, at, n);
 }
 
 static int on_header_value(llhttp_t *l, const char *at, size_t n)
@@ -177,7 +275,7 @@ static int on_header_value(llhttp_t *l, const char *at, size_t n)
 	/* Four bytes for ": " and CRLF, so the limit is on the header block as sent. */
 	if (p->value_len == 0)
 		p->header_bytes += 4;
-	return append(p, &p->value, &p->value_len, at, n);
+	return append_scratch(p, &p->value, &p->value_len, &p->value_cap, at, n);
 }
 
 static int on_header_value_complete(llhttp_t *l)
@@ -187,10 +285,8 @@ static int on_header_value_complete(llhttp_t *l)
 
 	rc = http_msg_add_header(p->msg, p->field ? p->field : "", p->field_len,
 				 p->value ? p->value : "", p->value_len);
-	free(p->field);
-	free(p->value);
-	p->field = p->value = NULL;
-	p->field_len = p->value_len = 0;
+	scratch_reset(&p->field, &p->field_len, &p->field_cap);
+	scratch_reset(&p->value, &p->value_len, &p->value_cap);
 	if (rc != 0) {
 		p->oom = 1;
 		return -1;
@@ -268,10 +364,15 @@ void http_parser_init(struct http_parser *p, llhttp_type_t type, size_t max_head
 void http_parser_cleanup(struct http_parser *p)
 {
 	http_msg_free(p->msg);
+	if (p->field != NULL)
+		explicit_bzero(p->field, p->field_cap);
+	if (p->value != NULL)
+		explicit_bzero(p->value, p->value_cap);
 	free(p->field);
 	free(p->value);
 	p->msg = NULL;
 	p->field = p->value = NULL;
+	p->field_len = p->value_len = p->field_cap = p->value_cap = 0;
 }
 
 /* Maps the state after llhttp stopped with an error to our result. */

@@ -16,13 +16,17 @@ struct evbuffer;
 
 /* One header line as received; name and value are NUL-terminated copies. */
 struct http_header {
-	char *name;              /* as the peer spelled it; owns the block holding both */
-	char *value;             /* leading and trailing white space removed; inside name's block */
+	char *name;              /* as the peer spelled it; in the message's header blocks */
+	char *value;             /* leading and trailing white space removed; likewise */
 	size_t name_len;         /* strlen(name) */
 	size_t value_len;        /* strlen(value) */
 };
 
 /* A whole request or response. */
+#define HTTP_INLINE_HEADERS 16
+
+struct http_head_block;           /* http.c: storage for header names and values */
+
 struct http_msg {
 	char method[16];          /* requests: "POST", ... */
 	char *url;                /* requests: the request target as sent */
@@ -33,10 +37,12 @@ struct http_msg {
 	int keep_alive;           /* the peer wants the connection kept open afterwards */
 	int expect_continue;      /* requests: "Expect: 100-continue" */
 	int chunked;              /* the body came chunked */
-	struct http_header *headers;
+	struct http_header *headers; /* inline_headers until more are needed */
 	size_t headers_len;       /* headers in use */
 	size_t headers_cap;       /* headers allocated */
+	struct http_head_block *blocks; /* where the headers' names and values live */
 	struct evbuffer *body;    /* the body, de-chunked */
+	struct http_header inline_headers[HTTP_INLINE_HEADERS];
 };
 
 struct http_msg *http_msg_new(void) __attribute__((warn_unused_result));
@@ -67,10 +73,12 @@ struct http_parser {
 	size_t max_header_bytes;   /* limit on request line + headers */
 	size_t max_body_bytes;     /* limit on the (de-chunked) body */
 	size_t header_bytes;       /* bytes of request line and headers seen so far */
-	char *field;               /* header name being assembled */
+	char *field;               /* header name being assembled (kept between headers) */
 	size_t field_len;
-	char *value;               /* header value being assembled */
+	size_t field_cap;
+	char *value;               /* header value being assembled (kept between headers) */
 	size_t value_len;
+	size_t value_cap;
 	int in_value;              /* the last header callback was for a value */
 	int headers_done;          /* on_headers_complete has run for msg */
 	int headers_reported;      /* HTTP_PARSE_HEADERS was returned for msg */

@@ -61,6 +61,60 @@ static void test_whole_request(void **state)
 }
 
 /* One byte at a time, as a slow client's TCP segments would arrive. */
+/* Many headers (past the inline array), one longer than a header block, headers split across
+ * reads, and a second message on the same parser: each name and value exactly as sent. */
+static void test_many_and_long_headers(void **state)
+{
+	struct http_parser p;
+	char *req = malloc(64 * 1024), *big = malloc(5001);
+	size_t n = 0, used;
+	struct http_msg *m;
+
+	(void)state;
+	memset(big, 'v', 5000);
+	big[5000] = '\0';
+	n += (size_t)sprintf(req + n, "POST / HTTP/1.1\r\nHost: h\r\n");
+	for (int i = 0; i < 40; i++)
+		n += (size_t)sprintf(req + n, "X-H%02d:  value-%02d-%s \r\n", i, i, i == 20 ? big : "x");
+	n += (size_t)sprintf(req + n, "Content-Length: 2\r\n\r\n{}");
+	http_parser_init(&p, HTTP_REQUEST, 16384, 1 << 20);
+	for (int round = 0; round < 2; round++) {
+		/* Round 0 whole; round 1 seven bytes at a time (values and names span feeds). */
+		size_t off = 0;
+		enum http_parse_result r = HTTP_PARSE_MORE;
+		while (off < n && r != HTTP_PARSE_DONE) {
+			size_t chunk = round == 0 ? n : (n - off < 7 ? n - off : 7);
+			r = http_parser_feed(&p, req + off, chunk, &used);
+			off += used;
+		}
+		assert_int_equal(r, HTTP_PARSE_DONE);
+		m = http_parser_take(&p);
+		assert_non_null(m);
+		assert_int_equal(m->headers_len, 42);
+		for (int i = 0; i < 40; i++) {
+			char name[8], want[5100];
+			snprintf(name, sizeof(name), "x-h%02d", i);
+			snprintf(want, sizeof(want), "value-%02d-%s", i, i == 20 ? big : "x");
+			assert_non_null(http_msg_header(m, name));
+			assert_string_equal(http_msg_header(m, name)->value, want);
+			assert_int_equal(http_msg_header(m, name)->value_len, strlen(want));
+		}
+		assert_string_equal(m->headers[41].name, "Content-Length");
+		http_msg_remove_header(m, "x-h20");
+		assert_null(http_msg_header(m, "x-h20"));
+		assert_string_equal(http_msg_header(m, "x-h21")->value, "value-21-x");
+		assert_int_equal(m->headers_len, 41);
+		http_msg_free(m);
+	}
+	/* Past the header limit: refused, and the parser's scratch is released by cleanup. */
+	http_parser_cleanup(&p);
+	http_parser_init(&p, HTTP_REQUEST, 4096, 1 << 20);
+	assert_int_equal(http_parser_feed(&p, req, n, &used), HTTP_PARSE_TOO_LARGE_HEADER);
+	http_parser_cleanup(&p);
+	free(big);
+	free(req);
+}
+
 static void test_byte_by_byte(void **state)
 {
 	struct http_parser p;
@@ -356,6 +410,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_whole_request),
 		cmocka_unit_test(test_byte_by_byte),
+		cmocka_unit_test(test_many_and_long_headers),
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_chunked_and_expect),
 		cmocka_unit_test(test_limits),
