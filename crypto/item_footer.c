@@ -8,16 +8,15 @@ int item_footer_canonical_hash(const unsigned char *header, size_t header_len,
 			       const struct enc_ctx *ec, const struct canon_field *fields,
 			       size_t nfields, unsigned char out[SUITE_HASH_LEN])
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	/* The thread's kept SHA-384 context (suite_sha384(): fetched once). */
+	EVP_MD_CTX *md = suite_digest_begin(suite_sha384());
 	struct bufwrite w;
 	unsigned int n = 0;
 	int rc = -1;
 
 	bufwrite_init(&w);
 	/* The record is hashed in pieces; only the small framing goes through the buffer. */
-	/* suite_sha384(): fetched once, where EVP_sha384() would be looked up on each item. */
-	if (md == NULL || suite_sha384() == NULL || EVP_DigestInit_ex2(md, suite_sha384(), NULL) != 1 ||
-	    EVP_DigestUpdate(md, header, header_len) != 1)
+	if (md == NULL || EVP_DigestUpdate(md, header, header_len) != 1)
 		goto cleanup;
 	ec_serialize(ec, 0, 0, &w);
 	if (w.failed)
@@ -54,12 +53,12 @@ int item_footer_canonical_hash(const unsigned char *header, size_t header_len,
 		    (f->value_len && EVP_DigestUpdate(md, f->value, f->value_len) != 1))
 			goto cleanup;
 	}
-	if (EVP_DigestFinal_ex(md, out, &n) != 1 || n != SUITE_HASH_LEN)
-		goto cleanup;
-	rc = 0;
+	rc = suite_digest_end(md, out, &n) == 0 && n == SUITE_HASH_LEN ? 0 : -1;
+	md = NULL;
 cleanup:
 	bufwrite_cleanup(&w);
-	EVP_MD_CTX_free(md);
+	if (md != NULL)
+		suite_digest_end(md, NULL, NULL);
 	return rc;
 }
 

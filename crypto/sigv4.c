@@ -598,8 +598,7 @@ static int sigv4_canon_payload(struct sigv4_canon *c, const struct sigv4_request
 	if (req->payload == NULL && req->payload_len > 0)
 		return SIGV4_ERR_ARG;
 	const unsigned char *body = req->payload != NULL ? req->payload : (const unsigned char *)"";
-	if (suite_sha256() == NULL ||
-	    EVP_Digest(body, req->payload_len, digest, NULL, suite_sha256(), NULL) != 1) {
+	if (suite_digest(suite_sha256(), body, req->payload_len, digest) != 0) {
 		log_openssl_errors(LOG_ERROR, "SigV4: SHA-256 of the payload");
 		return SIGV4_ERR_CRYPTO;
 	}
@@ -752,30 +751,22 @@ static int sigv4_hash_canonical_request(const struct sigv4_request *req, const s
 	unsigned int digest_len = 0;
 	int rc = SIGV4_OK;
 
-	s.md = EVP_MD_CTX_new();
+	s.md = suite_digest_begin(suite_sha256());
 	if (s.md == NULL) {
-		rc = SIGV4_ERR_NOMEM;
-		goto cleanup;
-	}
-	if (suite_sha256() == NULL || EVP_DigestInit_ex2(s.md, suite_sha256(), NULL) != 1) {
 		log_openssl_errors(LOG_ERROR, "SigV4: SHA-256 init");
-		rc = SIGV4_ERR_CRYPTO;
-		goto cleanup;
+		return SIGV4_ERR_CRYPTO;
 	}
 	sigv4_put_canonical_request(&s, req, c);
 	sigv4_sink_flush(&s);
 	if (s.status != 0) {
-		rc = s.status;
-		goto cleanup;
+		suite_digest_end(s.md, NULL, NULL);
+		return s.status;
 	}
-	if (EVP_DigestFinal_ex(s.md, digest, &digest_len) != 1 || digest_len != sizeof(digest)) {
+	if (suite_digest_end(s.md, digest, &digest_len) != 0 || digest_len != sizeof(digest)) {
 		log_openssl_errors(LOG_ERROR, "SigV4: SHA-256 final");
-		rc = SIGV4_ERR_CRYPTO;
-		goto cleanup;
+		return SIGV4_ERR_CRYPTO;
 	}
 	codec_hex_encode(digest, sizeof(digest), hex);
-cleanup:
-	EVP_MD_CTX_free(s.md);
 	return rc;
 }
 

@@ -59,14 +59,18 @@ struct suite_tls {
 	EVP_MD_CTX *key_in;             /* HMAC-SHA512 keyed with a PRK for the expands of */
 	EVP_MD_CTX *key_out;            /* one call; re-initialised before it returns */
 	EVP_CIPHER_CTX *cipher;         /* GCM or CTR; reset after each call */
+	EVP_MD_CTX *stream[MD_COUNT];   /* suite_digest_begin/_end: plain hashes of public or */
+	int streaming[MD_COUNT];        /* signed data; one in progress per digest at a time */
 };
 
 static void suite_tls_free(void *p)
 {
 	struct suite_tls *t = p;
 
-	for (size_t i = 0; i < MD_COUNT; i++)
+	for (size_t i = 0; i < MD_COUNT; i++) {
 		EVP_MD_CTX_free(t->md[i]);
+		EVP_MD_CTX_free(t->stream[i]);
+	}
 	EVP_MD_CTX_free(t->zero_in);
 	EVP_MD_CTX_free(t->zero_out);
 	EVP_MD_CTX_free(t->key_in);
@@ -171,7 +175,9 @@ static struct suite_tls *suite_tls(void)
 		return NULL;
 	for (size_t i = 0; i < MD_COUNT; i++)
 		if ((t->md[i] = EVP_MD_CTX_new()) == NULL ||
-		    EVP_DigestInit_ex2(t->md[i], suite_mds[i], NULL) != 1)
+		    EVP_DigestInit_ex2(t->md[i], suite_mds[i], NULL) != 1 ||
+		    (t->stream[i] = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestInit_ex2(t->stream[i], suite_mds[i], NULL) != 1)
 			goto fail;
 	if ((t->zero_in = EVP_MD_CTX_new()) == NULL || (t->zero_out = EVP_MD_CTX_new()) == NULL ||
 	    (t->key_in = EVP_MD_CTX_new()) == NULL || (t->key_out = EVP_MD_CTX_new()) == NULL ||
@@ -212,6 +218,54 @@ const EVP_MD *suite_sha384(void)
 {
 	pthread_once(&suite_once, suite_fetch);
 	return suite_fetched ? suite_mds[MD_SHA384] : NULL;
+}
+
+EVP_MD_CTX *suite_digest_begin(const EVP_MD *md)
+{
+	struct suite_tls *t = suite_tls();
+	int slot = md == NULL ? -1 : md_slot(md);
+
+	/* A second hash of the same digest while one is open would share its state. */
+	if (t == NULL || slot < 0 || t->streaming[slot])
+		return NULL;
+	t->streaming[slot] = 1;
+	return t->stream[slot];
+}
+
+int suite_digest_end(EVP_MD_CTX *ctx, unsigned char *out, unsigned int *out_len)
+{
+	struct suite_tls *t = suite_tls();
+	int rc = -1;
+
+	if (t == NULL || ctx == NULL)
+		return -1;
+	for (size_t i = 0; i < MD_COUNT; i++) {
+		if (ctx != t->stream[i] || !t->streaming[i])
+			continue;
+		if (out == NULL || EVP_DigestFinal_ex(ctx, out, out_len) == 1)
+			rc = out == NULL ? -1 : 0;
+		/* Ready for the next hash, whatever happened to this one. */
+		if (EVP_DigestInit_ex2(ctx, NULL, NULL) != 1)
+			rc = -1;
+		t->streaming[i] = 0;
+		return rc;
+	}
+	return -1;
+}
+
+int suite_digest(const EVP_MD *md, const void *msg, size_t msg_len, unsigned char *out)
+{
+	EVP_MD_CTX *ctx = suite_digest_begin(md);
+	unsigned int n = 0;
+	int ok = ctx != NULL && EVP_DigestUpdate(ctx, msg, msg_len) == 1;
+
+	if (ctx == NULL)
+		return -1;
+	if (!ok) {
+		suite_digest_end(ctx, NULL, NULL);
+		return -1;
+	}
+	return suite_digest_end(ctx, out, &n);
 }
 
 /*

@@ -50,6 +50,16 @@ int suite_hkdf_sha512_pair(const unsigned char *ikm, size_t ikm_len,
  * when the fetch failed.  EVP_sha256() and friends are looked up again on every init. */
 const EVP_MD *suite_sha256(void);
 const EVP_MD *suite_sha384(void);
+/* A plain hash on the calling thread's kept context for md (SHA-256/384/512; no allocation
+ * per hash): suite_digest_begin returns the context, already initialised (NULL on failure or
+ * while another hash with the same digest is open on this thread); feed it with
+ * EVP_DigestUpdate, then suite_digest_end writes the digest to out (out == NULL abandons it)
+ * and readies the context again.  For public or signed data: nothing is wiped. */
+EVP_MD_CTX *suite_digest_begin(const EVP_MD *md);
+int suite_digest_end(EVP_MD_CTX *ctx, unsigned char *out, unsigned int *out_len);
+/* One-shot form of the above; out receives the digest size. */
+int suite_digest(const EVP_MD *md, const void *msg, size_t msg_len, unsigned char *out)
+	__attribute__((warn_unused_result));
 /* HMAC with SHA-256, SHA-384 or SHA-512 (md = EVP_sha256() / EVP_sha384() / EVP_sha512());
  * out holds the full MAC. */
 int suite_hmac(const EVP_MD *md, const unsigned char *key, size_t key_len,

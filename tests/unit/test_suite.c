@@ -153,6 +153,45 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/* The kept per-thread digest contexts give OpenSSL's one-shot digests, stay usable after a
+ * hash is abandoned, and refuse a second open hash of the same digest. */
+static void test_digest(void **state)
+{
+	const EVP_MD *mds[3] = { EVP_sha256(), EVP_sha384(), EVP_sha512() };
+	unsigned char msg[300], want[64], got[64];
+	unsigned int wn = 0, gn = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (unsigned char)(i * 7 + 1);
+	for (int m = 0; m < 3; m++) {
+		for (size_t len = 0; len <= sizeof(msg); len += 150) {
+			EVP_MD_CTX *ctx;
+
+			assert_int_equal(EVP_Digest(msg, len, want, &wn, mds[m], NULL), 1);
+			assert_int_equal(suite_digest(mds[m], msg, len, got), 0);
+			assert_memory_equal(got, want, wn);
+			/* Streamed in two parts, with the same digest refused while it is open. */
+			ctx = suite_digest_begin(mds[m]);
+			assert_non_null(ctx);
+			assert_null(suite_digest_begin(mds[m]));
+			assert_int_equal(EVP_DigestUpdate(ctx, msg, len / 2), 1);
+			assert_int_equal(EVP_DigestUpdate(ctx, msg + len / 2, len - len / 2), 1);
+			assert_int_equal(suite_digest_end(ctx, got, &gn), 0);
+			assert_int_equal(gn, wn);
+			assert_memory_equal(got, want, wn);
+			/* Abandoned half-way: the next hash starts clean. */
+			ctx = suite_digest_begin(mds[m]);
+			assert_int_equal(EVP_DigestUpdate(ctx, "junk", 4), 1);
+			assert_int_equal(suite_digest_end(ctx, NULL, NULL), -1);
+			assert_int_equal(suite_digest(mds[m], msg, len, got), 0);
+			assert_memory_equal(got, want, wn);
+		}
+	}
+	assert_null(suite_digest_begin(EVP_md5()));
+	assert_int_equal(suite_digest_end(NULL, got, &gn), -1);
+}
+
 static void test_other_thread(void **state)
 {
 	pthread_t th;
@@ -168,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_gcm_ctr),
 		cmocka_unit_test(test_hkdf),
 		cmocka_unit_test(test_hmac),
+		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_other_thread),
 	};
 
