@@ -55,7 +55,10 @@ int forward_region(struct worker *w, const struct http_msg *req, char *out, size
 	int slash = 0;
 
 	if (w->server->region[0] != '\0') {
-		snprintf(out, cap, "%s", w->server->region);
+		size_t n = strlen(w->server->region);
+		if (n >= cap)
+			return -1;
+		memcpy(out, w->server->region, n + 1);
 		return 0;
 	}
 	/* Credential=AKID/DATE/REGION/SERVICE/aws4_request */
@@ -79,16 +82,20 @@ int forward_region(struct worker *w, const struct http_msg *req, char *out, size
 	return -1;
 }
 
-/* The Host header value for the upstream: the port only when it is not the scheme's default. */
-static void upstream_host(const struct upstream_target *t, char *out, size_t cap)
+/* X-Amz-Date for now: formatted once a second per thread, not once per request. */
+static int amz_date_now(char out[SIGV4_AMZ_DATE_LEN + 1])
 {
-	int bracket = strchr(t->host, ':') != NULL;
-	int default_port = (t->tls && t->port == 443) || (!t->tls && t->port == 80);
+	static _Thread_local time_t at = (time_t)-1;
+	static _Thread_local char text[SIGV4_AMZ_DATE_LEN + 1];
+	time_t now = time(NULL);
 
-	if (default_port)
-		snprintf(out, cap, bracket ? "[%s]" : "%s", t->host);
-	else
-		snprintf(out, cap, bracket ? "[%s]:%u" : "%s:%u", t->host, t->port);
+	if (now != at) {
+		if (sigv4_amz_date(now, text) != 0)
+			return -1;
+		at = now;
+	}
+	memcpy(out, text, sizeof(text));
+	return 0;
 }
 
 char *forward_build(struct worker *w, const struct http_msg *req, const char *body, size_t body_len,
@@ -104,7 +111,8 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 	struct sigv4_scope scope;
 	const struct http_header *target = http_msg_header(req, "x-amz-target");
 	const struct http_header *ctype = http_msg_header(req, "content-type");
-	char host[300], amz_date[SIGV4_AMZ_DATE_LEN + 1], region[64], authz[512];
+	const char *host = t->authority;
+	char amz_date[SIGV4_AMZ_DATE_LEN + 1], region[64], authz[512];
 	const char *query;
 	char *bytes = NULL;
 	int rc;
@@ -114,8 +122,7 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 			     "for: set upstream.region in its config or AWS_REGION in its environment");
 		return NULL;
 	}
-	upstream_host(t, host, sizeof(host));
-	if (sigv4_amz_date(time(NULL), amz_date) != 0) {
+	if (amz_date_now(amz_date) != 0) {
 		ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal's clock is outside the years SigV4 can sign");
 		return NULL;
 	}

@@ -5,6 +5,7 @@
 #include "proxy/worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -20,7 +21,6 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <event2/thread.h>
 
 #include "crypto/cred_chain.h"
 #include "crypto/keyring.h"
@@ -367,6 +367,24 @@ static void worker_reload_cb(evutil_socket_t fd, short what, void *arg)
 	worker_gen_release(old);
 }
 
+/* The worker's end of its pipe from the main thread: 's' drains it, 'r' reloads it. */
+static void worker_notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	char buf[16];
+	ssize_t n;
+
+	(void)what;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == 'r')
+				worker_reload_cb(-1, 0, w);
+			else if (buf[i] == 's')
+				worker_stop_cb(-1, 0, w);
+		}
+	}
+}
+
 int worker_setup(struct server *srv, struct worker *w, int id)
 {
 	const struct config *cfg = srv->cfg;
@@ -401,18 +419,40 @@ int worker_setup(struct server *srv, struct worker *w, int id)
 	w->gen = worker_gen_new(w, config_hold(srv->cfg));
 	if (w->gen == NULL)
 		return -1;
-	w->reload_ev = event_new(w->base, -1, 0, worker_reload_cb, w);
-	if (w->reload_ev == NULL)
+	/* The main thread's only way into a worker: no other thread ever touches a worker's
+	 * event_base, so libevent runs without locks (no evthread_use_pthreads). */
+	if (pipe2(w->notify_fd, O_NONBLOCK | O_CLOEXEC) != 0)
 		return -1;
+	w->notify_ev = event_new(w->base, w->notify_fd[0], EV_READ | EV_PERSIST, worker_notify_cb, w);
+	if (w->notify_ev == NULL || event_add(w->notify_ev, NULL) != 0) {
+		if (w->notify_ev != NULL)
+			event_free(w->notify_ev);
+		w->notify_ev = NULL;
+		close(w->notify_fd[0]);
+		close(w->notify_fd[1]);
+		return -1;
+	}
 	return 0;
+}
+
+/* Sends a worker 'r' or 's' from the main thread (a byte on its pipe: never lost, since the
+ * pipe holds far more than the few notifications that can be outstanding). */
+static void worker_notify(struct worker *w, char what)
+{
+	ssize_t n;
+
+	if (w->notify_ev == NULL)
+		return;
+	do
+		n = write(w->notify_fd[1], &what, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		log_error("worker %d: cannot be notified: %s", w->id, strerror(errno));
 }
 
 static int worker_init(struct server *srv, struct worker *w, int id)
 {
 	if (worker_setup(srv, w, id) != 0)
-		return -1;
-	w->stop_ev = event_new(w->base, -1, 0, worker_stop_cb, w);
-	if (w->stop_ev == NULL)
 		return -1;
 	w->listeners_len = srv->listen_fds_per_worker;
 	w->listeners = calloc((size_t)w->listeners_len, sizeof(*w->listeners));
@@ -438,16 +478,18 @@ void worker_cleanup(struct worker *w)
 			evconnlistener_free(w->listeners[i]);
 	}
 	free(w->listeners);
-	if (w->reload_ev != NULL)
-		event_free(w->reload_ev);
+	if (w->notify_ev != NULL) {
+		event_free(w->notify_ev);
+		w->notify_ev = NULL;
+		close(w->notify_fd[0]);
+		close(w->notify_fd[1]);
+	}
 	config_release(atomic_exchange(&w->pending_cfg, NULL));
 	worker_gen_release(w->gen);
 	w->gen = NULL;
 	cache_free(w->cache);
 	w->cache = NULL;
 	kms_client_free(w->kms);
-	if (w->stop_ev != NULL)
-		event_free(w->stop_ev);
 	upstream_pool_free(w->dynamodb);
 	if (w->dns != NULL)
 		evdns_base_free(w->dns, 0);
@@ -463,7 +505,7 @@ static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("received %s: finishing requests in flight (up to %d ms), then exiting",
 		 sig == SIGINT ? "SIGINT" : "SIGTERM", srv->drain_deadline_ms);
 	for (int i = 0; i < srv->workers_len; i++)
-		event_active(srv->workers[i].stop_ev, EV_TIMEOUT, 0);
+		worker_notify(&srv->workers[i], 's');
 	event_base_loopbreak(srv->main_base);
 }
 
@@ -570,7 +612,7 @@ static void signal_reload_cb(evutil_socket_t sig, short what, void *arg)
 	for (int i = 0; i < srv->workers_len; i++) {
 		struct worker *w = &srv->workers[i];
 		config_release(atomic_exchange(&w->pending_cfg, config_hold(cfg)));
-		event_active(w->reload_ev, EV_TIMEOUT, 0);
+		worker_notify(w, 'r');
 	}
 	srv->cfg = cfg;
 	config_release(old);
@@ -610,7 +652,6 @@ int server_run(struct config *cfg, int workers)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
-	evthread_use_pthreads();
 	log_hook_libevent();
 	server_pick_region(&srv);
 	if (audit_open(cfg->audit_log) != 0)

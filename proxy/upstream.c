@@ -86,6 +86,17 @@ struct upstream_pool *upstream_pool_new(struct event_base *base, struct evdns_ba
 	pool->dns = dns;
 	pool->ssl_ctx = ssl_ctx;
 	pool->target = *target;
+	{
+		struct upstream_target *t = &pool->target;
+		int bracket = strchr(t->host, ':') != NULL;
+		int default_port = (t->tls && t->port == 443) || (!t->tls && t->port == 80);
+
+		if (default_port)
+			snprintf(t->authority, sizeof(t->authority), bracket ? "[%s]" : "%s", t->host);
+		else
+			snprintf(t->authority, sizeof(t->authority), bracket ? "[%s]:%u" : "%s:%u",
+				 t->host, t->port);
+	}
 	snprintf(pool->name, sizeof(pool->name), "%s", name);
 	TAILQ_INIT(&pool->idle);
 	return pool;

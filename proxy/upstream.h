@@ -29,6 +29,8 @@ struct upstream_target {
 	int idle_timeout_ms;          /* an idle pooled connection is closed after this */
 	int pool_size;                /* idle connections kept at most */
 	size_t max_response_bytes;    /* a larger response body is an error */
+	char authority[300];          /* set by upstream_pool_new: the Host header to send (the
+				       * port only when it is not the scheme's default) */
 };
 
 /*

@@ -66,9 +66,9 @@ struct worker {
 	struct kms_client *kms;              /* this worker's KMS client, when a keyring needs KMS */
 	struct cache *cache;                 /* this worker's key cache (L1, and Redis when shared) */
 	struct worker_gen *gen;              /* the config and keyrings new requests use */
-	struct event *reload_ev;             /* activated by the main thread after SIGHUP */
-	struct config *_Atomic pending_cfg;  /* the reloaded config, handed over by reload_ev */
-	struct event *stop_ev;               /* activated by the main thread to drain */
+	int notify_fd[2];                    /* a pipe: the main thread writes 'r' (reload) or 's' */
+	struct event *notify_ev;             /* (drain); the worker reads it; open when set */
+	struct config *_Atomic pending_cfg;  /* the reloaded config, handed over with 'r' */
 	struct client_list clients;          /* open client connections */
 	unsigned long next_client_id;
 	int draining;                        /* no new connections; exit when clients are idle */
