@@ -117,7 +117,7 @@ struct config {
 	char *upstream_ca_file;             /* extra CA bundle, optional */
 	int upstream_connect_timeout_ms;    /* default 3000 */
 	int upstream_response_timeout_ms;   /* default 30000 */
-	int upstream_pool_size;             /* idle connections kept per worker, default 64 */
+	int upstream_pool_size;             /* idle connections kept per worker at least, default 64 */
 
 	/* "limits" */
 	size_t max_header_bytes;            /* default 64 KiB */

@@ -99,6 +99,9 @@ void metrics_render(struct evbuffer *out, struct metrics *const *each, size_t n)
 		sum_at(each, n, offsetof(struct metrics, errors_own)));
 	counter(out, "dynaseal_upstream_errors_total", "Upstream calls that failed (unreachable, timed out, broken).",
 		sum_at(each, n, offsetof(struct metrics, upstream_errors)));
+	counter(out, "dynaseal_upstream_connections_opened_total", "Connections opened to the "
+		"DynamoDB endpoint (the rest of the calls reuse a pooled connection).",
+		sum_at(each, n, offsetof(struct metrics, upstream_opened)));
 	counter(out, "dynaseal_refused_total", "Requests refused because they could not be rewritten safely.",
 		sum_at(each, n, offsetof(struct metrics, refused)));
 	counter(out, "dynaseal_items_encrypted_total", "Items encrypted and signed.",

@@ -28,6 +28,7 @@ struct metrics {
 	metrics_counter bytes_out;                   /* response bodies sent */
 	metrics_counter errors_own;                  /* errors dynaseal answered itself */
 	metrics_counter upstream_errors;             /* upstream unreachable, timed out, broken */
+	metrics_counter upstream_opened;             /* connections opened to DynamoDB */
 	metrics_counter refused;                     /* requests refused as unsafe to rewrite */
 	metrics_counter items_encrypted;             /* items encrypted and signed */
 	metrics_counter items_decrypted;             /* items verified and decrypted */

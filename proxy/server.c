@@ -414,6 +414,7 @@ int worker_setup(struct server *srv, struct worker *w, int id)
 	w->dynamodb = upstream_pool_new(w->base, w->dns, srv->upstream_ssl, &t, "dynamodb");
 	if (w->dynamodb == NULL)
 		return -1;
+	upstream_pool_count_opens(w->dynamodb, &w->metrics.upstream_opened);
 	if (keycache_worker_init(w) != 0)
 		return -1;
 	w->gen = worker_gen_new(w, config_hold(srv->cfg));

@@ -58,11 +58,18 @@ struct upstream_pool {
 	size_t idle_count;
 	unsigned long next_id;
 	struct upstream_stats stats;
+	size_t open_count;            /* connections of this pool, idle or busy */
+	size_t peak_busy;             /* most calls in flight at once lately (see conn_release) */
+	time_t peak_at;               /* when peak_busy was last set */
+	metrics_counter *opened;      /* upstream_pool_count_opens, or NULL */
 };
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static int call_attempt(struct upstream_call *call);
+
+/* How long a peak of calls in flight keeps that many idle connections open. */
+#define UPSTREAM_PEAK_SECONDS 60
 
 static struct timeval ms_to_tv(int ms)
 {
@@ -114,6 +121,12 @@ static void conn_free(struct upstream_conn *conn)
 		bufferevent_free(conn->bev);
 	http_parser_cleanup(&conn->parser);
 	free(conn);
+	pool->open_count--;
+}
+
+void upstream_pool_count_opens(struct upstream_pool *pool, metrics_counter *c)
+{
+	pool->opened = c;
 }
 
 void upstream_pool_free(struct upstream_pool *pool)
@@ -200,6 +213,9 @@ static struct upstream_conn *conn_open(struct upstream_pool *pool)
 	if (bufferevent_socket_connect_hostname(conn->bev, pool->dns, AF_UNSPEC, t->host, t->port) != 0)
 		goto fail;
 	pool->stats.connects++;
+	pool->open_count++;
+	if (pool->opened != NULL)
+		metrics_inc(pool->opened, 1);
 	return conn;
 fail:
 	log_warn("upstream %s: cannot open a connection to %s:%u", pool->name, t->host, t->port);
@@ -217,7 +233,12 @@ static void conn_release(struct upstream_conn *conn, int keep_alive)
 	struct timeval idle = ms_to_tv(pool->target.idle_timeout_ms);
 
 	conn->call = NULL;
-	if (!keep_alive || pool->idle_count >= (size_t)pool->target.pool_size ||
+	/* Idle connections beyond pool_size are kept up to the most calls in flight at once in
+	 * the last minute or so: under load, answers come back in bursts larger than pool_size,
+	 * and closing the excess meant a new connection (a TCP and TLS handshake) for each of the
+	 * calls that followed.  The idle timeout closes what a past burst left. */
+	if (!keep_alive ||
+	    (pool->idle_count >= (size_t)pool->target.pool_size && pool->idle_count >= pool->peak_busy) ||
 	    evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0) {
 		conn_free(conn);
 		return;
@@ -379,6 +400,16 @@ static int call_attempt(struct upstream_call *call)
 	conn->call = call;
 	conn->got_bytes = 0;
 	call->conn = conn;
+	{
+		size_t busy = pool->open_count - pool->idle_count;
+		struct timeval now;
+
+		event_base_gettimeofday_cached(pool->base, &now);
+		if (busy >= pool->peak_busy || now.tv_sec - pool->peak_at >= UPSTREAM_PEAK_SECONDS) {
+			pool->peak_busy = busy;
+			pool->peak_at = now.tv_sec;
+		}
+	}
 	/* On an idle plain connection the request is sent now: arming the write event for it
 	 * cost two epoll_ctl calls and a loop pass per call.  What the socket does not take
 	 * (all of it on a TLS or new connection) goes through the bufferevent, which also

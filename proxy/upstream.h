@@ -13,6 +13,7 @@
 
 #include "proxy/error.h"
 #include "proxy/http.h"
+#include "proxy/metrics.h"
 
 struct event_base;
 struct evdns_base;
@@ -27,7 +28,7 @@ struct upstream_target {
 	int connect_timeout_ms;       /* TCP + TLS handshake */
 	int response_timeout_ms;      /* from the request sent to the response complete */
 	int idle_timeout_ms;          /* an idle pooled connection is closed after this */
-	int pool_size;                /* idle connections kept at most */
+	int pool_size;                /* idle connections kept at least (more under load) */
 	size_t max_response_bytes;    /* a larger response body is an error */
 	char authority[300];          /* set by upstream_pool_new: the Host header to send (the
 				       * port only when it is not the scheme's default) */
@@ -72,6 +73,9 @@ struct upstream_stats {
 	uint64_t idle;                /* idle connections now */
 };
 void upstream_pool_stats(const struct upstream_pool *pool, struct upstream_stats *out);
+
+/* Counts the connections the pool opens in c (a worker's metrics counter). */
+void upstream_pool_count_opens(struct upstream_pool *pool, metrics_counter *c);
 
 /* A client TLS context: TLS 1.2+, peer verification against the system store and ca_file. */
 SSL_CTX *upstream_ssl_ctx_new(const char *ca_file) __attribute__((warn_unused_result));

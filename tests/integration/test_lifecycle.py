@@ -80,6 +80,46 @@ class LifecycleTest(unittest.TestCase):
             proxy.stop()
             ddb.stop()
 
+    def test_upstream_connections_reused_under_concurrency(self):
+        # Bursts of 32 concurrent calls on one worker whose pool keeps 2 idle connections:
+        # connections stay open while as many calls are in flight, so the upstream sees about
+        # one connection per concurrent call, not one per call beyond the 2 kept.
+        ddb = h.start_dynalite()
+        proxy = h.start_dynaseal(ddb.url, config={"upstream": {"pool_size": 2}}, workers=1)
+        try:
+            conns, rounds = 32, 12
+            clients = [h.boto3_client(proxy.url) for _ in range(conns)]
+            barrier = threading.Barrier(conns)
+            failures = []
+
+            def run(d):
+                try:
+                    for _ in range(rounds):
+                        barrier.wait(timeout=30)
+                        d.list_tables()
+                except Exception as e:  # reported below
+                    failures.append(repr(e))
+
+            before = parse_prometheus(admin_get(proxy, "/metrics")[1])
+            threads = [threading.Thread(target=run, args=(d,)) for d in clients]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=120)
+            self.assertEqual(failures, [])
+            after = parse_prometheus(admin_get(proxy, "/metrics")[1])
+            key = ("dynaseal_upstream_connections_opened_total", "")
+            opened = after[key] - before.get(key, 0)
+            calls = (after[("dynaseal_requests_total", 'operation="ListTables",status="2xx"')]
+                     - before.get(("dynaseal_requests_total", 'operation="ListTables",status="2xx"'), 0))
+            print("upstream: %d calls, %d connections opened" % (calls, opened))
+            self.assertEqual(calls, conns * rounds)
+            self.assertGreater(opened, 0)
+            self.assertLessEqual(opened, 2 * conns)
+        finally:
+            proxy.stop()
+            ddb.stop()
+
     def test_readyz_follows_the_upstream(self):
         ddb = h.start_dynalite()
         port = ddb.port
