@@ -105,21 +105,32 @@ struct cache *cache_new(struct event_base *base, const struct cache_options *opt
 		goto cleanup;
 	}
 	event_add(c->sweep_ev, &tv);
-	if (opts->redis_url != NULL) {
-		if (opts->cache_key == NULL) {
-			log_error("cache.redis: a cache key is needed to seal Redis entries");
-			goto cleanup;
-		}
-		if (cache_seal_keys_derive(&c->keys, opts->cache_key) != 0)
-			goto cleanup;
-		c->redis = cache_redis_new(base, opts->redis_url, &opts->redis, &c->stats);
-		if (c->redis == NULL)
-			goto cleanup;
-	}
+	if (opts->redis_url != NULL &&
+	    cache_attach_l2(c, opts->redis_url, opts->cache_key, &opts->redis) != 0)
+		goto cleanup;
 	return c;
 cleanup:
 	cache_free(c);
 	return NULL;
+}
+
+int cache_attach_l2(struct cache *c, const char *redis_url, const uint8_t *cache_key,
+		    const struct cache_redis_opts *ro)
+{
+	if (c->redis != NULL)
+		return -1;
+	if (cache_key == NULL) {
+		log_error("cache.redis: a cache key is needed to seal Redis entries");
+		return -1;
+	}
+	if (cache_seal_keys_derive(&c->keys, cache_key) != 0)
+		return -1;
+	c->redis = cache_redis_new(c->base, redis_url, ro, &c->stats);
+	if (c->redis == NULL) {
+		cache_seal_keys_wipe(&c->keys);
+		return -1;
+	}
+	return 0;
 }
 
 void cache_free(struct cache *c)

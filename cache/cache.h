@@ -68,6 +68,11 @@ struct cache *cache_new(struct event_base *base, const struct cache_options *opt
  * orphaned (their cache_fetch_done only frees them).  NULL is ignored.
  */
 void cache_free(struct cache *c);
+/* Adds the Redis layer to a cache made without one (the cache key became known after start-up),
+ * as cache_new would have with opts->redis_url, cache_key and redis.  0, or -1 (it already has
+ * one, or the link could not be set up: the cache goes on in process only). */
+int cache_attach_l2(struct cache *c, const char *redis_url, const uint8_t *cache_key,
+		    const struct cache_redis_opts *ro) __attribute__((warn_unused_result));
 /* The counters (owned by the cache; read them with cache_stat_read from any thread). */
 const struct cache_stats *cache_get_stats(const struct cache *c);
 /* 1 when Redis is connected, 0 when it is configured but not connected, -1 when not used. */

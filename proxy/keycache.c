@@ -1,8 +1,11 @@
 #include "proxy/keycache.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
@@ -213,7 +216,7 @@ static int redis_get_async(struct event_base *base, struct cache_redis *r, const
  * that makes the key writes it, then reads back whichever key was written last and uses that:
  * replicas starting at the same instant converge on one key.
  */
-static int bootstrap_tls(struct server *srv, const char *arn, const char *name, char *why, size_t cap)
+static int bootstrap_tls(struct server *srv, const char *url, const char *arn, const char *name, char *why, size_t cap)
 {
 	struct event_base *base = event_base_new();
 	struct cache_redis_opts o;
@@ -228,7 +231,7 @@ static int bootstrap_tls(struct server *srv, const char *arn, const char *name, 
 	o.ssl_ctx = srv->upstream_ssl;
 	o.connect_timeout_ms = 2000;
 	o.command_timeout_ms = 2000;
-	if (base == NULL || (r = cache_redis_new(base, srv->cfg->cache_redis, &o, &st)) == NULL) {
+	if (base == NULL || (r = cache_redis_new(base, url, &o, &st)) == NULL) {
 		snprintf(why, cap, "cannot set up the Redis client");
 		goto done;
 	}
@@ -276,7 +279,7 @@ done:
 	return rc;
 }
 
-static int bootstrap(struct server *srv, const char *arn, char *why, size_t cap)
+static int bootstrap(struct server *srv, const char *url, const char *arn, char *why, size_t cap)
 {
 	unsigned char h[SHA256_DIGEST_LENGTH];
 	char hex[2 * SHA256_DIGEST_LENGTH + 1], name[80];
@@ -288,9 +291,9 @@ static int bootstrap(struct server *srv, const char *arn, char *why, size_t cap)
 	SHA256((const unsigned char *)arn, strlen(arn), h);
 	codec_hex_encode(h, 8, hex);
 	snprintf(name, sizeof(name), "dynaseal:v1:cache-key:%s", hex);
-	if (strncmp(srv->cfg->cache_redis, "rediss://", 9) == 0)
-		return bootstrap_tls(srv, arn, name, why, cap);
-	rc = redis_connect(srv->cfg->cache_redis, why, cap);
+	if (strncmp(url, "rediss://", 9) == 0)
+		return bootstrap_tls(srv, url, arn, name, why, cap);
+	rc = redis_connect(url, why, cap);
 	if (rc == NULL)
 		return -1;
 	for (int attempt = 0; attempt < 2 && rc_ok != 0; attempt++) {
@@ -332,25 +335,143 @@ static int bootstrap(struct server *srv, const char *arn, char *why, size_t cap)
 	return rc_ok;
 }
 
+/* The thread that looks for the cache key after a failed start-up (keycache.h). */
+struct keycache_retry {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;              /* signalled by keycache_retry_stop */
+	int stop;
+	struct server *srv;
+	char *url;                        /* cache.redis at start-up (may hold a password) */
+	char arn[2048];
+};
+
+static void retry_free(struct keycache_retry *kr)
+{
+	if (kr->url != NULL) {
+		OPENSSL_cleanse(kr->url, strlen(kr->url));
+		free(kr->url);
+	}
+	free(kr);
+}
+
+#define RETRY_FIRST_MS 1000
+#define RETRY_MAX_MS 30000
+
+static void *retry_main(void *arg)
+{
+	struct keycache_retry *kr = arg;
+	int delay_ms = RETRY_FIRST_MS;
+	unsigned attempts = 0;
+
+	pthread_mutex_lock(&kr->lock);
+	while (!kr->stop) {
+		struct timespec until;
+		char why[400] = "";
+		int rc;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += delay_ms / 1000;
+		until.tv_nsec += (long)(delay_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!kr->stop && pthread_cond_timedwait(&kr->wake, &kr->lock, &until) != ETIMEDOUT)
+			;
+		if (kr->stop)
+			break;
+		pthread_mutex_unlock(&kr->lock);
+		/* Blocking, bounded by the Redis (1 s) and KMS timeouts: this thread's only work. */
+		rc = bootstrap(kr->srv, kr->url, kr->arn, why, sizeof(why));
+		attempts++;
+		pthread_mutex_lock(&kr->lock);
+		if (rc == 0) {
+			atomic_store_explicit(&kr->srv->cache_key_ok, 1, memory_order_release);
+			log_info("cache: shared through Redis from now on (found after %u more attempt%s), "
+				 "entries sealed under a cache key protected by %s", attempts,
+				 attempts == 1 ? "" : "s", kr->arn);
+			server_notify_workers(kr->srv, 'c');
+			break;
+		}
+		/* A line per attempt while retries are frequent, then one every ~5 minutes. */
+		if (delay_ms < RETRY_MAX_MS || attempts % 10 == 0)
+			log_warn("cache: Redis still not used (%s); retrying in %d s", why,
+				 (delay_ms * 2 < RETRY_MAX_MS ? delay_ms * 2 : RETRY_MAX_MS) / 1000);
+		delay_ms = delay_ms * 2 < RETRY_MAX_MS ? delay_ms * 2 : RETRY_MAX_MS;
+	}
+	pthread_mutex_unlock(&kr->lock);
+	return NULL;
+}
+
+void keycache_retry_start(struct server *srv)
+{
+	const char *arn = cache_kms_key(srv->cfg);
+	struct keycache_retry *kr;
+
+	if (srv->cfg->cache_redis == NULL || arn == NULL ||
+	    atomic_load_explicit(&srv->cache_key_ok, memory_order_acquire) || srv->cache_retry != NULL)
+		return;
+	kr = calloc(1, sizeof(*kr));
+	if (kr != NULL)
+		kr->url = strdup(srv->cfg->cache_redis);
+	if (kr == NULL || kr->url == NULL || strlen(arn) >= sizeof(kr->arn)) {
+		if (kr != NULL)
+			retry_free(kr);
+		log_error("cache: cannot look for Redis again; keys stay cached in each worker only");
+		return;
+	}
+	kr->srv = srv;
+	memcpy(kr->arn, arn, strlen(arn) + 1);
+	pthread_mutex_init(&kr->lock, NULL);
+	pthread_cond_init(&kr->wake, NULL);
+	if (pthread_create(&kr->thread, NULL, retry_main, kr) != 0) {
+		pthread_cond_destroy(&kr->wake);
+		pthread_mutex_destroy(&kr->lock);
+		retry_free(kr);
+		log_error("cache: cannot look for Redis again; keys stay cached in each worker only");
+		return;
+	}
+	srv->cache_retry = kr;
+}
+
+void keycache_retry_stop(struct server *srv)
+{
+	struct keycache_retry *kr = srv->cache_retry;
+
+	if (kr == NULL)
+		return;
+	pthread_mutex_lock(&kr->lock);
+	kr->stop = 1;
+	pthread_cond_signal(&kr->wake);
+	pthread_mutex_unlock(&kr->lock);
+	/* An attempt under way ends within its timeouts. */
+	pthread_join(kr->thread, NULL);
+	pthread_cond_destroy(&kr->wake);
+	pthread_mutex_destroy(&kr->lock);
+	retry_free(kr);
+	srv->cache_retry = NULL;
+}
+
 int keycache_bootstrap(struct server *srv)
 {
 	const struct config *cfg = srv->cfg;
 	const char *arn = cache_kms_key(cfg);
 	char why[400] = "";
 
-	srv->cache_key_ok = 0;
+	atomic_store(&srv->cache_key_ok, 0);
 	if (cfg->cache_redis == NULL)
 		return 0;
 	if (arn == NULL) {
 		log_info("cache: no KMS keyring, so nothing to share in Redis; cache.redis is not used");
 		return 0;
 	}
-	if (bootstrap(srv, arn, why, sizeof(why)) != 0) {
-		log_warn("cache: Redis is not used (%s); keys are cached in each worker only, which costs "
-			 "more KMS calls", why);
+	if (bootstrap(srv, cfg->cache_redis, arn, why, sizeof(why)) != 0) {
+		log_warn("cache: Redis is not used yet (%s); keys are cached in each worker only, which "
+			 "costs more KMS calls, until a retry in the background succeeds", why);
 		return 0;
 	}
-	srv->cache_key_ok = 1;
+	atomic_store(&srv->cache_key_ok, 1);
 	log_info("cache: shared through Redis, entries sealed under a cache key protected by %s", arn);
 	return 0;
 }
@@ -363,7 +484,7 @@ int keycache_worker_init(struct worker *w)
 	memset(&opts, 0, sizeof(opts));
 	opts.max_entries = cfg->cache_max_entries;
 	opts.ttl_s = cfg->cache_ttl_s;
-	if (w->server->cache_key_ok) {
+	if (atomic_load_explicit(&w->server->cache_key_ok, memory_order_acquire)) {
 		opts.redis_url = cfg->cache_redis;
 		opts.cache_key = w->server->cache_key;
 		opts.redis.dns = w->dns;
@@ -372,6 +493,23 @@ int keycache_worker_init(struct worker *w)
 	}
 	w->cache = cache_new(w->base, &opts);
 	return w->cache != NULL ? 0 : -1;
+}
+
+void keycache_worker_attach(struct worker *w)
+{
+	struct cache_redis_opts ro;
+
+	if (w->cache == NULL || cache_l2_ready(w->cache) >= 0 ||
+	    !atomic_load_explicit(&w->server->cache_key_ok, memory_order_acquire))
+		return;
+	memset(&ro, 0, sizeof(ro));
+	ro.dns = w->dns;
+	ro.ssl_ctx = w->server->upstream_ssl;
+	/* The worker's own config (the server's may be swapped by a reload meanwhile). */
+	if (w->gen == NULL || w->gen->cfg->cache_redis == NULL)
+		return;
+	if (cache_attach_l2(w->cache, w->gen->cfg->cache_redis, w->server->cache_key, &ro) != 0)
+		log_warn("worker %d: the Redis layer could not be added to its key cache", w->id);
 }
 
 /* A shared-cache lookup in flight for the hierarchical keyring. */

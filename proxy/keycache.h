@@ -17,12 +17,23 @@ struct keyring;
 
 /*
  * At start-up, with cache.redis configured: obtains srv->cache_key (blocking, bounded by
- * timeouts).  Without a KMS keyring, or when Redis or KMS cannot be reached, the cache runs in
- * process only (logged).  Returns 0 either way; -1 only when memory runs out.
+ * timeouts).  Without a KMS keyring the cache runs in process only (logged); when Redis or KMS
+ * cannot be reached, it does so until keycache_retry_start's thread gets the key.  Returns 0
+ * either way; -1 only when memory runs out.
  */
 int keycache_bootstrap(struct server *srv) __attribute__((warn_unused_result));
+/*
+ * When keycache_bootstrap could not obtain the cache key (Redis or KMS unreachable at
+ * start-up), a thread tries again with a backoff (1 s doubling to 30 s) until it succeeds or
+ * keycache_retry_stop; on success every worker is sent 'c' and adds Redis to its cache
+ * (keycache_worker_attach).  Start after the workers exist; stop before they are cleaned up.
+ */
+void keycache_retry_start(struct server *srv);
+void keycache_retry_stop(struct server *srv);
 /* Builds w->cache on the worker's loop.  0 or -1. */
 int keycache_worker_init(struct worker *w) __attribute__((warn_unused_result));
+/* On the worker's thread: adds the Redis layer to w->cache once the cache key is known. */
+void keycache_worker_attach(struct worker *w);
 /* Plugs w's cache into a hierarchical keyring as its shared layer. */
 void keycache_attach_hierarchy(struct worker *w, struct keyring *k);
 

@@ -367,7 +367,8 @@ static void worker_reload_cb(evutil_socket_t fd, short what, void *arg)
 	worker_gen_release(old);
 }
 
-/* The worker's end of its pipe from the main thread: 's' drains it, 'r' reloads it. */
+/* The worker's end of its pipe from other threads: 's' drains it, 'r' reloads it, 'c' gives
+ * its cache the Redis layer. */
 static void worker_notify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
@@ -381,6 +382,8 @@ static void worker_notify_cb(evutil_socket_t fd, short what, void *arg)
 				worker_reload_cb(-1, 0, w);
 			else if (buf[i] == 's')
 				worker_stop_cb(-1, 0, w);
+			else if (buf[i] == 'c')
+				keycache_worker_attach(w);
 		}
 	}
 }
@@ -436,7 +439,7 @@ int worker_setup(struct server *srv, struct worker *w, int id)
 	return 0;
 }
 
-/* Sends a worker 'r' or 's' from the main thread (a byte on its pipe: never lost, since the
+/* Sends a worker 'r', 's' or 'c' from another thread (a byte on its pipe: never lost, since the
  * pipe holds far more than the few notifications that can be outstanding). */
 static void worker_notify(struct worker *w, char what)
 {
@@ -449,6 +452,12 @@ static void worker_notify(struct worker *w, char what)
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		log_error("worker %d: cannot be notified: %s", w->id, strerror(errno));
+}
+
+void server_notify_workers(struct server *srv, char what)
+{
+	for (int i = 0; i < srv->workers_len; i++)
+		worker_notify(&srv->workers[i], what);
 }
 
 static int worker_init(struct server *srv, struct worker *w, int id)
@@ -505,8 +514,7 @@ static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_info("received %s: finishing requests in flight (up to %d ms), then exiting",
 		 sig == SIGINT ? "SIGINT" : "SIGTERM", srv->drain_deadline_ms);
-	for (int i = 0; i < srv->workers_len; i++)
-		worker_notify(&srv->workers[i], 's');
+	server_notify_workers(srv, 's');
 	event_base_loopbreak(srv->main_base);
 }
 
@@ -722,6 +730,7 @@ int server_run(struct config *cfg, int workers)
 			goto cleanup;
 		}
 	}
+	keycache_retry_start(&srv);
 	log_info("dynaseal serving; upstream %s (region %s)", cfg->upstream_endpoint,
 		 srv.region[0] ? srv.region : "from each client's signature");
 	event_base_dispatch(srv.main_base);
@@ -730,6 +739,7 @@ int server_run(struct config *cfg, int workers)
 	log_info("dynaseal stopped");
 	status = 0;
 cleanup:
+	keycache_retry_stop(&srv);
 	admin_stop(admin);
 	if (sigterm != NULL)
 		event_free(sigterm);

@@ -93,8 +93,12 @@ struct server {
 	struct event_base *main_base;        /* signals */
 	int drain_deadline_ms;               /* how long SIGTERM waits for in-flight requests */
 	unsigned char cache_key[32];         /* seals Redis entries (keycache.c); wiped at exit */
-	int cache_key_ok;                    /* cache_key holds a key: Redis is shared */
+	_Atomic int cache_key_ok;            /* cache_key holds a key: Redis is shared */
+	struct keycache_retry *cache_retry;  /* keycache.c: finding the key after start-up */
 };
+
+/* Sends every worker 'r' (reload), 's' (drain) or 'c' (the cache key is known now). */
+void server_notify_workers(struct server *srv, char what);
 
 /* Builds the server from a config (which it takes), binds the listeners, starts the workers and
  * runs until SIGTERM/SIGINT.  Returns the process exit status. */

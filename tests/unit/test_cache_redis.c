@@ -1183,12 +1183,50 @@ static void test_resp_parse(void **state)
 	resp_ok(longline, 4099, CACHE_RESP_STATUS, NULL, 0);
 }
 
+/* ---- Redis added after start-up ---------------------------------------------------------- */
+
+/* A cache made without Redis gets it with cache_attach_l2 (the cache key found later): what
+ * one cache puts is then a hit for the other; a second attach and a missing key are refused. */
+static void test_attach_later(void **state)
+{
+	int port = free_port();
+	pid_t pid = redis_start(port, NULL);
+	struct event_base *base = event_base_new();
+	struct cache_options plain = { .max_entries = 100, .ttl_s = 60 };
+	struct cache_redis_opts ro = { .connect_timeout_ms = 300, .command_timeout_ms = 100,
+				       .backoff_min_ms = 50, .backoff_max_ms = 200, .stall_ms = 400 };
+	char url[64];
+	struct cache *a, *late;
+
+	(void)state;
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", port);
+	a = make_cache(base, url, cache_key);
+	late = cache_new(base, &plain);
+	assert_non_null(late);
+	assert_int_equal(cache_l2_ready(late), -1);
+	assert_true(run_until(base, l2_ready, a, 2000));
+	cache_put(a, ID, strlen(ID), (const uint8_t *)PLAINTEXT, strlen(PLAINTEXT), 60);
+	run_for(base, 100);
+	assert_int_equal(get_value(base, late, ID, NULL, NULL), 0);      /* no L2 yet: a miss */
+	assert_int_equal(cache_attach_l2(late, url, NULL, &ro), -1);
+	assert_int_equal(cache_attach_l2(late, url, cache_key, &ro), 0);
+	assert_int_equal(cache_attach_l2(late, url, cache_key, &ro), -1);
+	assert_true(run_until(base, l2_ready, late, 2000));
+	assert_int_equal(get_value(base, late, ID, PLAINTEXT, NULL), 1);
+	assert_int_equal(STAT(late, l2_hits), 1);
+	cache_free(late);
+	cache_free(a);
+	event_base_free(base);
+	redis_stop(pid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_parse),
 		cmocka_unit_test(test_resp_parse),
 		cmocka_unit_test(test_sealed_round_trip),
+		cmocka_unit_test(test_attach_later),
 		cmocka_unit_test(test_get_or_fetch_shared),
 		cmocka_unit_test(test_redis_killed_and_restarted),
 		cmocka_unit_test(test_redis_stopped),
