@@ -218,11 +218,13 @@ static void job_run(struct crypt_job *j)
 	struct ds_error err = { 0 };
 
 	if (j->encrypt) {
+		/* Set before the call: on failure the materials hold what was built so far, and
+		 * the caller cleans them up (item_crypt.h). */
+		j->has_m = 1;
 		if (item_encrypt_materials(j->table, j->item, &j->m, &err) != 0) {
 			job_done(j, &err);
 			return;
 		}
-		j->has_m = 1;
 		keyring_on_encrypt(j->keyring, &j->m, encrypt_keyring_done, j);
 		return;
 	}
@@ -238,16 +240,16 @@ static void job_run(struct crypt_job *j)
 		job_done(j, &err);
 		return;
 	}
+	j->has_h = 1;
 	if (item_read_header(j->table, j->item, &j->h, &err) != 0) {
 		job_done(j, &err);
 		return;
 	}
-	j->has_h = 1;
+	j->has_m = 1;
 	if (item_decrypt_materials(j->table, &j->h, &j->m, &err) != 0) {
 		job_done(j, &err);
 		return;
 	}
-	j->has_m = 1;
 	keyring_on_decrypt(j->keyring, &j->m, j->h.edks, j->h.edks_len, decrypt_keyring_done, j);
 }
 
