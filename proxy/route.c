@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 
@@ -112,6 +113,94 @@ static int check_legacy(struct route_state *st, const struct config_table *t, co
 				      "parameters (ConditionExpression, FilterExpression, "
 				      "KeyConditionExpression, ProjectionExpression, UpdateExpression) instead",
 				      t->name, where, *where ? " " : "", legacy_params[i]);
+	}
+	return 0;
+}
+
+/*
+ * The parameters DynamoDB's API takes, per request shape (the API reference, 2012-08-10; the
+ * legacy ones too, so that check_legacy names them).  On a configured table anything else is
+ * refused: DynamoDB might ignore it, but it would still carry whatever it holds to AWS
+ * unexamined -- an "Item" sent with UpdateItem would go out in plaintext.
+ */
+#define P_EXPR "ConditionExpression", "ExpressionAttributeNames", "ExpressionAttributeValues"
+#define P_RET "ReturnValues", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics", \
+	"ReturnValuesOnConditionCheckFailure"
+static const char *const params_put[] = { "TableName", "Item", P_EXPR, P_RET, "Expected",
+					   "ConditionalOperator", NULL };
+static const char *const params_update[] = { "TableName", "Key", "UpdateExpression", P_EXPR, P_RET,
+					      "AttributeUpdates", "Expected", "ConditionalOperator", NULL };
+static const char *const params_delete[] = { "TableName", "Key", P_EXPR, P_RET, "Expected",
+					      "ConditionalOperator", NULL };
+static const char *const params_get[] = { "TableName", "Key", "ConsistentRead", "ProjectionExpression",
+					   "ExpressionAttributeNames", "ReturnConsumedCapacity",
+					   "AttributesToGet", NULL };
+#define P_READ "TableName", "IndexName", "Select", "Limit", "ConsistentRead", "ExclusiveStartKey", \
+	"ReturnConsumedCapacity", "ProjectionExpression", "FilterExpression", \
+	"ExpressionAttributeNames", "ExpressionAttributeValues", "AttributesToGet", \
+	"ConditionalOperator"
+static const char *const params_query[] = { P_READ, "KeyConditionExpression", "ScanIndexForward",
+					     "KeyConditions", "QueryFilter", NULL };
+static const char *const params_scan[] = { P_READ, "Segment", "TotalSegments", "ScanFilter", NULL };
+#define P_TX "TableName", P_EXPR, "ReturnValuesOnConditionCheckFailure"
+static const char *const params_tx_put[] = { P_TX, "Item", NULL };
+static const char *const params_tx_update[] = { P_TX, "Key", "UpdateExpression", NULL };
+static const char *const params_tx_keyed[] = { P_TX, "Key", NULL };    /* Delete, ConditionCheck */
+static const char *const params_tx_get[] = { "TableName", "Key", "ProjectionExpression",
+					      "ExpressionAttributeNames", NULL };
+static const char *const params_transact_write[] = { "TransactItems", "ReturnConsumedCapacity",
+						      "ReturnItemCollectionMetrics",
+						      "ClientRequestToken", NULL };
+static const char *const params_transact_get[] = { "TransactItems", "ReturnConsumedCapacity", NULL };
+static const char *const params_tx_write_item[] = { "Put", "Update", "Delete", "ConditionCheck", NULL };
+static const char *const params_tx_get_item[] = { "Get", NULL };
+static const char *const params_batch_get[] = { "RequestItems", "ReturnConsumedCapacity", NULL };
+static const char *const params_keys_and_attrs[] = { "Keys", "ConsistentRead", "ProjectionExpression",
+						      "ExpressionAttributeNames", "AttributesToGet",
+						      NULL };
+static const char *const params_batch_write[] = { "RequestItems", "ReturnConsumedCapacity",
+						   "ReturnItemCollectionMetrics", NULL };
+static const char *const params_write_request[] = { "PutRequest", "DeleteRequest", NULL };
+static const char *const params_put_request[] = { "Item", NULL };
+static const char *const params_delete_request[] = { "Key", NULL };
+
+/* Refuses a member of obj (a request, or a part of one on table t) that is not in allowed. */
+static int check_params(struct route_state *st, const struct config_table *t, const cJSON *obj,
+			const char *const *allowed, const char *where)
+{
+	const cJSON *m;
+
+	if (!cJSON_IsObject(obj))
+		return 0;       /* a shape DynamoDB refuses itself; nothing in it is checked here */
+	cJSON_ArrayForEach(m, obj) {
+		size_t i;
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(m->string, allowed[i]) == 0)
+				break;
+		if (allowed[i] == NULL)
+			return refuse(st, "table \"%s\": %s%s%s has the parameter \"%.64s\", which DynamoDB's "
+				      "API does not define for it and dynaseal cannot check against "
+				      "encrypted attributes; remove it", t->name, st->t->op,
+				      *where ? " " : "", where, m->string);
+	}
+	return 0;
+}
+
+/* A key (Key, Keys[], ExclusiveStartKey, DeleteRequest.Key) holds key attributes, which are
+ * never encrypted: an ENCRYPT_AND_SIGN attribute in it is refused, not sent in plaintext. */
+static int check_key(struct route_state *st, const struct config_table *t, const cJSON *key,
+		     const char *where)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, key) {
+		enum attr_action action;
+		if (m->string != NULL &&
+		    config_table_action(t, m->string, strlen(m->string), &action) == 0 &&
+		    action == ACTION_ENCRYPT_AND_SIGN)
+			return refuse(st, "table \"%s\": %s names the encrypted attribute \"%.64s\"; a key "
+				      "holds only key attributes, which dynaseal keeps in plaintext",
+				      t->name, where, m->string);
 	}
 	return 0;
 }
@@ -306,7 +395,19 @@ static int prepare_one(struct route_state *st, enum route_op op, const struct co
 	}
 }
 
-/* Whether a PartiQL statement names a configured table (as a word or a quoted identifier). */
+/* A character that continues a table name (DynamoDB's [A-Za-z0-9_.-], less the '.' that in
+ * PartiQL also joins a table and its index: "users.byEmail" reads table users). */
+static int partiql_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-';
+}
+
+/*
+ * Whether a PartiQL statement mentions a configured table: its name as a word (or a quoted
+ * identifier), in any letter case, followed or not by an index.  Coarser than a parser on
+ * purpose: a statement that only might name the table is refused, never sent unread.
+ */
 static const struct config_table *partiql_table(const struct route_state *st, const char *stmt)
 {
 	const struct config *cfg = st->t->gen->cfg;
@@ -314,14 +415,10 @@ static const struct config_table *partiql_table(const struct route_state *st, co
 	for (size_t i = 0; i < cfg->tables_len; i++) {
 		const char *name = cfg->tables[i].name;
 		size_t n = strlen(name);
-		for (const char *p = strstr(stmt, name); p != NULL; p = strstr(p + 1, name)) {
-			char before = p == stmt ? ' ' : p[-1];
-			char after = p[n];
-			int word = !((before >= 'a' && before <= 'z') || (before >= 'A' && before <= 'Z') ||
-				     (before >= '0' && before <= '9') || before == '_' || before == '-' || before == '.') &&
-				   !((after >= 'a' && after <= 'z') || (after >= 'A' && after <= 'Z') ||
-				     (after >= '0' && after <= '9') || after == '_' || after == '-' || after == '.');
-			if (word)
+		for (const char *p = stmt; *p != '\0'; p++) {
+			if (strncasecmp(p, name, n) != 0)
+				continue;
+			if ((p == stmt || !partiql_name_char(p[-1])) && !partiql_name_char(p[n]))
 				return &cfg->tables[i];
 		}
 	}
@@ -357,6 +454,7 @@ static int prepare_batch_get(struct route_state *st, cJSON *req)
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(req, "RequestItems");
 	cJSON *ka;
 	size_t n = 0;
+	const struct config_table *first = NULL;   /* a configured table the request names */
 
 	cJSON_ArrayForEach(ka, items)
 		n++;
@@ -374,11 +472,22 @@ static int prepare_batch_get(struct route_state *st, cJSON *req)
 		rp->name = strdup(ka->string);
 		if (rp->original == NULL || rp->name == NULL)
 			return refuse(st, "dynaseal is out of memory");
-		if (check_legacy(st, t, ka, "RequestItems") != 0 ||
+		if (check_params(st, t, ka, params_keys_and_attrs, "RequestItems") != 0 ||
+		    check_legacy(st, t, ka, "RequestItems") != 0 ||
 		    check_expr(st, t, ka, "ProjectionExpression", DDB_EXPR_PROJECTION) != 0 ||
 		    extend_projection(st, t, ka, rp) != 0)
 			return -1;
+		{
+			const cJSON *key;
+			cJSON_ArrayForEach(key, cJSON_GetObjectItemCaseSensitive(ka, "Keys"))
+				if (check_key(st, t, key, "RequestItems Keys") != 0)
+					return -1;
+		}
+		if (first == NULL)
+			first = t;
 	}
+	if (first != NULL && check_params(st, first, req, params_batch_get, "") != 0)
+		return -1;
 	return 0;
 }
 
@@ -387,19 +496,32 @@ static int prepare_batch_write(struct route_state *st, cJSON *req)
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(req, "RequestItems");
 	cJSON *list;
 
+	const struct config_table *first = NULL;   /* a configured table the request names */
+
 	cJSON_ArrayForEach(list, items) {
 		const struct config_table *t = route_table(st, list->string);
 		cJSON *wr;
 		if (t == NULL)
 			continue;
 		st->involved = 1;
+		if (first == NULL)
+			first = t;
 		cJSON_ArrayForEach(wr, list) {
 			cJSON *put = cJSON_GetObjectItemCaseSensitive(wr, "PutRequest");
+			cJSON *del = cJSON_GetObjectItemCaseSensitive(wr, "DeleteRequest");
+			if (check_params(st, t, wr, params_write_request, "RequestItems") != 0 ||
+			    check_params(st, t, put, params_put_request, "RequestItems PutRequest") != 0 ||
+			    check_params(st, t, del, params_delete_request, "RequestItems DeleteRequest") != 0 ||
+			    check_key(st, t, cJSON_GetObjectItemCaseSensitive(del, "Key"),
+				      "RequestItems DeleteRequest.Key") != 0)
+				return -1;
 			if (put != NULL && add_write(st, t, cJSON_GetObjectItemCaseSensitive(put, "Item"),
 						     "RequestItems PutRequest.Item") != 0)
 				return -1;
 		}
 	}
+	if (first != NULL && check_params(st, first, req, params_batch_write, "") != 0)
+		return -1;
 	if (st->involved) {
 		/* UnprocessedItems must go back in the application's own plaintext form. */
 		st->original = cJSON_Duplicate(items, 1);
@@ -414,10 +536,13 @@ static int prepare_transact(struct route_state *st, cJSON *req)
 	static const struct {
 		const char *key;
 		enum route_op op;
+		const char *const *params;
 	} parts[] = {
-		{ "Get", ROUTE_TRANSACT_GET }, { "Put", ROUTE_PUT }, { "Update", ROUTE_UPDATE },
-		{ "Delete", ROUTE_DELETE }, { "ConditionCheck", ROUTE_OTHER },
+		{ "Get", ROUTE_TRANSACT_GET, params_tx_get }, { "Put", ROUTE_PUT, params_tx_put },
+		{ "Update", ROUTE_UPDATE, params_tx_update }, { "Delete", ROUTE_DELETE, params_tx_keyed },
+		{ "ConditionCheck", ROUTE_OTHER, params_tx_keyed },
 	};
+	const struct config_table *first = NULL;   /* a configured table the request names */
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(req, "TransactItems");
 	size_t n = (size_t)cJSON_GetArraySize(items);
 	cJSON *ti;
@@ -439,12 +564,29 @@ static int prepare_transact(struct route_state *st, cJSON *req)
 			if (t == NULL)
 				continue;
 			st->involved = 1;
+			if (first == NULL)
+				first = t;
 			st->projs[i].table = t;
 			snprintf(where, sizeof(where), "TransactItems[%zu].%s", i, parts[p].key);
-			if (prepare_one(st, parts[p].op, t, obj, where, &st->projs[i]) != 0)
+			if (check_params(st, t, obj, parts[p].params, where) != 0 ||
+			    check_key(st, t, cJSON_GetObjectItemCaseSensitive(obj, "Key"), where) != 0 ||
+			    prepare_one(st, parts[p].op, t, obj, where, &st->projs[i]) != 0)
 				return -1;
 		}
 		i++;
+	}
+	if (first != NULL) {
+		int get = st->op == ROUTE_TRANSACT_GET;
+		if (check_params(st, first, req, get ? params_transact_get : params_transact_write, "") != 0)
+			return -1;
+		i = 0;
+		cJSON_ArrayForEach(ti, items) {
+			char where[48];
+			snprintf(where, sizeof(where), "TransactItems[%zu]", i++);
+			if (check_params(st, first, ti, get ? params_tx_get_item : params_tx_write_item,
+					 where) != 0)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -481,6 +623,21 @@ static int prepare(struct route_state *st)
 		return refuse(st, "dynaseal is out of memory");
 	st->projs_len = 1;
 	st->projs[0].table = t;
+	{
+		static const char *const *const by_op[] = {
+			[ROUTE_PUT] = params_put, [ROUTE_UPDATE] = params_update,
+			[ROUTE_DELETE] = params_delete, [ROUTE_GET] = params_get,
+			[ROUTE_QUERY] = params_query, [ROUTE_SCAN] = params_scan,
+		};
+		const char *const *allowed = (size_t)st->op < sizeof(by_op) / sizeof(by_op[0])
+					     ? by_op[st->op] : NULL;
+		if (allowed != NULL && check_params(st, t, req, allowed, "") != 0)
+			return -1;
+		if (check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "Key"), "Key") != 0 ||
+		    check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "ExclusiveStartKey"),
+			      "ExclusiveStartKey") != 0)
+			return -1;
+	}
 	if (st->op == ROUTE_QUERY || st->op == ROUTE_SCAN) {
 		const cJSON *sel = cJSON_GetObjectItemCaseSensitive(req, "Select");
 		if (cJSON_IsString(sel) && strcmp(sel->valuestring, "COUNT") == 0)

@@ -253,6 +253,10 @@ class EncryptionTest(unittest.TestCase):
                                                         Parameters=[{"S": "rf"}]), "PartiQL", '"users"')
         self.assert_refused(lambda: a.batch_execute_statement(Statements=[
             {"Statement": "SELECT * FROM users WHERE pk = 'x'"}]), "PartiQL")
+        # Any letter case, and the table with an index, count as naming it.
+        self.assert_refused(lambda: a.execute_statement(
+            Statement="INSERT INTO USERS VALUE {'pk': 'rf', 'sk': 1, 'ssn': 'ssn-078-05-1120'}"), "PartiQL")
+        self.assert_refused(lambda: a.execute_statement(Statement="SELECT * FROM users.by_email"), "PartiQL")
         bad = full_item("rf")
         bad["aws_dbe_extra"] = {"S": "x"}
         self.assert_refused(lambda: a.put_item(TableName="users", Item=bad), "aws_dbe_extra")
@@ -420,6 +424,52 @@ class EncryptionTest(unittest.TestCase):
         self.assertEqual(after["dynaseal_items_encrypted_total"] - before["dynaseal_items_encrypted_total"], 3)
         self.assertEqual(after["dynaseal_items_decrypted_total"] - before["dynaseal_items_decrypted_total"], 3)
         self.assertEqual(after["dynaseal_refused_total"] - before["dynaseal_refused_total"], 1)
+
+    def raw_call(self, target, body):
+        """A request the SDKs would not send (they drop unknown parameters): raw HTTP."""
+        from test_wire import assert_own_error, ddb_request, exchange
+        status, headers, resp = exchange(self.proxy.port, ddb_request(target, json.dumps(body)))
+        return assert_own_error(self, status, headers, resp, 400, "ValidationException")
+
+    def test_unknown_parameters_and_encrypted_keys_refused(self):
+        key = {"pk": {"S": "unk"}, "sk": {"N": "1"}}
+        item = dict(key, ssn={"S": "ssn-078-05-1120"}, email={"S": "ada@example.com"}, name={"S": "Ada"})
+        # A parameter DynamoDB does not define for the operation would carry its contents to
+        # AWS unexamined (an Item sent with UpdateItem, in plaintext): refused, named.
+        update = {"TableName": "users", "Key": key, "UpdateExpression": "SET visits = :v",
+                  "ExpressionAttributeValues": {":v": {"N": "1"}}}
+        msg = self.raw_call("UpdateItem", dict(update, Item=item))
+        self.assertIn('UpdateItem has the parameter "Item"', msg)
+        self.assertIn('table "users"', msg)
+        msg = self.raw_call("PutItem", {"TableName": "users", "Item": item, "Extra": {"ssn": "x"}})
+        self.assertIn('PutItem has the parameter "Extra"', msg)
+        msg = self.raw_call("TransactWriteItems", {"TransactItems": [
+            {"Put": {"TableName": "users", "Item": item}, "Shadow": {"Item": item}}]})
+        self.assertIn('TransactItems[0] has the parameter "Shadow"', msg)
+        msg = self.raw_call("BatchWriteItem", {"RequestItems": {"users": [
+            {"PutRequest": {"Item": item, "Copy": item}}]}})
+        self.assertIn('RequestItems PutRequest has the parameter "Copy"', msg)
+        # A key never holds an encrypted attribute: refused instead of sent in plaintext.
+        self.assert_refused(lambda: self.app.get_item(TableName="users", Key=dict(key, ssn={"S": "ssn-078-05-1120"})),
+                            '"ssn"', "Key", "key attributes")
+        self.assert_refused(lambda: self.app.batch_write_item(RequestItems={"users": [
+            {"DeleteRequest": {"Key": dict(key, email={"S": "ada@example.com"})}}]}),
+            '"email"', "DeleteRequest.Key")
+        self.assert_refused(lambda: self.app.query(TableName="users", KeyConditionExpression="pk = :p",
+                                                   ExpressionAttributeValues={":p": {"S": "unk"}},
+                                                   ExclusiveStartKey=dict(key, ssn={"S": "ssn-078-05-1120"})),
+                            '"ssn"', "ExclusiveStartKey")
+        # A key of the wrong shape is refused whole (and no partly built state is kept).
+        msg = self.raw_call("PutItem", {"TableName": "users", "Item": dict(item, sk={"K": "1"})})
+        self.assertIn('table "users"', msg)
+        # Nothing of it reached the table.
+        self.assertIsNone(self.raw_item("users", "unk"))
+        # The same update without the stray parameter is accepted (and, as updates must, finds
+        # no item to change: dynaseal makes it conditional on the item existing).
+        with self.assertRaises(self.app.exceptions.ConditionalCheckFailedException):
+            self.app.update_item(**update)
+        # The same parameters on a table dynaseal does not encrypt pass through to DynamoDB.
+        self.assertEqual(self.app.get_item(TableName="plainpass", Key=key).get("Item"), None)
 
     def test_plaintext_policy(self):
         plain = {"pk": {"S": "pl"}, "sk": {"N": "1"}, "email": {"S": "old@example.com"}}
