@@ -527,16 +527,16 @@ void cfg_post_tables(struct cfg_ctx *ctx, struct config *cfg)
  * DynamoDB takes a table's ARN wherever it takes its name
  * (arn:<partition>:dynamodb:<region>:<account>:table/<name>): the name is what follows
  * ":table/", up to a further "/" if any.  Matching it keeps an ARN from slipping a configured
- * table's items through unencrypted.
+ * table's items through unencrypted.  Anything with ":table/" in it is read so, ARN or not (a
+ * table name cannot hold ':'; whatever DynamoDB makes of it, a configured table's name there
+ * gets the configured table's treatment).
  */
 static void table_name_of_arn(const char **name, size_t *len)
 {
 	static const char mark[] = ":table/";
 	const char *p, *end;
 
-	if (*len < 4 || memcmp(*name, "arn:", 4) != 0)
-		return;
-	p = memmem(*name, *len, mark, sizeof(mark) - 1);
+	p = *len >= sizeof(mark) - 1 ? memmem(*name, *len, mark, sizeof(mark) - 1) : NULL;
 	if (p == NULL)
 		return;
 	p += sizeof(mark) - 1;

@@ -302,6 +302,10 @@ static void test_full_config_round_trips(void **state)
 	assert_ptr_equal(config_find_table(cfg, "arn:aws-cn:dynamodb:cn-north-1:1:table/users/index/i", 52), users);
 	assert_null(config_find_table(cfg, "arn:aws:dynamodb:eu-west-1:111122223333:table/users2", 52));
 	assert_null(config_find_table(cfg, "table/users", 11));
+	/* Not an ARN, but it names the table after ":table/": treated as the table (refused or
+	 * encrypted by dynaseal; DynamoDB refuses such a name anyway), never passed through. */
+	assert_ptr_equal(config_find_table(cfg, "xarn:aws:dynamodb:r:1:table/users", 33), users);
+	assert_ptr_equal(config_find_table(cfg, ":table/users", 12), users);
 	assert_string_equal(users->logical_name, "users-v2");
 	assert_string_equal(users->keyring, "kms");
 	assert_ptr_equal(users->keyring_ref, kms);
