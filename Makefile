@@ -53,7 +53,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(LLHTTP_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $^ $(PKG_LIBS) -lcmocka $(LDLIBS) $(LDFLAGS)
 
-# libFuzzer targets (clang): every tests/fuzz/fuzz_*.c linked with the whole library, each run
+# libFuzzer targets (clang): every tests/fuzz/fuzz_*.c linked against the whole library as an
+# archive (so a target may stand in for a module, as fuzz_route does for the network), each run
 # FUZZ_SECONDS on its committed seed corpus (tests/fuzz/corpus/<name>/, grown in build/).
 FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -72,9 +73,13 @@ build/fuzz/obj/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -c -o $@ $<
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+build/fuzz/libdynaseal.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_OBJ)
+
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libdynaseal.a
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS) $(LDLIBS)
+	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< build/fuzz/libdynaseal.a $(PKG_LIBS) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	@python3 tests/fuzz/vector_seeds.py build/fuzz/seeds
