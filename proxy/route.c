@@ -186,17 +186,27 @@ static int check_params(struct route_state *st, const struct config_table *t, co
 	return 0;
 }
 
-/* A key (Key, Keys[], ExclusiveStartKey, DeleteRequest.Key) holds key attributes, which are
- * never encrypted: an ENCRYPT_AND_SIGN attribute in it is refused, not sent in plaintext. */
+/*
+ * A key holds key attributes, which are never encrypted.  A primary key (Key, Keys[],
+ * DeleteRequest.Key: primary_only) names the table's partition and sort key only; an
+ * ExclusiveStartKey may also hold an index's keys, but no ENCRYPT_AND_SIGN attribute.  What
+ * else a key holds DynamoDB would refuse, but only after it had reached AWS in plaintext.
+ */
 static int check_key(struct route_state *st, const struct config_table *t, const cJSON *key,
-		     const char *where)
+		     const char *where, int primary_only)
 {
 	const cJSON *m;
 
 	cJSON_ArrayForEach(m, key) {
 		enum attr_action action;
-		if (m->string != NULL &&
-		    config_table_action(t, m->string, strlen(m->string), &action) == 0 &&
+		if (m->string == NULL)
+			continue;
+		if (primary_only && strcmp(m->string, t->partition_key) != 0 &&
+		    (t->sort_key == NULL || strcmp(m->string, t->sort_key) != 0))
+			return refuse(st, "table \"%s\": %s names \"%.64s\", which is not a key attribute "
+				      "of the table (%s%s%s)", t->name, where, m->string, t->partition_key,
+				      t->sort_key != NULL ? ", " : "", t->sort_key != NULL ? t->sort_key : "");
+		if (config_table_action(t, m->string, strlen(m->string), &action) == 0 &&
 		    action == ACTION_ENCRYPT_AND_SIGN)
 			return refuse(st, "table \"%s\": %s names the encrypted attribute \"%.64s\"; a key "
 				      "holds only key attributes, which dynaseal keeps in plaintext",
@@ -480,7 +490,7 @@ static int prepare_batch_get(struct route_state *st, cJSON *req)
 		{
 			const cJSON *key;
 			cJSON_ArrayForEach(key, cJSON_GetObjectItemCaseSensitive(ka, "Keys"))
-				if (check_key(st, t, key, "RequestItems Keys") != 0)
+				if (check_key(st, t, key, "RequestItems Keys", 1) != 0)
 					return -1;
 		}
 		if (first == NULL)
@@ -513,7 +523,7 @@ static int prepare_batch_write(struct route_state *st, cJSON *req)
 			    check_params(st, t, put, params_put_request, "RequestItems PutRequest") != 0 ||
 			    check_params(st, t, del, params_delete_request, "RequestItems DeleteRequest") != 0 ||
 			    check_key(st, t, cJSON_GetObjectItemCaseSensitive(del, "Key"),
-				      "RequestItems DeleteRequest.Key") != 0)
+				      "RequestItems DeleteRequest.Key", 1) != 0)
 				return -1;
 			if (put != NULL && add_write(st, t, cJSON_GetObjectItemCaseSensitive(put, "Item"),
 						     "RequestItems PutRequest.Item") != 0)
@@ -569,7 +579,7 @@ static int prepare_transact(struct route_state *st, cJSON *req)
 			st->projs[i].table = t;
 			snprintf(where, sizeof(where), "TransactItems[%zu].%s", i, parts[p].key);
 			if (check_params(st, t, obj, parts[p].params, where) != 0 ||
-			    check_key(st, t, cJSON_GetObjectItemCaseSensitive(obj, "Key"), where) != 0 ||
+			    check_key(st, t, cJSON_GetObjectItemCaseSensitive(obj, "Key"), where, 1) != 0 ||
 			    prepare_one(st, parts[p].op, t, obj, where, &st->projs[i]) != 0)
 				return -1;
 		}
@@ -633,9 +643,9 @@ static int prepare(struct route_state *st)
 					     ? by_op[st->op] : NULL;
 		if (allowed != NULL && check_params(st, t, req, allowed, "") != 0)
 			return -1;
-		if (check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "Key"), "Key") != 0 ||
+		if (check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "Key"), "Key", 1) != 0 ||
 		    check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "ExclusiveStartKey"),
-			      "ExclusiveStartKey") != 0)
+			      "ExclusiveStartKey", 0) != 0)
 			return -1;
 	}
 	if (st->op == ROUTE_QUERY || st->op == ROUTE_SCAN) {

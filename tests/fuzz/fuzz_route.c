@@ -297,9 +297,24 @@ static void leaves(const cJSON *node, struct strs *out)
 		leaves(c, out);
 }
 
-/* The values the input gives "secret" inside a request on the configured table (in scope),
- * into secrets; every other string of the input, into others. */
-static void split(const cJSON *node, int in_scope, struct strs *secrets, struct strs *others)
+/* Members whose value maps attribute names to values (or to conditions on them). */
+static int attribute_map(const char *member)
+{
+	static const char *const maps[] = { "Item", "Key", "ExclusiveStartKey", "Expected",
+					    "AttributeUpdates", "KeyConditions", "QueryFilter",
+					    "ScanFilter" };
+
+	for (size_t i = 0; member != NULL && i < sizeof(maps) / sizeof(maps[0]); i++)
+		if (strcmp(member, maps[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The values the input gives the attribute "secret" (where a member of an attribute map, or
+ * of a Keys list, is an attribute name) inside a request on the configured table, into
+ * secrets; every other string of the input, into others. */
+static void split(const cJSON *node, int in_scope, int attrs, struct strs *secrets,
+		  struct strs *others)
 {
 	const cJSON *c;
 
@@ -311,7 +326,7 @@ static void split(const cJSON *node, int in_scope, struct strs *secrets, struct 
 	cJSON_ArrayForEach(c, node) {
 		int scope = in_scope;
 
-		if (c->string != NULL && strcmp(c->string, "secret") == 0 && in_scope) {
+		if (attrs && in_scope && c->string != NULL && strcmp(c->string, "secret") == 0) {
 			const cJSON *d;
 			cJSON_ArrayForEach(d, c)
 				leaves(d, secrets);     /* the attribute's value, not its name */
@@ -326,7 +341,10 @@ static void split(const cJSON *node, int in_scope, struct strs *secrets, struct 
 		/* RequestItems: the configured table's member is in scope. */
 		if (node->string != NULL && strcmp(node->string, "RequestItems") == 0)
 			scope = names_table(c->string);
-		split(c, scope, secrets, others);
+		split(c, scope,
+		      attribute_map(c->string) ||
+		      (c->string == NULL && node->string != NULL && strcmp(node->string, "Keys") == 0),
+		      secrets, others);
 	}
 }
 
@@ -346,7 +364,7 @@ static void check_sent(const cJSON *in, const char *out_text)
 
 	if (out == NULL)
 		__builtin_trap();               /* dynaseal sends only what it printed */
-	split(in, 0, &secrets, &others);
+	split(in, 0, 0, &secrets, &others);
 	leaves(out, &out_strs);
 	for (size_t i = 0; i < secrets.len; i++) {
 		const char *s = secrets.v[i];

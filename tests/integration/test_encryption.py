@@ -451,14 +451,14 @@ class EncryptionTest(unittest.TestCase):
         self.assertIn('RequestItems PutRequest has the parameter "Copy"', msg)
         # A key never holds an encrypted attribute: refused instead of sent in plaintext.
         self.assert_refused(lambda: self.app.get_item(TableName="users", Key=dict(key, ssn={"S": "ssn-078-05-1120"})),
-                            '"ssn"', "Key", "key attributes")
+                            'Key names "ssn", which is not a key attribute of the table (pk, sk)')
         self.assert_refused(lambda: self.app.batch_write_item(RequestItems={"users": [
             {"DeleteRequest": {"Key": dict(key, email={"S": "ada@example.com"})}}]}),
-            '"email"', "DeleteRequest.Key")
+            '"email"', "DeleteRequest.Key", "not a key attribute")
         self.assert_refused(lambda: self.app.query(TableName="users", KeyConditionExpression="pk = :p",
                                                    ExpressionAttributeValues={":p": {"S": "unk"}},
                                                    ExclusiveStartKey=dict(key, ssn={"S": "ssn-078-05-1120"})),
-                            '"ssn"', "ExclusiveStartKey")
+                            'ExclusiveStartKey names the encrypted attribute "ssn"')
         # A key of the wrong shape is refused whole (and no partly built state is kept).
         msg = self.raw_call("PutItem", {"TableName": "users", "Item": dict(item, sk={"K": "1"})})
         self.assertIn('table "users"', msg)
