@@ -19,8 +19,11 @@
 
 /* The keys allowed at each fixed level of the file (README "Configuration"). */
 static const char *const top_keys[] = {
-	"listen", "admin_listen", "workers", "upstream", "limits", "keyrings", "cache",
+	"listen", "admin_listen", "workers", "upstream", "kms", "limits", "keyrings", "cache",
 	"tables", "log", "tls", "clients", NULL,
+};
+static const char *const kms_keys[] = {
+	"connect_timeout_ms", "response_timeout_ms", "max_attempts", NULL,
 };
 static const char *const tls_keys[] = { "cert_file", "key_file", NULL };
 static const char *const limits_keys[] = {
@@ -41,6 +44,9 @@ static int config_set_defaults(struct config *cfg)
 	cfg->upstream_connect_timeout_ms = 3000;
 	cfg->upstream_response_timeout_ms = 30000;
 	cfg->upstream_pool_size = 64;
+	cfg->kms_connect_timeout_ms = 3000;
+	cfg->kms_response_timeout_ms = 10000;
+	cfg->kms_max_attempts = 3;
 	cfg->max_header_bytes = 65536;
 	cfg->max_body_bytes = 16777216;
 	cfg->client_idle_timeout_ms = 60000;
@@ -65,6 +71,21 @@ static void parse_limits(struct cfg_ctx *ctx, const cJSON *obj, struct config *c
 		cfg->client_idle_timeout_ms = (int)v;
 	if (cfg_get_int(ctx, obj, "limits", "client_request_timeout_ms", 1, 86400000, &v) == CFG_OK)
 		cfg->client_request_timeout_ms = (int)v;
+}
+
+/* "kms": how long dynaseal waits for KMS and how often it tries a call that failed in a way
+ * worth retrying (throttling, 5xx, no answer). */
+static void parse_kms(struct cfg_ctx *ctx, const cJSON *obj, struct config *cfg)
+{
+	long long v;
+
+	cfg_check_keys(ctx, obj, "kms", kms_keys);
+	if (cfg_get_int(ctx, obj, "kms", "connect_timeout_ms", 1, 600000, &v) == CFG_OK)
+		cfg->kms_connect_timeout_ms = (int)v;
+	if (cfg_get_int(ctx, obj, "kms", "response_timeout_ms", 1, 600000, &v) == CFG_OK)
+		cfg->kms_response_timeout_ms = (int)v;
+	if (cfg_get_int(ctx, obj, "kms", "max_attempts", 1, 10, &v) == CFG_OK)
+		cfg->kms_max_attempts = (int)v;
 }
 
 static void parse_cache(struct cfg_ctx *ctx, const cJSON *obj, struct config *cfg)
@@ -209,6 +230,8 @@ static void parse_root(struct cfg_ctx *ctx, const cJSON *root, struct config *cf
 		cfg->workers = (int)v;
 	if ((obj = cfg_get_object(ctx, root, NULL, "upstream")) != NULL)
 		cfg_parse_upstream(ctx, obj, cfg);
+	if ((obj = cfg_get_object(ctx, root, NULL, "kms")) != NULL)
+		parse_kms(ctx, obj, cfg);
 	if ((obj = cfg_get_object(ctx, root, NULL, "limits")) != NULL)
 		parse_limits(ctx, obj, cfg);
 	if ((obj = cfg_get_object(ctx, root, NULL, "cache")) != NULL)

@@ -119,6 +119,11 @@ struct config {
 	int upstream_response_timeout_ms;   /* default 30000 */
 	int upstream_pool_size;             /* idle connections kept per worker at least, default 64 */
 
+	/* "kms" (the endpoint comes from AWS_ENDPOINT_URL_KMS or the region) */
+	int kms_connect_timeout_ms;         /* default 3000 */
+	int kms_response_timeout_ms;        /* default 10000 */
+	int kms_max_attempts;               /* a call's attempts when retrying helps, default 3 */
+
 	/* "limits" */
 	size_t max_header_bytes;            /* default 64 KiB */
 	size_t max_body_bytes;              /* default 16 MiB */

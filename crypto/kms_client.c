@@ -24,7 +24,7 @@
 #include "proxy/log.h"
 #include "proxy/upstream.h"
 
-/* Attempts for a throttled call before giving up with ThrottlingException. */
+/* Attempts for a call that failed in a way worth retrying (config kms.max_attempts). */
 #define KMS_ATTEMPTS 3
 /* Largest KMS response read. */
 #define KMS_MAX_RESPONSE (64 * 1024)
@@ -35,7 +35,7 @@ struct kms_client {
 	struct credentials *creds;       /* referenced */
 	char region[64];
 	char endpoint[300];              /* for messages */
-	char host_header[300];           /* Host as signed */
+	int max_attempts;                /* KMS_ATTEMPTS or kms_client_set_limits */
 	struct sigv4_key key_cache;      /* signing key, one derivation a day */
 	struct kms_stats stats;
 };
@@ -113,11 +113,7 @@ struct kms_client *kms_client_new(struct event_base *base, struct evdns_base *dn
 	t.idle_timeout_ms = 50000;
 	t.pool_size = 16;
 	t.max_response_bytes = KMS_MAX_RESPONSE;
-	if ((tls && addr.port == 443) || (!tls && addr.port == 80))
-		snprintf(c->host_header, sizeof(c->host_header), strchr(addr.host, ':') ? "[%s]" : "%s", addr.host);
-	else
-		snprintf(c->host_header, sizeof(c->host_header), strchr(addr.host, ':') ? "[%s]:%u" : "%s:%u",
-			 addr.host, addr.port);
+	c->max_attempts = KMS_ATTEMPTS;
 	c->pool = upstream_pool_new(base, dns, ssl_ctx, &t, "kms");
 	if (c->pool == NULL) {
 		ds_error_set(err, 500, DS_ERR_INTERNAL, "cannot set up connections to KMS");
@@ -129,6 +125,13 @@ struct kms_client *kms_client_new(struct event_base *base, struct evdns_base *dn
 fail:
 	free(c);
 	return NULL;
+}
+
+void kms_client_set_limits(struct kms_client *c, int connect_timeout_ms, int response_timeout_ms,
+			   int max_attempts)
+{
+	upstream_pool_set_timeouts(c->pool, connect_timeout_ms, response_timeout_ms);
+	c->max_attempts = max_attempts > 0 ? max_attempts : 1;
 }
 
 void kms_client_free(struct kms_client *c)
@@ -367,7 +370,7 @@ static void response_cb(void *arg, struct http_msg *resp, const struct ds_error 
 			return;
 		}
 	}
-	if (retryable && ++call->attempt < KMS_ATTEMPTS) {
+	if (retryable && ++call->attempt < call->client->max_attempts) {
 		unsigned char r;
 		int ms = 50 << call->attempt;
 		struct timeval tv;
@@ -392,7 +395,9 @@ static void response_cb(void *arg, struct http_msg *resp, const struct ds_error 
 static void call_send(struct kms_call *call)
 {
 	struct kms_client *c = call->client;
-	struct aws_json_service svc = { c->host_header, c->region, "kms", "application/x-amz-json-1.1" };
+	/* Host as signed: the pool's (the port only when not the scheme's default). */
+	struct aws_json_service svc = { upstream_pool_target(c->pool)->authority, c->region, "kms",
+					 "application/x-amz-json-1.1" };
 	struct ds_error err = { 0 };
 	char target[64];
 	size_t len = 0;

@@ -53,6 +53,10 @@ struct kms_stats {
 struct kms_client *kms_client_new(struct event_base *base, struct evdns_base *dns, SSL_CTX *ssl_ctx,
 				  const char *region, struct credentials *creds, struct ds_error *err)
 	__attribute__((warn_unused_result));
+/* Timeouts (defaults 3 s to connect, 10 s for an answer) and attempts (default 3) of the
+ * client's later calls: config "kms". */
+void kms_client_set_limits(struct kms_client *c, int connect_timeout_ms, int response_timeout_ms,
+			   int max_attempts);
 void kms_client_free(struct kms_client *c);
 const struct kms_stats *kms_client_stats(const struct kms_client *c);
 /* The endpoint URL the client calls, for logs and doctor. */

@@ -133,6 +133,8 @@ static int kms_run(struct server *srv, const char *op, const char *arn, const un
 		snprintf(kw->why, sizeof(kw->why), "%s", err.message);
 		goto done;
 	}
+	kms_client_set_limits(kms, srv->kms_connect_timeout_ms, srv->kms_response_timeout_ms,
+			      srv->kms_max_attempts);
 	/* Audited as dynaseal's own start-up call, not a request's. */
 	{
 		struct audit_ctx ctx = { "", "dynaseal", "cache-key" };

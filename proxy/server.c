@@ -241,6 +241,19 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* The worker's KMS client, with the limits of the config it started with (kms.* take effect
+ * at restart, like upstream.*). */
+static struct kms_client *worker_kms_new(struct worker *w, struct ds_error *err)
+{
+	struct kms_client *k = kms_client_new(w->base, w->dns, w->server->upstream_ssl,
+					      w->server->region, w->server->creds, err);
+
+	if (k != NULL)
+		kms_client_set_limits(k, w->server->kms_connect_timeout_ms,
+				      w->server->kms_response_timeout_ms, w->server->kms_max_attempts);
+	return k;
+}
+
 /* A keyring for this worker: local ones are built from config, KMS ones get the worker's
  * KMS client. */
 static struct keyring *worker_keyring_new(struct worker *w, const struct config_keyring *c)
@@ -255,8 +268,7 @@ static struct keyring *worker_keyring_new(struct worker *w, const struct config_
 	case KEYRING_AWS_KMS:
 		if (w->kms == NULL) {
 			struct ds_error err = { 0 };
-			w->kms = kms_client_new(w->base, w->dns, w->server->upstream_ssl, w->server->region,
-						w->server->creds, &err);
+			w->kms = worker_kms_new(w, &err);
 			if (w->kms == NULL) {
 				log_error("keyring \"%s\": %s", c->name, err.message);
 				return NULL;
@@ -271,8 +283,7 @@ static struct keyring *worker_keyring_new(struct worker *w, const struct config_
 		struct ds_error err = { 0 };
 		struct ddb_client *ddb;
 		if (w->kms == NULL)
-			w->kms = kms_client_new(w->base, w->dns, w->server->upstream_ssl, w->server->region,
-						w->server->creds, &err);
+			w->kms = worker_kms_new(w, &err);
 		ddb = w->kms == NULL ? NULL : ddb_client_on_pool(w->base, w->dynamodb, w->server->region,
 								 w->server->creds, &err);
 		if (ddb == NULL) {
@@ -616,6 +627,10 @@ static void signal_reload_cb(evutil_socket_t sig, short what, void *arg)
 		log_warn("reload: upstream.endpoint takes effect at restart");
 	if (cfg->workers != old->workers)
 		log_warn("reload: workers takes effect at restart");
+	if (cfg->kms_connect_timeout_ms != old->kms_connect_timeout_ms ||
+	    cfg->kms_response_timeout_ms != old->kms_response_timeout_ms ||
+	    cfg->kms_max_attempts != old->kms_max_attempts)
+		log_warn("reload: kms.* take effect at restart");
 	/* Tables, keyrings, clients and limits: each worker switches to the new config for new
 	 * requests, building its keyrings on its own thread. */
 	for (int i = 0; i < srv->workers_len; i++) {
@@ -700,6 +715,9 @@ int server_run(struct config *cfg, int workers)
 			 "reach it can use dynaseal's credentials and keys; bind 127.0.0.1, or configure tls "
 			 "and client authentication", cfg->listen.host, cfg->listen.port);
 	}
+	srv.kms_connect_timeout_ms = cfg->kms_connect_timeout_ms;
+	srv.kms_response_timeout_ms = cfg->kms_response_timeout_ms;
+	srv.kms_max_attempts = cfg->kms_max_attempts;
 	if (keycache_bootstrap(&srv) != 0)
 		goto cleanup;
 	if (bind_listeners(&srv, &cfg->listen) != 0)

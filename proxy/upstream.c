@@ -124,6 +124,13 @@ static void conn_free(struct upstream_conn *conn)
 	pool->open_count--;
 }
 
+void upstream_pool_set_timeouts(struct upstream_pool *pool, int connect_timeout_ms,
+				int response_timeout_ms)
+{
+	pool->target.connect_timeout_ms = connect_timeout_ms;
+	pool->target.response_timeout_ms = response_timeout_ms;
+}
+
 void upstream_pool_count_opens(struct upstream_pool *pool, metrics_counter *c)
 {
 	pool->opened = c;

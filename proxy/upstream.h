@@ -74,6 +74,9 @@ struct upstream_stats {
 };
 void upstream_pool_stats(const struct upstream_pool *pool, struct upstream_stats *out);
 
+/* Changes the timeouts of the pool's later calls. */
+void upstream_pool_set_timeouts(struct upstream_pool *pool, int connect_timeout_ms,
+				int response_timeout_ms);
 /* Counts the connections the pool opens in c (a worker's metrics counter). */
 void upstream_pool_count_opens(struct upstream_pool *pool, metrics_counter *c);
 

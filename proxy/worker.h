@@ -66,8 +66,8 @@ struct worker {
 	struct kms_client *kms;              /* this worker's KMS client, when a keyring needs KMS */
 	struct cache *cache;                 /* this worker's key cache (L1, and Redis when shared) */
 	struct worker_gen *gen;              /* the config and keyrings new requests use */
-	int notify_fd[2];                    /* a pipe: the main thread writes 'r' (reload) or 's' */
-	struct event *notify_ev;             /* (drain); the worker reads it; open when set */
+	int notify_fd[2];                    /* a pipe: other threads write 'r' (reload), 's'      */
+	struct event *notify_ev;             /* (drain) or 'c' (cache key); open when set         */
 	struct config *_Atomic pending_cfg;  /* the reloaded config, handed over with 'r' */
 	struct client_list clients;          /* open client connections */
 	unsigned long next_client_id;
@@ -95,6 +95,9 @@ struct server {
 	unsigned char cache_key[32];         /* seals Redis entries (keycache.c); wiped at exit */
 	_Atomic int cache_key_ok;            /* cache_key holds a key: Redis is shared */
 	struct keycache_retry *cache_retry;  /* keycache.c: finding the key after start-up */
+	int kms_connect_timeout_ms;          /* config "kms" at start-up: every KMS client's */
+	int kms_response_timeout_ms;         /* limits (kms_client_set_limits) */
+	int kms_max_attempts;
 };
 
 /* Sends every worker 'r' (reload), 's' (drain) or 'c' (the cache key is known now). */

@@ -21,6 +21,9 @@ from faultkit import TABLE, item
 from faultproxy import FaultProxy
 
 
+KMS_TIMEOUT_MS = 2000
+KMS_ATTEMPTS = 2
+
 class KmsFaultTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -30,8 +33,10 @@ class KmsFaultTest(unittest.TestCase):
             cls.key = h.boto3_client(cls.moto.url, "kms").create_key()["KeyMetadata"]["Arn"]
             fk.create_table(cls.moto.url)
             env = dict(h.proxy_env(), AWS_ENDPOINT_URL_KMS=cls.fp.url)
-            cls.proxy = h.start_dynaseal(cls.moto.url, env=env, config=fk.table_config(
-                "kms", {"kms": {"type": "aws-kms", "key_id": cls.key}}))
+            config = fk.table_config("kms", {"kms": {"type": "aws-kms", "key_id": cls.key}})
+            # Shorter than the defaults (10 s, 3 attempts), which the throttling test counts.
+            config["kms"] = {"response_timeout_ms": KMS_TIMEOUT_MS, "max_attempts": KMS_ATTEMPTS}
+            cls.proxy = h.start_dynaseal(cls.moto.url, env=env, config=config)
             app = fk.client(cls.proxy)
             for pk in ("warm-up", "r-deny", "r-throttle", "r-500", "r-stall", "r-json", "r-http"):
                 app.put_item(TableName=TABLE, Item=item(pk))
@@ -91,11 +96,11 @@ class KmsFaultTest(unittest.TestCase):
                     message="Rate exceeded")
         exc, _ = self.write_fails("w-throttle", 400, "ThrottlingException", "KMS is throttling GenerateDataKey")
         fk.assert_retryable(self, exc)
-        self.assertEqual(self.fp.faulted, 3, "dynaseal's own attempts")
+        self.assertEqual(self.fp.faulted, KMS_ATTEMPTS, "dynaseal's own attempts (kms.max_attempts)")
         exc, _ = self.read_fails("r-throttle", 400, "ThrottlingException", "KMS is throttling Decrypt")
         fk.assert_retryable(self, exc)
-        # KMS throttles three calls more: dynaseal's three attempts fail, boto3's retry passes.
-        self.fp.set("status", n=3, status=400, type="ThrottlingException", json_version="1.1",
+        # KMS throttles as many calls more as dynaseal attempts: they fail, boto3's retry passes.
+        self.fp.set("status", n=KMS_ATTEMPTS, status=400, type="ThrottlingException", json_version="1.1",
                     message="Rate exceeded")
         fk.client(self.proxy, attempts=2).put_item(TableName=TABLE, Item=item("w-throttle-retried"))
         self.assertEqual(self.fp.mode, "pass")
@@ -110,11 +115,12 @@ class KmsFaultTest(unittest.TestCase):
         self.after_fault()
 
     def test_timing_out(self):
-        # KMS calls time out after 10 s, three attempts: half a minute for the write.
+        # KMS calls time out after kms.response_timeout_ms, kms.max_attempts times.
         self.fp.set("stall")
         exc, _ = self.write_fails("w-stall", 503, "ServiceUnavailableException", "KMS at %s" % self.fp.url,
                                   "no response from", "retry the request")
         fk.assert_retryable(self, exc)
+        self.assertEqual(self.fp.faulted, KMS_ATTEMPTS, "dynaseal's own attempts (kms.max_attempts)")
         self.after_fault()
 
     def test_json_that_is_not_kms(self):

@@ -194,6 +194,7 @@ static void test_full_config_round_trips(void **state)
 		"'upstream':{'endpoint':'http://127.0.0.1:4567/','region':'eu-west-1',"
 		"  'ca_file':'ca.pem','connect_timeout_ms':1500,'response_timeout_ms':20000,"
 		"  'pool_size':16},"
+		"'kms':{'connect_timeout_ms':500,'response_timeout_ms':2500,'max_attempts':5},"
 		"'limits':{'max_header_bytes':32768,'max_body_bytes':1048576,"
 		"  'client_idle_timeout_ms':5000,'client_request_timeout_ms':7000},"
 		"'cache':{'redis':'redis://:s3cret@127.0.0.1:6380/2','ttl_s':120,'max_entries':500},"
@@ -240,6 +241,9 @@ static void test_full_config_round_trips(void **state)
 	assert_int_equal(cfg->upstream_connect_timeout_ms, 1500);
 	assert_int_equal(cfg->upstream_response_timeout_ms, 20000);
 	assert_int_equal(cfg->upstream_pool_size, 16);
+	assert_int_equal(cfg->kms_connect_timeout_ms, 500);
+	assert_int_equal(cfg->kms_response_timeout_ms, 2500);
+	assert_int_equal(cfg->kms_max_attempts, 5);
 
 	assert_int_equal(cfg->max_header_bytes, 32768);
 	assert_int_equal(cfg->max_body_bytes, 1048576);
@@ -392,6 +396,9 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->upstream_connect_timeout_ms, 3000);
 	assert_int_equal(cfg->upstream_response_timeout_ms, 30000);
 	assert_int_equal(cfg->upstream_pool_size, 64);
+	assert_int_equal(cfg->kms_connect_timeout_ms, 3000);
+	assert_int_equal(cfg->kms_response_timeout_ms, 10000);
+	assert_int_equal(cfg->kms_max_attempts, 3);
 	assert_int_equal(cfg->max_header_bytes, 65536);
 	assert_int_equal(cfg->max_body_bytes, 16777216);
 	assert_int_equal(cfg->client_idle_timeout_ms, 60000);
@@ -1056,6 +1063,9 @@ static void test_numbers_out_of_range(void **state)
 		   "\"upstream.connect_timeout_ms\": 0 is out of range");
 	EXPECT_ONE("{" UP ",'limits':{'max_body_bytes':1e30}}", "\"limits.max_body_bytes\": 1e+30 is out of range; expected 1024 to 1073741824");
 	EXPECT_ONE("{" UP ",'limits':{'max_header_bytes':10}}", "\"limits.max_header_bytes\": 10 is out of range; expected 1024 to 16777216");
+	EXPECT_ONE("{" UP ",'kms':{'max_attempts':0}}", "\"kms.max_attempts\": 0 is out of range; expected 1 to 10");
+	EXPECT_ONE("{" UP ",'kms':{'response_timeout_ms':0}}", "\"kms.response_timeout_ms\": 0 is out of range");
+	EXPECT_ONE("{" UP ",'kms':{'retries':2}}", "kms");
 }
 
 /* ---- many problems at once, printing ------------------------------------------------- */
