@@ -298,54 +298,90 @@ static void leaves(const cJSON *node, struct strs *out)
 }
 
 /* Members whose value maps attribute names to values (or to conditions on them). */
-static int attribute_map(const char *member)
-{
-	static const char *const maps[] = { "Item", "Key", "ExclusiveStartKey", "Expected",
-					    "AttributeUpdates", "KeyConditions", "QueryFilter",
-					    "ScanFilter" };
+static const char *const attribute_maps[] = { "Item", "Key", "ExclusiveStartKey", "Expected",
+					      "AttributeUpdates", "KeyConditions", "QueryFilter",
+					      "ScanFilter" };
 
-	for (size_t i = 0; member != NULL && i < sizeof(maps) / sizeof(maps[0]); i++)
-		if (strcmp(member, maps[i]) == 0)
-			return 1;
-	return 0;
+#define MAX_SECRET_NODES 64
+
+struct split {
+	struct strs secrets;                     /* the values the input gives "secret" */
+	struct strs others;                      /* every other string of the input */
+	const cJSON *nodes[MAX_SECRET_NODES];    /* the "secret" members they came from */
+	size_t nodes_len;
+};
+
+/* "secret" in one attribute map (a member of a request part on the configured table). */
+static void take_secret(struct split *sp, const cJSON *map)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(map, "secret");
+	const cJSON *d;
+
+	if (m == NULL || sp->nodes_len == MAX_SECRET_NODES)
+		return;
+	sp->nodes[sp->nodes_len++] = m;
+	cJSON_ArrayForEach(d, m)
+		leaves(d, &sp->secrets);      /* the attribute's value, not its name */
+	if (cJSON_IsString(m))
+		strs_add(&sp->secrets, m->valuestring);
 }
 
-/* The values the input gives the attribute "secret" (where a member of an attribute map, or
- * of a Keys list, is an attribute name) inside a request on the configured table, into
- * secrets; every other string of the input, into others. */
-static void split(const cJSON *node, int in_scope, int attrs, struct strs *secrets,
-		  struct strs *others)
+/* Every attribute map of a request part (a single-table request, a transaction's action). */
+static void take_part(struct split *sp, const cJSON *part)
+{
+	for (size_t i = 0; i < sizeof(attribute_maps) / sizeof(attribute_maps[0]); i++)
+		take_secret(sp, cJSON_GetObjectItemCaseSensitive(part, attribute_maps[i]));
+}
+
+/* Where DynamoDB reads attribute maps of the configured table, for operation op. */
+static void take_request(struct split *sp, const char *op, const cJSON *body)
+{
+	const cJSON *c, *e, *w;
+	static const char *const actions[] = { "Put", "Update", "Delete", "ConditionCheck", "Get" };
+
+	if (single_table_op(op)) {
+		if (member_names_table(body, "TableName"))
+			take_part(sp, body);
+		return;
+	}
+	if (strncmp(op, "Batch", 5) == 0 && strcmp(op, "BatchExecuteStatement") != 0) {
+		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(body, "RequestItems")) {
+			if (!names_table(c->string))
+				continue;
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "Keys"))
+				take_secret(sp, e);   /* BatchGetItem: each key is a map */
+			cJSON_ArrayForEach(w, c) {     /* BatchWriteItem: write requests */
+				take_secret(sp, cJSON_GetObjectItemCaseSensitive(
+					cJSON_GetObjectItemCaseSensitive(w, "PutRequest"), "Item"));
+				take_secret(sp, cJSON_GetObjectItemCaseSensitive(
+					cJSON_GetObjectItemCaseSensitive(w, "DeleteRequest"), "Key"));
+			}
+		}
+		return;
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(body, "TransactItems")) {
+		for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+			const cJSON *part = cJSON_GetObjectItemCaseSensitive(e, actions[i]);
+			if (member_names_table(part, "TableName"))
+				take_part(sp, part);
+		}
+	}
+}
+
+/* Every string of the input outside the "secret" members taken. */
+static void take_others(struct split *sp, const cJSON *node)
 {
 	const cJSON *c;
 
-	if (cJSON_IsObject(node)) {
-		const cJSON *tn = cJSON_GetObjectItemCaseSensitive(node, "TableName");
-		if (cJSON_IsString(tn) && names_table(tn->valuestring))
-			in_scope = 1;
-	}
-	cJSON_ArrayForEach(c, node) {
-		int scope = in_scope;
-
-		if (attrs && in_scope && c->string != NULL && strcmp(c->string, "secret") == 0) {
-			const cJSON *d;
-			cJSON_ArrayForEach(d, c)
-				leaves(d, secrets);     /* the attribute's value, not its name */
-			if (cJSON_IsString(c))
-				strs_add(secrets, c->valuestring);
-			continue;
-		}
-		if (c->string != NULL)
-			strs_add(others, c->string);
-		if (cJSON_IsString(c))
-			strs_add(others, c->valuestring);
-		/* RequestItems: the configured table's member is in scope. */
-		if (node->string != NULL && strcmp(node->string, "RequestItems") == 0)
-			scope = names_table(c->string);
-		split(c, scope,
-		      attribute_map(c->string) ||
-		      (c->string == NULL && node->string != NULL && strcmp(node->string, "Keys") == 0),
-		      secrets, others);
-	}
+	for (size_t i = 0; i < sp->nodes_len; i++)
+		if (sp->nodes[i] == node)
+			return;
+	if (node->string != NULL)
+		strs_add(&sp->others, node->string);
+	if (cJSON_IsString(node))
+		strs_add(&sp->others, node->valuestring);
+	cJSON_ArrayForEach(c, node)
+		take_others(sp, c);
 }
 
 static int contained_in_any(const char *needle, const struct strs *hay)
@@ -357,26 +393,29 @@ static int contained_in_any(const char *needle, const struct strs *hay)
 }
 
 /* A plaintext secret of the input in what would go upstream: the bug this target hunts. */
-static void check_sent(const cJSON *in, const char *out_text)
+static void check_sent(const char *op, const cJSON *in, const char *out_text)
 {
-	struct strs secrets = { 0 }, others = { 0 }, out_strs = { 0 };
+	struct split sp;
+	struct strs out_strs = { 0 };
 	cJSON *out = cJSON_Parse(out_text);
 
 	if (out == NULL)
 		__builtin_trap();               /* dynaseal sends only what it printed */
-	split(in, 0, 0, &secrets, &others);
+	memset(&sp, 0, sizeof(sp));
+	take_request(&sp, op, in);
+	take_others(&sp, in);
 	leaves(out, &out_strs);
-	for (size_t i = 0; i < secrets.len; i++) {
-		const char *s = secrets.v[i];
+	for (size_t i = 0; i < sp.secrets.len; i++) {
+		const char *v = sp.secrets.v[i];
 		/* Short values match by chance, and a value the input also put elsewhere (an
 		 * unconfigured attribute, an expression's value) may go out from there. */
-		if (strlen(s) < 6 || contained_in_any(s, &others))
+		if (strlen(v) < 6 || contained_in_any(v, &sp.others))
 			continue;
-		if (contained_in_any(s, &out_strs))
+		if (contained_in_any(v, &out_strs))
 			__builtin_trap();
 	}
-	free(secrets.v);
-	free(others.v);
+	free(sp.secrets.v);
+	free(sp.others.v);
 	free(out_strs.v);
 	cJSON_Delete(out);
 }
@@ -436,7 +475,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sent) {
 			if (in == NULL)
 				__builtin_trap();
-			check_sent(in, sent_body);
+			check_sent(op, in, sent_body);
 		}
 	}
 	cJSON_Delete(in);
