@@ -64,7 +64,7 @@ const struct config_table *route_table(const struct route_state *st, const char 
 {
 	const struct config *cfg = st->t->gen->cfg;
 
-	return config_find_table(cfg, name, strlen(name));
+	return name != NULL ? config_find_table(cfg, name, strlen(name)) : NULL;
 }
 
 struct keyring *route_keyring(const struct route_state *st, const struct config_table *table)
@@ -114,6 +114,15 @@ static int check_legacy(struct route_state *st, const struct config_table *t, co
 				      "KeyConditionExpression, ProjectionExpression, UpdateExpression) instead",
 				      t->name, where, *where ? " " : "", legacy_params[i]);
 	}
+	return 0;
+}
+
+/* RequestItems must be a map of table names; a list (whose members have no name) or anything
+ * else cannot be checked table by table, so it is refused whatever tables it holds. */
+static int check_request_items(struct route_state *st, const cJSON *items)
+{
+	if (items != NULL && !cJSON_IsObject(items))
+		return refuse(st, "%s: RequestItems must be a map of table names to requests", st->t->op);
 	return 0;
 }
 
@@ -466,6 +475,8 @@ static int prepare_batch_get(struct route_state *st, cJSON *req)
 	size_t n = 0;
 	const struct config_table *first = NULL;   /* a configured table the request names */
 
+	if (check_request_items(st, items) != 0)
+		return -1;
 	cJSON_ArrayForEach(ka, items)
 		n++;
 	st->projs = calloc(n ? n : 1, sizeof(*st->projs));
@@ -507,6 +518,9 @@ static int prepare_batch_write(struct route_state *st, cJSON *req)
 	cJSON *list;
 
 	const struct config_table *first = NULL;   /* a configured table the request names */
+
+	if (check_request_items(st, items) != 0)
+		return -1;
 
 	cJSON_ArrayForEach(list, items) {
 		const struct config_table *t = route_table(st, list->string);

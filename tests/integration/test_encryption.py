@@ -449,6 +449,12 @@ class EncryptionTest(unittest.TestCase):
         msg = self.raw_call("BatchWriteItem", {"RequestItems": {"users": [
             {"PutRequest": {"Item": item, "Copy": item}}]}})
         self.assertIn('RequestItems PutRequest has the parameter "Copy"', msg)
+        # RequestItems as a list (its entries have no table name): refused, and the proxy,
+        # which once read a NULL name there, still serves.
+        for op in ("BatchWriteItem", "BatchGetItem"):
+            msg = self.raw_call(op, {"RequestItems": [{"PutRequest": {"Item": item}}]})
+            self.assertIn("%s: RequestItems must be a map of table names" % op, msg)
+        self.assertIsNone(self.app.get_item(TableName="users", Key=key).get("Item"))
         # A key never holds an encrypted attribute: refused instead of sent in plaintext.
         self.assert_refused(lambda: self.app.get_item(TableName="users", Key=dict(key, ssn={"S": "ssn-078-05-1120"})),
                             'Key names "ssn", which is not a key attribute of the table (pk, sk)')
