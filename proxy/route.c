@@ -179,8 +179,11 @@ static int check_params(struct route_state *st, const struct config_table *t, co
 {
 	const cJSON *m;
 
+	if (obj == NULL)
+		return 0;
 	if (!cJSON_IsObject(obj))
-		return 0;       /* a shape DynamoDB refuses itself; nothing in it is checked here */
+		return refuse(st, "table \"%s\": %s%s%s must be a map of parameters", t->name, st->t->op,
+			      *where ? " " : "", where);
 	cJSON_ArrayForEach(m, obj) {
 		size_t i;
 		for (i = 0; allowed[i] != NULL; i++)
@@ -530,6 +533,9 @@ static int prepare_batch_write(struct route_state *st, cJSON *req)
 		st->involved = 1;
 		if (first == NULL)
 			first = t;
+		if (!cJSON_IsArray(list))
+			return refuse(st, "table \"%s\": BatchWriteItem RequestItems must map it to a list of "
+				      "write requests", t->name);
 		cJSON_ArrayForEach(wr, list) {
 			cJSON *put = cJSON_GetObjectItemCaseSensitive(wr, "PutRequest");
 			cJSON *del = cJSON_GetObjectItemCaseSensitive(wr, "DeleteRequest");
@@ -571,6 +577,9 @@ static int prepare_transact(struct route_state *st, cJSON *req)
 	size_t n = (size_t)cJSON_GetArraySize(items);
 	cJSON *ti;
 	size_t i = 0;
+
+	if (items != NULL && !cJSON_IsArray(items))
+		return refuse(st, "%s: TransactItems must be a list", st->t->op);
 
 	st->projs = calloc(n ? n : 1, sizeof(*st->projs));
 	if (st->projs == NULL)

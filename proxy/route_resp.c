@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 
 #include "crypto/item_crypt.h"
+#include "proxy/ddb.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
 
@@ -44,14 +45,18 @@ static int add_read(struct route_state *st, struct crypt_batch *b, const struct 
 /* The projection entry of a BatchGetItem table. */
 static const struct route_proj *batch_get_proj(const struct route_state *st, const char *table)
 {
-	for (size_t i = 0; i < st->projs_len; i++) {
+	for (size_t i = 0; table != NULL && i < st->projs_len; i++) {
 		if (st->projs[i].name != NULL && strcmp(st->projs[i].name, table) == 0)
 			return &st->projs[i];
 	}
 	return NULL;
 }
 
-/* Finds every item of a successful response and adds it to the batch. */
+/* collect_items: an answer whose shape is not DynamoDB's (its items could not be found). */
+#define COLLECT_MALFORMED (-2)
+
+/* Finds every item of a successful response and adds it to the batch: 0, -1 out of memory,
+ * or COLLECT_MALFORMED. */
 static int collect_items(struct route_state *st, struct crypt_batch *b, cJSON *doc)
 {
 	cJSON *x;
@@ -77,8 +82,11 @@ static int collect_items(struct route_state *st, struct crypt_batch *b, cJSON *d
 		}
 		return 0;
 	case ROUTE_BATCH_GET: {
-		cJSON *list;
-		cJSON_ArrayForEach(list, cJSON_GetObjectItemCaseSensitive(doc, "Responses")) {
+		cJSON *list, *responses = cJSON_GetObjectItemCaseSensitive(doc, "Responses");
+		/* Items are told apart by their table's name: without names, none is checked. */
+		if (responses != NULL && !cJSON_IsObject(responses))
+			return COLLECT_MALFORMED;
+		cJSON_ArrayForEach(list, responses) {
 			const struct route_proj *rp = batch_get_proj(st, list->string);
 			cJSON_ArrayForEach(x, list) {
 				if (add_read(st, b, rp, x) != 0)
@@ -282,6 +290,20 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		txn_respond(t, resp, 0);
 		return;
 	}
+	{
+		/* cJSON reads the first copy of a repeated key, the application's parser may read
+		 * the last: an answer with a key twice could carry an item nobody verified. */
+		const char *dup = ddb_json_duplicate_key(doc);
+		if (dup != NULL) {
+			ds_error_set(&e, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s repeats the JSON "
+				     "key \"%.64s\" in one object; dynaseal cannot tell which copy the "
+				     "application would read; retry the request", t->op, dup);
+			cJSON_Delete(doc);
+			http_msg_free(resp);
+			txn_fail(t, &e);
+			return;
+		}
+	}
 	st->resp = resp;
 	st->batch = crypt_batch_new(doc);
 	if (st->batch != NULL) {
@@ -296,6 +318,12 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		return;
 	}
 	rc = resp->status == 200 ? collect_items(st, st->batch, doc) : collect_error_items(st, st->batch, doc);
+	if (rc == COLLECT_MALFORMED) {
+		ds_error_set(&e, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s is not shaped as its API "
+			     "defines; dynaseal cannot verify or decrypt it; retry the request", t->op);
+		txn_fail(t, &e);
+		return;
+	}
 	if (rc != 0) {
 		ds_error_set(&e, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 		txn_fail(t, &e);

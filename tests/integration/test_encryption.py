@@ -454,6 +454,13 @@ class EncryptionTest(unittest.TestCase):
         for op in ("BatchWriteItem", "BatchGetItem"):
             msg = self.raw_call(op, {"RequestItems": [{"PutRequest": {"Item": item}}]})
             self.assertIn("%s: RequestItems must be a map of table names" % op, msg)
+        # Parts of the wrong shape that would carry an item along unexamined: refused too.
+        msg = self.raw_call("BatchGetItem", {"RequestItems": {"users": [{"PutRequest": {"Item": item}}]}})
+        self.assertIn("BatchGetItem RequestItems must be a map of parameters", msg)
+        msg = self.raw_call("BatchWriteItem", {"RequestItems": {"users": {"PutRequest": {"Item": item}}}})
+        self.assertIn("must map it to a list of write requests", msg)
+        msg = self.raw_call("TransactWriteItems", {"TransactItems": {"a": {"Put": {"TableName": "users", "Item": item}}}})
+        self.assertIn("TransactWriteItems: TransactItems must be a list", msg)
         self.assertIsNone(self.app.get_item(TableName="users", Key=key).get("Item"))
         # A key never holds an encrypted attribute: refused instead of sent in plaintext.
         self.assert_refused(lambda: self.app.get_item(TableName="users", Key=dict(key, ssn={"S": "ssn-078-05-1120"})),
