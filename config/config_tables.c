@@ -523,39 +523,11 @@ void cfg_post_tables(struct cfg_ctx *ctx, struct config *cfg)
 	}
 }
 
-/*
- * DynamoDB takes a table's ARN wherever it takes its name
- * (arn:<partition>:dynamodb:<region>:<account>:table/<name>): the name is what follows
- * ":table/", up to a further "/" if any.  Matching it keeps an ARN from slipping a configured
- * table's items through unencrypted.  Anything with ":table/" in it is read so, ARN or not (a
- * table name cannot hold ':'; whatever DynamoDB makes of it, a configured table's name there
- * gets the configured table's treatment).
- */
-static void table_name_of_arn(const char **name, size_t *len)
+/* A configured table by exact name, or NULL. */
+static const struct config_table *find_exact(const struct config *cfg, const char *name, size_t len)
 {
-	static const char mark[] = ":table/";
-	const char *p, *end;
+	size_t lo = 0, hi = cfg->tables_len;
 
-	p = *len >= sizeof(mark) - 1 ? memmem(*name, *len, mark, sizeof(mark) - 1) : NULL;
-	if (p == NULL)
-		return;
-	p += sizeof(mark) - 1;
-	end = memchr(p, '/', *len - (size_t)(p - *name));
-	if (end == NULL)
-		end = *name + *len;
-	*len = (size_t)(end - p);
-	*name = p;
-}
-
-const struct config_table *config_find_table(const struct config *cfg, const char *name, size_t len)
-{
-	size_t lo = 0, hi;
-
-	if (cfg == NULL || (name == NULL && len > 0))
-		return NULL;
-	if (name != NULL)
-		table_name_of_arn(&name, &len);
-	hi = cfg->tables_len;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const char *m = cfg->tables[mid].name != NULL ? cfg->tables[mid].name : "";
@@ -568,6 +540,34 @@ const struct config_table *config_find_table(const struct config *cfg, const cha
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+/*
+ * DynamoDB takes a table's ARN wherever it takes its name
+ * (arn:<partition>:dynamodb:<region>:<account>:table/<name>): the name is what follows
+ * ":table/", up to a further "/" if any.  Matching it keeps an ARN from slipping a configured
+ * table's items through unencrypted.  Anything with ":table/" in it is read so, ARN or not,
+ * and at every ":table/" in it (a table name cannot hold ':'; whatever DynamoDB makes of such
+ * a name, a configured table's name in it gets the configured table's treatment).
+ */
+const struct config_table *config_find_table(const struct config *cfg, const char *name, size_t len)
+{
+	static const char mark[] = ":table/";
+	const char *p = name, *end = name + len;
+
+	if (cfg == NULL || (name == NULL && len > 0))
+		return NULL;
+	while (name != NULL && (size_t)(end - p) >= sizeof(mark) - 1 &&
+	       (p = memmem(p, (size_t)(end - p), mark, sizeof(mark) - 1)) != NULL) {
+		const char *n = p + sizeof(mark) - 1;
+		const char *slash = memchr(n, '/', (size_t)(end - n));
+		const struct config_table *t = find_exact(cfg, n, (size_t)((slash ? slash : end) - n));
+
+		if (t != NULL)
+			return t;
+		p = n;
+	}
+	return find_exact(cfg, name, len);
 }
 
 int config_table_action(const struct config_table *table, const char *attr, size_t len,

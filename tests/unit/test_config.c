@@ -310,6 +310,9 @@ static void test_full_config_round_trips(void **state)
 	 * encrypted by dynaseal; DynamoDB refuses such a name anyway), never passed through. */
 	assert_ptr_equal(config_find_table(cfg, "xarn:aws:dynamodb:r:1:table/users", 33), users);
 	assert_ptr_equal(config_find_table(cfg, ":table/users", 12), users);
+	/* Every ":table/" counts, not only the first. */
+	assert_ptr_equal(config_find_table(cfg, ":x:table/u:x:table/users", 24), users);
+	assert_null(config_find_table(cfg, ":x:table/u:x:table/users2", 25));
 	assert_string_equal(users->logical_name, "users-v2");
 	assert_string_equal(users->keyring, "kms");
 	assert_ptr_equal(users->keyring_ref, kms);
