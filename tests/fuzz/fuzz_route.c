@@ -12,6 +12,13 @@
  *    Expected, AttributeUpdates, batch and transaction items...), unless that value also appears
  *    in the input where it may legitimately go out in plaintext.
  *
+ * Answers too: with the first byte's top bit set, a canned request of the chosen operation
+ * on the configured table goes out and the rest of the input is DynamoDB's answer to it
+ * (status 400 when bit 6 is set; "@I@" stands for an item dynaseal itself encrypted).  Every
+ * answer must end in exactly one reply or error, and a reply relayed to the application holds
+ * no item of the configured table still sealed (aws_dbe_head or aws_dbe_foot) where the API
+ * puts items: none reaches the application unverified.
+ *
  * Input: the first byte picks the operation (X-Amz-Target), the rest is the body.  The
  * process-wide set-up is one config with a raw-aes keyring; the worker, its generation and
  * the hand-off points to the network (txn_*, forward_build, upstream_call_*) are defined here,
@@ -53,6 +60,11 @@ static struct worker wk;
 /* What the route did with the current input. */
 static int failed, responded, sent;
 static char *sent_body;
+static upstream_done_cb sent_cb;         /* where the answer to what was sent goes */
+static void *sent_arg;
+static char *replied;                    /* the body of the last reply, NUL-terminated */
+static char *stored_item;                /* an item dynaseal encrypted, as DynamoDB JSON */
+static char last_error[512];             /* the message of the last txn_fail */
 
 /* ---- the hand-off points, defined here instead of client.c / forward.c / upstream.c ---- */
 
@@ -61,13 +73,22 @@ void txn_fail(struct txn *t, const struct ds_error *err)
 	(void)t;
 	if (err == NULL || err->status < 400 || err->message[0] == '\0')
 		__builtin_trap();               /* a refusal always says why */
+	snprintf(last_error, sizeof(last_error), "%d %s", err->status, err->message);
 	failed++;
 }
 
 void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
 {
+	size_t n = evbuffer_get_length(resp->body);
+
 	(void)t;
 	(void)body_changed;
+	free(replied);
+	replied = malloc(n + 1);
+	if (replied == NULL)
+		abort();
+	evbuffer_copyout(resp->body, replied, n);
+	replied[n] = '\0';
 	http_msg_free(resp);
 	responded++;
 }
@@ -100,12 +121,12 @@ struct upstream_call *upstream_call_start(struct upstream_pool *pool, char *requ
 {
 	(void)pool;
 	(void)len;
-	(void)cb;
-	(void)arg;
 	free(sent_body);
 	sent_body = request;                    /* what would reach DynamoDB */
+	sent_cb = cb;
+	sent_arg = arg;
 	sent++;
-	return (struct upstream_call *)&sent;  /* a handle never used: the answer never comes */
+	return (struct upstream_call *)&sent;  /* a handle the answer (if any) comes back on */
 }
 
 void upstream_call_cancel(struct upstream_call *call)
@@ -420,6 +441,194 @@ static void check_sent(const char *op, const cJSON *in, const char *out_text)
 	cJSON_Delete(out);
 }
 
+/* A request as a client connection hands it over; *t refers to it. */
+static struct http_msg *start(struct txn *t, const char *op, const uint8_t *body, size_t len)
+{
+	struct http_msg *req = http_msg_new();
+	char target[64];
+	int n = snprintf(target, sizeof(target), "DynamoDB_20120810.%s", op);
+
+	if (req == NULL)
+		abort();
+	snprintf(req->method, sizeof(req->method), "POST");
+	req->url = strdup("/");
+	if (http_msg_add_header(req, "X-Amz-Target", 12, target, (size_t)n) != 0)
+		abort();
+	evbuffer_add(req->body, body, len);
+	memset(t, 0, sizeof(*t));
+	t->worker = &wk;
+	t->req = req;
+	t->gen = &gen;
+	snprintf(t->op, sizeof(t->op), "%s", op);
+	ddb_peek_table((const char *)body, len, t->table, sizeof(t->table));
+	failed = responded = sent = 0;
+	sent_cb = NULL;
+	return req;
+}
+
+static void finish(struct txn *t, struct http_msg *req)
+{
+	route_free(t);
+	http_msg_free(req);
+	free(sent_body);
+	sent_body = NULL;
+	free(replied);
+	replied = NULL;
+	if (gen.refs != 1)
+		__builtin_trap();               /* every hold was released */
+}
+
+/* An item still carrying its aws_dbe_head or aws_dbe_foot: not verified and decrypted. */
+static int sealed(const cJSON *item)
+{
+	return cJSON_IsObject(item) && (cJSON_GetObjectItemCaseSensitive(item, "aws_dbe_head") != NULL ||
+					cJSON_GetObjectItemCaseSensitive(item, "aws_dbe_foot") != NULL);
+}
+
+/* 1 when a reply holds, where DynamoDB's API puts items (and the application's SDK reads
+ * them), an item of the configured table that was not verified and decrypted. */
+static int unverified_item(const cJSON *doc)
+{
+	const cJSON *c, *e, *r = cJSON_GetObjectItemCaseSensitive(doc, "Responses");
+
+	if (sealed(cJSON_GetObjectItemCaseSensitive(doc, "Item")) ||
+	    sealed(cJSON_GetObjectItemCaseSensitive(doc, "Attributes")))
+		return 1;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "Items"))
+		if (sealed(e))
+			return 1;
+	cJSON_ArrayForEach(c, r) {
+		if (cJSON_IsArray(r) && sealed(cJSON_GetObjectItemCaseSensitive(c, "Item")))
+			return 1;                /* TransactGetItems */
+		if (cJSON_IsObject(r) && names_table(c->string))
+			cJSON_ArrayForEach(e, c)
+				if (sealed(e))   /* BatchGetItem */
+					return 1;
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "CancellationReasons"))
+		if (sealed(cJSON_GetObjectItemCaseSensitive(e, "Item")))
+			return 1;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "UnprocessedItems"))
+		if (names_table(c->string))
+			cJSON_ArrayForEach(e, c)
+				if (sealed(cJSON_GetObjectItemCaseSensitive(
+					    cJSON_GetObjectItemCaseSensitive(e, "PutRequest"), "Item")))
+					return 1;
+	return 0;
+}
+
+#define ITEM_KEY "{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}}"
+#define ITEM "{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"},\"secret\":{\"S\":\"topsecret-1\"}," \
+	"\"note\":{\"S\":\"n\"},\"free\":{\"S\":\"f\"}}"
+
+/* The request each operation's answer is fuzzed against (NULL: not one dynaseal rewrites). */
+static const char *canned_request(const char *op)
+{
+	static const struct {
+		const char *op, *body;
+	} canned[] = {
+		{ "PutItem", "{\"TableName\":\"users\",\"Item\":" ITEM ",\"ReturnValues\":\"ALL_OLD\"}" },
+		{ "UpdateItem", "{\"TableName\":\"users\",\"Key\":" ITEM_KEY ",\"UpdateExpression\":"
+		  "\"SET free = :f\",\"ExpressionAttributeValues\":{\":f\":{\"S\":\"x\"}},"
+		  "\"ReturnValues\":\"ALL_NEW\"}" },
+		{ "DeleteItem", "{\"TableName\":\"users\",\"Key\":" ITEM_KEY ",\"ReturnValues\":\"ALL_OLD\"}" },
+		{ "GetItem", "{\"TableName\":\"users\",\"Key\":" ITEM_KEY "}" },
+		{ "Query", "{\"TableName\":\"users\",\"KeyConditionExpression\":\"pk = :p\","
+		  "\"ExpressionAttributeValues\":{\":p\":{\"S\":\"a\"}}}" },
+		{ "Scan", "{\"TableName\":\"users\"}" },
+		{ "BatchWriteItem", "{\"RequestItems\":{\"users\":[{\"PutRequest\":{\"Item\":" ITEM "}}]}}" },
+		{ "BatchGetItem", "{\"RequestItems\":{\"users\":{\"Keys\":[" ITEM_KEY "]}}}" },
+		{ "TransactWriteItems", "{\"TransactItems\":[{\"Put\":{\"TableName\":\"users\",\"Item\":"
+		  ITEM "}}]}" },
+		{ "TransactGetItems", "{\"TransactItems\":[{\"Get\":{\"TableName\":\"users\",\"Key\":"
+		  ITEM_KEY "}}]}" },
+	};
+
+	for (size_t i = 0; i < sizeof(canned) / sizeof(canned[0]); i++)
+		if (strcmp(canned[i].op, op) == 0)
+			return canned[i].body;
+	return NULL;
+}
+
+/* An item encrypted by dynaseal, for answers: the Item of a PutItem it sends. */
+static void make_stored_item(void)
+{
+	const char *body = canned_request("PutItem");
+	struct txn t;
+	struct http_msg *req = start(&t, "PutItem", (const uint8_t *)body, strlen(body));
+	cJSON *doc;
+
+	if (route_request(&t) != 1 || sent != 1)
+		abort();
+	doc = cJSON_Parse(sent_body);
+	stored_item = doc != NULL ? cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(doc, "Item"))
+				  : NULL;
+	if (stored_item == NULL)
+		abort();
+	cJSON_Delete(doc);
+	finish(&t, req);
+}
+
+/* The answer's bytes with every "@I@" replaced by the stored item. */
+static char *expand(const uint8_t *data, size_t size, size_t *out_len)
+{
+	size_t item_len = strlen(stored_item), n = 0;
+	char *out = malloc(size / 3 * item_len + size + 1);
+
+	if (out == NULL)
+		abort();
+	for (size_t i = 0; i < size;) {
+		if (i + 3 <= size && memcmp(data + i, "@I@", 3) == 0) {
+			memcpy(out + n, stored_item, item_len);
+			n += item_len;
+			i += 3;
+		} else {
+			out[n++] = (char)data[i++];
+		}
+	}
+	out[n] = '\0';
+	*out_len = n;
+	return out;
+}
+
+static void fuzz_answer(const char *op, int status, const uint8_t *data, size_t size)
+{
+	const char *body = canned_request(op);
+	struct http_msg *req, *resp;
+	struct txn t;
+	size_t len;
+	char *answer;
+
+	if (body == NULL)
+		return;
+	req = start(&t, op, (const uint8_t *)body, strlen(body));
+	if (route_request(&t) != 1 || sent != 1 || sent_cb == NULL)
+		__builtin_trap();               /* the canned requests all go out */
+	answer = expand(data, size, &len);
+	resp = http_msg_new();
+	if (resp == NULL)
+		abort();
+	resp->status = status;
+	resp->http_major = resp->http_minor = 1;
+	evbuffer_add(resp->body, answer, len);
+	free(answer);
+	sent = 0;
+	sent_cb(sent_arg, resp, NULL);
+	if (failed + responded != 1 || sent != 0)
+		__builtin_trap();               /* exactly one ending, no second call */
+	if (getenv("FUZZ_ROUTE_SHOW") != NULL)  /* to see what the seeds reach */
+		fprintf(stderr, "%s %d: %s\n", op, status, responded ? replied : last_error);
+	if (responded && replied != NULL) {
+		cJSON *doc = cJSON_Parse(replied);
+		/* A relayed reply holds no unverified item of the configured table.  (An error
+		 * body cJSON cannot read is relayed as it came: it holds no item dynaseal knows.) */
+		if (doc != NULL && unverified_item(doc))
+			__builtin_trap();
+		cJSON_Delete(doc);
+	}
+	finish(&t, req);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct txn t;
@@ -428,32 +637,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cJSON *in;
 	int rc;
 
-	if (cfg == NULL)
+	if (cfg == NULL) {
 		setup();
+		make_stored_item();
+	}
 	if (size < 1)
 		return 0;
+	if (data[0] & 0x80) {
+		fuzz_answer(ops[(data[0] & 0x3f) % (sizeof(ops) / sizeof(ops[0]))],
+			    (data[0] & 0x40) ? 400 : 200, data + 1, size - 1);
+		return 0;
+	}
 	op = ops[data[0] % (sizeof(ops) / sizeof(ops[0]))];
 	data++;
 	size--;
-	req = http_msg_new();
-	if (req == NULL)
-		abort();
-	snprintf(req->method, sizeof(req->method), "POST");
-	req->url = strdup("/");
-	{
-		char target[64];
-		int n = snprintf(target, sizeof(target), "DynamoDB_20120810.%s", op);
-		if (http_msg_add_header(req, "X-Amz-Target", 12, target, (size_t)n) != 0)
-			abort();
-	}
-	evbuffer_add(req->body, data, size);
-	memset(&t, 0, sizeof(t));
-	t.worker = &wk;
-	t.req = req;
-	t.gen = &gen;
-	snprintf(t.op, sizeof(t.op), "%s", op);
-	ddb_peek_table((const char *)data, size, t.table, sizeof(t.table));
-	failed = responded = sent = 0;
+	req = start(&t, op, data, size);
 
 	rc = route_request(&t);
 	in = cJSON_ParseWithLength((const char *)data, size);
@@ -479,11 +677,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	cJSON_Delete(in);
-	route_free(&t);
-	http_msg_free(req);
-	free(sent_body);
-	sent_body = NULL;
-	if (gen.refs != 1)
-		__builtin_trap();               /* every hold was released */
+	finish(&t, req);
 	return 0;
 }
