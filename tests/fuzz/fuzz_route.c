@@ -485,35 +485,50 @@ static int sealed(const cJSON *item)
 					cJSON_GetObjectItemCaseSensitive(item, "aws_dbe_foot") != NULL);
 }
 
-/* 1 when a reply holds, where DynamoDB's API puts items (and the application's SDK reads
- * them), an item of the configured table that was not verified and decrypted. */
-static int unverified_item(const cJSON *doc)
+/* 1 when a reply to op holds, where DynamoDB's API puts items for op and status (and the
+ * application's SDK reads them), an item of the configured table not verified and decrypted. */
+static int unverified_item(const char *op, int status, const cJSON *doc)
 {
 	const cJSON *c, *e, *r = cJSON_GetObjectItemCaseSensitive(doc, "Responses");
+	int write = strcmp(op, "PutItem") == 0 || strcmp(op, "UpdateItem") == 0 ||
+		    strcmp(op, "DeleteItem") == 0;
 
-	if (sealed(cJSON_GetObjectItemCaseSensitive(doc, "Item")) ||
-	    sealed(cJSON_GetObjectItemCaseSensitive(doc, "Attributes")))
-		return 1;
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "Items"))
-		if (sealed(e))
+	if (status != 200) {
+		/* Errors carry items only as a failed condition's item
+		 * (ReturnValuesOnConditionCheckFailure) and a cancelled transaction's reasons. */
+		if (write && sealed(cJSON_GetObjectItemCaseSensitive(doc, "Item")))
 			return 1;
-	cJSON_ArrayForEach(c, r) {
-		if (cJSON_IsArray(r) && sealed(cJSON_GetObjectItemCaseSensitive(c, "Item")))
-			return 1;                /* TransactGetItems */
-		if (cJSON_IsObject(r) && names_table(c->string))
-			cJSON_ArrayForEach(e, c)
-				if (sealed(e))   /* BatchGetItem */
+		if (strcmp(op, "TransactWriteItems") == 0)
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "CancellationReasons"))
+				if (sealed(cJSON_GetObjectItemCaseSensitive(e, "Item")))
 					return 1;
+		return 0;
 	}
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "CancellationReasons"))
-		if (sealed(cJSON_GetObjectItemCaseSensitive(e, "Item")))
-			return 1;
-	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "UnprocessedItems"))
-		if (names_table(c->string))
-			cJSON_ArrayForEach(e, c)
-				if (sealed(cJSON_GetObjectItemCaseSensitive(
-					    cJSON_GetObjectItemCaseSensitive(e, "PutRequest"), "Item")))
-					return 1;
+	if (strcmp(op, "GetItem") == 0 && sealed(cJSON_GetObjectItemCaseSensitive(doc, "Item")))
+		return 1;
+	if (write && sealed(cJSON_GetObjectItemCaseSensitive(doc, "Attributes")))
+		return 1;
+	if (strcmp(op, "Query") == 0 || strcmp(op, "Scan") == 0)
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "Items"))
+			if (sealed(e))
+				return 1;
+	if (strcmp(op, "TransactGetItems") == 0 && cJSON_IsArray(r))
+		cJSON_ArrayForEach(c, r)
+			if (sealed(cJSON_GetObjectItemCaseSensitive(c, "Item")))
+				return 1;
+	if (strcmp(op, "BatchGetItem") == 0 && cJSON_IsObject(r))
+		cJSON_ArrayForEach(c, r)
+			if (names_table(c->string))
+				cJSON_ArrayForEach(e, c)
+					if (sealed(e))
+						return 1;
+	if (strcmp(op, "BatchWriteItem") == 0)
+		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "UnprocessedItems"))
+			if (names_table(c->string))
+				cJSON_ArrayForEach(e, c)
+					if (sealed(cJSON_GetObjectItemCaseSensitive(
+						    cJSON_GetObjectItemCaseSensitive(e, "PutRequest"), "Item")))
+						return 1;
 	return 0;
 }
 
@@ -622,7 +637,7 @@ static void fuzz_answer(const char *op, int status, const uint8_t *data, size_t 
 		cJSON *doc = cJSON_Parse(replied);
 		/* A relayed reply holds no unverified item of the configured table.  (An error
 		 * body cJSON cannot read is relayed as it came: it holds no item dynaseal knows.) */
-		if (doc != NULL && unverified_item(doc))
+		if (doc != NULL && unverified_item(op, status, doc))
 			__builtin_trap();
 		cJSON_Delete(doc);
 	}
