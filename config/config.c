@@ -60,46 +60,43 @@ static int config_set_defaults(struct config *cfg)
 
 static void parse_limits(struct cfg_ctx *ctx, const cJSON *obj, struct config *cfg)
 {
-	long long v;
+	static const struct cfg_int_field fields[] = {
+		CFG_SIZE("max_header_bytes", 1024, 16777216, max_header_bytes),
+		CFG_SIZE("max_body_bytes", 1024, 1073741824, max_body_bytes),
+		CFG_INT("client_idle_timeout_ms", 1, 86400000, client_idle_timeout_ms),
+		CFG_INT("client_request_timeout_ms", 1, 86400000, client_request_timeout_ms),
+	};
 
 	cfg_check_keys(ctx, obj, "limits", limits_keys);
-	if (cfg_get_int(ctx, obj, "limits", "max_header_bytes", 1024, 16777216, &v) == CFG_OK)
-		cfg->max_header_bytes = (size_t)v;
-	if (cfg_get_int(ctx, obj, "limits", "max_body_bytes", 1024, 1073741824, &v) == CFG_OK)
-		cfg->max_body_bytes = (size_t)v;
-	if (cfg_get_int(ctx, obj, "limits", "client_idle_timeout_ms", 1, 86400000, &v) == CFG_OK)
-		cfg->client_idle_timeout_ms = (int)v;
-	if (cfg_get_int(ctx, obj, "limits", "client_request_timeout_ms", 1, 86400000, &v) == CFG_OK)
-		cfg->client_request_timeout_ms = (int)v;
+	cfg_get_ints(ctx, obj, "limits", fields, sizeof(fields) / sizeof(fields[0]), cfg);
 }
 
 /* "kms": how long dynaseal waits for KMS and how often it tries a call that failed in a way
  * worth retrying (throttling, 5xx, no answer). */
 static void parse_kms(struct cfg_ctx *ctx, const cJSON *obj, struct config *cfg)
 {
-	long long v;
+	static const struct cfg_int_field fields[] = {
+		CFG_INT("connect_timeout_ms", 1, 600000, kms_connect_timeout_ms),
+		CFG_INT("response_timeout_ms", 1, 600000, kms_response_timeout_ms),
+		CFG_INT("max_attempts", 1, 10, kms_max_attempts),
+	};
 
 	cfg_check_keys(ctx, obj, "kms", kms_keys);
-	if (cfg_get_int(ctx, obj, "kms", "connect_timeout_ms", 1, 600000, &v) == CFG_OK)
-		cfg->kms_connect_timeout_ms = (int)v;
-	if (cfg_get_int(ctx, obj, "kms", "response_timeout_ms", 1, 600000, &v) == CFG_OK)
-		cfg->kms_response_timeout_ms = (int)v;
-	if (cfg_get_int(ctx, obj, "kms", "max_attempts", 1, 10, &v) == CFG_OK)
-		cfg->kms_max_attempts = (int)v;
+	cfg_get_ints(ctx, obj, "kms", fields, sizeof(fields) / sizeof(fields[0]), cfg);
 }
 
 static void parse_cache(struct cfg_ctx *ctx, const cJSON *obj, struct config *cfg)
 {
+	static const struct cfg_int_field fields[] = {
+		CFG_INT("ttl_s", 1, 604800, cache_ttl_s),
+		CFG_SIZE("max_entries", 1, 100000000, cache_max_entries),
+	};
 	const char *s;
-	long long v;
 
 	cfg_check_keys(ctx, obj, "cache", cache_keys);
 	if (cfg_get_string(ctx, obj, "cache", "redis", 0, &s) == CFG_OK)
 		cfg_redis_field(ctx, "cache.redis", s, cfg);
-	if (cfg_get_int(ctx, obj, "cache", "ttl_s", 1, 604800, &v) == CFG_OK)
-		cfg->cache_ttl_s = (int)v;
-	if (cfg_get_int(ctx, obj, "cache", "max_entries", 1, 100000000, &v) == CFG_OK)
-		cfg->cache_max_entries = (size_t)v;
+	cfg_get_ints(ctx, obj, "cache", fields, sizeof(fields) / sizeof(fields[0]), cfg);
 }
 
 /* "tls": the listener serves https with this certificate chain and key (PEM). */

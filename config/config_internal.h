@@ -81,6 +81,18 @@ enum cfg_get cfg_get_string(struct cfg_ctx *ctx, const cJSON *obj, const char *p
 /* obj.key as an integer in [min, max]. */
 enum cfg_get cfg_get_int(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
 			 const char *key, long long min, long long max, long long *out);
+/* An integer member of a section and the field of struct config it fills. */
+struct cfg_int_field {
+	const char *key;
+	long long min, max;
+	size_t offset;               /* offsetof(struct config, field) */
+	int is_size;                 /* the field is a size_t (else an int) */
+};
+#define CFG_INT(key, min, max, field) { key, min, max, offsetof(struct config, field), 0 }
+#define CFG_SIZE(key, min, max, field) { key, min, max, offsetof(struct config, field), 1 }
+/* Each field's key of obj, in range, into cfg (cfg_get_int for each). */
+void cfg_get_ints(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
+		  const struct cfg_int_field *fields, size_t n, struct config *cfg);
 /* obj.key as an object; a wrong type is reported.  Returns NULL when absent or wrong. */
 const cJSON *cfg_get_object(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
 			    const char *key);

@@ -305,9 +305,13 @@ int cfg_endpoint_from_region(struct config *cfg, const char *region)
 
 void cfg_parse_upstream(struct cfg_ctx *ctx, const cJSON *up, struct config *cfg)
 {
+	static const struct cfg_int_field fields[] = {
+		CFG_INT("connect_timeout_ms", 1, 600000, upstream_connect_timeout_ms),
+		CFG_INT("response_timeout_ms", 1, 3600000, upstream_response_timeout_ms),
+		CFG_INT("pool_size", 0, 100000, upstream_pool_size),
+	};
 	const char *s;
 	char q[128];
-	long long v;
 
 	cfg_check_keys(ctx, up, "upstream", upstream_keys);
 	if (cfg_get_string(ctx, up, "upstream", "endpoint", 0, &s) == CFG_OK)
@@ -330,12 +334,7 @@ void cfg_parse_upstream(struct cfg_ctx *ctx, const cJSON *up, struct config *cfg
 		}
 		cfg->upstream_ca_file = p;
 	}
-	if (cfg_get_int(ctx, up, "upstream", "connect_timeout_ms", 1, 600000, &v) == CFG_OK)
-		cfg->upstream_connect_timeout_ms = (int)v;
-	if (cfg_get_int(ctx, up, "upstream", "response_timeout_ms", 1, 3600000, &v) == CFG_OK)
-		cfg->upstream_response_timeout_ms = (int)v;
-	if (cfg_get_int(ctx, up, "upstream", "pool_size", 0, 100000, &v) == CFG_OK)
-		cfg->upstream_pool_size = (int)v;
+	cfg_get_ints(ctx, up, "upstream", fields, sizeof(fields) / sizeof(fields[0]), cfg);
 }
 
 /* Checks "redis://[user:password@]host[:port][/db]" (or rediss://); why never quotes it. */

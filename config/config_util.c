@@ -433,6 +433,23 @@ enum cfg_get cfg_get_int(struct cfg_ctx *ctx, const cJSON *obj, const char *path
 	return CFG_OK;
 }
 
+void cfg_get_ints(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
+		  const struct cfg_int_field *fields, size_t n, struct config *cfg)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_int_field *f = &fields[i];
+		unsigned char *at = (unsigned char *)cfg + f->offset;
+		long long v;
+
+		if (cfg_get_int(ctx, obj, path, f->key, f->min, f->max, &v) != CFG_OK)
+			continue;
+		if (f->is_size)
+			*(size_t *)(void *)at = (size_t)v;
+		else
+			*(int *)(void *)at = (int)v;
+	}
+}
+
 const cJSON *cfg_get_object(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
 			    const char *key)
 {
