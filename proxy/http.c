@@ -150,28 +150,6 @@ static struct http_parser *parser_of(llhttp_t *l)
 	return (struct http_parser *)l;
 }
 
-/* Appends to a growing string, counting against the header limit. */
-static int append(struct http_parser *p, char **s, size_t *len, const char *at, size_t n)
-{
-	char *grown;
-
-	p->header_bytes += n;
-	if (p->header_bytes > p->max_header_bytes) {
-		p->overflow = 1;
-		return -1;
-	}
-	grown = realloc(*s, *len + n + 1);
-	if (grown == NULL) {
-		p->oom = 1;
-		return -1;
-	}
-	memcpy(grown + *len, at, n);
-	*len += n;
-	grown[*len] = '\0';
-	*s = grown;
-	return 0;
-}
-
 /*
  * Appends to the parser's header name or value scratch, which is kept from one header to the
  * next (a header arrives in one callback unless it spans reads: no allocation per header).
@@ -207,6 +185,15 @@ static int append_scratch(struct http_parser *p, char **s, size_t *len, size_t *
 	*len += n;
 	(*s)[*len] = '\0';
 	return 0;
+}
+
+/* Appends to a message's own growing string (its URL or reason phrase), which is exactly
+ * its length plus the NUL long: the scratch rule with that capacity. */
+static int append(struct http_parser *p, char **s, size_t *len, const char *at, size_t n)
+{
+	size_t cap = *s != NULL ? *len + 1 : 0;
+
+	return append_scratch(p, s, len, &cap, at, n);
 }
 
 /* Forgets the scratch's contents; a scratch grown past a few KiB by one large header is
