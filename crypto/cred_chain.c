@@ -37,7 +37,6 @@ static const char *const source_names[] = {
 /* One endpoint: where and on which connections. */
 struct endpoint {
 	struct upstream_pool *pool;
-	char host_header[300];
 	char path[512];
 };
 
@@ -250,11 +249,6 @@ static int endpoint_open(struct cred_chain *c, struct endpoint *ep, const char *
 	t.idle_timeout_ms = 1000;
 	t.pool_size = 1;
 	t.max_response_bytes = 64 * 1024;
-	if ((tls && addr.port == 443) || (!tls && addr.port == 80))
-		snprintf(ep->host_header, sizeof(ep->host_header), strchr(addr.host, ':') ? "[%s]" : "%s", addr.host);
-	else
-		snprintf(ep->host_header, sizeof(ep->host_header), strchr(addr.host, ':') ? "[%s]:%u" : "%s:%u",
-			 addr.host, addr.port);
 	ep->pool = upstream_pool_new(c->base, c->dns, tls ? c->ssl_ctx : NULL, &t, name);
 	if (ep->pool == NULL) {
 		snprintf(c->why, sizeof(c->why), "%s needs TLS, which is not set up", url);
@@ -437,7 +431,7 @@ static void fetch(struct cred_chain *c)
 		free(token);
 		evbuffer_add_printf(req, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: "
 				    "application/x-www-form-urlencoded; charset=utf-8\r\nAccept: */*\r\n"
-				    "Content-Length: %zu\r\n\r\n", ep->path, ep->host_header,
+				    "Content-Length: %zu\r\n\r\n", ep->path, upstream_pool_target(ep->pool)->authority,
 				    evbuffer_get_length(body));
 		evbuffer_add_buffer(req, body);
 		break;
@@ -447,7 +441,7 @@ static void fetch(struct cred_chain *c)
 		char *auth_file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
 					  ? read_small(env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")) : NULL;
 		evbuffer_add_printf(req, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n", ep->path,
-				    ep->host_header);
+				    upstream_pool_target(ep->pool)->authority);
 		if (auth_file != NULL || auth != NULL)
 			evbuffer_add_printf(req, "Authorization: %s\r\n", auth_file ? auth_file : auth);
 		evbuffer_add_printf(req, "\r\n");
@@ -461,11 +455,11 @@ static void fetch(struct cred_chain *c)
 		if (c->imds_step == 0)
 			evbuffer_add_printf(req, "PUT /latest/api/token HTTP/1.1\r\nHost: %s\r\n"
 					    "X-aws-ec2-metadata-token-ttl-seconds: 21600\r\nContent-Length: 0\r\n\r\n",
-					    ep->host_header);
+					    upstream_pool_target(ep->pool)->authority);
 		else
 			evbuffer_add_printf(req, "GET /latest/meta-data/iam/security-credentials/%s HTTP/1.1\r\n"
 					    "Host: %s\r\nX-aws-ec2-metadata-token: %s\r\n\r\n",
-					    c->imds_step == 1 ? "" : c->imds_role, ep->host_header, c->imds_token);
+					    c->imds_step == 1 ? "" : c->imds_role, upstream_pool_target(ep->pool)->authority, c->imds_token);
 		break;
 	default:
 		evbuffer_free(req);

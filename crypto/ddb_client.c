@@ -30,7 +30,6 @@ struct ddb_client {
 	int owns_pool;                  /* made by ddb_client_new, freed with the client */
 	struct credentials *creds;      /* referenced */
 	char region[64];                /* signing region */
-	char host_header[300];          /* Host as signed */
 	struct sigv4_key key_cache;     /* signing key, one derivation a day */
 	struct ddb_call *inflight;      /* calls not yet answered, cancelled by free */
 };
@@ -45,16 +44,6 @@ struct ddb_call {
 	struct ddb_call *next;          /* in client->inflight */
 	struct ddb_call *prev;
 };
-
-static void host_header_for(const struct upstream_target *t, char *out, size_t cap)
-{
-	int v6 = strchr(t->host, ':') != NULL;
-
-	if ((t->tls && t->port == 443) || (!t->tls && t->port == 80))
-		snprintf(out, cap, v6 ? "[%s]" : "%s", t->host);
-	else
-		snprintf(out, cap, v6 ? "[%s]:%u" : "%s:%u", t->host, t->port);
-}
 
 struct event_base *ddb_client_base(const struct ddb_client *c)
 {
@@ -79,7 +68,6 @@ struct ddb_client *ddb_client_on_pool(struct event_base *base, struct upstream_p
 	c->base = base;
 	c->pool = pool;
 	snprintf(c->region, sizeof(c->region), "%s", region);
-	host_header_for(upstream_pool_target(pool), c->host_header, sizeof(c->host_header));
 	c->creds = credentials_ref(creds);
 	return c;
 }
@@ -221,7 +209,9 @@ static void response_cb(void *arg, struct http_msg *resp, const struct ds_error 
 static char *build_request(struct ddb_client *c, const char *op, const char *body, size_t body_len,
 			   size_t *out_len)
 {
-	struct aws_json_service svc = { c->host_header, c->region, "dynamodb", "application/x-amz-json-1.0" };
+	/* Host as signed: the pool's (the port only when not the scheme's default). */
+	struct aws_json_service svc = { upstream_pool_target(c->pool)->authority, c->region, "dynamodb",
+					 "application/x-amz-json-1.0" };
 	char target[80];
 
 	snprintf(target, sizeof(target), "DynamoDB_20120810.%s", op);
