@@ -202,7 +202,7 @@ int config_parse_endpoint(const char *text, int *tls, struct config_addr *addr, 
 	__attribute__((warn_unused_result));
 /* The client with that access key id, or NULL. */
 const struct config_client *config_find_client(const struct config *cfg, const char *akid, size_t len);
-/* Whether a client may use a table. */
+/* Whether a client may use a table (by name; NULL is never allowed). */
 int config_client_may_use(const struct config_client *c, const char *table);
 /* Whether a listen host is loopback only (127.0.0.0/8, ::1, localhost). */
 int config_host_is_loopback(const char *host);

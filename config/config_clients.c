@@ -141,6 +141,8 @@ const struct config_client *config_find_client(const struct config *cfg, const c
 
 int config_client_may_use(const struct config_client *c, const char *table)
 {
+	if (table == NULL)
+		return 0;
 	if (c->all_tables)
 		return 1;
 	for (size_t i = 0; i < c->tables_len; i++) {

@@ -14,6 +14,7 @@
 
 #include "crypto/sigv4.h"
 #include "proxy/ddb.h"
+#include "proxy/ddb_tables.h"
 
 /* How far a request's X-Amz-Date may be from dynaseal's clock, as AWS allows. */
 #define CLIENT_AUTH_SKEW_S 300
@@ -110,6 +111,38 @@ static struct sigv4_key *cached_key(const char *akid)
 	return &key_cache[key_cache_next++ % (sizeof(key_cache) / sizeof(key_cache[0]))];
 }
 
+/*
+ * The headers a signature must cover, as the SDKs sign them: without host, x-amz-date and
+ * x-amz-target a captured request could be sent again to another endpoint, at another time
+ * or, worst, as another operation on the same body within the five minutes.
+ */
+static const char *const required_signed[] = { "host", "x-amz-date", "x-amz-target" };
+
+static int signed_headers_complete(const struct authz *a, struct ds_error *err)
+{
+	for (size_t i = 0; i < sizeof(required_signed) / sizeof(required_signed[0]); i++) {
+		const char *want = required_signed[i];
+		size_t n = strlen(want);
+		const char *p = a->signed_headers;
+		int found = 0;
+
+		while (!found && *p != '\0') {
+			size_t len = strcspn(p, ";");
+			found = len == n && strncasecmp(p, want, n) == 0;
+			p += len;
+			if (*p == ';')
+				p++;
+		}
+		if (!found) {
+			ds_error_set(err, 400, ERR_INCOMPLETE, "'%s' must be a 'SignedHeader' in the AWS "
+				     "Authorization: dynaseal requires host, x-amz-date and x-amz-target to "
+				     "be signed, as the AWS SDKs sign them", want);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Recomputes the signature over the headers the client listed. */
 static int verify_signature(const struct http_msg *req, const struct authz *a, const char *amz_date,
 			    const struct config_client *c, const char *body, size_t len, struct ds_error *err)
@@ -167,23 +200,44 @@ incomplete:
 	return -1;
 }
 
-static int deny_table(const struct config_client *c, const char *op, const char *table, struct ds_error *err)
+static int deny_table(const struct config_client *c, const char *op, const char *table,
+		      const char *member, struct ds_error *err)
 {
 	ds_error_set(err, 400, DS_ERR_ACCESS_DENIED, "User: %s is not authorized to perform: dynamodb:%s "
-		     "on resource: table %s, because dynaseal's clients.%s.tables does not list it",
-		     c->access_key_id, op, table, c->access_key_id);
+		     "on resource: table %s (named in %s), because dynaseal's clients.%s.tables does not "
+		     "list it", c->access_key_id, op, table, member, c->access_key_id);
 	return -1;
 }
 
-/* Every table a request names must be allowed. */
+/* What check_tables hands to ddb_request_tables' callback. */
+struct table_check {
+	const struct config_client *client;
+	const char *op;
+	struct ds_error *err;
+};
+
+static int check_one_table(void *arg, const char *table, const char *member)
+{
+	struct table_check *tc = arg;
+
+	if (config_client_may_use(tc->client, table))
+		return 0;
+	return deny_table(tc->client, tc->op, table, member, tc->err);
+}
+
+/*
+ * Every table the request names must be allowed.  Whatever cannot be read with certainty is
+ * refused: a body cJSON cannot parse, an operation not known to name its tables (ddb_tables.c),
+ * a member of another shape than DynamoDB's, and PartiQL, whose statements name tables in text.
+ */
 static int check_tables(const struct config_client *c, const char *op, const char *body, size_t len,
 			struct ds_error *err)
 {
-	cJSON *doc;
-	const cJSON *x;
-	const cJSON *name;
+	struct table_check tc = { c, op, err };
+	char why[160] = "";
 	const char *dup;
-	int rc = 0;
+	cJSON *doc;
+	int rc = -1;
 
 	if (c->all_tables)
 		return 0;
@@ -195,31 +249,42 @@ static int check_tables(const struct config_client *c, const char *op, const cha
 		return -1;
 	}
 	doc = cJSON_ParseWithLength(body, len);
-	if (doc == NULL)
-		return 0;   /* DynamoDB answers a SerializationException; nothing reaches a table */
+	if (doc == NULL) {
+		ds_error_set(err, 400, DS_ERR_ACCESS_DENIED, "User: %s is not authorized to perform: "
+			     "dynamodb:%s: dynaseal cannot read the request body as JSON (a lone UTF-16 "
+			     "surrogate escape such as \\ud800 is one cause), so it cannot check the tables "
+			     "it names against clients.%s.tables", c->access_key_id, op[0] ? op : "(none)",
+			     c->access_key_id);
+		return -1;
+	}
 	if ((dup = ddb_json_duplicate_key(doc)) != NULL) {
 		/* The table checked here must be the one DynamoDB acts on. */
 		ds_error_set(err, 400, DS_ERR_VALIDATION, "The request body of %s has the key "
 			     "\"%.64s\" twice in one object; dynaseal refuses it because JSON parsers "
 			     "disagree on which one counts: send each key once", op, dup);
-		cJSON_Delete(doc);
-		return -1;
+		goto cleanup;
 	}
-	name = cJSON_GetObjectItemCaseSensitive(doc, "TableName");
-	if (cJSON_IsString(name) && !config_client_may_use(c, name->valuestring))
-		rc = deny_table(c, op, name->valuestring, err);
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(doc, "RequestItems")) {
-		if (rc == 0 && !config_client_may_use(c, x->string))
-			rc = deny_table(c, op, x->string, err);
+	switch (ddb_request_tables(op, doc, check_one_table, &tc, why, sizeof(why))) {
+	case DDB_TABLES_OK:
+		rc = 0;
+		break;
+	case DDB_TABLES_STOPPED:
+		break;      /* check_one_table set err */
+	case DDB_TABLES_UNKNOWN_OP:
+		ds_error_set(err, 400, DS_ERR_ACCESS_DENIED, "User: %s is not authorized to perform: "
+			     "dynamodb:%s: dynaseal does not know which tables that operation acts on, so "
+			     "a client limited by clients.%s.tables may not use it; allow \"*\" for this "
+			     "client to permit it", c->access_key_id, op[0] ? op : "(no X-Amz-Target)",
+			     c->access_key_id);
+		break;
+	case DDB_TABLES_UNREADABLE:
+		ds_error_set(err, 400, DS_ERR_ACCESS_DENIED, "User: %s is not authorized to perform: "
+			     "dynamodb:%s: dynaseal cannot tell which tables the request names, because %s; "
+			     "the tables must be checked against clients.%s.tables", c->access_key_id, op,
+			     why[0] ? why : "it is not of DynamoDB's shape", c->access_key_id);
+		break;
 	}
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(doc, "TransactItems")) {
-		const cJSON *part;
-		cJSON_ArrayForEach(part, x) {
-			name = cJSON_GetObjectItemCaseSensitive(part, "TableName");
-			if (rc == 0 && cJSON_IsString(name) && !config_client_may_use(c, name->valuestring))
-				rc = deny_table(c, op, name->valuestring, err);
-		}
-	}
+cleanup:
 	cJSON_Delete(doc);
 	return rc;
 }
@@ -269,7 +334,8 @@ int client_auth_check(const struct config *cfg, const struct http_msg *req, cons
 				     date->value, nowtext, nowtext);
 		return -1;
 	}
-	if (verify_signature(req, &a, date->value, c, body, len, err) != 0)
+	if (signed_headers_complete(&a, err) != 0 ||
+	    verify_signature(req, &a, date->value, c, body, len, err) != 0)
 		return -1;
 	return check_tables(c, op, body, len, err);
 }
