@@ -72,9 +72,7 @@ struct keyring *route_keyring(const struct route_state *st, const struct config_
 	return worker_gen_keyring(st->t->gen, table);
 }
 
-static int refuse(struct route_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int refuse(struct route_state *st, const char *fmt, ...)
+int route_refuse(struct route_state *st, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -83,6 +81,8 @@ static int refuse(struct route_state *st, const char *fmt, ...)
 	va_end(ap);
 	return -1;
 }
+
+#define refuse route_refuse
 
 /* Refuses JSON objects with a repeated key anywhere: DynamoDB may read the other copy than
  * ours, and a configured attribute could slip through in plaintext. */
@@ -417,60 +417,6 @@ static int prepare_one(struct route_state *st, enum route_op op, const struct co
 	}
 }
 
-/* A character that continues a table name (DynamoDB's [A-Za-z0-9_.-], less the '.' that in
- * PartiQL also joins a table and its index: "users.byEmail" reads table users). */
-static int partiql_name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-';
-}
-
-/*
- * Whether a PartiQL statement mentions a configured table: its name as a word (or a quoted
- * identifier), in any letter case, followed or not by an index.  Coarser than a parser on
- * purpose: a statement that only might name the table is refused, never sent unread.
- */
-static const struct config_table *partiql_table(const struct route_state *st, const char *stmt)
-{
-	const struct config *cfg = st->t->gen->cfg;
-
-	for (size_t i = 0; i < cfg->tables_len; i++) {
-		const char *name = cfg->tables[i].name;
-		size_t n = strlen(name);
-		for (const char *p = stmt; *p != '\0'; p++) {
-			if (strncasecmp(p, name, n) != 0)
-				continue;
-			if ((p == stmt || !partiql_name_char(p[-1])) && !partiql_name_char(p[n]))
-				return &cfg->tables[i];
-		}
-	}
-	return NULL;
-}
-
-static int prepare_partiql(struct route_state *st, cJSON *req)
-{
-	const char *op = st->t->op;
-	const cJSON *one = cJSON_GetObjectItemCaseSensitive(req, "Statement");
-	const cJSON *many = cJSON_GetObjectItemCaseSensitive(req, "Statements");
-	const cJSON *s;
-
-	if (many == NULL)
-		many = cJSON_GetObjectItemCaseSensitive(req, "TransactStatements");
-	if (cJSON_IsString(one) && partiql_table(st, one->valuestring) != NULL)
-		goto refused;
-	cJSON_ArrayForEach(s, many) {
-		one = cJSON_GetObjectItemCaseSensitive(s, "Statement");
-		if (cJSON_IsString(one) && partiql_table(st, one->valuestring) != NULL)
-			goto refused;
-	}
-	return 0;
-refused:
-	return refuse(st, "table \"%s\": %s (PartiQL) cannot be used on a table dynaseal encrypts, "
-		      "because dynaseal cannot rewrite statements; use PutItem, GetItem, UpdateItem, "
-		      "DeleteItem, Query, Scan and their batch and transaction forms",
-		      partiql_table(st, one->valuestring)->name, op);
-}
-
 static int prepare_batch_get(struct route_state *st, cJSON *req)
 {
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(req, "RequestItems");
@@ -642,7 +588,7 @@ static int prepare(struct route_state *st)
 	case ROUTE_TRANSACT_WRITE:
 		return prepare_transact(st, req);
 	case ROUTE_PARTIQL:
-		return prepare_partiql(st, req);
+		return route_partiql_prepare(st, req);
 	default:
 		break;
 	}

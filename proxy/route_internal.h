@@ -64,6 +64,11 @@ struct route_state {
 	struct ds_error err;               /* the refusal being answered */
 };
 
+/* Sets st->err to a 400 ValidationException with the message; returns -1. */
+int route_refuse(struct route_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Checks a PartiQL request (route_partiql.c): 0 when it names no configured table, else -1
+ * with st->err set. */
+int route_partiql_prepare(struct route_state *st, const cJSON *req);
 /* The configured table of that name, or NULL. */
 const struct config_table *route_table(const struct route_state *st, const char *name);
 /* The worker's keyring for a configured table. */
