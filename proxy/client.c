@@ -242,10 +242,13 @@ static void txn_end(struct txn *t, int status, size_t bytes_out, int keep_alive)
 	struct worker *w = c->worker;
 
 	double ms = elapsed_ms(&t->start);
+	char table[sizeof(t->table) * 4 + 8], client[sizeof(t->audit.client) * 4 + 8];
 
+	/* The table and the access key id are the client's words: quoted and escaped. */
 	log_info("conn %lu %s: op=%s table=%s status=%d ms=%.2f in=%zu out=%zu client=%s id=%s", c->id,
-		 c->peer, t->op[0] ? t->op : "-", t->table[0] ? t->table : "-", status, ms, t->bytes_in,
-		 bytes_out, t->audit.client[0] ? t->audit.client : "-", t->audit.request_id);
+		 c->peer, t->op[0] ? t->op : "-", log_value(t->table, table, sizeof(table)), status, ms,
+		 t->bytes_in, bytes_out, log_value(t->audit.client, client, sizeof(client)),
+		 t->audit.request_id);
 	metrics_request(&w->metrics, t->op, status, ms, t->bytes_in, bytes_out);
 	t->call = NULL;
 	txn_free(t);

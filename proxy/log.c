@@ -55,13 +55,67 @@ static size_t json_escape(char *buf, size_t cap, size_t len, const char *s)
 		if (c == '"' || c == '\\') {
 			buf[len++] = '\\';
 			buf[len++] = (char)c;
-		} else if (c < 0x20) {
+		} else if (c < 0x20 || c == 0x7f) {
 			len += (size_t)snprintf(buf + len, cap - len, "\\u%04x", c);
 		} else {
 			buf[len++] = (char)c;
 		}
 	}
 	return len;
+}
+
+/* Appends s to buf with control bytes written as \xNN: a text line stays one line. */
+static size_t text_escape(char *buf, size_t cap, size_t len, const char *s)
+{
+	for (; *s && len + 5 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			len += (size_t)snprintf(buf + len, cap - len, "\\x%02x", c);
+		else
+			buf[len++] = (char)c;
+	}
+	return len;
+}
+
+/* Bytes a value may hold and still be written bare: it then reads as one key=value field. */
+static int bare_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("_.:/@+=-", c) != NULL);
+}
+
+const char *log_value(const char *s, char *out, size_t cap)
+{
+	size_t len = 0;
+	const char *p;
+
+	if (cap < 8)
+		return "-";
+	if (s == NULL || *s == '\0')
+		return "-";
+	for (p = s; *p && bare_byte((unsigned char)*p); p++)
+		;
+	if (*p == '\0' && (size_t)(p - s) < cap)
+		return s;
+	out[len++] = '"';
+	for (p = s; *p && len + 6 < cap; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"' || c == '\\') {
+			out[len++] = '\\';
+			out[len++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			len += (size_t)snprintf(out + len, cap - len, "\\x%02x", c);
+		} else {
+			out[len++] = (char)c;
+		}
+	}
+	if (*p != '\0' && len + 4 < cap) {
+		memcpy(out + len, "...", 3);
+		len += 3;
+	}
+	out[len++] = '"';
+	out[len] = '\0';
+	return out;
 }
 
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
@@ -87,7 +141,9 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		len = json_escape(line, sizeof(line), len, msg);
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "\"}\n");
 	} else {
-		len = (size_t)snprintf(line, sizeof(line), "%s %-5s %s\n", ts, level_names[level], msg);
+		len = (size_t)snprintf(line, sizeof(line), "%s %-5s ", ts, level_names[level]);
+		len = text_escape(line, sizeof(line), len, msg);
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "\n");
 	}
 	if (len >= sizeof(line))
 		len = sizeof(line) - 1;

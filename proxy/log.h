@@ -7,6 +7,7 @@
 #define DS_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_ERROR = 0,
@@ -28,6 +29,14 @@ void log_hook_libevent(void);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level level, const char *fmt, va_list ap);
+/*
+ * A value the client chose (a table name, an access key id), made safe for a key=value field
+ * of a log line: returned as it is when it holds only [A-Za-z0-9_.:/@+=-], else written into
+ * out (cap bytes, at least 8) in double quotes with '"' and '\\' escaped and every other byte
+ * outside printable ASCII as \xNN, cut with "..." when it does not fit.  "-" when empty.
+ * Every line is also kept to one line by log_msg itself (control bytes become \xNN).
+ */
+const char *log_value(const char *s, char *out, size_t cap);
 /* Logs and drains OpenSSL's error queue, prefixed by what was attempted. */
 void log_openssl_errors(enum log_level level, const char *what);
 
