@@ -115,8 +115,25 @@ static enum ddb_tables_result unreadable(struct walk *w, const char *fmt, ...)
 	return DDB_TABLES_UNREADABLE;
 }
 
+/* Whether s[0..n) holds only bytes of the set (letters are lowercase ones). */
+static int only(const char *s, size_t n, const char *set)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\0' || strchr(set, s[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+#define LOWER "abcdefghijklmnopqrstuvwxyz"
+#define DIGITS "0123456789"
+#define TABLE_CHARS LOWER "ABCDEFGHIJKLMNOPQRSTUVWXYZ" DIGITS "_.-"
+
 int ddb_table_of(const char *value, char *out, size_t cap)
 {
+	/* arn:<partition>:dynamodb:<region>:<account>:table/<name>[/...]; each field is read
+	 * strictly, so that no other reading of the same text names another table. */
+	static const char *const field_sets[] = { LOWER "-", LOWER, LOWER DIGITS "-", DIGITS };
 	const char *p = value;
 	size_t n;
 
@@ -124,26 +141,20 @@ int ddb_table_of(const char *value, char *out, size_t cap)
 		n = strlen(value);
 		goto copy;
 	}
-	/* arn : partition : service : region : account : resource */
-	for (int field = 0; field < 5; field++) {
-		p = strchr(p, ':');
-		if (p == NULL)
+	p += 4;
+	for (size_t f = 0; f < sizeof(field_sets) / sizeof(field_sets[0]); f++) {
+		const char *end = strchr(p, ':');
+		if (end == NULL || !only(p, (size_t)(end - p), field_sets[f]))
 			return -1;
-		p++;
-		if (field == 1 && strncmp(p, "dynamodb:", 9) != 0)
+		if (f == 1 && ((size_t)(end - p) != 8 || strncmp(p, "dynamodb", 8) != 0))
 			return -1;
+		p = end + 1;
 	}
 	if (strncmp(p, "table/", 6) != 0)
 		return -1;
 	value = p + 6;
 	n = strcspn(value, "/");
-	for (size_t i = 0; i < n; i++) {
-		char c = value[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.'))
-			return -1;
-	}
-	if (n == 0)
+	if (n == 0 || !only(value, n, TABLE_CHARS))
 		return -1;
 copy:
 	if (n >= cap)
@@ -200,10 +211,11 @@ static enum ddb_tables_result walk_transact(struct walk *w, const cJSON *list)
 			const cJSON *name;
 			enum ddb_tables_result r;
 
-			snprintf(where, sizeof(where), "TransactItems[%d].%.32s.TableName", i,
+			snprintf(where, sizeof(where), "TransactItems[%d].%.32s", i,
 				 action->string ? action->string : "");
 			if (!cJSON_IsObject(action))
 				return unreadable(w, "%s is not an object", where);
+			strcat(where, ".TableName");
 			if ((r = get_member(w, action, "TableName", &name)) != DDB_TABLES_OK)
 				return r;
 			if (!cJSON_IsString(name))
@@ -250,6 +262,40 @@ static enum ddb_tables_result walk_member(struct walk *w, const struct member *m
 	return unreadable(w, "%s is of an unknown kind", m->name);
 }
 
+/* Whether name is, in any letter case, a member that names tables in some operation. */
+static int names_tables_somewhere(const char *name)
+{
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		for (size_t j = 0; j < MEMBERS_MAX && ops[i].members[j].name != NULL; j++) {
+			if (strcasecmp(ops[i].members[j].name, name) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A member that names tables in another operation (a TargetTableName sent with GetItem) is
+ * refused too: DynamoDB does not read it there today, but nothing would be checked if it did.
+ */
+static enum ddb_tables_result foreign_members(struct walk *w, const struct op_tables *o,
+					      const cJSON *doc)
+{
+	for (const cJSON *c = doc->child; c != NULL; c = c->next) {
+		size_t j = 0;
+
+		if (c->string == NULL || !names_tables_somewhere(c->string))
+			continue;
+		while (j < MEMBERS_MAX && o->members[j].name != NULL &&
+		       strcasecmp(o->members[j].name, c->string) != 0)
+			j++;
+		if (j == MEMBERS_MAX || o->members[j].name == NULL)
+			return unreadable(w, "it has the member \"%.64s\", which names tables in other "
+					  "operations but not in %s", c->string, o->op);
+	}
+	return DDB_TABLES_OK;
+}
+
 enum ddb_tables_result ddb_request_tables(const char *op, const cJSON *doc, ddb_table_cb cb,
 					  void *arg, char *why, size_t why_cap)
 {
@@ -262,6 +308,8 @@ enum ddb_tables_result ddb_request_tables(const char *op, const cJSON *doc, ddb_
 		return DDB_TABLES_UNKNOWN_OP;
 	if (!cJSON_IsObject(doc))
 		return unreadable(&w, "the request body is not a JSON object");
+	if ((r = foreign_members(&w, o, doc)) != DDB_TABLES_OK)
+		return r;
 	for (size_t i = 0; i < MEMBERS_MAX && o->members[i].name != NULL; i++) {
 		const struct member *m = &o->members[i];
 		const cJSON *v;
