@@ -73,6 +73,28 @@ static void sockaddr_set_port(struct sockaddr *sa, uint16_t port)
 }
 
 /*
+ * Whether another socket already listens on sa: a bind without SO_REUSEPORT (but with
+ * SO_REUSEADDR, which ignores connections in TIME_WAIT) fails only then.  Without this check a
+ * second dynaseal would join the first's SO_REUSEPORT group silently, and the kernel would
+ * split the applications' connections between two processes that may hold different configs.
+ */
+static int port_taken(const struct sockaddr *sa, socklen_t len)
+{
+	int one = 1;
+	int taken;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;      /* the real bind reports it */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sa->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	taken = bind(fd, sa, len) != 0 && errno == EADDRINUSE;
+	close(fd);
+	return taken;
+}
+
+/*
  * Binds every address addr->host resolves to, once per worker.  Port 0 picks one port (the
  * first bind's) for all.  Fills srv->listen_fds.  Returns 0 or -1 (logged).
  */
@@ -108,6 +130,13 @@ static int bind_listeners(struct server *srv, const struct config_addr *addr)
 			int fd;
 			if (chosen != 0)
 				sockaddr_set_port(ai->ai_addr, chosen);
+			if (w == 0 && chosen != 0 && port_taken(ai->ai_addr, ai->ai_addrlen)) {
+				log_error("listen: another process already listens on %s:%u; dynaseal does "
+					  "not share a port (the kernel would split the applications' "
+					  "connections between the two): stop the other process or set "
+					  "another \"listen\" port", addr->host, chosen);
+				goto fail;
+			}
 			fd = bind_one(ai->ai_addr, ai->ai_addrlen);
 			if (fd < 0) {
 				log_error("listen: cannot listen on %s:%u: %s", addr->host, chosen,

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socketserver
+import subprocess
 import threading
 import time
 import unittest
@@ -57,6 +58,36 @@ class SlowHandler(http.server.BaseHTTPRequestHandler):
 
 
 class LifecycleTest(unittest.TestCase):
+    def test_second_process_on_the_same_port_is_refused(self):
+        """SO_REUSEPORT would let a second dynaseal join the first's port silently, and the
+        kernel would split the applications' connections between two configs."""
+        ddb = h.start_dynalite()
+        first = None
+        try:
+            first = h.start_dynaseal(ddb.url)
+            cfg = dict(first.config, admin_listen="127.0.0.1:%d" % h.free_port())
+            path = os.path.join(first.workdir, "second.json")
+            with open(path, "w") as f:
+                json.dump(cfg, f)
+            env = dict(os.environ, **h.proxy_env())
+            second = subprocess.Popen([h.DYNASEAL, "serve", "--config", path], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                _, err = second.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                second.kill()
+                second.communicate()
+                self.fail("a second dynaseal started on port %d beside the first" % first.port)
+            self.assertNotEqual(second.returncode, 0, err)
+            self.assertIn("another process already listens on 127.0.0.1:%d" % first.port, err)
+            self.assertIn('set another "listen" port', err)
+            # The first one still serves every connection.
+            self.assertIn("TableNames", h.boto3_client(first.url).list_tables())
+        finally:
+            if first is not None:
+                first.stop()
+            ddb.stop()
+
     def test_metrics_move_with_traffic(self):
         ddb = h.start_dynalite()
         proxy = h.start_dynaseal(ddb.url)
