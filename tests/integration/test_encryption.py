@@ -1,16 +1,22 @@
 """Item encryption through dynaseal, with unmodified clients, against moto (which has
 transactions): every operation round-trips; the stored items hold only ciphertext for
 ENCRYPT_AND_SIGN attributes; every refusal names the attribute or parameter; tampered items
-are refused; plaintext items follow plaintext_policy."""
-import base64
+are refused; plaintext items follow plaintext_policy.
+
+"No plaintext at rest" is checked by at_rest: every binary value of the raw items decoded and
+searched as raw bytes for every leaf of the ENCRYPT_AND_SIGN values (strings, numbers,
+binaries, nested): in the items each test checks, and after each test in
+whatever it stored in any table."""
 import json
 import os
 import re
 import unittest
 
+import at_rest
 import peers as h
 
-SECRETS = ["ssn-078-05-1120", "ada@example.com", "søren ✓ 机密", "nested-secret-value"]
+ENCRYPTED = ("email", "ssn", "profile")
+TABLES = ("users", "legacy", "signed", "plainpass")
 
 
 def table_config(keyring="local", **extra):
@@ -32,12 +38,19 @@ def full_item(pk, sk="1"):
         "name": {"S": "Ada"},
         "visits": {"N": "1"},
         "last_seen": {"N": "1700000000"},
+        # Every leaf distinctive (at_rest searches for each one), numbers not normalised.
         "profile": {"M": {
-            "motto": {"S": "søren ✓ 机密"}, "n": {"N": "-12.500"}, "b": {"B": b"\x00\x01\xff"},
-            "t": {"BOOL": True}, "z": {"NULL": True}, "ss": {"SS": ["b", "a"]},
-            "ns": {"NS": ["3", "1.5"]}, "bs": {"BS": [b"\x02", b"\x01"]},
-            "l": {"L": [{"S": "nested-secret-value"}, {"M": {"deep": {"L": [{"N": "0"}]}}}, {"S": ""}]}}},
+            "motto": {"S": "søren ✓ 机密"}, "n": {"N": "-73910012.500"},
+            "b": {"B": b"\x00\x01\xffPROFILE-BIN\xfe"},
+            "t": {"BOOL": True}, "z": {"NULL": True}, "ss": {"SS": ["set-secret-b", "set-secret-a"]},
+            "ns": {"NS": ["73910003", "7391.0000015"]}, "bs": {"BS": [b"\x02bin-set-2", b"\x01bin-set-1"]},
+            "l": {"L": [{"S": "nested-secret-value"}, {"M": {"deep": {"L": [{"N": "-0.00073910"}]}}},
+                        {"S": ""}]}}},
     }
+
+
+# What full_item encrypts, the same for every key: the oracle's secrets.
+SECRETS = {a: full_item("x")[a] for a in ENCRYPTED}
 
 
 def canon(v):
@@ -91,6 +104,19 @@ class EncryptionTest(unittest.TestCase):
 
     def setUp(self):
         self.app = h.boto3_client(self.proxy.url)
+        self.before = self.backend()
+
+    def tearDown(self):
+        # Whatever this test stored, through dynaseal or around it, holds no secret in plaintext.
+        after = self.backend()
+        written = [it for k, it in after.items() if self.before.get(k) != it]
+        if written:   # (a test that stored nothing leaked nothing)
+            at_rest.assert_no_plaintext(self, written, SECRETS, "what %s stored" % self._testMethodName)
+
+    def backend(self):
+        """Every item of every table, read directly, by (table, pk, sk)."""
+        return {(t, it["pk"]["S"], it["sk"]["N"]): it for t in TABLES
+                for page in self.raw.get_paginator("scan").paginate(TableName=t) for it in page["Items"]}
 
     def raw_item(self, table, pk, sk="1"):
         return self.raw.get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"N": sk}}).get("Item")
@@ -100,10 +126,13 @@ class EncryptionTest(unittest.TestCase):
         self.assertIn("aws_dbe_foot", stored)
         for a in ("email", "ssn", "profile"):
             self.assertEqual(list(stored[a]), ["B"], a)
-        text = json.dumps(stored, default=lambda b: base64.b64encode(b).decode(), ensure_ascii=False)
-        for s in SECRETS:
-            self.assertNotIn(s, text)
+        at_rest.assert_no_plaintext(self, [stored], SECRETS)
         self.assertEqual(stored["name"], {"S": "Ada"})   # SIGN_ONLY stays readable
+
+    def assert_no_secret_in(self, msg):
+        """A refusal's message holds none of the secrets' bytes."""
+        found = [n for _, forms in at_rest.needles(SECRETS) for n in forms if n in msg.encode()]
+        self.assertEqual(found, [], msg)
 
     def assert_refused(self, fn, *needles):
         with self.assertRaises(self.app.exceptions.ClientError) as cm:
@@ -147,7 +176,9 @@ class EncryptionTest(unittest.TestCase):
                                  "--key", json.dumps({"pk": {"S": "cli"}, "sk": {"N": "1"}}))
         self.assertEqual(rc, 0, err)
         self.assertEqual(out["Item"], item)
-        self.assertEqual(list(self.raw_item("users", "cli")["email"]), ["B"])
+        stored = self.raw_item("users", "cli")
+        self.assertEqual(list(stored["email"]), ["B"])
+        at_rest.assert_no_plaintext(self, [stored], {"email": item["email"]})
 
     def test_query_scan_batch_transactions(self):
         a = self.app
@@ -399,8 +430,7 @@ class EncryptionTest(unittest.TestCase):
         for c in cases:
             stored(c)
             msg = self.assert_refused(lambda: a.get_item(TableName="users", Key=key1), '"users"')
-            for s in SECRETS:
-                self.assertNotIn(s, msg)
+            self.assert_no_secret_in(msg)
             refused += 1
         self.assertEqual(refused, len(cases))
         # A changed allowed-unsigned attribute is fine.
