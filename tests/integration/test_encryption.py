@@ -290,7 +290,8 @@ class EncryptionTest(unittest.TestCase):
         self.assert_refused(lambda: a.execute_statement(Statement="SELECT * FROM users.by_email"), "PartiQL")
         bad = full_item("rf")
         bad["aws_dbe_extra"] = {"S": "x"}
-        self.assert_refused(lambda: a.put_item(TableName="users", Item=bad), "aws_dbe_extra")
+        self.assert_refused(lambda: a.put_item(TableName="users", Item=bad),
+                            'attribute "aws_dbe_extra" uses the reserved prefix "aws_dbe_"')
         bad = full_item("rf")
         bad["unlisted"] = {"S": "x"}
         self.assert_refused(lambda: a.put_item(TableName="users", Item=bad), "unlisted")
@@ -330,7 +331,13 @@ class EncryptionTest(unittest.TestCase):
             {"Update": {"TableName": "users", "Key": key, "UpdateExpression": "SET ssn = :v",
                         "ExpressionAttributeValues": {":v": {"S": "x"}}}}]), "UpdateExpression", '"ssn"')
         self.assert_refused(lambda: a.batch_write_item(RequestItems={"users": [
-            {"PutRequest": {"Item": dict(full_item("rf3"), aws_dbe_head={"B": b"x"})}}]}), "aws_dbe_head")
+            {"PutRequest": {"Item": dict(full_item("rf3"), aws_dbe_head={"B": b"x"})}}]}),
+            'attribute "aws_dbe_head" uses the reserved prefix "aws_dbe_"')
+        # An expression that names a reserved attribute: refused as well, for that reason.
+        self.assert_refused(lambda: a.put_item(TableName="users", Item=full_item("rf3"),
+                                               ConditionExpression="attribute_not_exists(aws_dbe_foot)"),
+                            'ConditionExpression references "aws_dbe_foot"',
+                            "attributes starting with aws_dbe_ are reserved for the encryption format")
         self.assert_refused(lambda: a.execute_transaction(TransactStatements=[
             {"Statement": "UPDATE users SET visits = 2 WHERE pk = 'rf2' AND sk = 1"}]), "PartiQL")
         self.assertIsNone(self.raw_item("users", "rf3"))
@@ -405,33 +412,37 @@ class EncryptionTest(unittest.TestCase):
         def stored(item):
             self.raw.put_item(TableName="users", Item=item)
 
+        # Each tampered item, and the reason its refusal must give (crypto/item_crypt.c).
+        no_tag = 'attribute "aws_dbe_foot" failed verification (no recipient tag matches'
         cases = []
         flipped = dict(one)
         b = bytearray(one["ssn"]["B"])
         b[-1] ^= 1
         flipped["ssn"] = {"B": bytes(b)}
-        cases.append(flipped)
+        cases.append(("flipped", flipped, no_tag))
         swapped = dict(one)
         swapped["ssn"], swapped["email"] = one["email"], one["ssn"]
-        cases.append(swapped)
+        cases.append(("swapped", swapped, no_tag))
         moved = dict(one)
         moved["ssn"] = two["ssn"]
-        cases.append(moved)
+        cases.append(("moved", moved, no_tag))
         signed = dict(one)
         signed["name"] = {"S": "Eve"}
-        cases.append(signed)
+        cases.append(("signed", signed, no_tag))
         headless = dict(one)
         del headless["aws_dbe_head"]
-        cases.append(headless)
+        cases.append(("headless", headless, "the item has no aws_dbe_head attribute: it is not encrypted, "
+                                            "or its header was removed"))
         footless = dict(one)
         del footless["aws_dbe_foot"]
-        cases.append(footless)
+        cases.append(("footless", footless, "the item has no aws_dbe_foot attribute: its signature was removed"))
         refused = 0
-        for c in cases:
-            stored(c)
-            msg = self.assert_refused(lambda: a.get_item(TableName="users", Key=key1), '"users"')
-            self.assert_no_secret_in(msg)
-            refused += 1
+        for name, c, reason in cases:
+            with self.subTest(case=name):
+                stored(c)
+                msg = self.assert_refused(lambda: a.get_item(TableName="users", Key=key1), 'table "users"', reason)
+                self.assert_no_secret_in(msg)
+                refused += 1
         self.assertEqual(refused, len(cases))
         # A changed allowed-unsigned attribute is fine.
         ok = dict(one)
@@ -519,7 +530,9 @@ class EncryptionTest(unittest.TestCase):
         self.raw.put_item(TableName="users", Item=plain)
         self.raw.put_item(TableName="legacy", Item=plain)
         key = {"pk": {"S": "pl"}, "sk": {"N": "1"}}
-        self.assert_refused(lambda: self.app.get_item(TableName="users", Key=key), "aws_dbe_head", "plaintext_policy")
+        self.assert_refused(lambda: self.app.get_item(TableName="users", Key=key),
+                            'table "users": an item has no aws_dbe_head, so it was not written through dynaseal',
+                            'set plaintext_policy to "allow-read"')
         self.assertEqual(self.app.get_item(TableName="legacy", Key=key)["Item"], plain)
 
 
