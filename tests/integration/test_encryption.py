@@ -1,16 +1,22 @@
 """Item encryption through dynaseal, with unmodified clients, against moto (which has
 transactions): every operation round-trips; the stored items hold only ciphertext for
 ENCRYPT_AND_SIGN attributes; every refusal names the attribute or parameter; tampered items
-are refused; plaintext items follow plaintext_policy."""
-import base64
+are refused; plaintext items follow plaintext_policy.
+
+"No plaintext at rest" is checked by at_rest: every binary value of the raw items decoded and
+searched as raw bytes for every leaf of the ENCRYPT_AND_SIGN values (strings, numbers,
+binaries, nested): in the items each test checks, and after each test in
+whatever it stored in any table."""
 import json
 import os
 import re
 import unittest
 
+import at_rest
 import peers as h
 
-SECRETS = ["ssn-078-05-1120", "ada@example.com", "søren ✓ 机密", "nested-secret-value"]
+ENCRYPTED = ("email", "ssn", "profile")
+TABLES = ("users", "legacy", "signed", "plainpass")
 
 
 def table_config(keyring="local", **extra):
@@ -32,12 +38,19 @@ def full_item(pk, sk="1"):
         "name": {"S": "Ada"},
         "visits": {"N": "1"},
         "last_seen": {"N": "1700000000"},
+        # Every leaf distinctive (at_rest searches for each one), numbers not normalised.
         "profile": {"M": {
-            "motto": {"S": "søren ✓ 机密"}, "n": {"N": "-12.500"}, "b": {"B": b"\x00\x01\xff"},
-            "t": {"BOOL": True}, "z": {"NULL": True}, "ss": {"SS": ["b", "a"]},
-            "ns": {"NS": ["3", "1.5"]}, "bs": {"BS": [b"\x02", b"\x01"]},
-            "l": {"L": [{"S": "nested-secret-value"}, {"M": {"deep": {"L": [{"N": "0"}]}}}, {"S": ""}]}}},
+            "motto": {"S": "søren ✓ 机密"}, "n": {"N": "-73910012.500"},
+            "b": {"B": b"\x00\x01\xffPROFILE-BIN\xfe"},
+            "t": {"BOOL": True}, "z": {"NULL": True}, "ss": {"SS": ["set-secret-b", "set-secret-a"]},
+            "ns": {"NS": ["73910003", "7391.0000015"]}, "bs": {"BS": [b"\x02bin-set-2", b"\x01bin-set-1"]},
+            "l": {"L": [{"S": "nested-secret-value"}, {"M": {"deep": {"L": [{"N": "-0.00073910"}]}}},
+                        {"S": ""}]}}},
     }
+
+
+# What full_item encrypts, the same for every key: the oracle's secrets.
+SECRETS = {a: full_item("x")[a] for a in ENCRYPTED}
 
 
 def canon(v):
@@ -91,6 +104,19 @@ class EncryptionTest(unittest.TestCase):
 
     def setUp(self):
         self.app = h.boto3_client(self.proxy.url)
+        self.before = self.backend()
+
+    def tearDown(self):
+        # Whatever this test stored, through dynaseal or around it, holds no secret in plaintext.
+        after = self.backend()
+        written = [it for k, it in after.items() if self.before.get(k) != it]
+        if written:   # (a test that stored nothing leaked nothing)
+            at_rest.assert_no_plaintext(self, written, SECRETS, "what %s stored" % self._testMethodName)
+
+    def backend(self):
+        """Every item of every table, read directly, by (table, pk, sk)."""
+        return {(t, it["pk"]["S"], it["sk"]["N"]): it for t in TABLES
+                for page in self.raw.get_paginator("scan").paginate(TableName=t) for it in page["Items"]}
 
     def raw_item(self, table, pk, sk="1"):
         return self.raw.get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"N": sk}}).get("Item")
@@ -100,10 +126,13 @@ class EncryptionTest(unittest.TestCase):
         self.assertIn("aws_dbe_foot", stored)
         for a in ("email", "ssn", "profile"):
             self.assertEqual(list(stored[a]), ["B"], a)
-        text = json.dumps(stored, default=lambda b: base64.b64encode(b).decode(), ensure_ascii=False)
-        for s in SECRETS:
-            self.assertNotIn(s, text)
+        at_rest.assert_no_plaintext(self, [stored], SECRETS)
         self.assertEqual(stored["name"], {"S": "Ada"})   # SIGN_ONLY stays readable
+
+    def assert_no_secret_in(self, msg):
+        """A refusal's message holds none of the secrets' bytes."""
+        found = [n for _, forms in at_rest.needles(SECRETS) for n in forms if n in msg.encode()]
+        self.assertEqual(found, [], msg)
 
     def assert_refused(self, fn, *needles):
         with self.assertRaises(self.app.exceptions.ClientError) as cm:
@@ -147,7 +176,9 @@ class EncryptionTest(unittest.TestCase):
                                  "--key", json.dumps({"pk": {"S": "cli"}, "sk": {"N": "1"}}))
         self.assertEqual(rc, 0, err)
         self.assertEqual(out["Item"], item)
-        self.assertEqual(list(self.raw_item("users", "cli")["email"]), ["B"])
+        stored = self.raw_item("users", "cli")
+        self.assertEqual(list(stored["email"]), ["B"])
+        at_rest.assert_no_plaintext(self, [stored], {"email": item["email"]})
 
     def test_query_scan_batch_transactions(self):
         a = self.app
@@ -259,7 +290,8 @@ class EncryptionTest(unittest.TestCase):
         self.assert_refused(lambda: a.execute_statement(Statement="SELECT * FROM users.by_email"), "PartiQL")
         bad = full_item("rf")
         bad["aws_dbe_extra"] = {"S": "x"}
-        self.assert_refused(lambda: a.put_item(TableName="users", Item=bad), "aws_dbe_extra")
+        self.assert_refused(lambda: a.put_item(TableName="users", Item=bad),
+                            'attribute "aws_dbe_extra" uses the reserved prefix "aws_dbe_"')
         bad = full_item("rf")
         bad["unlisted"] = {"S": "x"}
         self.assert_refused(lambda: a.put_item(TableName="users", Item=bad), "unlisted")
@@ -299,7 +331,13 @@ class EncryptionTest(unittest.TestCase):
             {"Update": {"TableName": "users", "Key": key, "UpdateExpression": "SET ssn = :v",
                         "ExpressionAttributeValues": {":v": {"S": "x"}}}}]), "UpdateExpression", '"ssn"')
         self.assert_refused(lambda: a.batch_write_item(RequestItems={"users": [
-            {"PutRequest": {"Item": dict(full_item("rf3"), aws_dbe_head={"B": b"x"})}}]}), "aws_dbe_head")
+            {"PutRequest": {"Item": dict(full_item("rf3"), aws_dbe_head={"B": b"x"})}}]}),
+            'attribute "aws_dbe_head" uses the reserved prefix "aws_dbe_"')
+        # An expression that names a reserved attribute: refused as well, for that reason.
+        self.assert_refused(lambda: a.put_item(TableName="users", Item=full_item("rf3"),
+                                               ConditionExpression="attribute_not_exists(aws_dbe_foot)"),
+                            'ConditionExpression references "aws_dbe_foot"',
+                            "attributes starting with aws_dbe_ are reserved for the encryption format")
         self.assert_refused(lambda: a.execute_transaction(TransactStatements=[
             {"Statement": "UPDATE users SET visits = 2 WHERE pk = 'rf2' AND sk = 1"}]), "PartiQL")
         self.assertIsNone(self.raw_item("users", "rf3"))
@@ -334,26 +372,41 @@ class EncryptionTest(unittest.TestCase):
                 self.assertIsNone(self.raw_item(table, pk), (table, pk))
 
     def test_condition_failure_items_are_decrypted(self):
+        """ReturnValuesOnConditionCheckFailure=ALL_OLD: DynamoDB returns the item as it stands in
+        the error (PutItem: `Item`; TransactWriteItems: `CancellationReasons[i].Item`).  moto
+        (5.x) does both: asked directly it returns the stored ciphertext (checked first, so this
+        test fails, rather than skips, if a backend stops returning the item); through dynaseal
+        the same item comes back whole and decrypted."""
         a = self.app
         a.put_item(TableName="users", Item=full_item("cc"))
-        try:
-            a.put_item(TableName="users", Item=full_item("cc"), ConditionExpression="attribute_not_exists(pk)",
-                       ReturnValuesOnConditionCheckFailure="ALL_OLD")
-            self.fail("the condition should have failed")
-        except a.exceptions.ConditionalCheckFailedException as e:
-            item = e.response.get("Item")
-            if item is not None:   # moto returns the item when it supports the parameter
-                self.assertEqual(item["ssn"], {"S": "ssn-078-05-1120"})
-        try:
-            a.transact_write_items(TransactItems=[{"Put": {
+        want = canon(full_item("cc"))
+
+        def put(client):
+            client.put_item(TableName="users", Item=full_item("cc"), ConditionExpression="attribute_not_exists(pk)",
+                            ReturnValuesOnConditionCheckFailure="ALL_OLD")
+
+        def transact(client):
+            client.transact_write_items(TransactItems=[{"Put": {
                 "TableName": "users", "Item": full_item("cc"), "ConditionExpression": "attribute_not_exists(pk)",
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}])
-            self.fail("the transaction should have been cancelled")
-        except a.exceptions.TransactionCanceledException as e:
-            reasons = e.response.get("CancellationReasons", [])
-            self.assertEqual(reasons[0]["Code"], "ConditionalCheckFailed")
-            if "Item" in reasons[0]:
-                self.assertEqual(reasons[0]["Item"]["ssn"], {"S": "ssn-078-05-1120"})
+
+        stored = self.raw_item("users", "cc")
+        with self.assertRaises(self.raw.exceptions.ConditionalCheckFailedException) as cm:
+            put(self.raw)
+        self.assertEqual(cm.exception.response["Item"], stored)      # the backend's own answer
+        with self.assertRaises(self.raw.exceptions.TransactionCanceledException) as cm:
+            transact(self.raw)
+        self.assertEqual(cm.exception.response["CancellationReasons"][0]["Item"], stored)
+
+        with self.assertRaises(a.exceptions.ConditionalCheckFailedException) as cm:
+            put(a)
+        self.assertEqual(canon(cm.exception.response["Item"]), want)
+        with self.assertRaises(a.exceptions.TransactionCanceledException) as cm:
+            transact(a)
+        reasons = cm.exception.response["CancellationReasons"]
+        self.assertEqual(len(reasons), 1)
+        self.assertEqual(reasons[0]["Code"], "ConditionalCheckFailed")
+        self.assertEqual(canon(reasons[0]["Item"]), want)
 
     def test_ecdsa_suite_round_trip(self):
         self.app.put_item(TableName="signed", Item=full_item("ec"))
@@ -374,34 +427,37 @@ class EncryptionTest(unittest.TestCase):
         def stored(item):
             self.raw.put_item(TableName="users", Item=item)
 
+        # Each tampered item, and the reason its refusal must give (crypto/item_crypt.c).
+        no_tag = 'attribute "aws_dbe_foot" failed verification (no recipient tag matches'
         cases = []
         flipped = dict(one)
         b = bytearray(one["ssn"]["B"])
         b[-1] ^= 1
         flipped["ssn"] = {"B": bytes(b)}
-        cases.append(flipped)
+        cases.append(("flipped", flipped, no_tag))
         swapped = dict(one)
         swapped["ssn"], swapped["email"] = one["email"], one["ssn"]
-        cases.append(swapped)
+        cases.append(("swapped", swapped, no_tag))
         moved = dict(one)
         moved["ssn"] = two["ssn"]
-        cases.append(moved)
+        cases.append(("moved", moved, no_tag))
         signed = dict(one)
         signed["name"] = {"S": "Eve"}
-        cases.append(signed)
+        cases.append(("signed", signed, no_tag))
         headless = dict(one)
         del headless["aws_dbe_head"]
-        cases.append(headless)
+        cases.append(("headless", headless, "the item has no aws_dbe_head attribute: it is not encrypted, "
+                                            "or its header was removed"))
         footless = dict(one)
         del footless["aws_dbe_foot"]
-        cases.append(footless)
+        cases.append(("footless", footless, "the item has no aws_dbe_foot attribute: its signature was removed"))
         refused = 0
-        for c in cases:
-            stored(c)
-            msg = self.assert_refused(lambda: a.get_item(TableName="users", Key=key1), '"users"')
-            for s in SECRETS:
-                self.assertNotIn(s, msg)
-            refused += 1
+        for name, c, reason in cases:
+            with self.subTest(case=name):
+                stored(c)
+                msg = self.assert_refused(lambda: a.get_item(TableName="users", Key=key1), 'table "users"', reason)
+                self.assert_no_secret_in(msg)
+                refused += 1
         self.assertEqual(refused, len(cases))
         # A changed allowed-unsigned attribute is fine.
         ok = dict(one)
@@ -489,7 +545,9 @@ class EncryptionTest(unittest.TestCase):
         self.raw.put_item(TableName="users", Item=plain)
         self.raw.put_item(TableName="legacy", Item=plain)
         key = {"pk": {"S": "pl"}, "sk": {"N": "1"}}
-        self.assert_refused(lambda: self.app.get_item(TableName="users", Key=key), "aws_dbe_head", "plaintext_policy")
+        self.assert_refused(lambda: self.app.get_item(TableName="users", Key=key),
+                            'table "users": an item has no aws_dbe_head, so it was not written through dynaseal',
+                            'set plaintext_policy to "allow-read"')
         self.assertEqual(self.app.get_item(TableName="legacy", Key=key)["Item"], plain)
 
 

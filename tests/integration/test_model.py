@@ -6,11 +6,10 @@ Two encrypted tables: `m_sorted` (pk S + sk N, queried with small Limit pages) a
 (pk only).  Values are random and nested, of every type (S with unicode, N big / negative /
 decimal, B, BOOL, NULL, L, M, SS, NS, BS); every leaf of an ENCRYPT_AND_SIGN value carries a
 unique marker (`MK0000001` in strings, `MKB0000001` in binaries, `73910000001` in numbers)
-that the raw dump is searched for, also in base64 form.
+that the raw dump (at_rest.haystack: every binary decoded, also base64 views) is searched for.
 
 MODEL_OPS (default 2000) and MODEL_SEED (default random, printed) replay a run.
 """
-import base64
 import copy
 import os
 import random
@@ -19,6 +18,7 @@ import sys
 import unittest
 from decimal import Decimal, localcontext
 
+import at_rest
 import peers as h
 
 OPS = int(os.environ.get("MODEL_OPS", "2000"))
@@ -33,7 +33,6 @@ PKS = ["p%02d" % i for i in range(7)] + ["pü✓"]
 SKS = ["-5", "-1.5", "0", "1", "2", "3", "4", "5", "7.25", "10", "1000"]
 HKS = ["h%02d" % i for i in range(45)] + ["ключ"]
 MARK_RE = re.compile(rb"MKB?\d{7}|7391\d{7}")
-B64_RUN = re.compile(rb"[A-Za-z0-9+/]{12,}={0,2}")
 
 
 def norm(n):
@@ -479,7 +478,7 @@ class ModelTest(unittest.TestCase):
 
     def check_backend(self):
         """The backend, read without dynaseal: the model's items exactly, ciphertext only."""
-        blob = []
+        stored = []
         for t in (SORTED, HASHED):
             raw = []
             for page in self.raw.get_paginator("scan").paginate(TableName=t):
@@ -496,40 +495,11 @@ class ModelTest(unittest.TestCase):
                         self.assertEqual(list(v), ["B"], "%s is not ciphertext" % a)
                     elif a in want:   # keys, SIGN_ONLY and DO_NOTHING are stored as written
                         self.assertEqual(canon(v), canon(want[a]), a)
-                    collect(v, blob)
-        data = b"\x00".join(blob)
-        decoded = b64_views(data)
-        found = set(MARK_RE.findall(data + b"\x00" + decoded))
+            stored += raw
+        found = set(MARK_RE.findall(at_rest.haystack(stored)))
         leaked = sorted(found & self.gen.markers)
         self.assertEqual(leaked, [], "plaintext of encrypted values in the backend (seed=%d)" % SEED)
         self.assertGreater(len(self.gen.markers), OPS // 2)
-
-
-def b64_views(data):
-    """Every run of base64 characters in `data` decoded at each of the 4 alignments, so that a
-    marker stored base64-encoded anywhere (in a string or inside a binary) is found too."""
-    out = []
-    for run in B64_RUN.findall(data):
-        run = run.rstrip(b"=")
-        for o in range(4):
-            part = run[o:]
-            part = part[:len(part) // 4 * 4]
-            if part:
-                out.append(base64.b64decode(part))
-    return b"\x00".join(out)
-
-
-def collect(v, out):
-    """Every string and binary in a raw attribute value, as bytes."""
-    (t, x), = v.items()
-    if t in ("S", "N", "B"):
-        x = [x]
-    if t in ("S", "N", "B", "SS", "NS", "BS"):
-        out.extend(e.encode() if isinstance(e, str) else bytes(e) for e in x)
-    for e in x if t == "L" else x.values() if t == "M" else ():
-        collect(e, out)
-    if t == "M":
-        out.extend(k.encode() for k in x)
 
 
 if __name__ == "__main__":

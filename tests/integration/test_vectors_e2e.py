@@ -1,6 +1,7 @@
 """The published DB-ESDK decrypt vectors end to end: every `encrypted` item is stored directly
 in the backend, then read through dynaseal (static-branch-key keyring from keys.json); positive
-cases must come back equal to their `plaintext`, negative ones must be refused."""
+cases must come back equal to their `plaintext`, negative ones must be refused for the reason
+their description gives (NEGATIVE_REASONS)."""
 import base64
 import glob
 import json
@@ -11,6 +12,14 @@ from decimal import Decimal
 import peers as h
 
 VECTORS = os.environ.get("DS_VECTORS_DIR", os.path.join(h.ROOT, "..", "shared", "vectors"))
+# What dynaseal's refusal must say (crypto/item_crypt.c) for each negative vector, by its
+# description: an attribute written ENCRYPT_AND_SIGN, read with a configuration that has it
+# DO_NOTHING, leaves the item with fewer signed attributes than its header lists.
+NEGATIVE_REASONS = {
+    "Change ENCRYPT_AND_SIGN to DO_NOTHING":
+        "the item has fewer signed attributes than when it was written: a signed attribute was "
+        "removed or is now allowed unsigned",
+}
 
 
 def ddb_value(v):
@@ -126,9 +135,14 @@ class VectorsEndToEnd(unittest.TestCase):
                     self.assertEqual(norm(got), norm(t["plaintext"]))
                     positive += 1
                 else:
+                    self.assertEqual(t["type"], "negative-decrypt")
+                    self.assertIn(t.get("description"), NEGATIVE_REASONS, "a negative vector without an expected reason")
                     with self.assertRaises(app.exceptions.ClientError) as cm:
                         app.get_item(TableName=table, Key=key)
-                    self.assertEqual(cm.exception.response["Error"]["Code"], "ValidationException")
+                    err = cm.exception.response["Error"]
+                    self.assertEqual(err["Code"], "ValidationException")
+                    self.assertIn('table "%s"' % table, err["Message"])
+                    self.assertIn(NEGATIVE_REASONS[t["description"]], err["Message"])
                     negative += 1
         self.assertEqual((positive, negative), (38, 4))
 
