@@ -418,6 +418,16 @@ static void restore_unprocessed_keys(struct route_state *st, cJSON *doc)
 	}
 }
 
+/* Whether [p, end) holds only JSON whitespace (RFC 8259 section 2). */
+static int only_whitespace(const char *p, const char *end)
+{
+	for (; p < end; p++) {
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			return 0;
+	}
+	return 1;
+}
+
 static void response_ready(void *arg, struct crypt_batch *b, const struct ds_error *err)
 {
 	struct route_state *st = arg;
@@ -462,8 +472,10 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	const struct http_header *enc;
 	struct ds_error e = { 0 };
 	struct evbuffer *body;
+	const char *data, *end = NULL;
+	size_t len;
 	cJSON *doc;
-	int rc;
+	int success, rc;
 
 	t->call = NULL;
 	if (err != NULL) {
@@ -480,13 +492,30 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		txn_fail(t, &e);
 		return;
 	}
-	if (resp->status != 200 && resp->status != 400) {
-		txn_respond(t, resp, 0);
+	/* An SDK reads any 2xx as the operation's output, and a modeled error's members (an
+	 * Item) whatever the error status: every answer that parses is searched for items. */
+	success = resp->status >= 200 && resp->status < 300;
+	body = resp->body;
+	data = (const char *)evbuffer_pullup(body, -1);
+	len = evbuffer_get_length(body);
+	doc = data != NULL ? cJSON_ParseWithLengthOpts(data, len, &end, 0) : NULL;
+	if (doc != NULL && !only_whitespace(end, data + len)) {
+		/* cJSON read the first value; a parser that reads the last, or all, may find an
+		 * item after it that nobody verified. */
+		cJSON_Delete(doc);
+		http_msg_free(resp);
+		if (st->table != NULL)
+			ds_error_set(&e, 502, DS_ERR_INTERNAL, "table \"%s\": DynamoDB's answer to %s "
+				     "has bytes after its JSON value; dynaseal cannot tell what the "
+				     "application would read; retry the request", st->table->name, t->op);
+		else
+			ds_error_set(&e, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s has bytes after "
+				     "its JSON value; dynaseal cannot tell what the application would "
+				     "read; retry the request", t->op);
+		txn_fail(t, &e);
 		return;
 	}
-	body = resp->body;
-	doc = cJSON_ParseWithLength((const char *)evbuffer_pullup(body, -1), evbuffer_get_length(body));
-	if (doc == NULL && resp->status == 200) {
+	if (doc == NULL && success) {
 		/* A success dynaseal cannot parse cannot be verified and decrypted: never relayed. */
 		http_msg_free(resp);
 		ds_error_set(&e, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s on table \"%s\" is not "
@@ -526,15 +555,15 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		txn_fail(t, &e);
 		return;
 	}
-	rc = resp->status == 200 ? collect_items(st, st->batch, doc) : collect_error_items(st, st->batch, doc);
+	rc = success ? collect_items(st, st->batch, doc) : collect_error_items(st, st->batch, doc);
 	if (rc != 0) {
 		e = st->err;
 		txn_fail(t, &e);
 		return;
 	}
-	if (crypt_batch_len(st->batch) == 0 && !(st->op == ROUTE_BATCH_WRITE &&
+	if (crypt_batch_len(st->batch) == 0 && !(success && st->op == ROUTE_BATCH_WRITE &&
 	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "UnprocessedItems")) > 0) &&
-	    !(st->op == ROUTE_BATCH_GET &&
+	    !(success && st->op == ROUTE_BATCH_GET &&
 	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "UnprocessedKeys")) > 0)) {
 		/* Nothing to decrypt: the answer goes back byte for byte. */
 		st->resp = NULL;

@@ -13,7 +13,8 @@ would never give for the request dynaseal sent:
   - PutItem / DeleteItem ALL_OLD, a ConditionalCheckFailedException's Item
     (ReturnValuesOnConditionCheckFailure), TransactWriteItems' CancellationReasons[i].Item;
   - answers whose shape hides an item: an item that is not a map, more transaction answers
-    than requests, a BatchGetItem table nobody asked for, an item in an error no table owns.
+    than requests, a BatchGetItem table nobody asked for, a 2xx other than 200, an error status
+    other than 400, bytes after the JSON value.
 
 A refusal of an item that fails verification is GetItem's: 400 ValidationException naming the
 table, the operation, the parameter and aws_dbe_head.  An answer DynamoDB's API cannot give
@@ -312,6 +313,14 @@ class FakeUpstreamAnswersTest(Refusals, unittest.TestCase):
                      'table "%s": PutItem Item (ReturnValuesOnConditionCheckFailure): ' % TABLE,
                      "no aws_dbe_head")
 
+    def test_condition_check_failure_item_under_another_status_is_refused(self):
+        # An SDK reads a modeled error's members whatever the error status.
+        for status in (409, 500, 503):
+            self.ccf(FORGED, status)
+            self.refused(self.put_if_absent, 400, VALIDATION,
+                         'table "%s": PutItem Item (ReturnValuesOnConditionCheckFailure): ' % TABLE,
+                         "no aws_dbe_head")
+
     def test_condition_check_failure_genuine_item_is_decrypted(self):
         self.ccf(self.sealed)
         with self.assertRaises(self.app.exceptions.ConditionalCheckFailedException) as cm:
@@ -404,6 +413,22 @@ class FakeUpstreamAnswersTest(Refusals, unittest.TestCase):
         self.fake.answer("BatchGetItem", {"Responses": {TABLE: [FORGED]}})
         self.refused(lambda: self.app.batch_get_item(RequestItems={arn: {"Keys": [KEY]}}),
                      400, VALIDATION, 'table "%s"' % TABLE, "no aws_dbe_head")
+
+    def test_success_status_other_than_200_is_read_as_a_success(self):
+        self.fake.answer("UpdateItem", {"Attributes": {"ssn": {"S": ATTACK_SSN}}}, 201)
+        self.refused(lambda: self.update("UPDATED_NEW"), 502, INTERNAL, 'Attributes holds "ssn"')
+
+    def test_bytes_after_the_json_value_are_refused(self):
+        body = json.dumps({}).encode() + b' {"Attributes": {"ssn": {"S": "%s"}}}' % ATTACK_SSN.encode()
+        self.fake.answer("UpdateItem", body)
+        self.refused(lambda: self.update("NONE"), 502, INTERNAL, "UpdateItem", 'table "%s"' % TABLE,
+                     "after its JSON value")
+        self.fake.answer("PutItem", json.dumps({"__type": CCF, "message": "failed"}).encode() +
+                         b'{"Item": {}}', 400)
+        self.refused(self.put_if_absent, 502, INTERNAL, "PutItem", "after its JSON value")
+        # Whitespace after the value is only whitespace.
+        self.fake.answer("UpdateItem", b'{"Attributes": {"visits": {"N": "8"}}}\r\n ')
+        self.assertEqual(self.update("UPDATED_NEW")["Attributes"], {"visits": {"N": "8"}})
 
 
 class MotoAnswersTest(Refusals, unittest.TestCase):
