@@ -428,6 +428,33 @@ static int only_whitespace(const char *p, const char *end)
 	return 1;
 }
 
+/* Whether [data, data + len) holds a byte below 0x20 that JSON allows nowhere unescaped
+ * (all but tab, line feed and carriage return). */
+static int has_control_bytes(const char *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)data[i];
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether a body begins, past whitespace, NUL bytes and byte order marks (UTF-8, UTF-16),
+ * with '{' or '[': what a JSON parser that detects its encoding would read as JSON. */
+static int starts_as_json(const char *data, size_t len)
+{
+	for (size_t i = 0; data != NULL && i < len; i++) {
+		unsigned char c = (unsigned char)data[i];
+		if (c == '{' || c == '[')
+			return 1;
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != 0 && c != 0xEF &&
+		    c != 0xBB && c != 0xBF && c != 0xFE && c != 0xFF)
+			return 0;
+	}
+	return 0;
+}
+
 static void response_ready(void *arg, struct crypt_batch *b, const struct ds_error *err)
 {
 	struct route_state *st = arg;
@@ -475,7 +502,7 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	const char *data, *end = NULL;
 	size_t len;
 	cJSON *doc;
-	int success, rc;
+	int success, status, rc;
 
 	t->call = NULL;
 	if (err != NULL) {
@@ -494,11 +521,16 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	}
 	/* An SDK reads any 2xx as the operation's output, and a modeled error's members (an
 	 * Item) whatever the error status: every answer that parses is searched for items. */
-	success = resp->status >= 200 && resp->status < 300;
+	status = resp->status;
+	success = status >= 200 && status < 300;
 	body = resp->body;
 	data = (const char *)evbuffer_pullup(body, -1);
 	len = evbuffer_get_length(body);
-	doc = data != NULL ? cJSON_ParseWithLengthOpts(data, len, &end, 0) : NULL;
+	/* cJSON skips NUL and other control bytes as whitespace and ends a name at a NUL, so a
+	 * UTF-16 body reads to it as an object of empty names, not as to a parser that detects
+	 * the encoding; DynamoDB's UTF-8 JSON holds none (RFC 8259 sections 2 and 7). */
+	doc = data != NULL && !has_control_bytes(data, len)
+	      ? cJSON_ParseWithLengthOpts(data, len, &end, 0) : NULL;
 	if (doc != NULL && !only_whitespace(end, data + len)) {
 		/* cJSON read the first value; a parser that reads the last, or all, may find an
 		 * item after it that nobody verified. */
@@ -524,7 +556,18 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		txn_fail(t, &e);
 		return;
 	}
+	if (doc == NULL && starts_as_json(data, len)) {
+		/* An error body cJSON cannot read but another parser may (one that skips a byte
+		 * order mark, reads UTF-16, or nests deeper than cJSON) could hold an Item. */
+		http_msg_free(resp);
+		ds_error_set(&e, 502, DS_ERR_INTERNAL, "DynamoDB's error answer to %s (status %d) "
+			     "starts as JSON but dynaseal cannot read it, so cannot tell whether it holds "
+			     "an item; retry the request", t->op, status);
+		txn_fail(t, &e);
+		return;
+	}
 	if (doc == NULL) {
+		/* Not JSON at all (an HTML or text error page): it holds no item. */
 		txn_respond(t, resp, 0);
 		return;
 	}

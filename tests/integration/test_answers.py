@@ -14,7 +14,8 @@ would never give for the request dynaseal sent:
     (ReturnValuesOnConditionCheckFailure), TransactWriteItems' CancellationReasons[i].Item;
   - answers whose shape hides an item: an item that is not a map, more transaction answers
     than requests, a BatchGetItem table nobody asked for, a 2xx other than 200, an error status
-    other than 400, bytes after the JSON value.
+    other than 400, bytes after the JSON value, a body cJSON reads otherwise than a parser that
+    detects UTF-16 (control bytes) or nests deeper.
 
 A refusal of an item that fails verification is GetItem's: 400 ValidationException naming the
 table, the operation, the parameter and aws_dbe_head.  An answer DynamoDB's API cannot give
@@ -118,7 +119,10 @@ def app_client(target):
 
     def keep(http_response, **_):
         c.raw["status"] = http_response.status_code
-        c.raw["body"] = json.loads(http_response.content or b"{}")
+        try:
+            c.raw["body"] = json.loads(http_response.content or b"{}")
+        except ValueError:
+            c.raw["body"] = http_response.content
     c.meta.events.register("after-call.dynamodb", keep)
     return c
 
@@ -426,6 +430,27 @@ class FakeUpstreamAnswersTest(Refusals, unittest.TestCase):
         self.fake.answer("PutItem", json.dumps({"__type": CCF, "message": "failed"}).encode() +
                          b'{"Item": {}}', 400)
         self.refused(self.put_if_absent, 502, INTERNAL, "PutItem", "after its JSON value")
+        # An error body cJSON cannot read that another parser may (Jackson detects UTF-16;
+        # nesting deeper than cJSON's limit) is refused; a UTF-8 byte order mark cJSON skips.
+        ccf = json.dumps({"__type": CCF, "message": "failed", "Item": FORGED})
+        deep = ccf[:-1] + ', "x": ' + "[" * 1200 + "]" * 1200 + "}"
+        for status, body in ((400, ccf.encode("utf-16")), (400, ccf.encode("utf-16-be")),
+                             (500, deep.encode())):
+            self.fake.answer("PutItem", body, status)
+            self.refused(self.put_if_absent, 502, INTERNAL, "PutItem", "status %d" % status,
+                         "starts as JSON")
+        # A success in UTF-16 reads to cJSON as names cut at their first NUL byte ("Item"
+        # as ""): refused as not JSON, as any success dynaseal cannot read.
+        self.fake.answer("GetItem", json.dumps({"Item": {"ssn": {"S": ATTACK_SSN}}}).encode("utf-16-be"))
+        self.refused(lambda: self.app.get_item(TableName=TABLE, Key=KEY), 502, INTERNAL,
+                     "GetItem", "is not JSON")
+        self.fake.answer("PutItem", b"\xef\xbb\xbf" + ccf.encode(), 400)
+        self.refused(self.put_if_absent, 400, VALIDATION, "PutItem Item", "no aws_dbe_head")
+        # An error page that is not JSON at all holds no item: relayed as it came.
+        self.fake.answer("PutItem", b"<html>503 Service Unavailable</html>", 503)
+        with self.assertRaises(self.app.exceptions.ClientError):
+            self.put_if_absent()
+        self.assertEqual(self.app.raw, {"status": 503, "body": b"<html>503 Service Unavailable</html>"})
         # Whitespace after the value is only whitespace.
         self.fake.answer("UpdateItem", b'{"Attributes": {"visits": {"N": "8"}}}\r\n ')
         self.assertEqual(self.update("UPDATED_NEW")["Attributes"], {"visits": {"N": "8"}})
