@@ -455,6 +455,70 @@ static int starts_as_json(const char *data, size_t len)
 	return 0;
 }
 
+/*
+ * An answer's body as JSON dynaseal reads exactly as the application's parser would, or NULL:
+ * with err set when the answer must be refused (a success that is not such JSON, an error
+ * that starts as JSON and is not, bytes after the value, a key twice), without when it is no
+ * JSON at all and may be relayed as it came.
+ */
+static cJSON *read_answer(const struct route_state *st, struct http_msg *resp, int success,
+			  struct ds_error *err)
+{
+	const char *op = st->t->op;
+	const char *data = (const char *)evbuffer_pullup(resp->body, -1);
+	size_t len = evbuffer_get_length(resp->body);
+	const char *end = NULL, *dup;
+	cJSON *doc;
+
+	/* cJSON skips NUL and other control bytes as whitespace and ends a name at a NUL, so a
+	 * UTF-16 body reads to it as an object of empty names, not as to a parser that detects
+	 * the encoding; DynamoDB's UTF-8 JSON holds none (RFC 8259 sections 2 and 7). */
+	doc = data != NULL && !has_control_bytes(data, len)
+	      ? cJSON_ParseWithLengthOpts(data, len, &end, 0) : NULL;
+	if (doc == NULL && success) {
+		/* A success dynaseal cannot parse cannot be verified and decrypted: never relayed. */
+		ds_error_set(err, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s on table \"%s\" is not "
+			     "JSON; dynaseal cannot verify or decrypt it; retry the request",
+			     op[0] ? op : "the request", st->t->table);
+		return NULL;
+	}
+	if (doc == NULL && starts_as_json(data, len)) {
+		/* An error body cJSON cannot read but another parser may (one that reads UTF-16,
+		 * or nests deeper than cJSON) could hold an Item. */
+		ds_error_set(err, 502, DS_ERR_INTERNAL, "DynamoDB's error answer to %s (status %d) "
+			     "starts as JSON but dynaseal cannot read it, so cannot tell whether it holds "
+			     "an item; retry the request", op, resp->status);
+		return NULL;
+	}
+	if (doc == NULL)
+		return NULL;
+	if (!only_whitespace(end, data + len)) {
+		/* cJSON read the first value; a parser that reads on may find an item after it
+		 * that nobody verified. */
+		if (st->table != NULL)
+			ds_error_set(err, 502, DS_ERR_INTERNAL, "table \"%s\": DynamoDB's answer to %s "
+				     "has bytes after its JSON value; dynaseal cannot tell what the "
+				     "application would read; retry the request", st->table->name, op);
+		else
+			ds_error_set(err, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s has bytes after "
+				     "its JSON value; dynaseal cannot tell what the application would "
+				     "read; retry the request", op);
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	/* cJSON reads the first copy of a repeated key, the application's parser may read the
+	 * last: an answer with a key twice could carry an item nobody verified. */
+	dup = ddb_json_duplicate_key(doc);
+	if (dup != NULL) {
+		ds_error_set(err, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s repeats the JSON key "
+			     "\"%.64s\" in one object; dynaseal cannot tell which copy the application "
+			     "would read; retry the request", op, dup);
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 static void response_ready(void *arg, struct crypt_batch *b, const struct ds_error *err)
 {
 	struct route_state *st = arg;
@@ -498,11 +562,8 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	struct txn *t = st->t;
 	const struct http_header *enc;
 	struct ds_error e = { 0 };
-	struct evbuffer *body;
-	const char *data, *end = NULL;
-	size_t len;
 	cJSON *doc;
-	int success, status, rc;
+	int success, rc;
 
 	t->call = NULL;
 	if (err != NULL) {
@@ -521,48 +582,10 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	}
 	/* An SDK reads any 2xx as the operation's output, and a modeled error's members (an
 	 * Item) whatever the error status: every answer that parses is searched for items. */
-	status = resp->status;
-	success = status >= 200 && status < 300;
-	body = resp->body;
-	data = (const char *)evbuffer_pullup(body, -1);
-	len = evbuffer_get_length(body);
-	/* cJSON skips NUL and other control bytes as whitespace and ends a name at a NUL, so a
-	 * UTF-16 body reads to it as an object of empty names, not as to a parser that detects
-	 * the encoding; DynamoDB's UTF-8 JSON holds none (RFC 8259 sections 2 and 7). */
-	doc = data != NULL && !has_control_bytes(data, len)
-	      ? cJSON_ParseWithLengthOpts(data, len, &end, 0) : NULL;
-	if (doc != NULL && !only_whitespace(end, data + len)) {
-		/* cJSON read the first value; a parser that reads the last, or all, may find an
-		 * item after it that nobody verified. */
-		cJSON_Delete(doc);
+	success = resp->status >= 200 && resp->status < 300;
+	doc = read_answer(st, resp, success, &e);
+	if (doc == NULL && e.status != 0) {
 		http_msg_free(resp);
-		if (st->table != NULL)
-			ds_error_set(&e, 502, DS_ERR_INTERNAL, "table \"%s\": DynamoDB's answer to %s "
-				     "has bytes after its JSON value; dynaseal cannot tell what the "
-				     "application would read; retry the request", st->table->name, t->op);
-		else
-			ds_error_set(&e, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s has bytes after "
-				     "its JSON value; dynaseal cannot tell what the application would "
-				     "read; retry the request", t->op);
-		txn_fail(t, &e);
-		return;
-	}
-	if (doc == NULL && success) {
-		/* A success dynaseal cannot parse cannot be verified and decrypted: never relayed. */
-		http_msg_free(resp);
-		ds_error_set(&e, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s on table \"%s\" is not "
-			     "JSON; dynaseal cannot verify or decrypt it; retry the request",
-			     t->op[0] ? t->op : "the request", t->table);
-		txn_fail(t, &e);
-		return;
-	}
-	if (doc == NULL && starts_as_json(data, len)) {
-		/* An error body cJSON cannot read but another parser may (one that skips a byte
-		 * order mark, reads UTF-16, or nests deeper than cJSON) could hold an Item. */
-		http_msg_free(resp);
-		ds_error_set(&e, 502, DS_ERR_INTERNAL, "DynamoDB's error answer to %s (status %d) "
-			     "starts as JSON but dynaseal cannot read it, so cannot tell whether it holds "
-			     "an item; retry the request", t->op, status);
 		txn_fail(t, &e);
 		return;
 	}
@@ -570,20 +593,6 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		/* Not JSON at all (an HTML or text error page): it holds no item. */
 		txn_respond(t, resp, 0);
 		return;
-	}
-	{
-		/* cJSON reads the first copy of a repeated key, the application's parser may read
-		 * the last: an answer with a key twice could carry an item nobody verified. */
-		const char *dup = ddb_json_duplicate_key(doc);
-		if (dup != NULL) {
-			ds_error_set(&e, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s repeats the JSON "
-				     "key \"%.64s\" in one object; dynaseal cannot tell which copy the "
-				     "application would read; retry the request", t->op, dup);
-			cJSON_Delete(doc);
-			http_msg_free(resp);
-			txn_fail(t, &e);
-			return;
-		}
 	}
 	st->resp = resp;
 	st->batch = crypt_batch_new(doc);
