@@ -15,6 +15,7 @@ struct crypt_job {
 	struct keyring *keyring;            /* the table's keyring on this worker */
 	cJSON *item;                        /* changed in place */
 	int encrypt;                        /* 1 write, 0 read */
+	char where[64];                     /* read: the item's place in the answer, or "" */
 	struct materials m;                 /* data key etc.; wiped when done */
 	struct item_header h;               /* read: the parsed head */
 	int has_h;                          /* h needs cleanup */
@@ -69,6 +70,15 @@ int crypt_batch_add(struct crypt_batch *b, const struct config_table *t, struct 
 	return 0;
 }
 
+int crypt_batch_add_read_at(struct crypt_batch *b, const struct config_table *t,
+			    struct keyring *k, cJSON *item, const char *where)
+{
+	if (crypt_batch_add(b, t, k, item, 0) != 0)
+		return -1;
+	snprintf(b->jobs[b->len - 1].where, sizeof(b->jobs[b->len - 1].where), "%s", where);
+	return 0;
+}
+
 size_t crypt_batch_len(const struct crypt_batch *b)
 {
 	return b->len;
@@ -99,6 +109,20 @@ static void batch_destroy(struct crypt_batch *b)
 	free(b);
 }
 
+/* An item's refusal with its place in the answer after the table's name: every item error
+ * starts "table \"T\": " (item_crypt.h, keyring_failed). */
+static void job_error_at(const struct crypt_job *j, const struct ds_error *err, struct ds_error *out)
+{
+	const char *reason = err->message;
+	const char *name = j->table->name;
+	size_t n = strlen(name);
+
+	if (strncmp(reason, "table \"", 7) == 0 && strncmp(reason + 7, name, n) == 0 &&
+	    strncmp(reason + 7 + n, "\": ", 3) == 0)
+		reason += 7 + n + 3;
+	ds_error_set(out, err->status, err->type, "table \"%s\": %s: %s", name, j->where, reason);
+}
+
 /* One job finished (err NULL on success). */
 static void job_done(struct crypt_job *j, const struct ds_error *err)
 {
@@ -108,7 +132,12 @@ static void job_done(struct crypt_job *j, const struct ds_error *err)
 	if (b->metrics != NULL && err != NULL)
 		metrics_inc(&b->metrics->item_failures, 1);
 	if (err != NULL && !b->failed && !b->orphaned) {
+		struct ds_error at = { 0 };
 		b->failed = 1;
+		if (j->where[0] != '\0') {
+			job_error_at(j, err, &at);
+			err = &at;
+		}
 		b->cb(b->arg, b, err);
 	}
 	if (--b->pending > 0)

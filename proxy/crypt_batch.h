@@ -23,12 +23,16 @@ typedef void (*crypt_batch_done_cb)(void *arg, struct crypt_batch *b, const stru
 
 /* Creates an empty batch.  doc is the JSON tree the items live in; the batch takes it. */
 struct crypt_batch *crypt_batch_new(cJSON *doc) __attribute__((warn_unused_result));
-/*
- * Adds an item: encrypt (a write) or decrypt (a read) in place with the table's keyring.
- * what names the item's place for messages ("Item", "Items[3]", ...); static or long-lived.
- */
+/* Adds an item: encrypt (a write) or decrypt (a read) in place with the table's keyring. */
 int crypt_batch_add(struct crypt_batch *b, const struct config_table *t, struct keyring *k,
 		    cJSON *item, int encrypt) __attribute__((warn_unused_result));
+/*
+ * Adds an item to decrypt whose refusal names its place in the answer after the table
+ * ("table \"T\": UpdateItem Attributes: <reason>"); where is copied, cut at 63 bytes.
+ */
+int crypt_batch_add_read_at(struct crypt_batch *b, const struct config_table *t,
+			    struct keyring *k, cJSON *item, const char *where)
+	__attribute__((warn_unused_result));
 /* Number of items added. */
 size_t crypt_batch_len(const struct crypt_batch *b);
 /* The request's audit context (request id, caller); the batch adds each item's table. */

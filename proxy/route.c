@@ -602,6 +602,7 @@ static int prepare(struct route_state *st)
 		return refuse(st, "dynaseal is out of memory");
 	st->projs_len = 1;
 	st->projs[0].table = t;
+	route_note_return_values(st, req);
 	{
 		static const char *const *const by_op[] = {
 			[ROUTE_PUT] = params_put, [ROUTE_UPDATE] = params_update,

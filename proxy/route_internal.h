@@ -31,6 +31,14 @@ enum route_op {
 	ROUTE_PARTIQL,
 };
 
+/* What a single-item write's ReturnValues asked back, which decides how the answer's
+ * Attributes are read (route_resp.c). */
+enum route_return {
+	ROUTE_RETURN_NONE = 0,             /* absent, NONE, or a value DynamoDB refuses: nothing */
+	ROUTE_RETURN_ALL,                  /* ALL_OLD, ALL_NEW: a whole item */
+	ROUTE_RETURN_UPDATED,              /* UPDATED_OLD, UPDATED_NEW: the attributes written */
+};
+
 /* A read's table and its original projection, to strip what verification added. */
 struct route_proj {
 	const struct config_table *table;  /* NULL when the part names no configured table */
@@ -54,6 +62,8 @@ struct route_state {
 	struct crypt_batch *batch;         /* the items being encrypted or decrypted */
 	int involved;                      /* a configured table is concerned */
 	const struct config_table *table;  /* single-table operations */
+	enum route_return ret;             /* single-table operations: the request's ReturnValues */
+	const char *ret_name;              /* its value as DynamoDB spells it (static), "NONE" */
 	struct route_proj *projs;          /* one per read part: [0] for single-table reads,
 					    * per RequestItems entry, per TransactItems index */
 	size_t projs_len;
@@ -75,6 +85,8 @@ const struct config_table *route_table(const struct route_state *st, const char 
 struct keyring *route_keyring(const struct route_state *st, const struct config_table *table);
 /* Releases a worker generation held by a crypt batch (crypt_batch_set_owner). */
 void route_gen_release(void *gen);
+/* Records the ReturnValues of a single-table request in st (route_resp.c). */
+void route_note_return_values(struct route_state *st, const cJSON *req);
 /* The upstream's answer to a rewritten request (route_resp.c). */
 void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *err);
 

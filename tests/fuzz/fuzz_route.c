@@ -14,10 +14,14 @@
  *
  * Answers too: with the first byte's top bit set, a canned request of the chosen operation
  * on the configured table goes out and the rest of the input is DynamoDB's answer to it
- * (status 400 when bit 6 is set; "@I@" stands for an item dynaseal itself encrypted).  Every
- * answer must end in exactly one reply or error, and a reply relayed to the application holds
- * no item of the configured table still sealed (aws_dbe_head or aws_dbe_foot) where the API
- * puts items: none reaches the application unverified.
+ * (status 400 when bit 6 is set; "@I@" stands for an item dynaseal itself encrypted).  The
+ * low 6 bits pick the operation (modulo the list) and, above it, the request's variant: the
+ * ReturnValues of PutItem, UpdateItem and DeleteItem.  Every answer must end in exactly one
+ * reply or error, and a reply relayed to the application holds, where an SDK reads items, none
+ * dynaseal did not verify: none that is not a map or is still sealed (aws_dbe_head or
+ * aws_dbe_foot), none with a signed attribute valued otherwise than in the one item dynaseal
+ * sealed, no UPDATED_* Attributes but DO_NOTHING ones, no Attributes where ReturnValues asked
+ * for none, and nothing after the JSON value.
  *
  * Input: the first byte picks the operation (X-Amz-Target), the rest is the body.  The
  * process-wide set-up is one config with a raw-aes keyring; the worker, its generation and
@@ -63,6 +67,7 @@ static char *sent_body;
 static upstream_done_cb sent_cb;         /* where the answer to what was sent goes */
 static void *sent_arg;
 static char *replied;                    /* the body of the last reply, NUL-terminated */
+static size_t replied_len;               /* its length (it may hold NUL bytes too) */
 static char *stored_item;                /* an item dynaseal encrypted, as DynamoDB JSON */
 static char last_error[512];             /* the message of the last txn_fail */
 
@@ -89,6 +94,7 @@ void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
 		abort();
 	evbuffer_copyout(resp->body, replied, n);
 	replied[n] = '\0';
+	replied_len = n;
 	http_msg_free(resp);
 	responded++;
 }
@@ -485,43 +491,101 @@ static int sealed(const cJSON *item)
 					cJSON_GetObjectItemCaseSensitive(item, "aws_dbe_foot") != NULL);
 }
 
-/* 1 when a reply to op holds, where DynamoDB's API puts items for op and status (and the
- * application's SDK reads them), an item of the configured table not verified and decrypted. */
-static int unverified_item(const char *op, int status, const cJSON *doc)
+static cJSON *genuine;                   /* ITEM, the plaintext of the one sealed item */
+
+/* An item (or NULL: none) where an SDK reads one that dynaseal did not verify: not a map,
+ * still sealed, or a signed attribute valued otherwise than in the only item dynaseal sealed
+ * (verification would have refused it; the config's signed attributes are these four). */
+static int unverified(const cJSON *item)
+{
+	static const char *const signed_attrs[] = { "pk", "sk", "secret", "note" };
+
+	if (item == NULL)
+		return 0;
+	if (!cJSON_IsObject(item) || sealed(item))
+		return 1;
+	for (size_t i = 0; i < sizeof(signed_attrs) / sizeof(signed_attrs[0]); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, signed_attrs[i]);
+		if (v != NULL && !cJSON_Compare(v, cJSON_GetObjectItemCaseSensitive(genuine,
+										 signed_attrs[i]), 1))
+			return 1;
+	}
+	return 0;
+}
+
+/* Each item of a list where an SDK reads items (or NULL: none). */
+static int unverified_list(const cJSON *list)
+{
+	const cJSON *e;
+
+	if (list == NULL)
+		return 0;
+	if (!cJSON_IsArray(list))
+		return 1;
+	cJSON_ArrayForEach(e, list)
+		if (unverified(e))
+			return 1;
+	return 0;
+}
+
+/* A write's Attributes for what its ReturnValues (rv) asked: a whole verified item for ALL_*,
+ * DO_NOTHING attributes ("free") only for UPDATED_*, nothing otherwise. */
+static int unverified_attributes(const char *rv, const cJSON *attrs)
+{
+	const cJSON *a;
+
+	if (attrs == NULL)
+		return 0;
+	if (strncmp(rv, "ALL_", 4) == 0)
+		return unverified(attrs);
+	if (!cJSON_IsObject(attrs))
+		return 1;
+	cJSON_ArrayForEach(a, attrs)
+		if (strncmp(rv, "UPDATED_", 8) != 0 || strcmp(a->string, "free") != 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when a reply to op (whose request asked ReturnValues rv) holds, where an SDK reads items
+ * for op and status, an item of the configured table dynaseal did not verify and decrypt. */
+static int unverified_item(const char *op, const char *rv, int status, const cJSON *doc)
 {
 	const cJSON *c, *e, *r = cJSON_GetObjectItemCaseSensitive(doc, "Responses");
 	int write = strcmp(op, "PutItem") == 0 || strcmp(op, "UpdateItem") == 0 ||
 		    strcmp(op, "DeleteItem") == 0;
 
 	if (status != 200) {
-		/* Errors carry items only as a failed condition's item
-		 * (ReturnValuesOnConditionCheckFailure) and a cancelled transaction's reasons. */
-		if (write && sealed(cJSON_GetObjectItemCaseSensitive(doc, "Item")))
+		/* An SDK fills a modeled error's members by its __type, whatever the operation:
+		 * a failed condition's Item and a cancelled transaction's reasons. */
+		if (unverified(cJSON_GetObjectItemCaseSensitive(doc, "Item")))
 			return 1;
-		if (strcmp(op, "TransactWriteItems") == 0)
-			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "CancellationReasons"))
-				if (sealed(cJSON_GetObjectItemCaseSensitive(e, "Item")))
-					return 1;
+		c = cJSON_GetObjectItemCaseSensitive(doc, "CancellationReasons");
+		if (c != NULL && !cJSON_IsArray(c))
+			return 1;
+		cJSON_ArrayForEach(e, c)
+			if (unverified(cJSON_GetObjectItemCaseSensitive(e, "Item")))
+				return 1;
 		return 0;
 	}
-	if (strcmp(op, "GetItem") == 0 && sealed(cJSON_GetObjectItemCaseSensitive(doc, "Item")))
+	if (strcmp(op, "GetItem") == 0 && unverified(cJSON_GetObjectItemCaseSensitive(doc, "Item")))
 		return 1;
-	if (write && sealed(cJSON_GetObjectItemCaseSensitive(doc, "Attributes")))
+	if (write && unverified_attributes(rv, cJSON_GetObjectItemCaseSensitive(doc, "Attributes")))
 		return 1;
-	if (strcmp(op, "Query") == 0 || strcmp(op, "Scan") == 0)
-		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "Items"))
-			if (sealed(e))
-				return 1;
-	if (strcmp(op, "TransactGetItems") == 0 && cJSON_IsArray(r))
+	if ((strcmp(op, "Query") == 0 || strcmp(op, "Scan") == 0) &&
+	    unverified_list(cJSON_GetObjectItemCaseSensitive(doc, "Items")))
+		return 1;
+	if (strcmp(op, "TransactGetItems") == 0 && r != NULL && !cJSON_IsArray(r))
+		return 1;
+	if (strcmp(op, "TransactGetItems") == 0)
 		cJSON_ArrayForEach(c, r)
-			if (sealed(cJSON_GetObjectItemCaseSensitive(c, "Item")))
+			if (unverified(cJSON_GetObjectItemCaseSensitive(c, "Item")))
 				return 1;
-	if (strcmp(op, "BatchGetItem") == 0 && cJSON_IsObject(r))
+	if (strcmp(op, "BatchGetItem") == 0 && r != NULL && !cJSON_IsObject(r))
+		return 1;
+	if (strcmp(op, "BatchGetItem") == 0)
 		cJSON_ArrayForEach(c, r)
-			if (names_table(c->string))
-				cJSON_ArrayForEach(e, c)
-					if (sealed(e))
-						return 1;
+			if (names_table(c->string) && unverified_list(c))
+				return 1;
 	if (strcmp(op, "BatchWriteItem") == 0)
 		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "UnprocessedItems"))
 			if (names_table(c->string))
@@ -536,16 +600,30 @@ static int unverified_item(const char *op, int status, const cJSON *doc)
 #define ITEM "{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"},\"secret\":{\"S\":\"topsecret-1\"}," \
 	"\"note\":{\"S\":\"n\"},\"free\":{\"S\":\"f\"}}"
 
-/* The request each operation's answer is fuzzed against (NULL: not one dynaseal rewrites). */
-static const char *canned_request(const char *op)
+#define UPDATE(rv) "{\"TableName\":\"users\",\"Key\":" ITEM_KEY ",\"UpdateExpression\":" \
+	"\"SET free = :f\",\"ExpressionAttributeValues\":{\":f\":{\"S\":\"x\"}}," \
+	"\"ReturnValues\":\"" rv "\"}"
+
+/* The request each operation's answer is fuzzed against (NULL: not one dynaseal rewrites);
+ * variant picks among a write's ReturnValues (modulo those listed for op). */
+static const char *canned_request(const char *op, unsigned variant)
 {
+	static const struct {
+		const char *op, *body;
+	} variants[] = {
+		{ "PutItem", "{\"TableName\":\"users\",\"Item\":" ITEM ",\"ReturnValues\":\"NONE\","
+		  "\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\"}" },
+		{ "UpdateItem", UPDATE("UPDATED_NEW") },
+		{ "UpdateItem", UPDATE("NONE") },
+		{ "UpdateItem", UPDATE("ALL_OLD") },
+		{ "UpdateItem", UPDATE("UPDATED_OLD") },
+		{ "DeleteItem", "{\"TableName\":\"users\",\"Key\":" ITEM_KEY "}" },
+	};
 	static const struct {
 		const char *op, *body;
 	} canned[] = {
 		{ "PutItem", "{\"TableName\":\"users\",\"Item\":" ITEM ",\"ReturnValues\":\"ALL_OLD\"}" },
-		{ "UpdateItem", "{\"TableName\":\"users\",\"Key\":" ITEM_KEY ",\"UpdateExpression\":"
-		  "\"SET free = :f\",\"ExpressionAttributeValues\":{\":f\":{\"S\":\"x\"}},"
-		  "\"ReturnValues\":\"ALL_NEW\"}" },
+		{ "UpdateItem", UPDATE("ALL_NEW") },
 		{ "DeleteItem", "{\"TableName\":\"users\",\"Key\":" ITEM_KEY ",\"ReturnValues\":\"ALL_OLD\"}" },
 		{ "GetItem", "{\"TableName\":\"users\",\"Key\":" ITEM_KEY "}" },
 		{ "Query", "{\"TableName\":\"users\",\"KeyConditionExpression\":\"pk = :p\","
@@ -559,16 +637,28 @@ static const char *canned_request(const char *op)
 		  ITEM_KEY "}}]}" },
 	};
 
+	const char *found = NULL;
+	unsigned n = 0;
+
 	for (size_t i = 0; i < sizeof(canned) / sizeof(canned[0]); i++)
 		if (strcmp(canned[i].op, op) == 0)
-			return canned[i].body;
-	return NULL;
+			found = canned[i].body;
+	if (found == NULL)
+		return NULL;
+	/* Variant 0 is the first request; the others follow in the order listed. */
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
+		n += strcmp(variants[i].op, op) == 0;
+	variant %= n + 1;
+	for (size_t i = 0; variant > 0 && i < sizeof(variants) / sizeof(variants[0]); i++)
+		if (strcmp(variants[i].op, op) == 0 && --variant == 0)
+			found = variants[i].body;
+	return found;
 }
 
 /* An item encrypted by dynaseal, for answers: the Item of a PutItem it sends. */
 static void make_stored_item(void)
 {
-	const char *body = canned_request("PutItem");
+	const char *body = canned_request("PutItem", 0);
 	struct txn t;
 	struct http_msg *req = start(&t, "PutItem", (const uint8_t *)body, strlen(body));
 	cJSON *doc;
@@ -606,9 +696,56 @@ static char *expand(const uint8_t *data, size_t size, size_t *out_len)
 	return out;
 }
 
-static void fuzz_answer(const char *op, int status, const uint8_t *data, size_t size)
+/* The ReturnValues of a canned request ("NONE" when absent). */
+static const char *return_values(const char *body)
 {
-	const char *body = canned_request(op);
+	static char rv[16];
+	cJSON *doc = cJSON_Parse(body);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "ReturnValues");
+
+	snprintf(rv, sizeof(rv), "%s", cJSON_IsString(v) ? v->valuestring : "NONE");
+	cJSON_Delete(doc);
+	return rv;
+}
+
+/* Whether a reply holds a byte below 0x20 JSON allows nowhere unescaped (cJSON skips them as
+ * whitespace and cuts names at a NUL: a UTF-16 body reads to it as other names). */
+static int control_bytes(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+			return 1;
+	return 0;
+}
+
+/* Whether a reply begins, past whitespace, NULs and byte order marks, with '{' or '[': JSON
+ * to a parser that detects its encoding. */
+static int json_like(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '{' || c == '[')
+			return 1;
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != 0 && c != 0xEF &&
+		    c != 0xBB && c != 0xBF && c != 0xFE && c != 0xFF)
+			return 0;
+	}
+	return 0;
+}
+
+/* Whether [p, end) holds only JSON whitespace. */
+static int only_whitespace(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			return 0;
+	return 1;
+}
+
+static void fuzz_answer(const char *op, unsigned variant, int status, const uint8_t *data,
+			size_t size)
+{
+	const char *body = canned_request(op, variant);
 	struct http_msg *req, *resp;
 	struct txn t;
 	size_t len;
@@ -634,10 +771,17 @@ static void fuzz_answer(const char *op, int status, const uint8_t *data, size_t 
 	if (getenv("FUZZ_ROUTE_SHOW") != NULL)  /* to see what the seeds reach */
 		fprintf(stderr, "%s %d: %s\n", op, status, responded ? replied : last_error);
 	if (responded && replied != NULL) {
-		cJSON *doc = cJSON_Parse(replied);
-		/* A relayed reply holds no unverified item of the configured table.  (An error
-		 * body cJSON cannot read is relayed as it came: it holds no item dynaseal knows.) */
-		if (doc != NULL && unverified_item(op, status, doc))
+		const char *end = NULL;
+		cJSON *doc = control_bytes(replied, replied_len) ? NULL :
+			     cJSON_ParseWithLengthOpts(replied, replied_len, &end, 0);
+		/* A relayed reply holds no unverified item of the configured table, and nothing
+		 * after its JSON value.  (An error body that is not JSON to any parser is relayed
+		 * as it came; a success, or anything like JSON, that cJSON cannot read exactly is
+		 * refused.) */
+		if (doc == NULL && (status == 200 || json_like(replied, replied_len)))
+			__builtin_trap();
+		if (doc != NULL && (!only_whitespace(end, replied + replied_len) ||
+				    unverified_item(op, return_values(body), status, doc)))
 			__builtin_trap();
 		cJSON_Delete(doc);
 	}
@@ -655,11 +799,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cfg == NULL) {
 		setup();
 		make_stored_item();
+		genuine = cJSON_Parse(ITEM);
+		if (genuine == NULL)
+			abort();
 	}
 	if (size < 1)
 		return 0;
 	if (data[0] & 0x80) {
-		fuzz_answer(ops[(data[0] & 0x3f) % (sizeof(ops) / sizeof(ops[0]))],
+		const size_t n = sizeof(ops) / sizeof(ops[0]);
+		fuzz_answer(ops[(data[0] & 0x3f) % n], (unsigned)((data[0] & 0x3f) / n),
 			    (data[0] & 0x40) ? 400 : 200, data + 1, size - 1);
 		return 0;
 	}
