@@ -25,20 +25,34 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
 BIN     := bin/dynaseal$(if $(filter 1,$(SANITIZE)),-san,)
 
+# The layers, lowest first (README "Architecture"): a file may include the headers of its own
+# folder and of the folders before it, never of one after it.  check-layers enforces it.
+LAYERS  := proxy/base config proxy/net crypto/item crypto/aws cache crypto/keyring proxy/ddb \
+	proxy proxy/cmd
+
 # Every module's sources; main.c is kept apart so unit tests link the rest.
-LIB_SRC := $(filter-out proxy/main.c,$(wildcard proxy/*.c crypto/*.c config/*.c cache/*.c))
+LIB_SRC := $(filter-out proxy/cmd/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit integration integration-san faults soak integration-valgrind demo run clean deps bench fuzz check-deps
+.PHONY: check-layers all test unit integration integration-san faults soak integration-valgrind demo run clean deps bench fuzz check-deps
 all: $(BIN)
 
-$(BIN): $(BUILD)/proxy/main.o $(LIB_OBJ) $(LLHTTP_OBJ)
+$(BIN): $(BUILD)/proxy/cmd/main.o $(LIB_OBJ) $(LLHTTP_OBJ) | check-layers
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+# Fails the build when a file includes a header of a layer above its own.
+check-layers:
+	@fail=0; allowed=; for layer in $(LAYERS); do allowed="$$allowed $$layer"; \
+	  for f in $$layer/*.[ch]; do [ -e "$$f" ] || continue; \
+	    for inc in $$(sed -n 's|^#include "\(.*\)/[^/]*"$$|\1|p' "$$f"); do \
+	      case " $$allowed " in *" $$inc "*) ;; \
+	      *) echo "check-layers: $$f includes a header of $$inc; $$layer may include only:$$allowed"; \
+	         fail=1 ;; esac; done; done; done; exit $$fail
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -51,7 +65,7 @@ $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(LLHTTP_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $^ $(PKG_LIBS) -lcmocka $(LDLIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lcmocka $(LDLIBS) $(LDFLAGS)
 
 # libFuzzer targets (clang): every tests/fuzz/fuzz_*.c linked against the whole library as an
 # archive (so a target may stand in for a module, as fuzz_route does for the network), each run

@@ -9,7 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "cache/cache_flight.h"
-#include "proxy/log.h"
+#include "proxy/base/log.h"
 
 /* A lookup flight's "error" when both layers missed (cache_get's waiters see NULL). */
 #define LOOKUP_MISS 1

@@ -21,7 +21,7 @@
 
 #include "cache/cache_l1.h"
 #include "cache/cache_resp.h"
-#include "proxy/log.h"
+#include "proxy/base/log.h"
 
 /* The largest bulk reply accepted: a sealed entry is about CACHE_VALUE_MAX + 40 bytes. */
 #define REDIS_MAX_BULK 16384

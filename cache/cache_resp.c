@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "crypto/bufread.h"
+#include "proxy/base/bufread.h"
 
 /*
  * Reads one CRLF-terminated line from r into a view (CRLF excluded).  INCOMPLETE when no CRLF

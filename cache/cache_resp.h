@@ -7,7 +7,7 @@
  * Why not hiredis' redisReader: 0.14 buffers whatever bulk length a server announces and
  * callocs whatever element count an array announces ("*2000000000" asks for 16 GB), so a
  * garbage-answering peer could exhaust the worker's memory.  This parser reads the bytes
- * through a bounds-checked cursor (crypto/bufread.h), caps every length, and never allocates.
+ * through a bounds-checked cursor (proxy/base/bufread.h), caps every length, and never allocates.
  */
 #ifndef DS_CACHE_RESP_H
 #define DS_CACHE_RESP_H

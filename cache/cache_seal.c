@@ -9,8 +9,8 @@
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 
-#include "crypto/bufread.h"
-#include "proxy/log.h"
+#include "proxy/base/bufread.h"
+#include "proxy/base/log.h"
 
 /* RFC 5869 HKDF-SHA256 of ikm with an empty salt and the given info, 32 bytes out. */
 static int seal_hkdf(const uint8_t *ikm, const char *info, uint8_t out[32])

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proxy/log.h"
+#include "proxy/base/log.h"
 
 /* The keys allowed at each fixed level of the file (README "Configuration"). */
 static const char *const top_keys[] = {

@@ -14,7 +14,7 @@
 
 #include <openssl/crypto.h>
 
-#include "crypto/codec.h"
+#include "proxy/base/codec.h"
 
 /* Keys allowed per keyring type ("type" included). */
 static const char *const raw_aes_keys[] = {

@@ -13,9 +13,9 @@
 #include <event2/keyvalq_struct.h>
 
 #include "cache/cache.h"
-#include "crypto/kms_client.h"
-#include "proxy/log.h"
-#include "proxy/metrics.h"
+#include "crypto/aws/kms_client.h"
+#include "proxy/base/log.h"
+#include "proxy/base/metrics.h"
 #include "proxy/worker.h"
 
 /* How often the upstream is probed for /readyz. */

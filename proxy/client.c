@@ -16,12 +16,12 @@
 #include <openssl/err.h>
 
 #include "proxy/client_auth.h"
-#include "proxy/ddb.h"
-#include "proxy/log.h"
-#include "proxy/reply.h"
+#include "proxy/ddb/ddb.h"
+#include "proxy/base/log.h"
+#include "proxy/net/reply.h"
 #include "proxy/route.h"
 #include "proxy/txn.h"
-#include "proxy/upstream.h"
+#include "proxy/net/upstream.h"
 #include "proxy/worker.h"
 
 /* Bytes read ahead from a connection while a request is in flight (pipelining). */

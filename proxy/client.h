@@ -7,8 +7,8 @@
 
 #include <sys/socket.h>
 
-#include "proxy/error.h"
-#include "proxy/http.h"
+#include "proxy/base/error.h"
+#include "proxy/net/http.h"
 
 struct worker;
 struct client_conn;

@@ -1,6 +1,6 @@
 /*
  * Verifying an application's own SigV4 signature (AWS "Create a signed AWS API request",
- * recomputed with crypto/sigv4.c from the headers the client says it signed) and its table
+ * recomputed with crypto/aws/sigv4.c from the headers the client says it signed) and its table
  * permissions.
  */
 #include "proxy/client_auth.h"
@@ -12,9 +12,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "crypto/sigv4.h"
-#include "proxy/ddb.h"
-#include "proxy/ddb_tables.h"
+#include "crypto/aws/sigv4.h"
+#include "proxy/base/json.h"
+#include "proxy/ddb/ddb.h"
+#include "proxy/ddb/ddb_tables.h"
 
 /* How far a request's X-Amz-Date may be from dynaseal's clock, as AWS allows. */
 #define CLIENT_AUTH_SKEW_S 300
@@ -257,7 +258,7 @@ static int check_tables(const struct config_client *c, const char *op, const cha
 			     c->access_key_id);
 		return -1;
 	}
-	if ((dup = ddb_json_duplicate_key(doc)) != NULL) {
+	if ((dup = json_duplicate_key(doc)) != NULL) {
 		/* The table checked here must be the one DynamoDB acts on. */
 		ds_error_set(err, 400, DS_ERR_VALIDATION, "The request body of %s has the key "
 			     "\"%.64s\" twice in one object; dynaseal refuses it because JSON parsers "

@@ -12,8 +12,8 @@
 #include <time.h>
 
 #include "config/config.h"
-#include "proxy/error.h"
-#include "proxy/http.h"
+#include "proxy/base/error.h"
+#include "proxy/net/http.h"
 
 /*
  * Checks req (whose operation is op, e.g. "PutItem", and body is body[0..len)) against cfg's

@@ -13,12 +13,12 @@
 
 #include <event2/buffer.h>
 
-#include "crypto/sigv4.h"
-#include "proxy/ddb.h"
-#include "proxy/log.h"
+#include "crypto/aws/sigv4.h"
+#include "proxy/ddb/ddb.h"
+#include "proxy/base/log.h"
 #include "proxy/route.h"
 #include "proxy/txn.h"
-#include "proxy/upstream.h"
+#include "proxy/net/upstream.h"
 #include "proxy/worker.h"
 
 /* Per thread (so per worker) cache of the derived signing key: one derivation a day. */

@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 
-#include "proxy/error.h"
-#include "proxy/http.h"
+#include "proxy/base/error.h"
+#include "proxy/net/http.h"
 
 struct worker;
 

@@ -13,11 +13,11 @@
 #include <openssl/sha.h>
 
 #include "cache/cache.h"
-#include "crypto/codec.h"
-#include "crypto/keyring_hierarchy.h"
-#include "crypto/kms_client.h"
-#include "proxy/audit.h"
-#include "proxy/log.h"
+#include "proxy/base/codec.h"
+#include "crypto/keyring/keyring_hierarchy.h"
+#include "crypto/aws/kms_client.h"
+#include "proxy/base/audit.h"
+#include "proxy/base/log.h"
 #include "proxy/worker.h"
 
 /* The KMS key that protects the cache key: the first KMS key among the keyrings. */

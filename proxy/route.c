@@ -16,6 +16,7 @@
  * the table, the parameter and the attribute, and says what to do instead.
  */
 #include "proxy/route.h"
+#include "proxy/base/json.h"
 #include "proxy/route_internal.h"
 
 #include <stdio.h>
@@ -25,12 +26,12 @@
 
 #include <event2/buffer.h>
 
-#include "crypto/item_crypt.h"
-#include "proxy/ddb.h"
-#include "proxy/ddb_expr.h"
+#include "crypto/item/item_crypt.h"
+#include "proxy/ddb/ddb.h"
+#include "proxy/ddb/ddb_expr.h"
 #include "proxy/forward.h"
-#include "proxy/log.h"
-#include "proxy/upstream.h"
+#include "proxy/base/log.h"
+#include "proxy/net/upstream.h"
 #include "proxy/worker.h"
 
 /* The parameters of DynamoDB's legacy API, which dynaseal cannot check: always refused. */
@@ -92,7 +93,7 @@ static int check_duplicate_keys(struct route_state *st, const cJSON *node, int d
 
 	if (depth > 64)
 		return refuse(st, "The request nests JSON deeper than dynaseal accepts (64 levels)");
-	dup = cJSON_IsObject(node) ? ddb_json_object_duplicate(node) : NULL;
+	dup = cJSON_IsObject(node) ? json_object_duplicate(node) : NULL;
 	if (dup != NULL)
 		return refuse(st, "The request repeats the JSON key \"%.64s\" in one object; send each "
 			      "key once (JSON parsers disagree on which copy counts)", dup);
@@ -774,7 +775,7 @@ int route_request(struct txn *t)
 		route_free(t);
 		return 0;
 	}
-	if (ddb_json_has_nul(data, len)) {
+	if (json_has_nul(data, len)) {
 		ds_error_set(&st->err, 400, DS_ERR_VALIDATION,
 			     "The request body of %s holds an escaped NUL character (\\u0000), which "
 			     "dynaseal cannot carry through a configured table unchanged: remove it", t->op);

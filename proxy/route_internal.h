@@ -8,11 +8,11 @@
 #include <cjson/cJSON.h>
 
 #include "config/config.h"
-#include "crypto/keyring.h"
-#include "proxy/crypt_batch.h"
-#include "proxy/ddb_expr.h"
-#include "proxy/error.h"
-#include "proxy/http.h"
+#include "crypto/keyring/keyring.h"
+#include "proxy/ddb/crypt_batch.h"
+#include "proxy/ddb/ddb_expr.h"
+#include "proxy/base/error.h"
+#include "proxy/net/http.h"
 #include "proxy/txn.h"
 
 /* The operations that carry items, and PartiQL, which is refused on configured tables. */

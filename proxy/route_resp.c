@@ -12,6 +12,7 @@
  * the application unverified.
  */
 #include "proxy/route_internal.h"
+#include "proxy/base/json.h"
 #include "proxy/route.h"
 
 #include <stdarg.h>
@@ -22,9 +23,9 @@
 
 #include <event2/buffer.h>
 
-#include "crypto/item_crypt.h"
-#include "proxy/ddb.h"
-#include "proxy/log.h"
+#include "crypto/item/item_crypt.h"
+#include "proxy/ddb/ddb.h"
+#include "proxy/base/log.h"
 #include "proxy/worker.h"
 
 /* An answer dynaseal cannot read with certainty: refused as the upstream's fault (502), as
@@ -508,7 +509,7 @@ static cJSON *read_answer(const struct route_state *st, struct http_msg *resp, i
 	}
 	/* cJSON reads the first copy of a repeated key, the application's parser may read the
 	 * last: an answer with a key twice could carry an item nobody verified. */
-	dup = ddb_json_duplicate_key(doc);
+	dup = json_duplicate_key(doc);
 	if (dup != NULL) {
 		ds_error_set(err, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s repeats the JSON key "
 			     "\"%.64s\" in one object; dynaseal cannot tell which copy the application "

@@ -22,18 +22,18 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "crypto/cred_chain.h"
-#include "crypto/keyring.h"
-#include "crypto/keyring_aws_kms.h"
-#include "crypto/keyring_hierarchy.h"
-#include "crypto/kms_client.h"
+#include "crypto/aws/cred_chain.h"
+#include "crypto/keyring/keyring.h"
+#include "crypto/keyring/keyring_aws_kms.h"
+#include "crypto/keyring/keyring_hierarchy.h"
+#include "crypto/aws/kms_client.h"
 #include "proxy/admin.h"
-#include "proxy/audit.h"
+#include "proxy/base/audit.h"
 #include "cache/cache.h"
 #include "proxy/client.h"
 #include "proxy/keycache.h"
-#include "proxy/log.h"
-#include "proxy/upstream.h"
+#include "proxy/base/log.h"
+#include "proxy/net/upstream.h"
 
 /* Binds one listening socket with SO_REUSEPORT.  Returns the fd or -1. */
 static int bind_one(const struct sockaddr *sa, socklen_t len)

@@ -8,9 +8,9 @@
 
 #include <time.h>
 
-#include "proxy/audit.h"
-#include "proxy/error.h"
-#include "proxy/http.h"
+#include "proxy/base/audit.h"
+#include "proxy/base/error.h"
+#include "proxy/net/http.h"
 
 struct client_conn;
 struct worker;

@@ -15,8 +15,8 @@
 #include <openssl/ssl.h>
 
 #include "config/config.h"
-#include "crypto/credentials.h"
-#include "proxy/metrics.h"
+#include "crypto/aws/credentials.h"
+#include "proxy/base/metrics.h"
 
 struct event_base;
 struct evdns_base;

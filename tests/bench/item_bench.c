@@ -1,5 +1,5 @@
 /*
- * Micro-benchmark of one item's encrypt and decrypt (crypto/item_crypt.h with the table and
+ * Micro-benchmark of one item's encrypt and decrypt (crypto/item/item_crypt.h with the table and
  * raw-aes keyring of a dynaseal config) beside the raw cost of the primitives the DB-ESDK v3
  * format needs for the same bytes (structured-encryption/encrypt-structure.md,
  * decrypt-structure.md, MPL intermediate key wrapping):
@@ -12,7 +12,7 @@
  *   - HMAC-SHA512: the header commitment;
  *   - SHA-384 over the canonical record, then HMAC-SHA384 of that hash (the footer tag).
  * The primitives are timed twice: "floor" with algorithms fetched once and contexts reused
- * (what OpenSSL 3 can do at best), and "suite" through crypto/suite.h, the one-shot wrappers
+ * (what OpenSSL 3 can do at best), and "suite" through crypto/item/suite.h, the one-shot wrappers
  * the product calls.  The gap item - suite is dynaseal's own work (JSON, serialization,
  * allocation); suite - floor is OpenSSL's per-call fetch and context setup.
  *
@@ -34,11 +34,11 @@
 #include <openssl/rand.h>
 
 #include "config/config.h"
-#include "crypto/attr_serial.h"
-#include "crypto/codec.h"
-#include "crypto/item_crypt.h"
-#include "crypto/keyring.h"
-#include "crypto/suite.h"
+#include "crypto/item/attr_serial.h"
+#include "proxy/base/codec.h"
+#include "crypto/item/item_crypt.h"
+#include "crypto/keyring/keyring.h"
+#include "crypto/item/suite.h"
 
 /* Batches per measurement; the fastest batch is kept (least disturbed by the shared CPU). */
 #define BENCH_BATCHES 5
@@ -426,7 +426,7 @@ static int floor_item(struct floor_ctx *f, struct prim_bufs *b, const struct ite
 	return bad ? -1 : 0;
 }
 
-/* The same primitives through crypto/suite.h, as the product calls them. */
+/* The same primitives through crypto/item/suite.h, as the product calls them. */
 static int suite_item(struct prim_bufs *b, const struct item_shape *s, int enc)
 	__attribute__((warn_unused_result));
 static int suite_item(struct prim_bufs *b, const struct item_shape *s, int enc)
@@ -515,8 +515,8 @@ struct bench_result {
 	double dec_us;          /* item_read_header + materials + keyring + item_decrypt */
 	double floor_enc_us;    /* the write's primitives, fetched once, contexts reused */
 	double floor_dec_us;    /* the read's primitives, same */
-	double suite_enc_us;    /* the write's primitives through crypto/suite.h */
-	double suite_dec_us;    /* the read's primitives through crypto/suite.h */
+	double suite_enc_us;    /* the write's primitives through crypto/item/suite.h */
+	double suite_dec_us;    /* the read's primitives through crypto/item/suite.h */
 	double parse_us;        /* cJSON_Parse of the stored item's JSON */
 	double print_us;        /* cJSON_PrintUnformatted of the decrypted item */
 };
@@ -733,10 +733,10 @@ int main(int argc, char **argv)
 	       text_len, strlen(stored), s.nfields, s.nfields ? s.field_len[0] : 0, s.header_len,
 	       s.canon_len, s.ec_aad_len);
 	printf("  %-44s %9.2f us\n", "item encrypt (item_crypt.h, raw-aes)", r.enc_us);
-	printf("  %-44s %9.2f us\n", "  its primitives via crypto/suite.h", r.suite_enc_us);
+	printf("  %-44s %9.2f us\n", "  its primitives via crypto/item/suite.h", r.suite_enc_us);
 	printf("  %-44s %9.2f us\n", "  its primitives, floor (fetched once)", r.floor_enc_us);
 	printf("  %-44s %9.2f us\n", "item decrypt (item_crypt.h, raw-aes)", r.dec_us);
-	printf("  %-44s %9.2f us\n", "  its primitives via crypto/suite.h", r.suite_dec_us);
+	printf("  %-44s %9.2f us\n", "  its primitives via crypto/item/suite.h", r.suite_dec_us);
 	printf("  %-44s %9.2f us\n", "  its primitives, floor (fetched once)", r.floor_dec_us);
 	if (floor_breakdown(&f, &b, &s, iters) != 0)
 		goto cleanup;

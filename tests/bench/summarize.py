@@ -90,7 +90,7 @@ def main():
     print()
     if item:
         print("item micro-benchmark (1 KiB, 3 encrypted + 12 signed): encrypt %s us, decrypt %s "
-              "us; primitives floor %s / %s us, via crypto/suite.h %s / %s us; JSON parse %s us"
+              "us; primitives floor %s / %s us, via crypto/item/suite.h %s / %s us; JSON parse %s us"
               % (item["enc_us"], item["dec_us"], item["floor_enc_us"], item["floor_dec_us"],
                  item["suite_enc_us"], item["suite_dec_us"], item["parse_us"]))
     checks = [

@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "crypto/attr_serial.h"
+#include "crypto/item/attr_serial.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

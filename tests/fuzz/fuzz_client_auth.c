@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for client authorization (proxy/client_auth.c, proxy/ddb_tables.c) on
+ * libFuzzer target for client authorization (proxy/client_auth.c, proxy/ddb/ddb_tables.c) on
  * arbitrary request bodies, signed correctly by a configured client so that every input gets
  * past the signature to the table check.  Fail closed:
  *
@@ -25,9 +25,9 @@
 #include <event2/buffer.h>
 
 #include "config/config.h"
-#include "crypto/sigv4.h"
+#include "crypto/aws/sigv4.h"
 #include "proxy/client_auth.h"
-#include "proxy/http.h"
+#include "proxy/net/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

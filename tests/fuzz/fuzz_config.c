@@ -2,7 +2,7 @@
  * libFuzzer target for the config parser: any bytes must give either a config or a list of
  * problems, never a crash, a leak or undefined behaviour.  Build (from the repository root):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -I. \
- *     $(find config -name '*.c') crypto/codec.c proxy/log.c proxy/error.c tests/fuzz/fuzz_config.c \
+ *     $(find config -name '*.c') proxy/base/codec.c proxy/base/log.c proxy/base/error.c tests/fuzz/fuzz_config.c \
  *     $(pkg-config --cflags --libs libcjson openssl libevent) -lm -o /tmp/fuzz_config
  *   /tmp/fuzz_config -max_total_time=60 config/examples
  */

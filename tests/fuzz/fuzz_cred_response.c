@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the credential answers dynaseal parses (crypto/cred_chain.c): STS
+ * libFuzzer target for the credential answers dynaseal parses (crypto/aws/cred_chain.c): STS
  * AssumeRoleWithWebIdentity XML, the JSON of the container endpoint and IMDS, the shared
  * credentials file and the timestamps in all of them.  Each is untrusted input that carries
  * a secret.
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/cred_chain.h"
+#include "crypto/aws/cred_chain.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,20 +1,20 @@
 /*
- * libFuzzer target for the DynamoDB expression parser (proxy/ddb_expr.c), which reads
+ * libFuzzer target for the DynamoDB expression parser (proxy/ddb/ddb_expr.c), which reads
  * ConditionExpression, FilterExpression, KeyConditionExpression, UpdateExpression and
  * ProjectionExpression straight from client requests.  The first byte picks the grammar, the
  * rest is the expression.  Checked beyond "no crash": every failure carries a 400
  * ValidationException (or a 500 when out of memory), callbacks get sane arguments, and a
  * projection that parses extends to an expression that parses again with every extra
  * attribute projected whole.
- *   clang -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_ddb_expr.c proxy/ddb_expr.c \
- *     proxy/error.c proxy/log.c $(pkg-config --cflags --libs libcjson libevent openssl)
+ *   clang -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_ddb_expr.c proxy/ddb/ddb_expr.c \
+ *     proxy/base/error.c proxy/base/log.c $(pkg-config --cflags --libs libcjson libevent openssl)
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/ddb_expr.h"
+#include "proxy/ddb/ddb_expr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the HTTP message parser (proxy/http.c): any bytes, fed as requests and
+ * libFuzzer target for the HTTP message parser (proxy/net/http.c): any bytes, fed as requests and
  * as responses in pieces whose sizes come from the input, must give messages or an error —
  * never a crash, a leak, a read past the data or a body over the limit.  ddb_sole_table,
  * which lets a request skip the JSON parse, must never name a table cJSON reads otherwise.
@@ -13,8 +13,8 @@
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
 
-#include "proxy/ddb.h"
-#include "proxy/http.h"
+#include "proxy/ddb/ddb.h"
+#include "proxy/net/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,11 +20,12 @@
 #include <cjson/cJSON.h>
 
 #include "config/config.h"
-#include "crypto/attr_serial.h"
-#include "crypto/codec.h"
-#include "crypto/item_crypt.h"
-#include "crypto/keyring.h"
-#include "proxy/ddb.h"
+#include "crypto/item/attr_serial.h"
+#include "proxy/base/codec.h"
+#include "crypto/item/item_crypt.h"
+#include "crypto/keyring/keyring.h"
+#include "proxy/base/json.h"
+#include "proxy/ddb/ddb.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -245,7 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t.algorithm_suite = cJSON_IsNumber(suite) && suite->valueint == SUITE_ID_SYMSIG
 		? SUITE_ID_SYMSIG : SUITE_ID_ECDSA_SYMSIG;
 	/* The config loader refuses a name listed twice. */
-	if (ddb_json_duplicate_key(cJSON_GetObjectItemCaseSensitive(doc, "actions")) != NULL)
+	if (json_duplicate_key(cJSON_GetObjectItemCaseSensitive(doc, "actions")) != NULL)
 		goto done;
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(doc, "actions")) {
 		if (n == sizeof(acts) / sizeof(acts[0]) || a->string == NULL ||

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/item_header.h"
+#include "crypto/item/item_header.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for kms_parse_response() (crypto/kms_client.c): every KMS answer, success
+ * libFuzzer target for kms_parse_response() (crypto/aws/kms_client.c): every KMS answer, success
  * or error, JSON or the XML some endpoints send for IAM refusals, is untrusted input that may
  * carry a plaintext key.
  *
@@ -13,7 +13,7 @@
  * Build: make build/fuzz/fuzz_kms_response (or clang -fsanitize=fuzzer,address,undefined with
  * the library sources, as the Makefile's fuzz rule does).
  */
-#include "crypto/kms_client.h"
+#include "crypto/aws/kms_client.h"
 
 #include <stdint.h>
 #include <stdlib.h>

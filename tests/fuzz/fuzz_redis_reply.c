@@ -10,7 +10,7 @@
  *
  * Build: clang -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
  *   tests/fuzz/fuzz_redis_reply.c cache/cache_resp.c cache/cache_seal.c \
- *   cache/cache_redis_url.c crypto/bufread.c proxy/log.c \
+ *   cache/cache_redis_url.c proxy/base/bufread.c proxy/base/log.c \
  *   $(pkg-config --cflags --libs openssl libevent) -o /tmp/fuzz_redis_reply
  */
 #include "cache/cache_redis.h"

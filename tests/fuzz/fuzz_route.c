@@ -39,12 +39,12 @@
 #include <event2/buffer.h>
 
 #include "config/config.h"
-#include "crypto/keyring.h"
-#include "proxy/ddb.h"
+#include "crypto/keyring/keyring.h"
+#include "proxy/ddb/ddb.h"
 #include "proxy/forward.h"
 #include "proxy/route.h"
 #include "proxy/txn.h"
-#include "proxy/upstream.h"
+#include "proxy/net/upstream.h"
 #include "proxy/worker.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

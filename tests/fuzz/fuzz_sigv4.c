@@ -7,11 +7,11 @@
  * canonical request text, and that the key cache gives the same signature as no cache.
  *
  * Build: clang -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
- *   tests/fuzz/fuzz_sigv4.c crypto/sigv4.c crypto/codec.c proxy/log.c \
+ *   tests/fuzz/fuzz_sigv4.c crypto/aws/sigv4.c proxy/base/codec.c proxy/base/log.c \
  *   $(pkg-config --cflags --libs openssl libevent) -o /tmp/fuzz_sigv4
  */
-#include "crypto/codec.h"
-#include "crypto/sigv4.h"
+#include "proxy/base/codec.h"
+#include "crypto/aws/sigv4.h"
 
 #include <openssl/evp.h>
 

@@ -427,7 +427,7 @@ class EncryptionTest(unittest.TestCase):
         def stored(item):
             self.raw.put_item(TableName="users", Item=item)
 
-        # Each tampered item, and the reason its refusal must give (crypto/item_crypt.c).
+        # Each tampered item, and the reason its refusal must give (crypto/item/item_crypt.c).
         no_tag = 'attribute "aws_dbe_foot" failed verification (no recipient tag matches'
         cases = []
         flipped = dict(one)

@@ -12,7 +12,7 @@ from decimal import Decimal
 import peers as h
 
 VECTORS = os.environ.get("DS_VECTORS_DIR", os.path.join(h.ROOT, "..", "shared", "vectors"))
-# What dynaseal's refusal must say (crypto/item_crypt.c) for each negative vector, by its
+# What dynaseal's refusal must say (crypto/item/item_crypt.c) for each negative vector, by its
 # description: an attribute written ENCRYPT_AND_SIGN, read with a configuration that has it
 # DO_NOTHING, leaves the item with fewer signed attributes than its header lists.
 NEGATIVE_REASONS = {

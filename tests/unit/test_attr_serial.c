@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "crypto/attr_serial.h"
+#include "crypto/item/attr_serial.h"
 
 /* Serializes json and checks the type id and exact bytes. */
 static void expect_bytes(const char *json, uint16_t type, const char *bytes, size_t n)

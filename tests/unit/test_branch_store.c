@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "crypto/branch_store.h"
-#include "crypto/keyring_hierarchy.h"
-#include "crypto/kms_client.h"
+#include "crypto/keyring/branch_store.h"
+#include "crypto/keyring/keyring_hierarchy.h"
+#include "crypto/aws/kms_client.h"
 
 #define ID "bbb9baf1-03e6-4716-a586-6bf29995314b"
 #define VER "83eec007-5659-4554-bf11-699b90f41ac6"

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "proxy/log.h"
+#include "proxy/base/log.h"
 
 #define ARN "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 #define UP "'upstream':{'endpoint':'https://dynamodb.us-east-1.amazonaws.com'}"

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "crypto/cred_chain.h"
+#include "crypto/aws/cred_chain.h"
 
 /* A string literal and its length. */
 #define S(lit) (lit), (sizeof(lit) - 1)

@@ -16,9 +16,9 @@
 #include <cjson/cJSON.h>
 
 #include "config/config.h"
-#include "crypto/item_crypt.h"
-#include "crypto/keyring.h"
-#include "proxy/crypt_batch.h"
+#include "crypto/item/item_crypt.h"
+#include "crypto/keyring/keyring.h"
+#include "proxy/ddb/crypt_batch.h"
 
 #define PLAINTEXT_REFUSAL "an item has no aws_dbe_head, so it was not written through dynaseal " \
 	"or the DB-ESDK; set plaintext_policy to \"allow-read\" for this table while migrating " \

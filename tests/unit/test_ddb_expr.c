@@ -1,5 +1,5 @@
 /*
- * Expression parsing (proxy/ddb_expr.c): which attributes DynamoDB expressions reference and
+ * Expression parsing (proxy/ddb/ddb_expr.c): which attributes DynamoDB expressions reference and
  * which an update writes, exact errors for malformed input, and projection parsing,
  * extension and stripping.  Most expressions are the examples of the DynamoDB Developer
  * Guide's pages on condition, projection and update expressions.
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "proxy/ddb_expr.h"
+#include "proxy/ddb/ddb_expr.h"
 
 /* What the callback saw, as "name:written:nested" joined with ' ', and how to refuse. */
 struct seen {

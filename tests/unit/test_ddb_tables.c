@@ -1,5 +1,5 @@
 /*
- * Which tables a DynamoDB request names (proxy/ddb_tables.c): every operation's members, ARNs
+ * Which tables a DynamoDB request names (proxy/ddb/ddb_tables.c): every operation's members, ARNs
  * reduced to their table, and one case per refusal with its exact reason.
  */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "proxy/ddb_tables.h"
+#include "proxy/ddb/ddb_tables.h"
 
 #define ARN "arn:aws:dynamodb:us-east-1:123456789012:table/"
 

@@ -14,9 +14,10 @@
 #include <event2/buffer.h>
 #include <zlib.h>
 
-#include "proxy/ddb.h"
-#include "proxy/http.h"
-#include "proxy/reply.h"
+#include "proxy/ddb/ddb.h"
+#include "proxy/base/json.h"
+#include "proxy/net/http.h"
+#include "proxy/net/reply.h"
 
 static const char put_req[] =
 	"POST / HTTP/1.1\r\n"
@@ -338,7 +339,7 @@ static void expect_duplicate(const char *json, const char *key)
 	const char *dup;
 
 	assert_non_null(doc);
-	dup = ddb_json_duplicate_key(doc);
+	dup = json_duplicate_key(doc);
 	if (key == NULL)
 		assert_null(dup);
 	else if (dup == NULL || strcmp(dup, key) != 0)
@@ -347,7 +348,7 @@ static void expect_duplicate(const char *json, const char *key)
 }
 
 /* What cJSON and DynamoDB would read differently is found wherever it is. */
-static void test_ddb_json_ambiguity(void **state)
+static void test_json_ambiguity(void **state)
 {
 	char big[2048];
 	size_t n = 0;
@@ -369,10 +370,10 @@ static void test_ddb_json_ambiguity(void **state)
 	big[n + 1] = '\0';
 	expect_duplicate(big, NULL);
 
-	assert_int_equal(ddb_json_has_nul("{\"S\":\"a\\u0000b\"}", 17), 1);
-	assert_int_equal(ddb_json_has_nul("{\"S\":\"a\\\\u0000b\"}", 18), 0);   /* an escaped backslash */
-	assert_int_equal(ddb_json_has_nul("{\"S\":\"a\\u0001\"}", 16), 0);
-	assert_int_equal(ddb_json_has_nul("\\u000", 5), 0);                     /* cut short */
+	assert_int_equal(json_has_nul("{\"S\":\"a\\u0000b\"}", 17), 1);
+	assert_int_equal(json_has_nul("{\"S\":\"a\\\\u0000b\"}", 18), 0);   /* an escaped backslash */
+	assert_int_equal(json_has_nul("{\"S\":\"a\\u0001\"}", 16), 0);
+	assert_int_equal(json_has_nul("\\u000", 5), 0);                     /* cut short */
 }
 
 static void test_reply_error_shape(void **state)
@@ -418,7 +419,7 @@ int main(void)
 		cmocka_unit_test(test_response_until_eof),
 		cmocka_unit_test(test_ddb_operation_and_table),
 		cmocka_unit_test(test_ddb_sole_table),
-		cmocka_unit_test(test_ddb_json_ambiguity),
+		cmocka_unit_test(test_json_ambiguity),
 		cmocka_unit_test(test_reply_error_shape),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "crypto/keyring.h"
+#include "crypto/keyring/keyring.h"
 
 #define VERSION_UUID "e9ce18a3-edb5-4272-9f86-1cacb7997ff6"
 

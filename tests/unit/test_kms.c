@@ -1,5 +1,5 @@
 /*
- * The KMS client (crypto/kms_client.h) and the aws-kms keyring (crypto/keyring_aws_kms.h)
+ * The KMS client (crypto/aws/kms_client.h) and the aws-kms keyring (crypto/keyring/keyring_aws_kms.h)
  * against real peers on loopback, on a real event loop:
  * - moto_server's KMS with SigV4 and IAM checks switched on after set-up (moto's
  *   /moto-api/reset-auth), so every call the client makes must carry a signature moto accepts;
@@ -37,13 +37,13 @@
 #include <openssl/crypto.h>
 
 #include "config/config.h"
-#include "crypto/credentials.h"
-#include "crypto/keyring.h"
-#include "crypto/keyring_aws_kms.h"
-#include "crypto/kms_client.h"
-#include "crypto/materials.h"
-#include "crypto/suite.h"
-#include "proxy/error.h"
+#include "crypto/aws/credentials.h"
+#include "crypto/keyring/keyring.h"
+#include "crypto/keyring/keyring_aws_kms.h"
+#include "crypto/aws/kms_client.h"
+#include "crypto/item/materials.h"
+#include "crypto/item/suite.h"
+#include "proxy/base/error.h"
 
 /* Longest wait for one asynchronous call (the client retries with backoff). */
 #define TEST_CALL_TIMEOUT_MS 20000

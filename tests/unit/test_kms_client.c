@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "crypto/kms_client.h"
+#include "crypto/aws/kms_client.h"
 
 #define KEY "arn:aws:kms:us-east-1:111122223333:key/1234"
 

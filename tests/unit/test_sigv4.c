@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "crypto/codec.h"
-#include "crypto/sigv4.h"
+#include "proxy/base/codec.h"
+#include "crypto/aws/sigv4.h"
 
 #include <dirent.h>
 #include <errno.h>

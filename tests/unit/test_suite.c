@@ -16,7 +16,7 @@
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
 
-#include "crypto/suite.h"
+#include "crypto/item/suite.h"
 
 static void fill(unsigned char *b, size_t n, unsigned char seed)
 {

@@ -15,10 +15,10 @@
 #include <cjson/cJSON.h>
 
 #include "config/config.h"
-#include "crypto/attr_serial.h"
-#include "crypto/codec.h"
-#include "crypto/item_crypt.h"
-#include "crypto/keyring.h"
+#include "crypto/item/attr_serial.h"
+#include "proxy/base/codec.h"
+#include "crypto/item/item_crypt.h"
+#include "crypto/keyring/keyring.h"
 
 /* What a keyring callback reported. */
 struct done_state {
