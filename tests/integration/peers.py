@@ -327,3 +327,20 @@ def stop_all():
 
 def rmtree(path):
     shutil.rmtree(path, ignore_errors=True)
+
+
+def random_key_file(workdir, name="local.key"):
+    """A fresh 32-byte raw-aes key in workdir; returns its path."""
+    path = os.path.join(workdir, name)
+    with open(path, "wb") as f:
+        f.write(os.urandom(32))
+    return path
+
+
+def create_table(client, name, keys=(("pk", "S", "HASH"),), wait=False):
+    """An on-demand table whose key is `keys`, (name, type, HASH|RANGE) each."""
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t, _ in keys],
+                        KeySchema=[{"AttributeName": n, "KeyType": k} for n, _, k in keys])
+    if wait:
+        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})

@@ -71,10 +71,7 @@ class ClientsFixture(unittest.TestCase):
                 ALL_KEY: {"secret_env": "DYNASEAL_TEST_ALL_SECRET", "tables": ["*"]}}})
             raw = h.boto3_client(cls.ddb.url)
             for t in ("allowed", "other"):
-                raw.create_table(TableName=t, BillingMode="PAY_PER_REQUEST",
-                                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-                raw.get_waiter("table_exists").wait(TableName=t, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+                h.create_table(raw, t, wait=True)
         except Exception:
             cls.tearDownClass()
             raise

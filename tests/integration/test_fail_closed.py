@@ -3,7 +3,6 @@ moto through dynaseal: a PartiQL statement list dynaseal did not read, members P
 define, and a table name that forged a line of the access log (text and JSON formats)."""
 import http.client
 import json
-import os
 import re
 import unittest
 
@@ -31,18 +30,14 @@ class PartiQLTest(unittest.TestCase):
     def setUpClass(cls):
         cls.moto = h.start_moto()
         try:
-            key = os.path.join(cls.moto.workdir, "local.key")
-            with open(key, "wb") as f:
-                f.write(os.urandom(32))
+            key = h.random_key_file(cls.moto.workdir)
             cls.proxy = h.start_dynaseal(cls.moto.url, config={
                 "keyrings": {"local": {"type": "raw-aes", "key_file": key}},
                 "tables": {"users": {"keyring": "local", "partition_key": "pk",
                                      "attribute_actions": {"ssn": "ENCRYPT_AND_SIGN"}}}})
             cls.raw = h.boto3_client(cls.moto.url)
             for t in ("users", "plain"):
-                cls.raw.create_table(TableName=t, BillingMode="PAY_PER_REQUEST",
-                                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+                h.create_table(cls.raw, t)
         except Exception:
             cls.tearDownClass()
             raise
