@@ -55,6 +55,7 @@ DEPS_faults := test
 DEPS_soak := test
 DEPS_bench := bench
 DEPS_fuzz := fuzz
+DEPS_fresh-demo := fresh
 DEPS_deps := all
 
 GOALS := $(or $(MAKECMDGOALS),all)
@@ -70,7 +71,7 @@ deps-then-work:
 
 else
 
-.PHONY: all test unit integration integration-san faults soak integration-valgrind demo run clean deps bench fuzz check-deps
+.PHONY: all test unit integration integration-san faults soak integration-valgrind demo run clean deps bench fuzz check-deps fresh-demo
 all: $(BIN)
 
 $(BIN): $(BUILD)/proxy/main.o $(LIB_OBJ) $(LLHTTP_OBJ)
@@ -171,6 +172,11 @@ demo: $(BIN)
 
 run: $(BIN)
 	deploy/demo.sh --foreground
+
+# A bare Debian 12 (debootstrap, with make and git only) runs the README's first command from a
+# clone of HEAD; a few minutes (tests/fresh/README.md).  Needs root.
+fresh-demo:
+	tests/fresh/first_run.sh
 
 clean:
 	rm -rf build bin
