@@ -14,6 +14,8 @@
 #                        /var/cache/dynaseal-fresh; empty: debootstrap every time)
 #   FRESH_MIRROR=URL     the Debian mirror (default: the one in this machine's apt sources)
 #   FRESH_TIMEOUT=S      stops the run after S seconds (default 1200)
+#   FRESH_SHARED=1       copies ../shared beside the clone, as CI has it (the unit suites and
+#                        make fuzz read the published vectors there; the demo needs nothing of it)
 #   FRESH_KEEP=1         keeps the folder afterwards, to look inside
 set -euo pipefail
 
@@ -152,6 +154,10 @@ if [ "$rev" = "$(git rev-parse HEAD)" ] && [ -n "$(git status --porcelain --untr
 fi
 git clone -q --no-hardlinks "$repo" "$root/root/dynaseal"
 git -C "$root/root/dynaseal" -c advice.detachedHead=false checkout -q "$rev"
+if [ "${FRESH_SHARED:-0}" = 1 ]; then
+	[ -d "$repo/../shared" ] || fail "FRESH_SHARED=1: there is no ../shared beside $repo"
+	cp -r "$repo/../shared" "$root/root/shared"
+fi
 
 # --- the command, in a chroot inside new mount and pid namespaces ----------------------------------
 # pid 1 of the namespace mounts what a system has, runs the command, then lists what is still
