@@ -3,7 +3,8 @@
 # all of them).  The Makefile runs it with the profile of each target before the target's work:
 #   build   the compiler, pkg-config, the -dev libraries the Makefile asks pkg-config for, and
 #           node-llhttp (llhttp's C sources): make, make all
-#   unit    build + cmocka: make unit
+#   unit    build + cmocka, and a python3 with botocore (the SigV4 suite checks its signatures
+#           against botocore's; Debian's python3-botocore when python3 has none): make unit
 #   demo    build + python3, Node.js with npm and the npm peers of tests/node (dynalite), an AWS
 #           CLI: make demo, make run.  Debian 12's own nodejs (18) and awscli (2.9) do.
 #   test    unit + demo + redis, nginx, haproxy, valgrind, and the Python test peers: make test,
@@ -63,6 +64,12 @@ want=()
 commands=()  # "command package": the package is installed when the command is not on PATH
 [ -n "${on[build]:-}" ] && want+=("${packages[@]}")
 [ -n "${on[unit]:-}" ] && want+=("${unit_packages[@]}")
+# The suite runs $DS_PYTHON, else python3.
+has_botocore() { "${DS_PYTHON:-python3}" -c 'import botocore' >/dev/null 2>&1; }
+if [ -n "${on[unit]:-}" ] && ! has_botocore; then
+	want+=(python3-botocore)
+	commands+=("python3 python3")
+fi
 [ -n "${on[test]:-}" ] && want+=("${test_packages[@]}")
 [ -n "${on[fuzz]:-}" ] && want+=("${fuzz_packages[@]}") && commands+=("python3 python3")
 [ -n "${on[bench]:-}" ] && want+=("${bench_packages[@]}")
@@ -146,6 +153,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 			$sudo service "$s" stop >/dev/null 2>&1 || echo "install-deps: could not stop $s" >&2
 		fi
 	done
+fi
+
+if [ -n "${on[unit]:-}" ] && ! has_botocore; then
+	echo "install-deps: $(command -v "${DS_PYTHON:-python3}") has no botocore, which the SigV4 unit suite uses;" \
+		"Debian's python3-botocore is for /usr/bin/python3 (DS_PYTHON=/usr/bin/python3 picks it)" >&2
+	exit 1
 fi
 
 # --- npm peers, pinned by tests/node/package-lock.json -----------------------------------------
