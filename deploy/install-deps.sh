@@ -126,9 +126,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 	sudo=""
 	[ "$(id -u)" -ne 0 ] && sudo="sudo"
 	export DEBIAN_FRONTEND=noninteractive
+	# The Debian service itself (its init script's pidfile), not any process of that name: the
+	# tests of others on this machine run their own redis-server and nginx.
+	service_up() { service "$1" status >/dev/null 2>&1; }
 	running_before=" "
 	for s in "${services[@]}"; do
-		pgrep -x "$s" >/dev/null 2>&1 && running_before+="$s "
+		service_up "$s" && running_before+="$s "
 	done
 	# Keep maintainer scripts from starting daemons: a policy-rc.d that refuses (exit 101),
 	# unless the machine already has one, which is then left as it is.
@@ -148,7 +151,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	# Whatever was started all the same (by an init system that ignores policy-rc.d) is stopped.
 	for s in "${services[@]}"; do
 		case "$running_before" in *" $s "*) continue ;; esac
-		if pgrep -x "$s" >/dev/null 2>&1; then
+		if service_up "$s"; then
 			echo "install-deps: stopping the $s service the install started"
 			$sudo service "$s" stop >/dev/null 2>&1 || echo "install-deps: could not stop $s" >&2
 		fi
