@@ -38,7 +38,45 @@ LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/htt
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: check-layers all test unit integration integration-san faults soak integration-valgrind demo run clean deps bench fuzz check-deps
+# --- First the packages, then the work ----------------------------------------------------------
+# Each target first runs deploy/install-deps.sh with the profile it needs, then does its work in
+# a new make (DEPS_READY=1), which reads this file again.  It must be a new make: GNU make
+# remembers which files it looked for and did not find, so a make that started before
+# node-llhttp was installed would never find llhttp's sources.  Command-line variables (SANITIZE=1,
+# FUZZ_SECONDS=...) and -j reach the inner make.  `make DEPS_READY=1 TARGET` skips the install.
+ifndef DEPS_READY
+
+# The install-deps.sh profile of each target; other goals (bin/dynaseal, a build/ file) build.
+DEPS_clean :=
+DEPS_all := build
+DEPS_unit := unit
+DEPS_demo := demo
+DEPS_run := demo
+DEPS_test := test
+DEPS_integration := test
+DEPS_integration-san := test
+DEPS_integration-valgrind := test
+DEPS_faults := test
+DEPS_soak := test
+DEPS_bench := bench
+DEPS_fuzz := fuzz
+DEPS_fresh-demo := fresh
+DEPS_deps := all
+
+GOALS := $(or $(MAKECMDGOALS),all)
+DEPS_PROFILES := $(sort $(foreach g,$(GOALS),$(if $(filter undefined,$(origin DEPS_$(g))),build,$(DEPS_$(g)))))
+
+.PHONY: $(GOALS) deps-then-work
+$(GOALS): deps-then-work
+	@:
+
+deps-then-work:
+	$(if $(DEPS_PROFILES),@deploy/install-deps.sh $(DEPS_PROFILES))
+	@$(MAKE) --no-print-directory DEPS_READY=1 $(MAKECMDGOALS)
+
+else
+
+.PHONY: check-layers all test unit integration integration-san faults soak integration-valgrind demo run clean deps bench fuzz check-deps fresh-demo
 all: $(BIN)
 
 $(BIN): $(BUILD)/proxy/cmd/main.o $(LIB_OBJ) $(LLHTTP_OBJ) | check-layers
@@ -106,9 +144,9 @@ fuzz: $(FUZZ_BIN)
 	    2>build/fuzz/$$n.log || { tail -50 build/fuzz/$$n.log; exit 1; }; \
 	  grep -E "stat::number_of_executed_units" build/fuzz/$$n.log; done
 
-# Installs missing system and npm packages; quick when everything is present.
+# Every profile of deploy/install-deps.sh, installed by the outer make (above).
 deps:
-	@deploy/install-deps.sh
+	@:
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do \
@@ -131,25 +169,32 @@ integration-valgrind: $(BIN)
 
 # 256 keep-alive clients of mixed operations for SOAK_SECONDS (default 600); RSS and fds.
 SOAK_SECONDS ?= 600
-soak: deps $(BIN)
+soak: $(BIN)
 	SOAK_SECONDS=$(SOAK_SECONDS) DYNASEAL_BIN=$(BIN) python3 tests/soak/soak.py
 
-test: deps
+test:
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) faults
 
 # Throughput and latency side by side (tests/bench/README.md); a few minutes; not part of test.
-bench: deps $(BIN)
+bench: $(BIN)
 	tests/bench/run.sh
 
-demo: deps $(BIN)
+demo: $(BIN)
 	deploy/demo.sh
 
 run: $(BIN)
 	deploy/demo.sh --foreground
 
+# A bare Debian 12 (debootstrap, with make and git only) runs the README's first command from a
+# clone of HEAD; a few minutes (tests/fresh/README.md).  Needs root.
+fresh-demo:
+	tests/fresh/first_run.sh
+
 clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+endif

@@ -83,11 +83,14 @@ AWS_ACCESS_KEY_ID=AKIDDYNASEALDEMO AWS_SECRET_ACCESS_KEY=demo-secret \
 pids+=($!)
 wait_port "$proxy_port" "$work/dynaseal.log"
 
-# The application's side: an unmodified AWS CLI whose only change is the endpoint.
+# The application's side: an unmodified AWS CLI whose only change is the endpoint.  The CLI is
+# given it on the command line too: AWS_ENDPOINT_URL_DYNAMODB is read by AWS CLIs from 2.13 and
+# 1.29 on, and Debian 12's awscli is 2.9.
 export AWS_ACCESS_KEY_ID=AKIDAPPLICATION AWS_SECRET_ACCESS_KEY=app-secret
 export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_PAGER=""
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$proxy_port"
+app_aws() { aws --endpoint-url "$AWS_ENDPOINT_URL_DYNAMODB" "$@"; }
 
 if [ "$foreground" = 1 ]; then
 	echo "dynaseal is listening on http://127.0.0.1:$proxy_port in front of a local DynamoDB"
@@ -100,23 +103,23 @@ if [ "$foreground" = 1 ]; then
 fi
 
 echo "== the application creates a table and writes an item through dynaseal"
-aws dynamodb create-table --table-name demo_users \
+app_aws dynamodb create-table --table-name demo_users \
 	--attribute-definitions AttributeName=pk,AttributeType=S \
 	--key-schema AttributeName=pk,KeyType=HASH --billing-mode PAY_PER_REQUEST >/dev/null
-aws dynamodb wait table-exists --table-name demo_users
+app_aws dynamodb wait table-exists --table-name demo_users
 item='{"pk":{"S":"user#1"},"name":{"S":"Ada Lovelace"},"email":{"S":"ada@example.com"},"ssn":{"S":"078-05-1120"},"last_seen":{"N":"1700000000"}}'
 echo "$item" | python3 -m json.tool
-aws dynamodb put-item --table-name demo_users --item "$item"
+app_aws dynamodb put-item --table-name demo_users --item "$item"
 
 echo
 echo "== the application reads it back through dynaseal"
-seen=$(aws dynamodb get-item --table-name demo_users --key '{"pk":{"S":"user#1"}}' --output json)
+seen=$(app_aws dynamodb get-item --table-name demo_users --key '{"pk":{"S":"user#1"}}' --output json)
 echo "$seen"
 
 echo
 echo "== what DynamoDB stores (read directly, without dynaseal)"
 stored=$(AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port" \
-	aws dynamodb get-item --table-name demo_users --key '{"pk":{"S":"user#1"}}' --output json)
+	app_aws dynamodb get-item --table-name demo_users --key '{"pk":{"S":"user#1"}}' --output json)
 echo "$stored"
 
 # The demo checks its own claims: the read equals the write, the store has no plaintext.
