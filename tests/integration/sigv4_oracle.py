@@ -26,6 +26,25 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 
+class _Frozen(datetime.datetime):
+    """datetime whose utcnow() is the frozen time (set by frozen_clock)."""
+    at = None
+
+    @classmethod
+    def utcnow(cls):
+        return cls.at
+
+
+def frozen_clock(when):
+    """Freezes the clock botocore's signer reads: get_current_datetime() where botocore has it
+    (1.31 and later), else datetime.datetime.utcnow() as botocore.auth sees it (Debian 12's
+    1.29)."""
+    if hasattr(botocore.auth, "get_current_datetime"):
+        return mock.patch.object(botocore.auth, "get_current_datetime", lambda *args, **kwargs: when)
+    _Frozen.at = when
+    return mock.patch.object(botocore.auth.datetime, "datetime", _Frozen)
+
+
 def sign(desc):
     when = datetime.datetime.strptime(desc["amz_date"], "%Y%m%dT%H%M%SZ")
     body = base64.b64decode(desc.get("body") or "")
@@ -37,8 +56,7 @@ def sign(desc):
     )
     creds = Credentials(desc["access_key"], desc["secret_key"], desc.get("token"))
     signer = SigV4Auth(creds, desc["service"], desc["region"])
-    with mock.patch.object(botocore.auth, "get_current_datetime",
-                           lambda *args, **kwargs: when):
+    with frozen_clock(when):
         signer.add_auth(request)
         authz = request.headers["Authorization"]
         # Recomputed under the same frozen clock for --debug only, without the header just
