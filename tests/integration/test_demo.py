@@ -10,7 +10,9 @@ import peers as h
 class DemoTest(unittest.TestCase):
     def test_demo(self):
         def running():
-            out = subprocess.run(["pgrep", "-f", "dynaseal-demo|bin/dynalite"], capture_output=True, text=True)
+            # This checkout's dynalite only: other checkouts' test runs may start theirs.
+            mine = "dynaseal-demo|" + os.path.join(h.ROOT, "tests", "node", "node_modules")
+            out = subprocess.run(["pgrep", "-f", mine], capture_output=True, text=True)
             return sorted(out.stdout.split())
         before = running()
         r = subprocess.run([os.path.join(h.ROOT, "deploy", "demo.sh")], capture_output=True, text=True,

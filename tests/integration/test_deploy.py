@@ -624,7 +624,7 @@ class IamTest(unittest.TestCase):
         self.assertEqual(sorted(kms[0]["Action"]), ["kms:Decrypt", "kms:GenerateDataKey"])
         # The DB-ESDK puts the logical table name in the encryption context under the key the
         # code names EC_TABLE_NAME: the condition must use that exact key.
-        with open(os.path.join(ROOT, "crypto", "item_internal.h")) as f:
+        with open(os.path.join(ROOT, "crypto", "item", "item_internal.h")) as f:
             m = re.search(r'#define EC_TABLE_NAME "([^"]+)"', f.read())
         self.assertIsNotNone(m)
         cond = kms[0]["Condition"]["StringEquals"]
