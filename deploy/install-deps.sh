@@ -3,7 +3,8 @@
 # all of them).  The Makefile runs it with the profile of each target before the target's work:
 #   build   the compiler, pkg-config, the -dev libraries the Makefile asks pkg-config for, and
 #           node-llhttp (llhttp's C sources): make, make all
-#   unit    build + cmocka, and a python3 with botocore (the SigV4 suite checks its signatures
+#   unit    build + cmocka, redis-server (the Redis cache suite starts one), and a python3 with
+#           botocore (the SigV4 suite checks its signatures
 #           against botocore's; Debian's python3-botocore when python3 has none): make unit
 #   demo    build + python3, Node.js with npm and the npm peers of tests/node (dynalite), an AWS
 #           CLI: make demo, make run.  Debian 12's own nodejs (18) and awscli (2.9) do.
@@ -30,7 +31,7 @@ packages=(
 	build-essential pkg-config
 	libevent-dev libssl-dev libcjson-dev libhiredis-dev zlib1g-dev node-llhttp
 )
-unit_packages=(libcmocka-dev)
+unit_packages=(libcmocka-dev redis-server)   # test_cache_redis starts a real redis-server
 test_packages=(redis-server redis-tools nginx-light haproxy valgrind)
 fuzz_packages=(clang libclang-rt-14-dev)
 bench_packages=(wrk)
