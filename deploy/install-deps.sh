@@ -3,9 +3,10 @@
 # all of them).  The Makefile runs it with the profile of each target before the target's work:
 #   build   the compiler, pkg-config, the -dev libraries the Makefile asks pkg-config for, and
 #           node-llhttp (llhttp's C sources): make, make all
-#   unit    build + cmocka, redis-server (the Redis cache suite starts one), and a python3 with
-#           botocore (the SigV4 suite checks its signatures
-#           against botocore's; Debian's python3-botocore when python3 has none): make unit
+#   unit    build + cmocka, redis-server (the Redis cache suite starts one), a python3 with
+#           botocore (the SigV4 suite checks its signatures against botocore's; Debian's
+#           python3-botocore when python3 has none), and moto_server (the KMS client's suite):
+#           make unit
 #   demo    build + python3, Node.js with npm and the npm peers of tests/node (dynalite), an AWS
 #           CLI: make demo, make run.  Debian 12's own nodejs (18) and awscli (2.9) do.
 #   test    unit + demo + redis, nginx, haproxy, valgrind, and the Python test peers: make test,
@@ -80,29 +81,34 @@ fi
 [ -n "${on[demo]:-}" ] && commands+=("python3 python3" "node nodejs" "npm npm" "aws awscli")
 
 # --- Python test peers: checked first, since nothing here can install them ---------------------
-if [ -n "${on[test]:-}" ]; then
-	py_missing=""
+# Usage: need_python PROFILE WHAT MODULE... : stops with a message when python3 lacks a module or
+# moto_server is not on PATH.
+need_python() {
+	local profile=$1 what=$2 missing=""
+	shift 2
 	if command -v python3 >/dev/null 2>&1; then
-		py_missing=$(python3 - <<'EOF'
-import importlib.util
-# moto's server needs flask, flask_cors and werkzeug (moto[server]); yaml is PyYAML.
-mods = ["boto3", "botocore", "moto", "flask", "flask_cors", "werkzeug", "yaml"]
-print(" ".join(m for m in mods if importlib.util.find_spec(m) is None))
-EOF
-		)
+		missing=$(python3 -c 'import importlib.util, sys
+print(" ".join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))' "$@")
 	else
-		py_missing="python3 boto3 botocore moto flask flask_cors werkzeug yaml"
+		missing="python3 $*"
 	fi
-	command -v moto_server >/dev/null 2>&1 || py_missing+=" moto_server(moto[server])"
-	py_missing=${py_missing# }
-	if [ -n "$py_missing" ]; then
-		echo "install-deps: the test profile needs a python3 with boto3, botocore, moto[server] 5.x" \
-			"and PyYAML, and moto_server on PATH; Debian 12 has no moto and PyPI is not reachable" \
-			"here, so they must come with the machine." >&2
-		echo "install-deps: missing on $(command -v python3 || echo 'this machine'): $py_missing" >&2
-		echo "install-deps: nothing was installed; make demo needs none of them." >&2
-		exit 1
-	fi
+	command -v moto_server >/dev/null 2>&1 || missing+=" moto_server(moto[server])"
+	missing=${missing# }
+	[ -z "$missing" ] && return 0
+	echo "install-deps: the $profile profile needs $what, and moto_server on PATH; Debian 12 has" \
+		"no moto and PyPI is not reachable here, so they must come with the machine." >&2
+	echo "install-deps: missing on $(command -v python3 || echo 'this machine'): $missing" >&2
+	echo "install-deps: nothing was installed; make demo needs none of them." >&2
+	exit 1
+}
+# moto's server needs flask, flask_cors and werkzeug (moto[server]); yaml is PyYAML.
+if [ -n "${on[test]:-}" ]; then
+	need_python test "a python3 with boto3, botocore, moto[server] 5.x and PyYAML" \
+		boto3 botocore moto flask flask_cors werkzeug yaml
+elif [ -n "${on[unit]:-}" ]; then
+	# The KMS client's suite (tests/unit/test_kms.c) talks to moto's KMS.
+	need_python unit "moto[server] 5.x (the KMS client's suite runs against moto's KMS)" \
+		moto flask flask_cors werkzeug
 fi
 
 # --- Debian packages -------------------------------------------------------------------------
