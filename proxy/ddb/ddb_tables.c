@@ -129,6 +129,35 @@ static int only(const char *s, size_t n, const char *set)
 #define DIGITS "0123456789"
 #define TABLE_CHARS LOWER "ABCDEFGHIJKLMNOPQRSTUVWXYZ" DIGITS "_.-"
 
+/*
+ * Whether what follows a table's name in its ARN is nothing or one of the table's resources,
+ * each in its own characters: /index/<name>, /stream/<label>, /backup/<id>, /export/<id>,
+ * /import/<id>.  Nothing else is read, so no second table name can hide behind the first.
+ */
+static int resource_suffix(const char *s)
+{
+	static const struct {
+		const char *kind;
+		const char *chars;
+	} kinds[] = {
+		{ "/index/", TABLE_CHARS }, { "/stream/", DIGITS "T:.-" },
+		{ "/backup/", DIGITS "abcdef-" }, { "/export/", DIGITS "abcdef-" },
+		{ "/import/", DIGITS "abcdef-" },
+	};
+
+	if (*s == '\0')
+		return 1;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t k = strlen(kinds[i].kind), n;
+
+		if (strncmp(s, kinds[i].kind, k) != 0)
+			continue;
+		n = strlen(s + k);
+		return n > 0 && only(s + k, n, kinds[i].chars);
+	}
+	return 0;
+}
+
 int ddb_table_of(const char *value, char *out, size_t cap)
 {
 	/* arn:<partition>:dynamodb:<region>:<account>:table/<name>[/...]; each field is read
@@ -154,7 +183,7 @@ int ddb_table_of(const char *value, char *out, size_t cap)
 		return -1;
 	value = p + 6;
 	n = strcspn(value, "/");
-	if (n == 0 || !only(value, n, TABLE_CHARS))
+	if (n == 0 || !only(value, n, TABLE_CHARS) || !resource_suffix(value + n))
 		return -1;
 copy:
 	if (n >= cap)

@@ -170,6 +170,25 @@ static void test_table_of(void **state)
 	assert_int_equal(ddb_table_of("arn:aws:dynamodb:us-east-1:123", out, sizeof(out)), -1);
 	assert_int_equal(ddb_table_of("arn:AWS:dynamodb:us-east-1:1:table/x", out, sizeof(out)), -1);
 	assert_int_equal(ddb_table_of("arn:aws:dynamodbx:us-east-1:1:table/x", out, sizeof(out)), -1);
+
+	/* what follows the name is one of the table's resources, in its own characters */
+	assert_int_equal(ddb_table_of(ARN "users/backup/01489602797149-73d8d5bc", out,
+				      sizeof(out)), 0);
+	assert_string_equal(out, "users");
+	assert_int_equal(ddb_table_of(ARN "users/stream/2015-05-11T21:21:33.291", out,
+				      sizeof(out)), 0);
+	assert_int_equal(ddb_table_of(ARN "users/export/01695353076000-a1b2c3d4", out,
+				      sizeof(out)), 0);
+	assert_int_equal(ddb_table_of(ARN "users/import/0123456789abcdef", out, sizeof(out)), 0);
+	assert_int_equal(ddb_table_of(ARN "users/", out, sizeof(out)), -1);
+	assert_int_equal(ddb_table_of(ARN "users/backup/", out, sizeof(out)), -1);
+	assert_int_equal(ddb_table_of(ARN "users/replica/x", out, sizeof(out)), -1);
+	assert_int_equal(ddb_table_of(ARN "users/index/a:b", out, sizeof(out)), -1);
+	/* a second ARN behind the first one's backup id is not read as the first table's */
+	assert_int_equal(ddb_table_of(ARN "users/backup/01\xdd" "aws:dynamodb:us-east-1:1:table/other",
+				      out, sizeof(out)), -1);
+	assert_int_equal(ddb_table_of(ARN "users/backup/01:" ARN "other", out, sizeof(out)), -1);
+	assert_int_equal(ddb_table_of(ARN "users/stream/2015:" ARN "other", out, sizeof(out)), -1);
 }
 
 int main(void)
