@@ -1,8 +1,8 @@
 /*
- * The server and its workers.  The server (main thread) owns what every worker reads and
- * nobody writes after start: the config, the TLS client context, the listening sockets.  Each
- * worker is a thread with its own event_base, resolver, upstream pools and client connections,
- * so a request is served start to finish on one thread with no lock.
+ * A worker: one thread with its own event_base, resolver, upstream pool, KMS client, key cache
+ * and client connections, so a request is served start to finish on one thread with no lock.
+ * It reads what the server (server.h) shares and hears from other threads only through its
+ * pipe.  Its config and the keyrings built from it form a generation, swapped on reload.
  */
 #ifndef DS_WORKER_H
 #define DS_WORKER_H
@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "crypto/aws/credentials.h"
 #include "proxy/base/metrics.h"
+#include "proxy/server.h"
 
 struct event_base;
 struct evdns_base;
@@ -75,48 +76,19 @@ struct worker {
 	struct metrics metrics;              /* this worker's counters (it is the only writer) */
 };
 
-/* The whole process. */
-struct server {
-	struct config *cfg;                  /* the config in force */
-	SSL_CTX *upstream_ssl;               /* client TLS context for https upstreams and KMS */
-	SSL_CTX *listen_ssl;                 /* server TLS context (tls.*), or NULL for http; replaced
-					      * on SIGHUP under listen_ssl_lock */
-	pthread_mutex_t listen_ssl_lock;     /* guards listen_ssl while a connection takes it */
-	struct credentials *creds;           /* the sidecar's own credentials (refreshed by chain) */
-	struct cred_chain *chain;            /* where creds come from and are refreshed */
-	struct evdns_base *main_dns;         /* the main loop's resolver (STS, IMDS names) */
-	char region[64];                     /* signing region: config, AWS_REGION, or "" */
-	int *listen_fds;                     /* bound sockets (SO_REUSEPORT), one set per worker */
-	int listen_fds_per_worker;
-	struct worker *workers;
-	int workers_len;
-	struct event_base *main_base;        /* signals */
-	int drain_deadline_ms;               /* how long SIGTERM waits for in-flight requests */
-	unsigned char cache_key[32];         /* seals Redis entries (keycache.c); wiped at exit */
-	_Atomic int cache_key_ok;            /* cache_key holds a key: Redis is shared */
-	struct keycache_retry *cache_retry;  /* keycache.c: finding the key after start-up */
-	int kms_connect_timeout_ms;          /* config "kms" at start-up: every KMS client's */
-	int kms_response_timeout_ms;         /* limits (kms_client_set_limits) */
-	int kms_max_attempts;
-};
 
-/* Sends every worker 'r' (reload), 's' (drain) or 'c' (the cache key is known now). */
-void server_notify_workers(struct server *srv, char what);
 
-/* Builds the server from a config (which it takes), binds the listeners, starts the workers and
- * runs until SIGTERM/SIGINT.  Returns the process exit status. */
-int server_run(struct config *cfg, int workers);
 
 /* Everything of a worker but its listeners and thread: loop, resolver, upstream pool, KMS
  * client, keyrings.  Also used by the one-shot commands (inspect, doctor).  0 or -1. */
 int worker_setup(struct server *srv, struct worker *w, int id) __attribute__((warn_unused_result));
 void worker_cleanup(struct worker *w);
-/* A TLS server context from PEM files (TLS 1.2+).  NULL on failure (logged). */
-SSL_CTX *server_tls_ctx_new(const char *cert_file, const char *key_file) __attribute__((warn_unused_result));
-/* A new TLS session for an accepted connection, or NULL when the listener is plain http. */
-SSL *server_tls_session(struct server *srv);
-/* Sets srv->region: upstream.region, else AWS_REGION, else AWS_DEFAULT_REGION, else "". */
-void server_pick_region(struct server *srv);
+/* worker_setup, then a listener on each of the worker's listening sockets (which it takes). */
+int worker_listen(struct server *srv, struct worker *w, int id) __attribute__((warn_unused_result));
+/* The worker's thread: runs its loop until drained, then closes what is left. */
+void *worker_main(void *arg);
+/* Sends w 'r', 's' or 'c' from another thread (a byte on its pipe). */
+void worker_notify(struct worker *w, char what);
 
 /* Worker side: called by a client connection when it closes, so draining can finish. */
 void worker_client_closed(struct worker *w);

@@ -13,7 +13,7 @@
 #include "proxy/cmd/cmd_branch_key.h"
 #include "proxy/cmd/cmd_tools.h"
 #include "proxy/base/log.h"
-#include "proxy/worker.h"
+#include "proxy/server.h"
 
 #define DYNASEAL_VERSION "0.1.0"
 
