@@ -2,7 +2,7 @@
 # test, `make demo` runs the local demo.  SANITIZE=1 builds everything with ASan+UBSan.
 
 CC      ?= cc
-PKGS    := libevent libevent_openssl libevent_pthreads openssl libcjson hiredis zlib
+PKGS    := libevent libevent_openssl libevent_pthreads openssl libcjson hiredis zlib gmp
 LLHTTP_SRC ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
 
@@ -57,6 +57,7 @@ DEPS_integration := test
 DEPS_integration-san := test
 DEPS_integration-valgrind := test
 DEPS_faults := test
+DEPS_diff := test
 DEPS_soak := test
 DEPS_bench := bench
 DEPS_fuzz := fuzz
@@ -76,7 +77,7 @@ deps-then-work:
 
 else
 
-.PHONY: check-layers all test unit integration integration-san faults soak integration-valgrind demo run clean deps bench fuzz check-deps fresh-demo
+.PHONY: check-layers all test unit diff integration integration-san faults soak integration-valgrind demo run clean deps bench fuzz check-deps fresh-demo
 all: $(BIN)
 
 $(BIN): $(BUILD)/proxy/cmd/main.o $(LIB_OBJ) $(LLHTTP_OBJ) | check-layers
@@ -148,6 +149,19 @@ fuzz: $(FUZZ_BIN)
 deps:
 	@:
 
+# Differential tests (tests/diff/): what dynaseal evaluates itself, against a local DynamoDB over
+# generated cases; DIFF_CASES per test (make test runs a short form).
+DIFF_TOOLS := $(BUILD)/diff/number_cli
+DIFF_CASES ?= 20000
+$(BUILD)/diff/%: tests/diff/%.c $(LIB_OBJ) $(LLHTTP_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LDLIBS) $(LDFLAGS)
+
+diff: $(DIFF_TOOLS)
+	@fail=0; for t in tests/diff/test_*.py; do \
+	  NUMBER_CLI=$(BUILD)/diff/number_cli DIFF_CASES=$(DIFF_CASES) python3 $$t || fail=1; done; \
+	  exit $$fail
+
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do \
 	  echo "== $$t"; $$t || fail=1; done; exit $$fail
@@ -174,6 +188,7 @@ soak: $(BIN)
 
 test:
 	$(MAKE) unit
+	$(MAKE) diff DIFF_CASES=2000
 	$(MAKE) integration
 	$(MAKE) faults
 

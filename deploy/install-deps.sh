@@ -30,7 +30,7 @@ started=$SECONDS
 # (tests/integration/test_deploy.py reads this one).
 packages=(
 	build-essential pkg-config
-	libevent-dev libssl-dev libcjson-dev libhiredis-dev zlib1g-dev node-llhttp
+	libevent-dev libssl-dev libcjson-dev libhiredis-dev zlib1g-dev libgmp-dev node-llhttp
 )
 unit_packages=(libcmocka-dev redis-server)   # test_cache_redis starts a real redis-server
 test_packages=(redis-server redis-tools nginx-light haproxy valgrind)

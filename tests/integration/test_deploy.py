@@ -38,10 +38,10 @@ ROLE_ARN_RE = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 # The build subset of deploy/install-deps.sh, and the runtime libraries (ldd bin/dynaseal).
 BUILD_PACKAGES = {"build-essential", "pkg-config", "libevent-dev", "libssl-dev", "libcjson-dev",
-                  "libhiredis-dev", "zlib1g-dev", "node-llhttp"}
+                  "libhiredis-dev", "zlib1g-dev", "libgmp-dev", "node-llhttp"}
 RUNTIME_PACKAGES = {"libevent-2.1-7", "libevent-core-2.1-7", "libevent-openssl-2.1-7",
                     "libevent-pthreads-2.1-7", "libssl3", "libcjson1", "libhiredis0.14", "zlib1g",
-                    "ca-certificates"}
+                    "libgmp10", "ca-certificates"}
 
 
 def have_binary():
