@@ -2,9 +2,10 @@
  * A tokenizer and a recursive-descent parser for DynamoDB's three expression grammars
  * (Developer Guide: "Condition and filter expressions, operators, and functions" for the
  * condition grammar, "Update expressions" for SET/REMOVE/ADD/DELETE, "Projection
- * expressions"; "Expression attribute names" for #placeholders).  Nothing is evaluated: the
- * parser finds each document path, resolves its first element through
- * ExpressionAttributeNames and tells whether an update writes it.
+ * expressions"; "Expression attribute names" for #placeholders), into a tree of nodes
+ * (ddb_expr.h) whose names are resolved through ExpressionAttributeNames.  Nothing is
+ * evaluated here; ddb_expr_scan() walks the tree to tell each document path and whether an
+ * update writes it, ddb_projection_parse() to list a projection's paths.
  *
  * Why a real parser and not a token scan: dynaseal fails closed.  Whatever the parser cannot
  * fit in the grammar is refused, so a path DynamoDB would see cannot hide in a construct the
@@ -14,29 +15,12 @@
  * DDB_EXPR_MAX_DEPTH.
  */
 #include "proxy/ddb/ddb_expr.h"
+#include "proxy/ddb/ddb_expr_lex.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* Token types; the punctuation of all three grammars. */
-enum tok_type {
-	TOK_END = 0,      /* end of the expression */
-	TOK_IDENT,        /* a bare name, keyword or function name */
-	TOK_NAME_PH,      /* #placeholder (ExpressionAttributeNames) */
-	TOK_VALUE_PH,     /* :placeholder (ExpressionAttributeValues) */
-	TOK_NUMBER,       /* digits: a list index */
-	TOK_LPAREN, TOK_RPAREN, TOK_COMMA, TOK_DOT, TOK_LBRACKET, TOK_RBRACKET, TOK_PLUS, TOK_MINUS,
-	TOK_CMP,          /* = <> < <= > >= */
-};
-
-/* One token, as a view into the expression. */
-struct tok {
-	enum tok_type type;  /* what it is */
-	size_t off;          /* first byte, from the start of the expression */
-	size_t len;          /* bytes */
-};
 
 /* The parser's state over one expression. */
 struct parser {
@@ -47,16 +31,15 @@ struct parser {
 	size_t pos;                  /* where lexing resumes, just after cur */
 	struct tok cur;              /* the lookahead token */
 	const cJSON *names;          /* ExpressionAttributeNames, or NULL */
-	ddb_expr_name_cb cb;         /* told each path, or NULL */
-	void *arg;                   /* cb's argument */
 	struct ds_error *err;        /* where failures are described */
 	int depth;                   /* current nesting, bounded by DDB_EXPR_MAX_DEPTH */
-	struct ddb_projection *proj; /* ddb_projection_parse(): paths collected here, or NULL */
+	struct arena *arena;         /* where nodes are made */
 };
 
 /* One function: where it may appear and what its arguments are. */
 struct func_def {
 	const char *name;          /* as DynamoDB spells it */
+	enum ddb_func id;
 	enum ddb_expr_kind kind;   /* DDB_EXPR_CONDITION or DDB_EXPR_UPDATE */
 	int condition;             /* a whole condition (1) rather than an operand (0) */
 	int path_first;            /* the first argument must be a path */
@@ -66,14 +49,14 @@ struct func_def {
 /* The functions of both grammars ("Comparison operator and function reference", "Update
  * expressions: SET").  Their names are case-sensitive. */
 static const struct func_def funcs[] = {
-	{ "attribute_exists", DDB_EXPR_CONDITION, 1, 1, 1 },
-	{ "attribute_not_exists", DDB_EXPR_CONDITION, 1, 1, 1 },
-	{ "attribute_type", DDB_EXPR_CONDITION, 1, 1, 2 },
-	{ "begins_with", DDB_EXPR_CONDITION, 1, 1, 2 },
-	{ "contains", DDB_EXPR_CONDITION, 1, 1, 2 },
-	{ "size", DDB_EXPR_CONDITION, 0, 1, 1 },
-	{ "if_not_exists", DDB_EXPR_UPDATE, 0, 1, 2 },
-	{ "list_append", DDB_EXPR_UPDATE, 0, 0, 2 },
+	{ "attribute_exists", DDB_FN_ATTRIBUTE_EXISTS, DDB_EXPR_CONDITION, 1, 1, 1 },
+	{ "attribute_not_exists", DDB_FN_ATTRIBUTE_NOT_EXISTS, DDB_EXPR_CONDITION, 1, 1, 1 },
+	{ "attribute_type", DDB_FN_ATTRIBUTE_TYPE, DDB_EXPR_CONDITION, 1, 1, 2 },
+	{ "begins_with", DDB_FN_BEGINS_WITH, DDB_EXPR_CONDITION, 1, 1, 2 },
+	{ "contains", DDB_FN_CONTAINS, DDB_EXPR_CONDITION, 1, 1, 2 },
+	{ "size", DDB_FN_SIZE, DDB_EXPR_CONDITION, 0, 1, 1 },
+	{ "if_not_exists", DDB_FN_IF_NOT_EXISTS, DDB_EXPR_UPDATE, 0, 1, 2 },
+	{ "list_append", DDB_FN_LIST_APPEND, DDB_EXPR_UPDATE, 0, 0, 2 },
 };
 
 /* The grammar's own keywords (case-insensitive): never a bare attribute name.  DynamoDB's
@@ -82,83 +65,8 @@ static const char *const keywords[] = {
 	"AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE",
 };
 
-/* The update clauses, in the bit order of parse_update()'s "seen" set. */
+/* The update clauses, indexed by enum ddb_clause (and its bit in parse_update()'s "seen"). */
 static const char *const clauses[] = { "SET", "REMOVE", "ADD", "DELETE" };
-
-enum { CLAUSE_SET = 0, CLAUSE_REMOVE, CLAUSE_ADD, CLAUSE_DELETE };
-
-/* ASCII only, whatever the locale: DynamoDB wants other names behind placeholders. */
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int is_word(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_';
-}
-
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/*
- * Reads the token starting at or after pos in s[0..len) into *t.  Pure, so that it can also
- * peek.  Returns 0, or -1 with t->off on a byte no token starts with (or a '#'/':' without a
- * name).
- */
-static int lex_at(const char *s, size_t len, size_t pos, struct tok *t)
-{
-	size_t i = pos;
-	size_t j;
-
-	while (i < len && is_space(s[i]))
-		i++;
-	t->off = i;
-	t->len = 1;
-	if (i >= len) {
-		t->type = TOK_END;
-		t->len = 0;
-		return 0;
-	}
-	switch (s[i]) {
-	case '#':
-	case ':':
-		for (j = i + 1; j < len && is_word(s[j]); j++)
-			;
-		if (j == i + 1)
-			return -1;
-		t->type = s[i] == '#' ? TOK_NAME_PH : TOK_VALUE_PH;
-		t->len = j - i;
-		return 0;
-	case '(': t->type = TOK_LPAREN; return 0;
-	case ')': t->type = TOK_RPAREN; return 0;
-	case ',': t->type = TOK_COMMA; return 0;
-	case '.': t->type = TOK_DOT; return 0;
-	case '[': t->type = TOK_LBRACKET; return 0;
-	case ']': t->type = TOK_RBRACKET; return 0;
-	case '+': t->type = TOK_PLUS; return 0;
-	case '-': t->type = TOK_MINUS; return 0;
-	case '=': t->type = TOK_CMP; return 0;
-	case '<':
-	case '>':
-		t->type = TOK_CMP;
-		if (i + 1 < len && (s[i + 1] == '=' || (s[i] == '<' && s[i + 1] == '>')))
-			t->len = 2;
-		return 0;
-	default:
-		break;
-	}
-	if (!is_word(s[i]))
-		return -1;
-	/* A name starts with a letter or '_'; digits alone are a list index. */
-	t->type = is_digit(s[i]) ? TOK_NUMBER : TOK_IDENT;
-	for (j = i; j < len && (t->type == TOK_IDENT ? is_word(s[j]) : is_digit(s[j])); j++)
-		;
-	t->len = j - i;
-	return 0;
-}
 
 /* A syntax error at the lookahead token (quoted, cut at 32 bytes): what was expected there.
  * Returns -1. */
@@ -182,7 +90,7 @@ static int next(struct parser *p)
 {
 	struct tok t;
 
-	if (lex_at(p->s, p->len, p->pos, &t) != 0) {
+	if (ddb_expr_lex(p->s, p->len, p->pos, &t) != 0) {
 		unsigned char c = (unsigned char)p->s[t.off];
 		char what[64];
 		if (c == '#' || c == ':')
@@ -205,7 +113,7 @@ static enum tok_type peek_type(const struct parser *p)
 {
 	struct tok t;
 
-	return lex_at(p->s, p->len, p->pos, &t) == 0 ? t.type : TOK_END;
+	return ddb_expr_lex(p->s, p->len, p->pos, &t) == 0 ? t.type : TOK_END;
 }
 
 /* Consumes a token of the given type, or fails naming what was expected. */
@@ -243,6 +151,54 @@ static int enter(struct parser *p)
 	return 0;
 }
 
+/* A new node of the given kind starting at the lookahead; NULL (err set) when out of memory. */
+static struct ddb_node *node(struct parser *p, enum ddb_node_kind kind)
+{
+	struct ddb_node *n = arena_alloc(p->arena, sizeof(*n));
+
+	if (n == NULL) {
+		ds_error_set(p->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		return NULL;
+	}
+	n->kind = kind;
+	n->off = p->cur.off;
+	n->end = p->cur.off + p->cur.len;
+	return n;
+}
+
+/* Appends kid to parent's children and extends parent's text over it. */
+static void adopt(struct ddb_node *parent, struct ddb_node *kid)
+{
+	if (parent->tail == NULL)
+		parent->kids = kid;
+	else
+		parent->tail->next = kid;
+	parent->tail = kid;
+	if (kid->off < parent->off)
+		parent->off = kid->off;
+	if (kid->end > parent->end)
+		parent->end = kid->end;
+}
+
+/* A node of the given kind over the given children (NULL ends the list). */
+static struct ddb_node *join(struct parser *p, enum ddb_node_kind kind, int op,
+			     struct ddb_node *a, struct ddb_node *b, struct ddb_node *c)
+{
+	struct ddb_node *n = node(p, kind);
+
+	if (n == NULL)
+		return NULL;
+	n->op = op;
+	n->off = a->off;
+	n->end = a->end;
+	adopt(n, a);
+	if (b != NULL)
+		adopt(n, b);
+	if (c != NULL)
+		adopt(n, c);
+	return n;
+}
+
 /*
  * Resolves a name element: a bare name is itself, a #placeholder is looked up (case-
  * sensitively, as DynamoDB does) in ExpressionAttributeNames.
@@ -274,106 +230,79 @@ static int resolve(struct parser *p, const struct tok *t, const char **name, siz
 	return -1;
 }
 
-/* Appends a path to the projection being parsed. */
-static int collect(struct parser *p, const char *name, size_t len, int nested, size_t start,
-		   size_t end)
+/* A NAME node for the lookahead (an identifier or #placeholder), resolved. */
+static struct ddb_node *name_node(struct parser *p)
 {
-	struct ddb_projection *pr = p->proj;
-	struct ddb_projection_path *n;
+	struct ddb_node *n = node(p, DDB_NODE_NAME);
 
-	if ((pr->len & (pr->len - 1)) == 0) {
-		/* Grows at every power of two: 1, 2, 4, ... */
-		n = realloc(pr->paths, (pr->len ? pr->len * 2 : 1) * sizeof(*n));
-		if (n == NULL)
-			goto oom;
-		pr->paths = n;
-	}
-	n = &pr->paths[pr->len];
-	n->name = strndup(name, len);
-	n->text = strndup(p->s + start, end - start);
-	n->nested = nested;
-	if (n->name == NULL || n->text == NULL) {
-		free(n->name);
-		free(n->text);
-		goto oom;
-	}
-	pr->len++;
-	return 0;
-oom:
-	ds_error_set(p->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
-	return -1;
-}
-
-/* Tells the caller about one path: collects it, calls cb, or both. */
-static int report(struct parser *p, const char *name, size_t len, int written, int nested,
-		  size_t start, size_t end)
-{
-	if (p->proj != NULL && collect(p, name, len, nested, start, end) != 0)
-		return -1;
-	if (p->cb != NULL && p->cb(p->arg, name, len, written, nested, p->err) != 0) {
-		if (p->err->status == 0)
-			ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: dynaseal refuses the "
-				     "attribute \"%.*s\"", p->param, len > 64 ? 64 : (int)len, name);
-		return -1;
-	}
-	return 0;
+	if (n == NULL || resolve(p, &p->cur, &n->name, &n->len) != 0)
+		return NULL;
+	return next(p) == 0 ? n : NULL;
 }
 
 /*
  * path ::= element ( '.' element | '[' digits ']' )*, element ::= name | #placeholder
  * ("Specifying item attributes when using expressions": document paths).  Only the first
- * element is an attribute of the item; later #placeholders are still checked to exist.
+ * element is an attribute of the item; every #placeholder must be defined.
  */
-static int parse_path(struct parser *p, int written)
+static struct ddb_node *parse_path(struct parser *p)
 {
-	struct tok first = p->cur;
-	const char *name;
-	const char *ignored;
-	size_t name_len;
-	size_t ignored_len;
-	size_t end;
-	int nested = 0;
+	struct ddb_node *path, *el;
 
-	if (first.type == TOK_IDENT && is_keyword(p)) {
+	if (p->cur.type == TOK_IDENT && is_keyword(p)) {
 		ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: Attribute name is a reserved "
 			     "keyword; reserved keyword: %.*s (at offset %zu; use an "
-			     "ExpressionAttributeNames placeholder)", p->param, (int)first.len,
-			     p->s + first.off, first.off);
-		return -1;
+			     "ExpressionAttributeNames placeholder)", p->param, (int)p->cur.len,
+			     p->s + p->cur.off, p->cur.off);
+		return NULL;
 	}
-	if (first.type != TOK_IDENT && first.type != TOK_NAME_PH)
-		return syntax_error(p, "a document path (an attribute name or #placeholder)");
-	if (resolve(p, &first, &name, &name_len) != 0)
-		return -1;
-	end = first.off + first.len;
-	if (next(p) != 0)
-		return -1;
+	if (p->cur.type != TOK_IDENT && p->cur.type != TOK_NAME_PH) {
+		syntax_error(p, "a document path (an attribute name or #placeholder)");
+		return NULL;
+	}
+	path = node(p, DDB_NODE_PATH);
+	if (path == NULL || (el = name_node(p)) == NULL)
+		return NULL;
+	adopt(path, el);
 	for (;;) {
 		if (p->cur.type == TOK_DOT) {
 			if (next(p) != 0)
-				return -1;
-			if (p->cur.type != TOK_IDENT && p->cur.type != TOK_NAME_PH)
-				return syntax_error(p, "a name or #placeholder after '.'");
-			if (resolve(p, &p->cur, &ignored, &ignored_len) != 0)
-				return -1;
+				return NULL;
+			if (p->cur.type != TOK_IDENT && p->cur.type != TOK_NAME_PH) {
+				syntax_error(p, "a name or #placeholder after '.'");
+				return NULL;
+			}
+			if ((el = name_node(p)) == NULL)
+				return NULL;
 		} else if (p->cur.type == TOK_LBRACKET) {
 			if (next(p) != 0)
-				return -1;
-			if (p->cur.type != TOK_NUMBER)
-				return syntax_error(p, "a list index (digits) after '['");
+				return NULL;
+			if (p->cur.type != TOK_NUMBER) {
+				syntax_error(p, "a list index (digits) after '['");
+				return NULL;
+			}
+			if ((el = node(p, DDB_NODE_INDEX)) == NULL)
+				return NULL;
+			for (size_t i = 0; i < p->cur.len; i++) {
+				unsigned long d = (unsigned long)(p->s[p->cur.off + i] - '0');
+				/* Saturates: DynamoDB refuses indexes this large anyway. */
+				el->index = el->index > (~0UL - d) / 10 ? ~0UL : el->index * 10 + d;
+			}
 			if (next(p) != 0)
-				return -1;
-			if (p->cur.type != TOK_RBRACKET)
-				return syntax_error(p, "']' after the list index");
+				return NULL;
+			if (p->cur.type != TOK_RBRACKET) {
+				syntax_error(p, "']' after the list index");
+				return NULL;
+			}
+			el->end = p->cur.off + p->cur.len;
+			if (next(p) != 0)
+				return NULL;
 		} else {
 			break;
 		}
-		nested = 1;
-		end = p->cur.off + p->cur.len;
-		if (next(p) != 0)
-			return -1;
+		adopt(path, el);
 	}
-	return report(p, name, name_len, written, nested, first.off, end);
+	return path;
 }
 
 /* Finds the function named by the lookahead (an identifier followed by '('). */
@@ -400,22 +329,26 @@ static int find_func(struct parser *p, const struct func_def **f)
 	return -1;
 }
 
-static int parse_operand(struct parser *p);
+static struct ddb_node *parse_operand(struct parser *p);
 
 /* function '(' args ')': the lookahead is the function's name. */
-static int parse_call(struct parser *p, const struct func_def *f)
+static struct ddb_node *parse_call(struct parser *p, const struct func_def *f)
 {
-	int rc = -1;
+	struct ddb_node *call, *arg, *out = NULL;
 
 	if (enter(p) != 0)
-		return -1;
-	if (next(p) != 0 || expect(p, TOK_LPAREN, "'('") != 0)
+		return NULL;
+	call = node(p, DDB_NODE_CALL);
+	if (call == NULL || next(p) != 0 || expect(p, TOK_LPAREN, "'('") != 0)
 		goto out;
+	call->op = (int)f->id;
 	for (int i = 0; i < f->args; i++) {
 		if (i > 0 && expect(p, TOK_COMMA, "',' between the function's arguments") != 0)
 			goto out;
-		if ((i == 0 && f->path_first ? parse_path(p, 0) : parse_operand(p)) != 0)
+		arg = i == 0 && f->path_first ? parse_path(p) : parse_operand(p);
+		if (arg == NULL)
 			goto out;
+		adopt(call, arg);
 	}
 	if (p->cur.type != TOK_RPAREN) {
 		char what[96];
@@ -424,10 +357,12 @@ static int parse_call(struct parser *p, const struct func_def *f)
 		syntax_error(p, what);
 		goto out;
 	}
-	rc = next(p);
+	call->end = p->cur.off + p->cur.len;
+	if (next(p) == 0)
+		out = call;
 out:
 	p->depth--;
-	return rc;
+	return out;
 }
 
 /*
@@ -435,278 +370,409 @@ out:
  * if_not_exists(path, value) | list_append(value, value), and an update value is an operand
  * optionally followed by '+' or '-' and another operand ("Update expressions: SET").
  */
-static int parse_single_operand(struct parser *p)
+static struct ddb_node *parse_single_operand(struct parser *p)
 {
 	const struct func_def *f;
 
-	if (p->cur.type == TOK_VALUE_PH)
-		return next(p);
+	if (p->cur.type == TOK_VALUE_PH) {
+		struct ddb_node *v = node(p, DDB_NODE_VALUE);
+
+		if (v == NULL)
+			return NULL;
+		v->name = p->s + p->cur.off;
+		v->len = p->cur.len;
+		return next(p) == 0 ? v : NULL;
+	}
 	if (p->cur.type == TOK_IDENT && peek_type(p) == TOK_LPAREN) {
 		if (find_func(p, &f) != 0)
-			return -1;
+			return NULL;
 		if (f->condition) {
 			ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: the function %s (at "
 				     "offset %zu) is a condition, not an operand", p->param, f->name,
 				     p->cur.off);
-			return -1;
+			return NULL;
 		}
 		return parse_call(p, f);
 	}
-	return parse_path(p, 0);
+	return parse_path(p);
 }
 
-static int parse_operand(struct parser *p)
+static struct ddb_node *parse_operand(struct parser *p)
 {
-	if (parse_single_operand(p) != 0)
-		return -1;
-	if (p->kind == DDB_EXPR_UPDATE && (p->cur.type == TOK_PLUS || p->cur.type == TOK_MINUS)) {
-		if (next(p) != 0)
-			return -1;
-		return parse_single_operand(p);
-	}
-	return 0;
+	struct ddb_node *a = parse_single_operand(p), *b;
+	enum ddb_node_kind kind;
+
+	if (a == NULL)
+		return NULL;
+	if (p->kind != DDB_EXPR_UPDATE || (p->cur.type != TOK_PLUS && p->cur.type != TOK_MINUS))
+		return a;
+	kind = p->cur.type == TOK_PLUS ? DDB_NODE_PLUS : DDB_NODE_MINUS;
+	if (next(p) != 0 || (b = parse_single_operand(p)) == NULL)
+		return NULL;
+	return join(p, kind, 0, a, b, NULL);
 }
 
-static int parse_or(struct parser *p);
+static struct ddb_node *parse_or(struct parser *p);
+
+/* The comparator of the lookahead (a TOK_CMP). */
+static enum ddb_cmp cmp_of(const struct parser *p)
+{
+	const char *c = p->s + p->cur.off;
+
+	if (p->cur.len == 1)
+		return c[0] == '=' ? DDB_CMP_EQ : c[0] == '<' ? DDB_CMP_LT : DDB_CMP_GT;
+	if (c[1] == '>')
+		return DDB_CMP_NE;
+	return c[0] == '<' ? DDB_CMP_LE : DDB_CMP_GE;
+}
+
+/* '(' condition ')' */
+static struct ddb_node *parse_parens(struct parser *p)
+{
+	size_t open = p->cur.off;
+	struct ddb_node *c = NULL;
+
+	if (enter(p) != 0)
+		return NULL;
+	if (next(p) == 0 && (c = parse_or(p)) != NULL) {
+		if (p->cur.type != TOK_RPAREN) {
+			char what[64];
+			snprintf(what, sizeof(what), "')' closing the '(' at offset %zu", open);
+			syntax_error(p, what);
+			c = NULL;
+		} else if (next(p) != 0) {
+			c = NULL;
+		}
+	}
+	p->depth--;
+	return c;
+}
+
+/* IN '(' operand (',' operand)* ')' after the operand a; the lookahead is IN. */
+static struct ddb_node *parse_in(struct parser *p, struct ddb_node *a)
+{
+	struct ddb_node *in = join(p, DDB_NODE_IN, 0, a, NULL, NULL), *el;
+
+	if (in == NULL || next(p) != 0 || expect(p, TOK_LPAREN, "'(' after IN") != 0)
+		return NULL;
+	for (;;) {
+		if ((el = parse_operand(p)) == NULL)
+			return NULL;
+		adopt(in, el);
+		if (p->cur.type != TOK_COMMA)
+			break;
+		if (next(p) != 0)
+			return NULL;
+	}
+	in->end = p->cur.off + p->cur.len;
+	return expect(p, TOK_RPAREN, "',' or ')' closing the IN list") == 0 ? in : NULL;
+}
 
 /*
  * A condition without AND/OR at its top: '(' condition ')', a boolean function, or an
  * operand followed by a comparator, BETWEEN or IN.
  */
-static int parse_primary(struct parser *p)
+static struct ddb_node *parse_primary(struct parser *p)
 {
 	const struct func_def *f;
+	struct ddb_node *a, *b, *c;
 
-	if (p->cur.type == TOK_LPAREN) {
-		size_t open = p->cur.off;
-		int rc = -1;
-		if (enter(p) != 0)
-			return -1;
-		if (next(p) == 0 && parse_or(p) == 0) {
-			if (p->cur.type != TOK_RPAREN) {
-				char what[64];
-				snprintf(what, sizeof(what), "')' closing the '(' at offset %zu", open);
-				syntax_error(p, what);
-			} else {
-				rc = next(p);
-			}
-		}
-		p->depth--;
-		return rc;
-	}
+	if (p->cur.type == TOK_LPAREN)
+		return parse_parens(p);
 	if (p->cur.type == TOK_IDENT && peek_type(p) == TOK_LPAREN) {
 		if (find_func(p, &f) != 0)
-			return -1;
+			return NULL;
 		if (f->condition)
 			return parse_call(p, f);
 	}
-	if (parse_operand(p) != 0)
-		return -1;
+	if ((a = parse_operand(p)) == NULL)
+		return NULL;
 	if (p->cur.type == TOK_CMP) {
-		if (next(p) != 0)
-			return -1;
-		return parse_operand(p);
+		enum ddb_cmp op = cmp_of(p);
+
+		if (next(p) != 0 || (b = parse_operand(p)) == NULL)
+			return NULL;
+		return join(p, DDB_NODE_CMP, (int)op, a, b, NULL);
 	}
 	if (is_word_tok(p, "BETWEEN")) {
-		if (next(p) != 0 || parse_operand(p) != 0)
-			return -1;
-		if (!is_word_tok(p, "AND"))
-			return syntax_error(p, "AND in BETWEEN ... AND ...");
-		if (next(p) != 0)
-			return -1;
-		return parse_operand(p);
-	}
-	if (is_word_tok(p, "IN")) {
-		if (next(p) != 0 || expect(p, TOK_LPAREN, "'(' after IN") != 0)
-			return -1;
-		for (;;) {
-			if (parse_operand(p) != 0)
-				return -1;
-			if (p->cur.type != TOK_COMMA)
-				break;
-			if (next(p) != 0)
-				return -1;
+		if (next(p) != 0 || (b = parse_operand(p)) == NULL)
+			return NULL;
+		if (!is_word_tok(p, "AND")) {
+			syntax_error(p, "AND in BETWEEN ... AND ...");
+			return NULL;
 		}
-		return expect(p, TOK_RPAREN, "',' or ')' closing the IN list");
+		if (next(p) != 0 || (c = parse_operand(p)) == NULL)
+			return NULL;
+		return join(p, DDB_NODE_BETWEEN, 0, a, b, c);
 	}
-	return syntax_error(p, "a comparator (=, <>, <, <=, >, >=), BETWEEN or IN");
+	if (is_word_tok(p, "IN"))
+		return parse_in(p, a);
+	syntax_error(p, "a comparator (=, <>, <, <=, >, >=), BETWEEN or IN");
+	return NULL;
 }
 
 /* NOT binds tighter than AND, which binds tighter than OR ("Precedence in conditions"). */
-static int parse_not(struct parser *p)
+static struct ddb_node *parse_not(struct parser *p)
 {
-	int rc;
+	struct ddb_node *n, *c = NULL;
 
 	if (!is_word_tok(p, "NOT"))
 		return parse_primary(p);
 	if (enter(p) != 0)
-		return -1;
-	rc = next(p) == 0 ? parse_not(p) : -1;
+		return NULL;
+	n = node(p, DDB_NODE_NOT);
+	if (n != NULL && next(p) == 0 && (c = parse_not(p)) != NULL)
+		adopt(n, c);
 	p->depth--;
-	return rc;
+	return c != NULL ? n : NULL;
 }
 
-static int parse_and(struct parser *p)
+/* cond (WORD cond)*, left-associative; WORD is AND or OR. */
+static struct ddb_node *parse_chain(struct parser *p, const char *word, enum ddb_node_kind kind,
+				    struct ddb_node *(*sub)(struct parser *))
 {
-	if (parse_not(p) != 0)
-		return -1;
-	while (is_word_tok(p, "AND")) {
-		if (next(p) != 0 || parse_not(p) != 0)
-			return -1;
+	struct ddb_node *a = sub(p), *b;
+
+	while (a != NULL && is_word_tok(p, word)) {
+		if (next(p) != 0 || (b = sub(p)) == NULL)
+			return NULL;
+		a = join(p, kind, 0, a, b, NULL);
 	}
-	return 0;
+	return a;
 }
 
-static int parse_or(struct parser *p)
+static struct ddb_node *parse_and(struct parser *p)
 {
-	if (parse_and(p) != 0)
-		return -1;
-	while (is_word_tok(p, "OR")) {
-		if (next(p) != 0 || parse_and(p) != 0)
-			return -1;
-	}
-	return 0;
+	return parse_chain(p, "AND", DDB_NODE_AND, parse_not);
 }
 
-/* One action of an update clause; the paths it acts on are written. */
-static int parse_action(struct parser *p, int clause)
+static struct ddb_node *parse_or(struct parser *p)
 {
-	if (parse_path(p, 1) != 0)
-		return -1;
+	return parse_chain(p, "OR", DDB_NODE_OR, parse_and);
+}
+
+/* One action of an update clause. */
+static struct ddb_node *parse_action(struct parser *p, enum ddb_clause clause)
+{
+	struct ddb_node *path = parse_path(p), *v;
+
+	if (path == NULL)
+		return NULL;
 	switch (clause) {
-	case CLAUSE_SET:
-		if (p->cur.type != TOK_CMP || p->s[p->cur.off] != '=' || p->cur.len != 1)
-			return syntax_error(p, "'=' after the path a SET action writes");
-		if (next(p) != 0)
-			return -1;
-		return parse_operand(p);
-	case CLAUSE_ADD:
-	case CLAUSE_DELETE:
-		return expect(p, TOK_VALUE_PH, clause == CLAUSE_ADD ?
-			      "a :value to ADD after the path" : "a :value (a set) to DELETE after the path");
+	case DDB_CLAUSE_SET:
+		if (p->cur.type != TOK_CMP || p->s[p->cur.off] != '=' || p->cur.len != 1) {
+			syntax_error(p, "'=' after the path a SET action writes");
+			return NULL;
+		}
+		if (next(p) != 0 || (v = parse_operand(p)) == NULL)
+			return NULL;
+		break;
+	case DDB_CLAUSE_ADD:
+	case DDB_CLAUSE_DELETE:
+		if (p->cur.type != TOK_VALUE_PH) {
+			syntax_error(p, clause == DDB_CLAUSE_ADD ? "a :value to ADD after the path" :
+				     "a :value (a set) to DELETE after the path");
+			return NULL;
+		}
+		if ((v = parse_single_operand(p)) == NULL)
+			return NULL;
+		break;
 	default:
-		return 0;
+		v = NULL;
+		break;
 	}
+	return join(p, DDB_NODE_ACTION, (int)clause, path, v, NULL);
 }
 
 /* update ::= clause+, each of SET, REMOVE, ADD, DELETE at most once, in any order. */
-static int parse_update(struct parser *p)
+static struct ddb_node *parse_update(struct parser *p)
 {
+	struct ddb_node *list = node(p, DDB_NODE_LIST), *action;
 	unsigned seen = 0;
 
+	if (list == NULL)
+		return NULL;
 	do {
 		int clause = -1;
 		for (int i = 0; i < (int)(sizeof(clauses) / sizeof(clauses[0])); i++) {
 			if (is_word_tok(p, clauses[i]))
 				clause = i;
 		}
-		if (clause < 0)
-			return syntax_error(p, seen ? "',' or the next clause (SET, REMOVE, ADD or DELETE)" :
-					    "SET, REMOVE, ADD or DELETE");
+		if (clause < 0) {
+			syntax_error(p, seen ? "',' or the next clause (SET, REMOVE, ADD or DELETE)" :
+				     "SET, REMOVE, ADD or DELETE");
+			return NULL;
+		}
 		if (seen & (1u << clause)) {
 			ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: the %s clause appears "
 				     "twice (again at offset %zu); each of SET, REMOVE, ADD and DELETE "
 				     "may appear once", p->param, clauses[clause], p->cur.off);
-			return -1;
+			return NULL;
 		}
 		seen |= 1u << clause;
 		if (next(p) != 0)
-			return -1;
+			return NULL;
 		for (;;) {
-			if (parse_action(p, clause) != 0)
-				return -1;
+			if ((action = parse_action(p, (enum ddb_clause)clause)) == NULL)
+				return NULL;
+			adopt(list, action);
 			if (p->cur.type != TOK_COMMA)
 				break;
 			if (next(p) != 0)
-				return -1;
+				return NULL;
 		}
 	} while (p->cur.type != TOK_END);
-	return 0;
+	return list;
 }
 
 /* projection ::= path ( ',' path )* */
-static int parse_projection(struct parser *p)
+static struct ddb_node *parse_projection(struct parser *p)
 {
+	struct ddb_node *list = node(p, DDB_NODE_LIST), *path;
+
+	if (list == NULL)
+		return NULL;
 	for (;;) {
-		if (parse_path(p, 0) != 0)
-			return -1;
+		if ((path = parse_path(p)) == NULL)
+			return NULL;
+		adopt(list, path);
 		if (p->cur.type != TOK_COMMA)
-			return 0;
+			return list;
 		if (next(p) != 0)
-			return -1;
+			return NULL;
 	}
 }
 
-/* Runs the grammar of p->kind over the whole expression. */
-static int parse(struct parser *p, const char *expr)
+int ddb_expr_parse(enum ddb_expr_kind kind, const char *param, const char *expr,
+		   const cJSON *names, struct ddb_expr *out, struct ds_error *err)
 {
+	struct parser p = { .kind = kind, .param = param != NULL ? param : "expression",
+			    .names = names, .err = err, .arena = &out->arena };
+	struct ddb_node *root;
 	size_t n;
-	int rc;
 
-	if (p->param == NULL)
-		p->param = "expression";
+	memset(out, 0, sizeof(*out));
+	out->kind = kind;
 	n = expr != NULL ? strnlen(expr, DDB_EXPR_MAX + 1) : 0;
 	if (n > DDB_EXPR_MAX) {
-		ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: longer than %d bytes (DynamoDB "
-			     "accepts 4 KiB)", p->param, DDB_EXPR_MAX);
+		ds_error_set(err, 400, DS_ERR_VALIDATION, "Invalid %s: longer than %d bytes (DynamoDB "
+			     "accepts 4 KiB)", p.param, DDB_EXPR_MAX);
 		return -1;
 	}
-	p->s = expr != NULL ? expr : "";
-	p->len = n;
-	p->pos = 0;
-	p->depth = 0;
-	if (next(p) != 0)
+	p.s = expr != NULL ? expr : "";
+	p.len = n;
+	if (next(&p) != 0)
 		return -1;
-	if (p->cur.type == TOK_END) {
-		ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: The expression can not be empty",
-			     p->param);
+	if (p.cur.type == TOK_END) {
+		ds_error_set(err, 400, DS_ERR_VALIDATION, "Invalid %s: The expression can not be empty",
+			     p.param);
 		return -1;
 	}
-	switch (p->kind) {
+	switch (kind) {
 	case DDB_EXPR_CONDITION:
-		rc = parse_or(p);
+		root = parse_or(&p);
 		break;
 	case DDB_EXPR_PROJECTION:
-		rc = parse_projection(p);
+		root = parse_projection(&p);
 		break;
 	case DDB_EXPR_UPDATE:
-		rc = parse_update(p);
+		root = parse_update(&p);
 		break;
 	default:
-		ds_error_set(p->err, 500, DS_ERR_INTERNAL, "dynaseal: unknown expression kind %d",
-			     (int)p->kind);
+		ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal: unknown expression kind %d",
+			     (int)kind);
 		return -1;
 	}
-	if (rc != 0)
+	if (root == NULL)
 		return -1;
-	if (p->cur.type == TOK_RPAREN)
-		return syntax_error(p, "the end of the expression (this ')' closes nothing)");
-	if (p->cur.type != TOK_END)
-		return syntax_error(p, p->kind == DDB_EXPR_PROJECTION ? "',' between paths" :
-				    p->kind == DDB_EXPR_CONDITION ? "AND, OR or the end of the expression" :
+	if (p.cur.type == TOK_RPAREN)
+		return syntax_error(&p, "the end of the expression (this ')' closes nothing)");
+	if (p.cur.type != TOK_END)
+		return syntax_error(&p, kind == DDB_EXPR_PROJECTION ? "',' between paths" :
+				    kind == DDB_EXPR_CONDITION ? "AND, OR or the end of the expression" :
 				    "the end of the expression");
+	out->root = root;
+	return 0;
+}
+
+void ddb_expr_release(struct ddb_expr *e)
+{
+	arena_release(&e->arena);
+	e->root = NULL;
+}
+
+/* Whether a path goes below its attribute ("a.b", "a[1]"). */
+static int path_nested(const struct ddb_node *path)
+{
+	return path->kids != NULL && path->kids->next != NULL;
+}
+
+/* Calls cb for each path under n, in textual order; written for the path an action acts on. */
+static int walk(const struct ddb_node *n, int written, const char *param, ddb_expr_name_cb cb,
+		void *arg, struct ds_error *err)
+{
+	if (n->kind == DDB_NODE_PATH) {
+		const struct ddb_node *attr = n->kids;
+
+		if (cb(arg, attr->name, attr->len, written, path_nested(n), err) == 0)
+			return 0;
+		if (err->status == 0)
+			ds_error_set(err, 400, DS_ERR_VALIDATION, "Invalid %s: dynaseal refuses the "
+				     "attribute \"%.*s\"", param, attr->len > 64 ? 64 : (int)attr->len,
+				     attr->name);
+		return -1;
+	}
+	for (const struct ddb_node *k = n->kids; k != NULL; k = k->next) {
+		int w = n->kind == DDB_NODE_ACTION && k == n->kids;
+
+		if (walk(k, w, param, cb, arg, err) != 0)
+			return -1;
+	}
 	return 0;
 }
 
 int ddb_expr_scan(enum ddb_expr_kind kind, const char *param, const char *expr, const cJSON *names,
 		  ddb_expr_name_cb cb, void *arg, struct ds_error *err)
 {
-	struct parser p = { .kind = kind, .param = param, .names = names, .cb = cb, .arg = arg,
-			    .err = err };
+	struct ddb_expr e;
+	int rc = ddb_expr_parse(kind, param, expr, names, &e, err);
 
-	return parse(&p, expr);
+	if (rc == 0 && cb != NULL)
+		rc = walk(e.root, 0, param != NULL ? param : "expression", cb, arg, err);
+	ddb_expr_release(&e);
+	return rc;
 }
 
 int ddb_projection_parse(const char *expr, const cJSON *names, struct ddb_projection *out,
 			 struct ds_error *err)
 {
-	struct parser p = { .kind = DDB_EXPR_PROJECTION, .param = "ProjectionExpression",
-			    .names = names, .err = err, .proj = out };
+	struct ddb_expr e;
+	size_t n = 0, i = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (parse(&p, expr) != 0) {
-		ddb_projection_cleanup(out);
-		return -1;
+	if (ddb_expr_parse(DDB_EXPR_PROJECTION, "ProjectionExpression", expr, names, &e, err) != 0)
+		goto fail;
+	for (const struct ddb_node *k = e.root->kids; k != NULL; k = k->next)
+		n++;
+	out->paths = calloc(n, sizeof(*out->paths));
+	if (out->paths == NULL)
+		goto oom;
+	for (const struct ddb_node *k = e.root->kids; k != NULL; k = k->next, i++) {
+		struct ddb_projection_path *pp = &out->paths[i];
+
+		pp->name = strndup(k->kids->name, k->kids->len);
+		pp->text = strndup(expr + k->off, k->end - k->off);
+		pp->nested = path_nested(k);
+		out->len = i + 1;
+		if (pp->name == NULL || pp->text == NULL)
+			goto oom;
 	}
+	ddb_expr_release(&e);
 	return 0;
+oom:
+	ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+fail:
+	ddb_expr_release(&e);
+	ddb_projection_cleanup(out);
+	return -1;
 }

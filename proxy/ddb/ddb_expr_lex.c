@@ -1,0 +1,72 @@
+/*
+ * The expression tokenizer (ddb_expr_lex.h).
+ */
+#include "proxy/ddb/ddb_expr_lex.h"
+
+/* ASCII only, whatever the locale: DynamoDB wants other names behind placeholders. */
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int is_word(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_';
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int ddb_expr_lex(const char *s, size_t len, size_t pos, struct tok *t)
+{
+	size_t i = pos;
+	size_t j;
+
+	while (i < len && is_space(s[i]))
+		i++;
+	t->off = i;
+	t->len = 1;
+	if (i >= len) {
+		t->type = TOK_END;
+		t->len = 0;
+		return 0;
+	}
+	switch (s[i]) {
+	case '#':
+	case ':':
+		for (j = i + 1; j < len && is_word(s[j]); j++)
+			;
+		if (j == i + 1)
+			return -1;
+		t->type = s[i] == '#' ? TOK_NAME_PH : TOK_VALUE_PH;
+		t->len = j - i;
+		return 0;
+	case '(': t->type = TOK_LPAREN; return 0;
+	case ')': t->type = TOK_RPAREN; return 0;
+	case ',': t->type = TOK_COMMA; return 0;
+	case '.': t->type = TOK_DOT; return 0;
+	case '[': t->type = TOK_LBRACKET; return 0;
+	case ']': t->type = TOK_RBRACKET; return 0;
+	case '+': t->type = TOK_PLUS; return 0;
+	case '-': t->type = TOK_MINUS; return 0;
+	case '=': t->type = TOK_CMP; return 0;
+	case '<':
+	case '>':
+		t->type = TOK_CMP;
+		if (i + 1 < len && (s[i + 1] == '=' || (s[i] == '<' && s[i + 1] == '>')))
+			t->len = 2;
+		return 0;
+	default:
+		break;
+	}
+	if (!is_word(s[i]))
+		return -1;
+	/* A name starts with a letter or '_'; digits alone are a list index. */
+	t->type = is_digit(s[i]) ? TOK_NUMBER : TOK_IDENT;
+	for (j = i; j < len && (t->type == TOK_IDENT ? is_word(s[j]) : is_digit(s[j])); j++)
+		;
+	t->len = j - i;
+	return 0;
+}
