@@ -1,0 +1,27 @@
+/*
+ * Evaluating a parsed condition (ConditionExpression, FilterExpression) on an item, as
+ * DynamoDB does (Developer Guide, "Comparison operator and function reference"): a path that
+ * leads nowhere is missing, and every comparison with a missing value or a value of another
+ * type is false (so <> is true); <, <=, >, >= and BETWEEN order numbers by value, strings by
+ * their UTF-8 bytes and binaries by their bytes; size() counts a string's UTF-16 code units.
+ */
+#ifndef DS_DDB_EVAL_H
+#define DS_DDB_EVAL_H
+
+#include <cjson/cJSON.h>
+
+#include "proxy/base/error.h"
+#include "proxy/ddb/ddb_expr.h"
+
+/*
+ * Evaluates e (parsed as DDB_EXPR_CONDITION from request parameter param) on item, an object
+ * of AttributeValues (NULL when there is no item), with values, the request's
+ * ExpressionAttributeValues (NULL when absent).  Returns 1 when the condition holds, 0 when it
+ * does not, or -1 with err set: 400 ValidationException for what is wrong whatever the item
+ * (a :value that values does not define, attribute_type naming no type), 500 when out of
+ * memory.
+ */
+int ddb_eval_condition(const struct ddb_expr *e, const char *param, const cJSON *item,
+		       const cJSON *values, struct ds_error *err) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * Conditions evaluated on an item (proxy/ddb/ddb_eval.c, ddb_value.c).  The expectations are
+ * DynamoDB's documented and observed behaviour: a missing attribute equals nothing (another
+ * missing one included) and orders against nothing, so <> is true and <, BETWEEN false;
+ * values of other types compare unequal and unordered; numbers compare by value, sets without
+ * order, maps and lists deeply; strings order by UTF-8 bytes; size() counts UTF-16 code units.
+ * tests/diff/test_conditions.py checks the same against moto and dynalite.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proxy/ddb/ddb_eval.h"
+
+static const char item_json[] =
+	"{\"n\":{\"N\":\"10\"}, \"m\":{\"N\":\"-2.5\"}, \"s\":{\"S\":\"hello\"},"
+	" \"u\":{\"S\":\"\xc3\xa9\xf0\x9d\x84\x9e\"}, \"b\":{\"B\":\"AAH/\"},"
+	" \"t\":{\"BOOL\":true}, \"f\":{\"BOOL\":false}, \"z\":{\"NULL\":true},"
+	" \"ss\":{\"SS\":[\"x\",\"y\"]}, \"ns\":{\"NS\":[\"1\",\"2.50\"]}, \"bs\":{\"BS\":[\"AQ==\"]},"
+	" \"l\":{\"L\":[{\"S\":\"a\"},{\"N\":\"1\"},{\"M\":{\"k\":{\"S\":\"v\"}}}]},"
+	" \"mp\":{\"M\":{\"k\":{\"S\":\"v\"},\"in\":{\"L\":[{\"N\":\"7\"}]}}}}";
+
+static const char values_json[] =
+	"{\":ten\":{\"N\":\"1E1\"}, \":nine\":{\"N\":\"9.99\"}, \":s\":{\"S\":\"hello\"},"
+	" \":he\":{\"S\":\"he\"}, \":ll\":{\"S\":\"ll\"}, \":str10\":{\"S\":\"10\"},"
+	" \":b\":{\"B\":\"AAE=\"}, \":b0\":{\"B\":\"AA==\"}, \":b1\":{\"B\":\"AQ==\"},"
+	" \":yes\":{\"BOOL\":true}, \":null\":{\"NULL\":true}, \":x\":{\"S\":\"x\"},"
+	" \":ss\":{\"SS\":[\"y\",\"x\"]}, \":ns\":{\"NS\":[\"2.5\",\"1.0\"]}, \":one\":{\"N\":\"1\"},"
+	" \":two\":{\"N\":\"2\"}, \":three\":{\"N\":\"3\"}, \":five\":{\"N\":\"5\"},"
+	" \":l\":{\"L\":[{\"S\":\"a\"},{\"N\":\"1.0\"},{\"M\":{\"k\":{\"S\":\"v\"}}}]},"
+	" \":kv\":{\"M\":{\"k\":{\"S\":\"v\"}}}, \":tN\":{\"S\":\"N\"}, \":tSS\":{\"S\":\"SS\"},"
+	" \":tX\":{\"S\":\"X\"}, \":tM\":{\"S\":\"M\"}}";
+
+static cJSON *item, *values;
+
+static int setup(void **state)
+{
+	(void)state;
+	item = cJSON_Parse(item_json);
+	values = cJSON_Parse(values_json);
+	return item == NULL || values == NULL;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cJSON_Delete(item);
+	cJSON_Delete(values);
+	return 0;
+}
+
+/* 1, 0, or -1 with the message in msg. */
+static int eval_on(const cJSON *it, const char *expr, char *msg)
+{
+	struct ds_error err = { 0 };
+	struct ddb_expr e;
+	int r = -1;
+
+	if (ddb_expr_parse(DDB_EXPR_CONDITION, "ConditionExpression", expr, NULL, &e, &err) == 0)
+		r = ddb_eval_condition(&e, "ConditionExpression", it, values, &err);
+	ddb_expr_release(&e);
+	if (msg != NULL)
+		strcpy(msg, err.message);
+	return r;
+}
+
+#define TRUE(x) assert_int_equal(eval_on(item, x, NULL), 1)
+#define FALSE(x) assert_int_equal(eval_on(item, x, NULL), 0)
+
+static void test_comparisons(void **state)
+{
+	(void)state;
+	TRUE("n = :ten");                 /* numbers by value */
+	TRUE("n > :nine");
+	FALSE("n = :str10");              /* another type: unequal */
+	TRUE("n <> :str10");
+	FALSE("n < :str10");              /* and unordered */
+	FALSE("n >= :str10");
+	TRUE("m < :one");
+	TRUE("s = :s");
+	TRUE("s > :he");                  /* "hello" after its prefix */
+	TRUE(":he < s");
+	TRUE("b > :b");                   /* 00 01 ff after 00 01 */
+	TRUE("b >= :b0");
+	FALSE("b > :b1");
+	TRUE("ss = :ss");                 /* sets without order */
+	TRUE("ns = :ns");                 /* number sets by value */
+	TRUE("l = :l");                   /* lists deeply, numbers by value */
+	TRUE("l[2] = :kv");              /* maps deeply */
+	TRUE("z = :null");
+	FALSE("t = :null");
+	TRUE("t = :yes");
+	FALSE("t < :yes");                /* booleans are not ordered */
+	TRUE("n BETWEEN :nine AND :ten");
+	FALSE("n BETWEEN :one AND :five");
+	TRUE("n IN (:one, :ten)");
+	FALSE("n IN (:one, :two)");
+	TRUE("mp.in[0] > :five");
+	TRUE("NOT n = :one AND (s = :x OR s = :s)");
+}
+
+static void test_missing(void **state)
+{
+	(void)state;
+	FALSE("nope = :one");
+	TRUE("nope <> :one");
+	FALSE("nope < :one");
+	FALSE(":one > nope");
+	FALSE("nope = other");            /* two missing attributes are not equal */
+	TRUE("nope <> other");
+	FALSE("nope <= other");
+	FALSE("nope BETWEEN :one AND :two");
+	FALSE("nope IN (:one)");
+	FALSE("s.x = :s");                /* a path through a string leads nowhere */
+	FALSE("l[3] = :s");
+	FALSE("nope = :null");            /* missing is not NULL */
+	TRUE("attribute_not_exists(l[3])");
+	TRUE("attribute_exists(l[2].k)");
+	FALSE("size(nope) >= :one");
+	assert_int_equal(eval_on(NULL, "attribute_not_exists(n)", NULL), 1);
+	assert_int_equal(eval_on(NULL, "n <> :one", NULL), 1);
+}
+
+static void test_functions(void **state)
+{
+	(void)state;
+	TRUE("begins_with(s, :he)");
+	FALSE("begins_with(s, :ll)");
+	TRUE("begins_with(b, :b)");
+	FALSE("begins_with(b, :b1)");
+	FALSE("begins_with(n, :one)");
+	TRUE("contains(s, :ll)");
+	TRUE("contains(ss, :x)");
+	TRUE("contains(ns, :one)");       /* 1 is in {1, 2.50} */
+	TRUE("contains(bs, :b1)");
+	TRUE("contains(b, :b1)");
+	TRUE("contains(l, :one)");        /* list elements compare like = */
+	TRUE("contains(l, :kv)");
+	FALSE("contains(l, :x)");
+	FALSE("contains(mp, :kv)");
+	TRUE("attribute_type(n, :tN)");
+	TRUE("attribute_type(ss, :tSS)");
+	TRUE("attribute_type(mp, :tM)");
+	FALSE("attribute_type(s, :tN)");
+	TRUE("size(s) = :five");
+	TRUE("size(u) = :three");         /* é is one UTF-16 unit, U+1D11E two */
+	TRUE("size(b) = :three");
+	TRUE("size(l) = :three");
+	TRUE("size(mp) = :two");
+	TRUE("size(ss) = :two");
+	FALSE("size(n) >= :one");         /* a number has no size: false, not an error */
+	FALSE("size(t) >= :one");
+}
+
+static void test_errors(void **state)
+{
+	char msg[256];
+
+	(void)state;
+	assert_int_equal(eval_on(item, "n = :undefined", msg), -1);
+	assert_string_equal(msg, "Invalid ConditionExpression: An expression attribute value used "
+			    "in expression is not defined; attribute value: :undefined");
+	/* whatever the item, and in a branch that is never evaluated */
+	assert_int_equal(eval_on(item, "n = :ten OR n = :undefined", msg), -1);
+	assert_int_equal(eval_on(NULL, "attribute_type(n, :tX)", msg), -1);
+	assert_string_equal(msg, "Invalid ConditionExpression: Invalid attribute type name found; "
+			    "type: X, valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_comparisons),
+		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_functions),
+		cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
