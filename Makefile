@@ -151,7 +151,7 @@ deps:
 
 # Differential tests (tests/diff/): what dynaseal evaluates itself, against a local DynamoDB over
 # generated cases; DIFF_CASES per test (make test runs a short form).
-DIFF_TOOLS := $(BUILD)/diff/number_cli $(BUILD)/diff/cond_cli
+DIFF_TOOLS := $(BUILD)/diff/number_cli $(BUILD)/diff/cond_cli $(BUILD)/diff/update_cli
 DIFF_CASES ?= 20000
 $(BUILD)/diff/%: tests/diff/%.c $(LIB_OBJ) $(LLHTTP_OBJ)
 	@mkdir -p $(dir $@)
@@ -159,7 +159,7 @@ $(BUILD)/diff/%: tests/diff/%.c $(LIB_OBJ) $(LLHTTP_OBJ)
 
 diff: $(DIFF_TOOLS)
 	@fail=0; for t in tests/diff/test_*.py; do \
-	  NUMBER_CLI=$(BUILD)/diff/number_cli COND_CLI=$(BUILD)/diff/cond_cli DIFF_CASES=$(DIFF_CASES) python3 $$t || fail=1; done; \
+	  NUMBER_CLI=$(BUILD)/diff/number_cli COND_CLI=$(BUILD)/diff/cond_cli UPDATE_CLI=$(BUILD)/diff/update_cli DIFF_CASES=$(DIFF_CASES) python3 $$t || fail=1; done; \
 	  exit $$fail
 
 unit: $(UNIT_BIN)

@@ -40,11 +40,10 @@ static const cJSON *value_of(const struct eval *ev, const struct ddb_node *v)
 	return cJSON_IsObject(ev->values) ? member(ev->values, v->name, v->len) : NULL;
 }
 
-/* The AttributeValue a path leads to in the item, or NULL when it leads nowhere. */
-static const cJSON *resolve_path(const struct eval *ev, const struct ddb_node *path)
+const cJSON *ddb_eval_path(const cJSON *item, const struct ddb_node *path)
 {
 	const struct ddb_node *el = path->kids;
-	const cJSON *cur = member(ev->item, el->name, el->len), *inner;
+	const cJSON *cur = member(item, el->name, el->len), *inner;
 
 	for (el = el->next; el != NULL && cur != NULL; el = el->next) {
 		enum ddb_type t = ddb_value_type(cur, &inner);
@@ -69,7 +68,7 @@ static int operand(struct eval *ev, const struct ddb_node *n, struct operand *o)
 	o->num = NULL;
 	switch (n->kind) {
 	case DDB_NODE_PATH:
-		o->av = resolve_path(ev, n);
+		o->av = ddb_eval_path(ev->item, n);
 		return 0;
 	case DDB_NODE_VALUE:
 		o->av = value_of(ev, n);
@@ -209,8 +208,8 @@ static int eval(struct eval *ev, const struct ddb_node *n)
 	return r;
 }
 
-/* The first pass: what is wrong whatever the item. */
-static int check(struct eval *ev, const struct ddb_node *n)
+/* Every :placeholder under n defined. */
+static int check_values(const struct eval *ev, const struct ddb_node *n)
 {
 	if (n->kind == DDB_NODE_VALUE && value_of(ev, n) == NULL) {
 		ds_error_set(ev->err, 400, DS_ERR_VALIDATION, "Invalid %s: An expression attribute "
@@ -218,6 +217,24 @@ static int check(struct eval *ev, const struct ddb_node *n)
 			     ev->param, n->len > 64 ? 64 : (int)n->len, n->name);
 		return -1;
 	}
+	for (const struct ddb_node *k = n->kids; k != NULL; k = k->next) {
+		if (check_values(ev, k) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int ddb_eval_check_values(const struct ddb_expr *e, const char *param, const cJSON *values,
+			  struct ds_error *err)
+{
+	struct eval ev = { .param = param, .values = values, .err = err };
+
+	return e->root != NULL ? check_values(&ev, e->root) : 0;
+}
+
+/* The first pass: what is wrong whatever the item (beyond undefined values). */
+static int check(struct eval *ev, const struct ddb_node *n)
+{
 	if (n->kind == DDB_NODE_CALL && n->op == DDB_FN_ATTRIBUTE_TYPE &&
 	    n->kids->next->kind == DDB_NODE_VALUE) {
 		const cJSON *t = value_of(ev, n->kids->next), *name;
@@ -246,7 +263,7 @@ int ddb_eval_condition(const struct ddb_expr *e, const char *param, const cJSON 
 		ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal: no condition to evaluate");
 		return -1;
 	}
-	if (check(&ev, e->root) != 0)
+	if (check_values(&ev, e->root) != 0 || check(&ev, e->root) != 0)
 		return -1;
 	return eval(&ev, e->root);
 }

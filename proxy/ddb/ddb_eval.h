@@ -24,4 +24,16 @@
 int ddb_eval_condition(const struct ddb_expr *e, const char *param, const cJSON *item,
 		       const cJSON *values, struct ds_error *err) __attribute__((warn_unused_result));
 
+/* The AttributeValue path leads to in item (an object of AttributeValues, may be NULL), or
+ * NULL when it leads nowhere. */
+const cJSON *ddb_eval_path(const cJSON *item, const struct ddb_node *path);
+
+/*
+ * Checks that every :placeholder of e is defined in values.  Returns 0, or -1 with err set to
+ * DynamoDB's 400 ("Invalid <param>: An expression attribute value used in expression is not
+ * defined; attribute value: :x").
+ */
+int ddb_eval_check_values(const struct ddb_expr *e, const char *param, const cJSON *values,
+			  struct ds_error *err) __attribute__((warn_unused_result));
+
 #endif

@@ -1,0 +1,139 @@
+/*
+ * Update expressions applied to an item (proxy/ddb/ddb_update.c): each action of DynamoDB's
+ * "Update expressions" and its rules (values read from the item as it was, list indexes of
+ * the list as it was, appends past the end, emptied sets removed), and each refusal in
+ * DynamoDB's words and order.  tests/diff/test_updates.py checks the same against dynalite
+ * and moto.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proxy/ddb/ddb_update.h"
+
+static const char item_json[] =
+	"{\"a\":{\"S\":\"x\"},\"b\":{\"S\":\"y\"},\"n\":{\"N\":\"1.5\"},"
+	"\"l\":{\"L\":[{\"N\":\"1\"},{\"N\":\"2\"},{\"N\":\"3\"}]},\"ss\":{\"SS\":[\"p\",\"q\"]},"
+	"\"ns\":{\"NS\":[\"1\",\"2\"]},\"m\":{\"M\":{\"k\":{\"S\":\"v\"}}},\"big\":{\"N\":\"9e125\"}}";
+
+static const char values_json[] =
+	"{\":one\":{\"N\":\"1\"},\":s\":{\"S\":\"s\"},\":l\":{\"L\":[{\"S\":\"z\"}]},"
+	"\":ss\":{\"SS\":[\"q\",\"r\"]},\":p\":{\"SS\":[\"p\",\"q\"]},\":ns\":{\"NS\":[\"2.0\",\"3\"]},"
+	"\":m\":{\"M\":{}},\":big\":{\"N\":\"9e125\"}}";
+
+/* The item after expr, printed, or "ERR <message>". */
+static char *apply(const char *expr, int with_item)
+{
+	static char out[2048];
+	cJSON *values = cJSON_Parse(values_json), *item = with_item ? cJSON_Parse(item_json) : NULL;
+	struct ds_error err = { 0 };
+	struct ddb_expr e;
+	int r = -1;
+
+	if (ddb_expr_parse(DDB_EXPR_UPDATE, "UpdateExpression", expr, NULL, &e, &err) == 0)
+		r = ddb_update_apply(&e, values, &item, &err);
+	ddb_expr_release(&e);
+	if (r != 0) {
+		snprintf(out, sizeof(out), "ERR %s", err.message);
+	} else {
+		char *text = cJSON_PrintUnformatted(item);
+		snprintf(out, sizeof(out), "%s", text);
+		free(text);
+	}
+	cJSON_Delete(item);
+	cJSON_Delete(values);
+	return out;
+}
+
+/* Whether the printed item holds the member text (e.g. "\"a\":{\"S\":\"y\"}"). */
+#define HOLDS(expr, text) assert_non_null(strstr(apply(expr, 1), text))
+#define LACKS(expr, text) assert_null(strstr(apply(expr, 1), text))
+#define REFUSED(expr, msg) assert_string_equal(apply(expr, 1), "ERR " msg)
+
+static void test_set(void **state)
+{
+	(void)state;
+	HOLDS("SET a = b, b = a", "\"a\":{\"S\":\"y\"},\"b\":{\"S\":\"x\"}");   /* a swap */
+	HOLDS("SET n = n + :one", "\"n\":{\"N\":\"2.5\"}");
+	HOLDS("SET n = :one - n", "\"n\":{\"N\":\"-0.5\"}");
+	HOLDS("SET c = if_not_exists(c, :one)", "\"c\":{\"N\":\"1\"}");
+	HOLDS("SET a = if_not_exists(a, :s)", "\"a\":{\"S\":\"x\"}");
+	HOLDS("SET l = list_append(l, :l)", "{\"N\":\"3\"},{\"S\":\"z\"}]");
+	HOLDS("SET l = list_append(:l, l)", "[{\"S\":\"z\"},{\"N\":\"1\"}");
+	HOLDS("SET l[1] = :s", "[{\"N\":\"1\"},{\"S\":\"s\"},{\"N\":\"3\"}]");
+	HOLDS("SET l[9] = :s", "{\"N\":\"3\"},{\"S\":\"s\"}]");             /* past the end: appended */
+	HOLDS("SET m.k2 = :one", "\"k2\":{\"N\":\"1\"}");
+	assert_string_equal(apply("SET a = :one", 0), "{\"a\":{\"N\":\"1\"}}"); /* a new item */
+}
+
+static void test_remove_add_delete(void **state)
+{
+	(void)state;
+	LACKS("REMOVE a", "\"a\":");
+	HOLDS("REMOVE zz", "\"a\":{\"S\":\"x\"}");                             /* nothing to remove */
+	HOLDS("REMOVE l[0], l[1]", "\"l\":{\"L\":[{\"N\":\"3\"}]}");          /* the list as it was */
+	HOLDS("REMOVE l[1], l[0]", "\"l\":{\"L\":[{\"N\":\"3\"}]}");
+	HOLDS("REMOVE l[7]", "\"l\":{\"L\":[{\"N\":\"1\"},{\"N\":\"2\"},{\"N\":\"3\"}]}");
+	HOLDS("SET l[1] = :s REMOVE l[0]", "\"l\":{\"L\":[{\"S\":\"s\"},{\"N\":\"3\"}]}");
+	HOLDS("REMOVE m.k", "\"m\":{\"M\":{}}");
+	HOLDS("ADD n :one", "\"n\":{\"N\":\"2.5\"}");
+	HOLDS("ADD c :one", "\"c\":{\"N\":\"1\"}");
+	HOLDS("ADD ss :ss", "\"ss\":{\"SS\":[\"p\",\"q\",\"r\"]}");
+	HOLDS("ADD ns :ns", "\"ns\":{\"NS\":[\"1\",\"2\",\"3\"]}");          /* 2.0 is 2 */
+	HOLDS("DELETE ss :ss", "\"ss\":{\"SS\":[\"p\"]}");
+	LACKS("DELETE ss :p", "\"ss\"");                                       /* emptied: removed */
+	HOLDS("DELETE zz :ss", "\"a\":{\"S\":\"x\"}");
+}
+
+static void test_refused(void **state)
+{
+	(void)state;
+	REFUSED("SET a = zz", "The provided expression refers to an attribute that does not exist "
+		"in the item");
+	REFUSED("SET a = a + :one", "An operand in the update expression has an incorrect data type");
+	REFUSED("SET a = list_append(a, :l)", "An operand in the update expression has an incorrect "
+		"data type");
+	REFUSED("ADD a :one", "An operand in the update expression has an incorrect data type");
+	REFUSED("SET a.b = :one", "The document path provided in the update expression is invalid "
+		"for update");
+	REFUSED("REMOVE zz.b", "The document path provided in the update expression is invalid for "
+		"update");
+	REFUSED("SET big = big + :big", "Number overflow. Attempting to store a number with "
+		"magnitude larger than supported range");
+	REFUSED("SET a = :one REMOVE a.b", "Invalid UpdateExpression: Two document paths overlap with "
+		"each other; must remove or rewrite one of these paths; path one: [a], path two: [a, b]");
+	REFUSED("SET l[0] = :one REMOVE l.x", "Invalid UpdateExpression: Two document paths conflict "
+		"with each other; must remove or rewrite one of these paths; path one: [l, [0]], path "
+		"two: [l, x]");
+	/* overlaps before conflicts, whatever their order */
+	REFUSED("SET l[0] = :one REMOVE l.x, a, a", "Invalid UpdateExpression: Two document paths "
+		"overlap with each other; must remove or rewrite one of these paths; path one: [a], path "
+		"two: [a]");
+	REFUSED("ADD ss :s", "Invalid UpdateExpression: Incorrect operand type for operator or "
+		"function; operator: ADD, operand type: STRING");
+	REFUSED("DELETE ns :one", "Invalid UpdateExpression: Incorrect operand type for operator or "
+		"function; operator: DELETE, operand type: NUMBER");
+	REFUSED("SET a = n + :s", "Invalid UpdateExpression: Incorrect operand type for operator or "
+		"function; operator or function: +, operand type: S");
+	REFUSED("SET a = list_append(:m, l)", "Invalid UpdateExpression: Incorrect operand type for "
+		"operator or function; operator or function: list_append, operand type: M");
+	REFUSED("SET a = :nope", "Invalid UpdateExpression: An expression attribute value used in "
+		"expression is not defined; attribute value: :nope");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_remove_add_delete),
+		cmocka_unit_test(test_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
