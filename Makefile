@@ -106,6 +106,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(LLHTTP_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lcmocka $(LDLIBS) $(LDFLAGS)
 
+# Suites that make allocations fail wrap the allocator of the code they link.
+$(BUILD)/tests/test_http_oom: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
 # libFuzzer targets (clang): every tests/fuzz/fuzz_*.c linked against the whole library as an
 # archive (so a target may stand in for a module, as fuzz_route does for the network), each run
 # FUZZ_SECONDS on its committed seed corpus (tests/fuzz/corpus/<name>/, grown in build/).

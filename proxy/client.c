@@ -401,6 +401,11 @@ static void client_process(struct client_conn *c)
 		client_reject(c, 413, DS_ERR_TOO_LARGE, msg);
 		return;
 	case HTTP_PARSE_ERROR:
+		if (http_parser_out_of_memory(&c->parser)) {
+			/* dynaseal's failure, not the request's: a 500 the SDKs retry */
+			client_reject(c, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+			return;
+		}
 		snprintf(msg, sizeof(msg), "Malformed HTTP request (%s); dynaseal speaks HTTP/1.1 "
 			 "to AWS SDKs", http_parser_error(&c->parser));
 		client_reject(c, 400, DS_ERR_SERIALIZATION, msg);

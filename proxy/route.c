@@ -85,6 +85,14 @@ int route_refuse(struct route_state *st, const char *fmt, ...)
 
 #define refuse route_refuse
 
+/* Out of memory is dynaseal's failure, not the request's: a 500 the SDKs retry, counted as an
+ * error and not as a refusal.  Returns -1. */
+static int oom(struct route_state *st)
+{
+	ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+	return -1;
+}
+
 /* Refuses JSON objects with a repeated key anywhere: DynamoDB may read the other copy than
  * ours, and a configured attribute could slip through in plaintext. */
 static int check_duplicate_keys(struct route_state *st, const cJSON *node, int depth)
@@ -324,7 +332,7 @@ static int extend_projection(struct route_state *st, const struct config_table *
 	rp->has_proj = 1;
 	extra = calloc(t->actions_len + 2, sizeof(*extra));
 	if (extra == NULL)
-		return refuse(st, "dynaseal is out of memory");
+		return oom(st);
 	for (size_t i = 0; i < t->actions_len; i++) {
 		if (t->actions[i].action != ACTION_DO_NOTHING)
 			extra[n++] = t->actions[i].name;
@@ -356,7 +364,7 @@ static int add_write(struct route_state *st, const struct config_table *t, cJSON
 		return refuse(st, "table \"%s\": its keyring \"%s\" is not usable on this worker",
 			      t->name, t->keyring);
 	if (crypt_batch_add(st->batch, t, k, item, 1) != 0)
-		return refuse(st, "dynaseal is out of memory");
+		return oom(st);
 	return 0;
 }
 
@@ -378,13 +386,13 @@ static int require_existing_item(struct route_state *st, cJSON *obj)
 	if (names == NULL) {
 		names = cJSON_AddObjectToObject(obj, "ExpressionAttributeNames");
 		if (names == NULL)
-			return refuse(st, "dynaseal is out of memory");
+			return oom(st);
 	}
 	cJSON_AddStringToObject(names, placeholder, ITEM_HEAD_ATTR);
 	len = (cond && cJSON_IsString(cond) ? strlen(cond->valuestring) : 0) + 64;
 	expr = malloc(len);
 	if (expr == NULL)
-		return refuse(st, "dynaseal is out of memory");
+		return oom(st);
 	if (cond != NULL && cJSON_IsString(cond))
 		snprintf(expr, len, "(%s) AND attribute_exists(%s)", cond->valuestring, placeholder);
 	else
@@ -431,7 +439,7 @@ static int prepare_batch_get(struct route_state *st, cJSON *req)
 		n++;
 	st->projs = calloc(n ? n : 1, sizeof(*st->projs));
 	if (st->projs == NULL)
-		return refuse(st, "dynaseal is out of memory");
+		return oom(st);
 	cJSON_ArrayForEach(ka, items) {
 		const struct config_table *t = route_table(st, ka->string);
 		struct route_proj *rp = &st->projs[st->projs_len++];
@@ -442,7 +450,7 @@ static int prepare_batch_get(struct route_state *st, cJSON *req)
 		rp->original = cJSON_Duplicate(ka, 1);
 		rp->name = strdup(ka->string);
 		if (rp->original == NULL || rp->name == NULL)
-			return refuse(st, "dynaseal is out of memory");
+			return oom(st);
 		if (check_params(st, t, ka, params_keys_and_attrs, "RequestItems") != 0 ||
 		    check_legacy(st, t, ka, "RequestItems") != 0 ||
 		    check_expr(st, t, ka, "ProjectionExpression", DDB_EXPR_PROJECTION) != 0 ||
@@ -503,7 +511,7 @@ static int prepare_batch_write(struct route_state *st, cJSON *req)
 		/* UnprocessedItems must go back in the application's own plaintext form. */
 		st->original = cJSON_Duplicate(items, 1);
 		if (st->original == NULL && items != NULL)
-			return refuse(st, "dynaseal is out of memory");
+			return oom(st);
 	}
 	return 0;
 }
@@ -530,7 +538,7 @@ static int prepare_transact(struct route_state *st, cJSON *req)
 
 	st->projs = calloc(n ? n : 1, sizeof(*st->projs));
 	if (st->projs == NULL)
-		return refuse(st, "dynaseal is out of memory");
+		return oom(st);
 	st->projs_len = n;
 	cJSON_ArrayForEach(ti, items) {
 		for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
@@ -600,7 +608,7 @@ static int prepare(struct route_state *st)
 	st->table = t;
 	st->projs = calloc(1, sizeof(*st->projs));
 	if (st->projs == NULL)
-		return refuse(st, "dynaseal is out of memory");
+		return oom(st);
 	st->projs_len = 1;
 	st->projs[0].table = t;
 	route_note_return_values(st, req);

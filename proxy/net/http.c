@@ -457,6 +457,11 @@ struct http_msg *http_parser_take(struct http_parser *p)
 	return msg;
 }
 
+int http_parser_out_of_memory(const struct http_parser *p)
+{
+	return p->oom;
+}
+
 const char *http_parser_error(const struct http_parser *p)
 {
 	if (p->oom)

@@ -105,6 +105,8 @@ enum http_parse_result http_parser_eof(struct http_parser *p);
 struct http_msg *http_parser_take(struct http_parser *p);
 /* A short reason for HTTP_PARSE_ERROR, from llhttp. */
 const char *http_parser_error(const struct http_parser *p);
+/* Whether the HTTP_PARSE_ERROR was running out of memory rather than malformed input. */
+int http_parser_out_of_memory(const struct http_parser *p);
 /* Whether bytes of a message have been seen since the last one completed. */
 int http_parser_in_message(const struct http_parser *p);
 
