@@ -20,10 +20,12 @@
 #define WRONG_TYPE "An operand in the update expression has an incorrect data type"
 #define NO_ATTRIBUTE "The provided expression refers to an attribute that does not exist in the item"
 
-/* A list element REMOVE takes out at the end. */
+/* A list element REMOVE takes out at the end, or one SET appends at the end (an index past
+ * the list's end: appended in index order, as DynamoDB does). */
 struct removal {
 	cJSON *list;        /* the L member's array */
 	int index;
+	cJSON *value;       /* an append's value (owned), else NULL */
 };
 
 struct upd {
@@ -32,6 +34,8 @@ struct upd {
 	struct ds_error *err;
 	struct removal *removals;
 	size_t removals_len;
+	struct removal *appends;
+	size_t appends_len;
 };
 
 static int fail(struct ds_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -345,8 +349,26 @@ static cJSON *current(cJSON *obj, cJSON *arr, const struct ddb_node *last)
 	       cJSON_GetArrayItem(arr, (int)last->index) : NULL;
 }
 
+/* Notes (list, index, value) in *list_of; value is taken.  0, or -1 (err set). */
+static int note(struct upd *u, struct removal **list_of, size_t *len, cJSON *list,
+		unsigned long index, cJSON *value)
+{
+	struct removal *r = realloc(*list_of, (*len + 1) * sizeof(*r));
+
+	if (r == NULL) {
+		cJSON_Delete(value);
+		return oom(u->err);
+	}
+	*list_of = r;
+	r[*len].list = list;
+	r[*len].index = index > (unsigned long)INT32_MAX ? INT32_MAX : (int)index;
+	r[*len].value = value;
+	(*len)++;
+	return 0;
+}
+
 /* Puts v (taken) at path's last step: a name is added or replaced, an index replaced or, past
- * the list's end, appended. */
+ * the list's end, appended at the end of the update. */
 static int put(struct upd *u, cJSON *obj, cJSON *arr, const struct ddb_node *last, cJSON *v)
 {
 	int ok;
@@ -361,7 +383,7 @@ static int put(struct upd *u, cJSON *obj, cJSON *arr, const struct ddb_node *las
 	} else if (last->index < (unsigned long)cJSON_GetArraySize(arr)) {
 		ok = cJSON_ReplaceItemInArray(arr, (int)last->index, v);
 	} else {
-		ok = cJSON_AddItemToArray(arr, v);
+		return note(u, &u->appends, &u->appends_len, arr, last->index, v);
 	}
 	if (!ok) {
 		cJSON_Delete(v);
@@ -373,8 +395,6 @@ static int put(struct upd *u, cJSON *obj, cJSON *arr, const struct ddb_node *las
 /* Takes out what is at path's last step: a name now, a list element at the end. */
 static int take_out(struct upd *u, cJSON *obj, cJSON *arr, const struct ddb_node *last)
 {
-	struct removal *r;
-
 	if (obj != NULL) {
 		char *name = strndup(last->name, last->len);
 
@@ -386,14 +406,7 @@ static int take_out(struct upd *u, cJSON *obj, cJSON *arr, const struct ddb_node
 	}
 	if (last->index >= (unsigned long)cJSON_GetArraySize(arr))
 		return 0;
-	r = realloc(u->removals, (u->removals_len + 1) * sizeof(*r));
-	if (r == NULL)
-		return oom(u->err);
-	u->removals = r;
-	r[u->removals_len].list = arr;
-	r[u->removals_len].index = (int)last->index;
-	u->removals_len++;
-	return 0;
+	return note(u, &u->removals, &u->removals_len, arr, last->index, NULL);
 }
 
 /* The element of a set's array whose value is that of elem (of the set's element type). */
@@ -495,6 +508,15 @@ static int cmp_removal(const void *x, const void *y)
 	return b->index - a->index;             /* highest index first */
 }
 
+static int cmp_append(const void *x, const void *y)
+{
+	const struct removal *a = x, *b = y;
+
+	if (a->list != b->list)
+		return (uintptr_t)a->list < (uintptr_t)b->list ? -1 : 1;
+	return (a->index > b->index) - (a->index < b->index);   /* lowest index first */
+}
+
 int ddb_update_apply(const struct ddb_expr *e, const cJSON *values, cJSON **item,
 		     struct ds_error *err)
 {
@@ -537,6 +559,15 @@ int ddb_update_apply(const struct ddb_expr *e, const cJSON *values, cJSON **item
 			continue;
 		cJSON_DeleteItemFromArray(u.removals[i].list, u.removals[i].index);
 	}
+	if (u.appends_len > 1)
+		qsort(u.appends, u.appends_len, sizeof(*u.appends), cmp_append);
+	for (i = 0; i < u.appends_len; i++) {
+		if (!cJSON_AddItemToArray(u.appends[i].list, u.appends[i].value)) {
+			oom(err);
+			goto out;
+		}
+		u.appends[i].value = NULL;
+	}
 	cJSON_Delete(*item);
 	*item = work;
 	work = NULL;
@@ -546,6 +577,9 @@ out:
 		cJSON_Delete(set_values[i]);
 	free(set_values);
 	free(u.removals);
+	for (i = 0; i < u.appends_len; i++)
+		cJSON_Delete(u.appends[i].value);
+	free(u.appends);
 	cJSON_Delete(work);
 	return rc;
 }

@@ -3,7 +3,7 @@
  * expressions"): every value is read from the item as it was before the update (so SET a = b,
  * b = a swaps), then SET, REMOVE, ADD and DELETE act in the order written; list indexes name
  * the elements of the list before the update (REMOVE l[0], l[1] removes the first two), and a
- * SET past a list's end appends.  Numbers are summed exactly (ddb_number.h).
+ * SET past a list's end appends (several, in index order).  Numbers are summed exactly (ddb_number.h).
  */
 #ifndef DS_DDB_UPDATE_H
 #define DS_DDB_UPDATE_H

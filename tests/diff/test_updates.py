@@ -16,9 +16,12 @@ departure and judges by the other peer:
   - MOTO_MESSAGE: moto words some refusals its own way (or answers 500); the outcome is judged
     by dynalite.
   - DYNALITE_SET_NUMBERS: number sets hold numbers, compared by value; dynalite compares texts.
-  - MOTO_INVALID_PATH: an action whose path goes through a scalar refuses the whole update
-    ("The document path provided in the update expression is invalid for update"); moto skips
-    the action and applies the others.
+  - MOTO_ACCEPTS: moto applies updates DynamoDB refuses: an action whose path goes through a
+    scalar ("The document path provided in the update expression is invalid for update"; moto
+    skips the action and applies the others), paths that overlap once #names are resolved.
+  - Several SETs past a list's end: DynamoDB appends them in index order (Developer Guide:
+    "If you add multiple elements in a single SET operation, the elements are sorted in order by
+    element number"); moto drops some (MOTO_APPENDS).
   - ORDER_UNKNOWN: a sum out of range together with another error: which DynamoDB reports
     first is not known here.
 A case where every peer is excused is counted as unchecked.
@@ -264,8 +267,10 @@ def excused(case, item, ours, moto, dyn):
         out["moto"] = "MOTO_MESSAGE"
     elif moto.startswith("ERR <") or "Internal Server Error" in moto:
         out["moto"] = "MOTO_MESSAGE"
-    elif ours.startswith("ERR The document path") and not moto.startswith("ERR"):
-        out["moto"] = "MOTO_INVALID_PATH"
+    elif ours.startswith("ERR") and not moto.startswith("ERR"):
+        out["moto"] = "MOTO_ACCEPTS"      # moto applies what DynamoDB refuses
+    elif len(re.findall(r"\[\d+\]\s*=", case["expr"])) >= 2:
+        out["moto"] = "MOTO_APPENDS"      # several SETs past a list's end: moto drops some
     return out
 
 

@@ -68,6 +68,10 @@ static void test_set(void **state)
 	HOLDS("SET l = list_append(:l, l)", "[{\"S\":\"z\"},{\"N\":\"1\"}");
 	HOLDS("SET l[1] = :s", "[{\"N\":\"1\"},{\"S\":\"s\"},{\"N\":\"3\"}]");
 	HOLDS("SET l[9] = :s", "{\"N\":\"3\"},{\"S\":\"s\"}]");             /* past the end: appended */
+	/* several past the end: appended in index order, whatever the order written */
+	HOLDS("SET l[9] = :s, l[5] = :one", "{\"N\":\"3\"},{\"N\":\"1\"},{\"S\":\"s\"}]");
+	HOLDS("SET l[5] = :one, l[9] = :s REMOVE l[0]", "\"l\":{\"L\":[{\"N\":\"2\"},{\"N\":\"3\"},"
+	      "{\"N\":\"1\"},{\"S\":\"s\"}]}");
 	HOLDS("SET m.k2 = :one", "\"k2\":{\"N\":\"1\"}");
 	assert_string_equal(apply("SET a = :one", 0), "{\"a\":{\"N\":\"1\"}}"); /* a new item */
 }
