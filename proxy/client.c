@@ -304,6 +304,28 @@ static void client_identity(const struct http_msg *req, char *out, size_t cap)
 	out[n] = '\0';
 }
 
+/*
+ * Headers that say what a request is and who sends it: each may come once.  With two, the
+ * operation checked, the one signed and the one forwarded could be read from different copies;
+ * such a request is refused rather than guessed at.
+ */
+static int repeated_header(const struct http_msg *req, struct ds_error *err)
+{
+	static const char *const once[] = {
+		"host", "x-amz-target", "x-amz-date", "authorization", "x-amz-security-token",
+		"content-type", "x-amz-content-sha256",
+	};
+
+	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+		if (http_msg_header_count(req, once[i]) > 1) {
+			ds_error_set(err, 400, DS_ERR_SERIALIZATION, "The request repeats the header %s; "
+				     "send it once", once[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Starts the exchange for a complete request. */
 static void client_dispatch(struct client_conn *c, struct http_msg *req)
 {
@@ -330,6 +352,10 @@ static void client_dispatch(struct client_conn *c, struct http_msg *req)
 		size_t len = evbuffer_get_length(req->body);
 		const char *body = (const char *)evbuffer_pullup(req->body, -1);
 		struct ds_error err = { 0 };
+		if (repeated_header(req, &err) != 0) {
+			txn_fail(t, &err);
+			return;
+		}
 		if (target != NULL)
 			ddb_operation(target->value, t->op, sizeof(t->op));
 		ddb_peek_table(body ? body : "", len, t->table, sizeof(t->table));

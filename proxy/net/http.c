@@ -89,6 +89,15 @@ const struct http_header *http_msg_header(const struct http_msg *msg, const char
 	return NULL;
 }
 
+size_t http_msg_header_count(const struct http_msg *msg, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < msg->headers_len; i++)
+		n += strcasecmp(msg->headers[i].name, name) == 0;
+	return n;
+}
+
 static int is_ows(char c)
 {
 	return c == ' ' || c == '\t';

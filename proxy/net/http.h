@@ -49,6 +49,8 @@ struct http_msg *http_msg_new(void) __attribute__((warn_unused_result));
 void http_msg_free(struct http_msg *msg);
 /* The first header of that name (case-insensitive), or NULL. */
 const struct http_header *http_msg_header(const struct http_msg *msg, const char *name);
+/* How many headers of that name (case-insensitive) msg has. */
+size_t http_msg_header_count(const struct http_msg *msg, const char *name);
 /* Appends a header (copies name and value).  Returns 0 or -1 on allocation failure. */
 int http_msg_add_header(struct http_msg *msg, const char *name, size_t name_len,
 			const char *value, size_t value_len) __attribute__((warn_unused_result));

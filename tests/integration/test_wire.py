@@ -176,6 +176,22 @@ class WireTest(unittest.TestCase):
         self.assert_serving()
 
     @h.proxy_only
+    def test_repeated_identity_headers_refused(self):
+        """Two X-Amz-Target (or Host, X-Amz-Date, Authorization...) headers could let the
+        operation checked differ from the one forwarded: refused, naming the header."""
+        for extra, name in [("X-Amz-Target: DynamoDB_20120810.DeleteTable\r\n", "x-amz-target"),
+                            ("x-amz-date: 20260102T000000Z\r\n", "x-amz-date"),
+                            ("Host: other\r\n", "host"),
+                            ("authorization: AWS4-HMAC-SHA256 x\r\n", "authorization")]:
+            st, hd, body = exchange(self.proxy.port, ddb_request(
+                "GetItem", '{"TableName":"wire","Key":{"pk":{"S":"k1"}}}', extra=extra))
+            msg = self.assert_own_error(st, hd, body, 400, "SerializationException")
+            self.assertEqual(msg, "The request repeats the header %s; send it once" % name)
+        st, _, _ = exchange(self.proxy.port, ddb_request("DescribeTable", '{"TableName":"wire"}'))
+        self.assertEqual(st, 200)       # the table is still there
+        self.assert_serving()
+
+    @h.proxy_only
     def test_header_over_limit(self):
         st, hd, body = exchange(self.proxy.port, ddb_request("ListTables", "{}", extra="X-Big: %s\r\n" % ("a" * 5000)))
         msg = self.assert_own_error(st, hd, body, 431, "ValidationException")
