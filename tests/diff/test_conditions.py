@@ -25,6 +25,8 @@ and counted apart; anything else fails the test:
   - MOTO_500: moto fails (500) ordering values of different types; DynamoDB answers false.
   - MOTO_NULL: moto takes a missing attribute as equal to NULL.
   - MOTO_BOOL_ORDER: moto orders booleans against numbers (Python's False < 1).
+  - MOTO_BOOL_EQUAL: moto takes a boolean as equal to a number (Python's False == 0); values of
+    different types are never equal in DynamoDB.
   - MOTO_BINARY_PREFIX: moto's begins_with misreads binaries.
   - MOTO_UTF16: size() of a string counts UTF-16 code units (observed on DynamoDB: size of
     "é𝄞" is 3); moto counts characters.
@@ -231,6 +233,7 @@ def excused(case, item, moto, dyn):
     """The peers whose answer a known departure from DynamoDB may have changed in this case,
     each with its reason: {peer: reason}."""
     expr, out = case["expr"], {}
+    operands = list(case["values"].values()) + referenced(case, item)
     vals = list(case["values"].values()) + list(item.values())   # NULL anywhere: moto
     if moto.startswith("ERR <!doctype") or "500 Internal Server Error" in moto:
         out["moto"] = "MOTO_500"         # moto fails ordering values of different types
@@ -240,6 +243,9 @@ def excused(case, item, moto, dyn):
         out["moto"] = "MISSING_PAIR"     # moto takes two missing operands as equal
     elif re.search(r"<|>|BETWEEN", expr) and any(has(v, lambda w: "BOOL" in w) for v in referenced(case, item)):
         out["moto"] = "MOTO_BOOL_ORDER"  # moto orders booleans against numbers (False < 1)
+    elif re.search(r"(?<![<>])=|<>| IN \(", expr) and any(has(v, lambda w: "BOOL" in w) for v in operands) \
+            and any(has(v, lambda w: "N" in w) for v in operands):
+        out["moto"] = "MOTO_BOOL_EQUAL"  # moto takes False as equal to 0 (Python's False == 0)
     elif "size(" in expr and any(has(v, lambda w: "S" in w and any(ord(c) > 0xffff for c in w["S"]))
                                  for v in referenced(case, item)):
         out["moto"] = "MOTO_UTF16"       # moto's size() counts characters, not UTF-16 units

@@ -22,6 +22,9 @@ departure and judges by the other peer:
   - Several SETs past a list's end: DynamoDB appends them in index order (Developer Guide:
     "If you add multiple elements in a single SET operation, the elements are sorted in order by
     element number"); moto drops some (MOTO_APPENDS).
+  - MOTO_SEQUENTIAL: an action reads the item as it was before the update, not as an earlier
+    action left it; moto applies the actions one after another, so that a DELETE of a list
+    element that an earlier SET appended fails there ("incorrect data type").
   - ORDER_UNKNOWN: a sum out of range together with another error: which DynamoDB reports
     first is not known here.
 A case where every peer is excused is counted as unchecked.
@@ -269,6 +272,9 @@ def excused(case, item, ours, moto, dyn):
         out["moto"] = "MOTO_MESSAGE"
     elif ours.startswith("ERR") and not moto.startswith("ERR"):
         out["moto"] = "MOTO_ACCEPTS"      # moto applies what DynamoDB refuses
+    elif moto.startswith("ERR") and not ours.startswith("ERR") and re.search(r"\[\d+\]\s*=", case["expr"]) \
+            and re.search(r"\b(ADD|DELETE|REMOVE)\b", case["expr"]):
+        out["moto"] = "MOTO_SEQUENTIAL"   # moto's later actions see what a SET appended
     elif len(re.findall(r"\[\d+\]\s*=", case["expr"])) >= 2:
         out["moto"] = "MOTO_APPENDS"      # several SETs past a list's end: moto drops some
     return out
