@@ -193,6 +193,8 @@ const struct config_table *config_find_table(const struct config *cfg, const cha
  * with allowed_unsigned_prefix is DO_NOTHING; any other returns -1 (the write is refused,
  * naming the attribute).
  */
+/* Whether attr (len bytes) is the table's partition or sort key attribute. */
+int config_table_is_key(const struct config_table *table, const char *attr, size_t len);
 int config_table_action(const struct config_table *table, const char *attr, size_t len,
 			enum attr_action *action);
 

@@ -570,6 +570,16 @@ const struct config_table *config_find_table(const struct config *cfg, const cha
 	return find_exact(cfg, name, len);
 }
 
+int config_table_is_key(const struct config_table *table, const char *attr, size_t len)
+{
+	const char *keys[] = { table->partition_key, table->sort_key };
+
+	for (size_t i = 0; i < 2; i++)
+		if (keys[i] != NULL && strlen(keys[i]) == len && memcmp(keys[i], attr, len) == 0)
+			return 1;
+	return 0;
+}
+
 int config_table_action(const struct config_table *table, const char *attr, size_t len,
 			enum attr_action *action)
 {

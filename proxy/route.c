@@ -5,7 +5,9 @@
  *   PutItem              Item (encrypt); response Attributes (ALL_OLD)
  *   GetItem              response Item
  *   DeleteItem           response Attributes
- *   UpdateItem           only DO_NOTHING attributes may be written; response Attributes
+ *   UpdateItem           writing DO_NOTHING attributes only: forwarded; writing or reading
+ *                        protected ones: carried out by dynaseal (route_rmw.c); response
+ *                        Attributes
  *   Query, Scan          response Items
  *   BatchGetItem         response Responses.<table>[]; UnprocessedKeys restored
  *   BatchWriteItem       RequestItems.<table>[].PutRequest.Item; UnprocessedItems restored
@@ -18,6 +20,7 @@
 #include "proxy/route.h"
 #include "proxy/base/json.h"
 #include "proxy/route_internal.h"
+#include "proxy/route_rmw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,7 +412,17 @@ static int require_existing_item(struct route_state *st, cJSON *obj)
 static int prepare_one(struct route_state *st, enum route_op op, const struct config_table *t,
 		       cJSON *obj, const char *where, struct route_proj *rp)
 {
-	if (check_legacy(st, t, obj, where) != 0 || check_exprs(st, t, obj) != 0)
+	if (check_legacy(st, t, obj, where) != 0)
+		return -1;
+	if (op == ROUTE_UPDATE && *where == '\0') {
+		/* A single UpdateItem on protected attributes is carried out by dynaseal. */
+		int rmw = route_rmw_prepare(st, t, obj);
+		if (rmw < 0)
+			return -1;
+		if (rmw > 0 && !route_rmw_deferred(st))
+			return 0;
+	}
+	if (check_exprs(st, t, obj) != 0)
 		return -1;
 	switch (op) {
 	case ROUTE_PUT:
@@ -640,6 +653,7 @@ static void route_state_free(struct route_state *st)
 	if (st == NULL)
 		return;
 	crypt_batch_free(st->batch);
+	route_rmw_free(st->rmw);
 	cJSON_Delete(st->original);
 	for (size_t i = 0; i < st->projs_len; i++) {
 		if (st->projs[i].has_proj)
@@ -704,9 +718,24 @@ static void request_ready(void *arg, struct crypt_batch *b, const struct ds_erro
 }
 
 /* A batch orphaned by its request keeps the generation whose keyrings it uses alive. */
-void route_gen_release(void *gen)
+static void gen_release(void *gen)
 {
 	worker_gen_release(gen);
+}
+
+struct crypt_batch *route_batch_new(struct route_state *st, cJSON *doc)
+{
+	struct txn *t = st->t;
+	struct crypt_batch *b = crypt_batch_new(doc);
+
+	if (b == NULL) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	crypt_batch_set_audit(b, &t->audit);
+	crypt_batch_set_metrics(b, &t->worker->metrics);
+	crypt_batch_set_owner(b, gen_release, worker_gen_hold(t->gen));
+	return b;
 }
 
 int route_request(struct txn *t)
@@ -759,14 +788,8 @@ int route_request(struct txn *t)
 		return 1;
 	}
 	/* The batch owns the tree from here; st->req stays a borrowed pointer into it. */
-	st->batch = crypt_batch_new(st->req);
-	if (st->batch != NULL) {
-		crypt_batch_set_audit(st->batch, &t->audit);
-		crypt_batch_set_metrics(st->batch, &t->worker->metrics);
-		crypt_batch_set_owner(st->batch, route_gen_release, worker_gen_hold(t->gen));
-	}
+	st->batch = route_batch_new(st, st->req);
 	if (st->batch == NULL) {
-		cJSON_Delete(st->req);
 		st->req = NULL;
 		ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 		route_fail(st, &st->err);
@@ -789,6 +812,14 @@ int route_request(struct txn *t)
 			     "dynaseal cannot carry through a configured table unchanged: remove it", t->op);
 		metrics_inc(&t->worker->metrics.refused, 1);
 		route_fail(st, &st->err);
+		return 1;
+	}
+	if (st->rmw != NULL && !route_rmw_deferred(st)) {
+		/* route_rmw.c works on its own copy of the request. */
+		crypt_batch_free(st->batch);
+		st->batch = NULL;
+		st->req = NULL;
+		route_rmw_start(st);
 		return 1;
 	}
 	crypt_batch_run(st->batch, request_ready, st);

@@ -71,6 +71,7 @@ struct route_state {
 	struct http_msg *resp;             /* the upstream response being decrypted */
 	struct route_strip *strips;        /* decrypted items to trim to their projection */
 	size_t strips_len, strips_cap;
+	struct route_rmw *rmw;             /* UpdateItem carried out by dynaseal (route_rmw.c) */
 	struct ds_error err;               /* the refusal being answered */
 };
 
@@ -83,8 +84,9 @@ int route_partiql_prepare(struct route_state *st, const cJSON *req);
 const struct config_table *route_table(const struct route_state *st, const char *name);
 /* The worker's keyring for a configured table. */
 struct keyring *route_keyring(const struct route_state *st, const struct config_table *table);
-/* Releases a worker generation held by a crypt batch (crypt_batch_set_owner). */
-void route_gen_release(void *gen);
+/* A crypt batch over doc (which it takes, also on failure: NULL when out of memory) that
+ * audits, counts and holds the configuration as the transaction's. */
+struct crypt_batch *route_batch_new(struct route_state *st, cJSON *doc);
 /* Records the ReturnValues of a single-table request in st (route_resp.c). */
 void route_note_return_values(struct route_state *st, const cJSON *req);
 /* The upstream's answer to a rewritten request (route_resp.c). */

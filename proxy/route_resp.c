@@ -12,6 +12,7 @@
  * the application unverified.
  */
 #include "proxy/route_internal.h"
+#include "proxy/route_rmw.h"
 #include "proxy/base/json.h"
 #include "proxy/route.h"
 
@@ -536,6 +537,8 @@ static void response_ready(void *arg, struct crypt_batch *b, const struct ds_err
 	}
 	for (size_t i = 0; i < st->strips_len; i++)
 		ddb_projection_strip(&st->strips[i].rp->proj, st->strips[i].item);
+	if (st->rmw != NULL)
+		route_rmw_answer(st, doc);
 	if (st->op == ROUTE_BATCH_GET)
 		restore_unprocessed_keys(st, doc);
 	if (st->op == ROUTE_BATCH_WRITE && restore_unprocessed_items(st, doc) != 0) {
@@ -572,6 +575,8 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		txn_fail(t, err);
 		return;
 	}
+	if (route_rmw_fallback(st, resp))
+		return;
 	enc = http_msg_header(resp, "content-encoding");
 	if (enc != NULL && strcasecmp(enc->value, "identity") != 0) {
 		http_msg_free(resp);
@@ -596,14 +601,8 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		return;
 	}
 	st->resp = resp;
-	st->batch = crypt_batch_new(doc);
-	if (st->batch != NULL) {
-		crypt_batch_set_audit(st->batch, &t->audit);
-		crypt_batch_set_metrics(st->batch, &t->worker->metrics);
-		crypt_batch_set_owner(st->batch, route_gen_release, worker_gen_hold(t->gen));
-	}
+	st->batch = route_batch_new(st, doc);
 	if (st->batch == NULL) {
-		cJSON_Delete(doc);
 		ds_error_set(&e, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 		txn_fail(t, &e);
 		return;

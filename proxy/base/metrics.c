@@ -110,6 +110,12 @@ void metrics_render(struct evbuffer *out, struct metrics *const *each, size_t n)
 		sum_at(each, n, offsetof(struct metrics, items_decrypted)));
 	counter(out, "dynaseal_item_failures_total", "Items that failed verification or decryption.",
 		sum_at(each, n, offsetof(struct metrics, item_failures)));
+	counter(out, "dynaseal_rmw_total", "UpdateItem requests on protected attributes that "
+		"dynaseal carried out itself (read, verify, apply, encrypt, write back).",
+		sum_at(each, n, offsetof(struct metrics, rmw)));
+	counter(out, "dynaseal_rmw_conflicts_total", "Write-backs of those updates that found the "
+		"item changed by another writer, and started over.",
+		sum_at(each, n, offsetof(struct metrics, rmw_conflicts)));
 	for (size_t i = 0; i < n; i++)
 		conns += atomic_load_explicit(&each[i]->connections, memory_order_relaxed);
 	evbuffer_add_printf(out, "# HELP dynaseal_connections Client connections open now.\n"

@@ -33,6 +33,8 @@ struct metrics {
 	metrics_counter items_encrypted;             /* items encrypted and signed */
 	metrics_counter items_decrypted;             /* items verified and decrypted */
 	metrics_counter item_failures;               /* items that failed verification */
+	metrics_counter rmw;                         /* updates dynaseal carried out (route_rmw.c) */
+	metrics_counter rmw_conflicts;               /* their writes that found the item changed */
 	atomic_int connections;                      /* client connections open now */
 };
 

@@ -267,3 +267,57 @@ int ddb_eval_condition(const struct ddb_expr *e, const char *param, const cJSON 
 		return -1;
 	return eval(&ev, e->root);
 }
+
+int ddb_eval_copy_path(const cJSON *item, const struct ddb_node *path, cJSON *out)
+{
+	const cJSON *v = ddb_eval_path(item, path);
+	const struct ddb_node *el = path->kids;
+	cJSON *at = out;            /* an object of AttributeValues, or a list's "L" array */
+	char name[256];
+
+	if (v == NULL)
+		return 0;
+	for (; el != NULL; el = el->next) {
+		int last = el->next == NULL;
+		cJSON *slot = NULL;
+		if (el->kind == DDB_NODE_NAME) {
+			snprintf(name, sizeof(name), "%.*s", (int)(el->len < 255 ? el->len : 255), el->name);
+			slot = cJSON_GetObjectItemCaseSensitive(at, name);
+			if (last) {
+				cJSON *c = cJSON_Duplicate(v, 1);
+				if (c == NULL)
+					return -1;
+				if (slot != NULL)
+					cJSON_ReplaceItemViaPointer(at, slot, c);
+				else
+					cJSON_AddItemToObject(at, name, c);
+				return 0;
+			}
+			if (slot == NULL) {
+				slot = cJSON_CreateObject();
+				if (slot == NULL || !cJSON_AddItemToObject(at, name, slot))
+					return -1;
+				if (el->next->kind == DDB_NODE_NAME ? cJSON_AddObjectToObject(slot, "M") == NULL
+								     : cJSON_AddArrayToObject(slot, "L") == NULL)
+					return -1;
+			}
+		} else {
+			/* A list element: appended in the order the update names them. */
+			cJSON *c = last ? cJSON_Duplicate(v, 1) : cJSON_CreateObject();
+			if (c == NULL || !cJSON_AddItemToArray(at, c))
+				return -1;
+			if (last)
+				return 0;
+			slot = c;
+			if (el->next->kind == DDB_NODE_NAME ? cJSON_AddObjectToObject(slot, "M") == NULL
+							     : cJSON_AddArrayToObject(slot, "L") == NULL)
+				return -1;
+		}
+		at = cJSON_GetObjectItemCaseSensitive(slot, "M");
+		if (at == NULL)
+			at = cJSON_GetObjectItemCaseSensitive(slot, "L");
+		if (at == NULL)
+			return 0;   /* the answer's value is not of the path's shape */
+	}
+	return 0;
+}

@@ -29,6 +29,15 @@ int ddb_eval_condition(const struct ddb_expr *e, const char *param, const cJSON 
 const cJSON *ddb_eval_path(const cJSON *item, const struct ddb_node *path);
 
 /*
+ * Copies the part of item (an object of AttributeValues) that path reaches into out, an object
+ * of AttributeValues, creating the maps and lists on the way ("a.b[2]" adds {"a": {"M": {"b":
+ * {"L": [v]}}}}; list elements are appended in the order copied), as DynamoDB answers
+ * UPDATED_OLD and UPDATED_NEW.  Nothing is copied when path leads nowhere.  Returns 0, or -1
+ * when out of memory.
+ */
+int ddb_eval_copy_path(const cJSON *item, const struct ddb_node *path, cJSON *out)
+	__attribute__((warn_unused_result));
+/*
  * Checks that every :placeholder of e is defined in values.  Returns 0, or -1 with err set to
  * DynamoDB's 400 ("Invalid <param>: An expression attribute value used in expression is not
  * defined; attribute value: :x").

@@ -201,6 +201,53 @@ class FakeUpstreamAnswersTest(Refusals, unittest.TestCase):
         self.refused(lambda: self.update("ALL_OLD"), 400, VALIDATION,
                      'table "%s": UpdateItem Attributes: ' % TABLE, "no aws_dbe_head")
 
+    def rmw_requests(self):
+        return [o for o, _ in self.fake.requests if o in ("GetItem", "UpdateItem")]
+
+    def test_update_of_encrypted_attribute_reads_a_forged_item(self):
+        # dynaseal carries the update out itself: the item it reads must verify, or nothing is
+        # written and the application learns why.
+        before = len(self.rmw_requests())
+        for stored, why in ((FORGED, "no aws_dbe_head"),
+                            (dict(self.sealed, name={"S": ATTACK_NAME}), "failed verification")):
+            self.fake.answer("GetItem", {"Item": stored})
+            try:
+                self.refused(lambda: self.update("ALL_NEW", expr="SET ssn = :v"), 400, VALIDATION,
+                             'table "%s": UpdateItem\'s read of the item: ' % TABLE, why)
+            finally:
+                self.fake.answers.pop("GetItem", None)
+        self.assertEqual(self.rmw_requests()[before:], ["GetItem", "GetItem"])   # no write
+
+    def test_update_of_encrypted_attribute_answered_with_a_forged_item(self):
+        self.fake.answer("GetItem", {"Item": self.sealed})
+        self.fake.answer("UpdateItem", {"Attributes": dict(FORGED, visits={"N": "8"})})
+        try:
+            self.refused(lambda: self.update("ALL_NEW", expr="SET ssn = :v"), 400, VALIDATION,
+                         'table "%s": UpdateItem Attributes: ' % TABLE, "no aws_dbe_head")
+            sent = self.fake.last("UpdateItem")
+            # What went up: the new ssn encrypted, conditioned on the foot read.
+            self.assertEqual(list(sent["ExpressionAttributeValues"][":r%d" % next(
+                int(k[2:]) for k, v in sent["ExpressionAttributeNames"].items() if v == "ssn")]), ["B"])
+            self.assertIn(self.sealed["aws_dbe_foot"], sent["ExpressionAttributeValues"].values())
+        finally:
+            self.fake.answers.pop("GetItem", None)
+
+    def test_update_of_encrypted_attribute_that_keeps_losing_races(self):
+        # Every write finds the item changed: dynaseal starts over a bounded number of times,
+        # then answers a 500 the SDKs retry.
+        self.fake.answer("GetItem", {"Item": self.sealed})
+        self.fake.answer("UpdateItem", {"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+                                        "message": "The conditional request failed"}, status=400)
+        before = len(self.rmw_requests())
+        try:
+            self.refused(lambda: self.update(None, expr="SET ssn = :v"), 500, INTERNAL,
+                         'table "%s"' % TABLE, "changed under dynaseal's read-modify-write", "8 times",
+                         "retry")
+        finally:
+            self.fake.answers.pop("GetItem", None)
+            self.fake.answers.pop("UpdateItem", None)
+        self.assertEqual(self.rmw_requests()[before:], ["GetItem", "UpdateItem"] * 8)
+
     def test_update_all_new_tampered_is_refused(self):
         forged = dict(self.sealed, name={"S": ATTACK_NAME})
         self.fake.answer("UpdateItem", {"Attributes": forged})
@@ -501,11 +548,14 @@ class MotoAnswersTest(Refusals, unittest.TestCase):
         self.assertEqual(update("ALL_NEW", 4)["Attributes"], dict(GENUINE, visits={"N": "4"}))
         self.assertEqual(update("UPDATED_OLD", 5)["Attributes"], {"visits": {"N": "4"}})
         self.assertEqual(update("UPDATED_NEW", 6)["Attributes"], {"visits": {"N": "6"}})
-        # An encrypted attribute cannot be updated, so no UPDATED_* answer can carry one.
-        with self.assertRaises(a.exceptions.ClientError) as cm:
-            a.update_item(TableName=TABLE, Key=KEY, UpdateExpression="SET ssn = :v",
-                          ExpressionAttributeValues={":v": {"S": "x"}}, ReturnValues="UPDATED_NEW")
-        self.assertIn('writes "ssn"', cm.exception.response["Error"]["Message"])
+        # An update of an encrypted attribute is carried out by dynaseal: its UPDATED_* answers
+        # are cut from the whole item DynamoDB answered, verified and decrypted.
+        self.assertEqual(a.update_item(TableName=TABLE, Key=KEY, UpdateExpression="SET ssn = :v",
+                                       ExpressionAttributeValues={":v": {"S": "x"}},
+                                       ReturnValues="UPDATED_OLD")["Attributes"], {"ssn": GENUINE["ssn"]})
+        self.assertEqual(a.update_item(TableName=TABLE, Key=KEY, UpdateExpression="SET ssn = :v",
+                                       ExpressionAttributeValues={":v": GENUINE["ssn"]},
+                                       ReturnValues="UPDATED_NEW")["Attributes"], {"ssn": GENUINE["ssn"]})
         current = dict(GENUINE, visits={"N": "6"})
         with self.assertRaises(a.exceptions.ConditionalCheckFailedException) as cm:
             a.put_item(TableName=TABLE, Item=GENUINE, ConditionExpression="attribute_not_exists(pk)",

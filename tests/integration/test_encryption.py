@@ -238,11 +238,23 @@ class EncryptionTest(unittest.TestCase):
                                    ReturnValues="ALL_NEW")["Attributes"]
         self.assertEqual(out["visits"], {"N": "2"})
         self.assertEqual(out["email"], {"S": "ada@example.com"})
-        # An update never creates an item without a signature.
-        with self.assertRaises(self.app.exceptions.ConditionalCheckFailedException):
+        # An update of a missing item creates it (an upsert), signed like any item written.
+        made = self.app.update_item(TableName="users", Key={"pk": {"S": "absent"}, "sk": {"N": "1"}},
+                                    UpdateExpression="SET visits = :one", ExpressionAttributeValues={":one": {"N": "1"}},
+                                    ReturnValues="ALL_NEW")["Attributes"]
+        self.assertEqual(made, {"pk": {"S": "absent"}, "sk": {"N": "1"}, "visits": {"N": "1"}})
+        stored = self.raw_item("users", "absent")
+        self.assertIn("aws_dbe_head", stored)
+        self.assertIn("aws_dbe_foot", stored)
+        self.assertEqual(self.app.get_item(TableName="users", Key={"pk": {"S": "absent"}, "sk": {"N": "1"}})["Item"], made)
+        # A condition of the application's that is false still fails, the item shown when asked.
+        with self.assertRaises(self.app.exceptions.ConditionalCheckFailedException) as cm:
             self.app.update_item(TableName="users", Key={"pk": {"S": "absent"}, "sk": {"N": "1"}},
-                                 UpdateExpression="SET visits = :one", ExpressionAttributeValues={":one": {"N": "1"}})
-        self.assertIsNone(self.raw_item("users", "absent"))
+                                 UpdateExpression="SET visits = :one", ConditionExpression="visits > :one",
+                                 ExpressionAttributeValues={":one": {"N": "1"}},
+                                 ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        self.assertEqual(cm.exception.response["Item"], made)
+        self.assertEqual(cm.exception.response["Error"]["Message"], "The conditional request failed")
 
     def test_projection_is_trimmed(self):
         self.app.put_item(TableName="users", Item=full_item("pr"))
@@ -262,15 +274,15 @@ class EncryptionTest(unittest.TestCase):
                                            ExpressionAttributeNames={"#s": "ssn"},
                                            ExpressionAttributeValues={":p": {"S": "1"}}),
                             "FilterExpression", '"ssn"')
-        self.assert_refused(lambda: a.update_item(TableName="users", Key=key, UpdateExpression="SET #n = :v",
-                                                  ExpressionAttributeNames={"#n": "name"},
-                                                  ExpressionAttributeValues={":v": {"S": "x"}}),
+        # A transaction's update of a signed or encrypted attribute is not carried out (a single
+        # UpdateItem is: test_rmw.py).
+        self.assert_refused(lambda: a.transact_write_items(TransactItems=[{"Update": {
+            "TableName": "users", "Key": key, "UpdateExpression": "SET #n = :v",
+            "ExpressionAttributeNames": {"#n": "name"}, "ExpressionAttributeValues": {":v": {"S": "x"}}}}]),
                             "UpdateExpression", '"name"', "signed")
-        self.assert_refused(lambda: a.update_item(TableName="users", Key=key, UpdateExpression="REMOVE ssn"),
-                            "UpdateExpression", '"ssn"', "encrypted")
-        self.assert_refused(lambda: a.update_item(TableName="users", Key=key, UpdateExpression="SET visits = :v",
-                                                  ConditionExpression="ssn = :v",
-                                                  ExpressionAttributeValues={":v": {"S": "x"}}),
+        self.assert_refused(lambda: a.transact_write_items(TransactItems=[{"Update": {
+            "TableName": "users", "Key": key, "UpdateExpression": "SET visits = :v",
+            "ConditionExpression": "ssn = :v", "ExpressionAttributeValues": {":v": {"S": "x"}}}}]),
                             "ConditionExpression", '"ssn"')
         self.assert_refused(lambda: a.get_item(TableName="users", Key=key, ProjectionExpression="profile.motto"),
                             "ProjectionExpression", '"profile"')
@@ -533,10 +545,9 @@ class EncryptionTest(unittest.TestCase):
         self.assertIn('table "users"', msg)
         # Nothing of it reached the table.
         self.assertIsNone(self.raw_item("users", "unk"))
-        # The same update without the stray parameter is accepted (and, as updates must, finds
-        # no item to change: dynaseal makes it conditional on the item existing).
-        with self.assertRaises(self.app.exceptions.ConditionalCheckFailedException):
-            self.app.update_item(**update)
+        # The same update without the stray parameter is accepted (and creates the item).
+        self.app.update_item(**update)
+        self.assertIn("aws_dbe_foot", self.raw_item("users", key["pk"]["S"], key["sk"]["N"]))
         # The same parameters on a table dynaseal does not encrypt pass through to DynamoDB.
         self.assertEqual(self.app.get_item(TableName="plainpass", Key=key).get("Item"), None)
 

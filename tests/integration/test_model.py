@@ -217,18 +217,28 @@ class ModelTest(unittest.TestCase):
         self.assertEqual(canon_item(got), canon_item(want), "%s (seed=%d op=%d)" % (what, SEED, self.op))
 
     # ---- update expressions of DO_NOTHING attributes ---------------------------------------
-    def update_plan(self, old):
-        """(UpdateExpression, names, values, new item or None when absent) for `old`."""
+    def update_plan(self, old, key, protected_ok=True):
+        """(UpdateExpression, names, values, new item) for `old` (None when absent: the update
+        creates the item from its key).  It writes DO_NOTHING attributes, and sometimes signed
+        and encrypted ones too (which dynaseal carries out itself) unless not protected_ok."""
         r, g = self.rng, self.gen
-        new = copy.deepcopy(old) if old is not None else None
+        new = copy.deepcopy(old) if old is not None else copy.deepcopy(key)
         sets, removes, adds, values = [], [], [], {}
-        for attr in r.sample(PLAIN, r.randrange(1, 4)):
-            cur = (new or {}).get(attr)
+        protected = r.sample(ENC + SIGNED, r.randrange(0, 3)) if protected_ok and r.random() < 0.5 else []
+        for attr in protected:
+            if r.random() < 0.2:
+                removes.append("#" + attr)
+                new.pop(attr, None)
+            else:
+                val = values[":" + attr] = g.value(False)
+                sets.append("#%s = :%s" % (attr, attr))
+                new[attr] = val
+        for attr in r.sample(PLAIN, r.randrange(0 if protected else 1, 4)):
+            cur = new.get(attr)
             x = r.random()
             if x >= {"cnt": 0.8, "tags": 0.8, "nset": 0.8, "lst": 0.85, "note": 0.8}[attr]:
                 removes.append("#" + attr)
-                if new is not None:
-                    new.pop(attr, None)
+                new.pop(attr, None)
                 continue
             if attr == "cnt":
                 values[":d"] = {"N": str(r.randrange(-9, 10))}
@@ -263,12 +273,11 @@ class ModelTest(unittest.TestCase):
                 val = values[":" + attr] = ({"L": [g.value(False, 2) for _ in range(r.randrange(3))]}
                                             if attr == "lst" else g.value(False))
                 sets.append("#%s = :%s" % (attr, attr))
-            if new is not None:
-                new[attr] = val
+            new[attr] = val
         expr = " ".join(p for p in ("SET " + ", ".join(sets) if sets else "",
                                     "REMOVE " + ", ".join(removes) if removes else "",
                                     "ADD " + ", ".join(adds) if adds else "") if p)
-        names = {"#" + a: a for a in PLAIN if "#" + a in expr}
+        names = {"#" + a: a for a in PLAIN + ENC + SIGNED if re.search("#%s\\b" % a, expr)}
         return expr, names, values, new
 
     # ---- operations --------------------------------------------------------------------------
@@ -284,16 +293,12 @@ class ModelTest(unittest.TestCase):
     def op_update(self):
         t, k = self.any_key()
         old = self.want(t, k)
-        expr, names, values, new = self.update_plan(old)
+        expr, names, values, new = self.update_plan(old, k)
         rv = self.rng.choice(["NONE", "ALL_NEW", "ALL_OLD"])
         args = dict(TableName=t, Key=k, UpdateExpression=expr, ExpressionAttributeNames=names, ReturnValues=rv)
         if values:
             args["ExpressionAttributeValues"] = values
-        if old is None:   # dynaseal never lets an update create an item
-            with self.assertRaises(self.app.exceptions.ConditionalCheckFailedException):
-                self.app.update_item(**args)
-            return
-        out = self.app.update_item(**args)
+        out = self.app.update_item(**args)   # an update of a missing item creates it
         if rv != "NONE":
             self.same(out.get("Attributes"), new if rv == "ALL_NEW" else old, "UpdateItem " + rv + " " + expr)
         self.model[t][self.kid(k)] = new
@@ -373,7 +378,8 @@ class ModelTest(unittest.TestCase):
                 acts.append({"Put": {"TableName": t, "Item": item}})
                 after[(t, self.kid(k))] = item
             elif r < 0.7:
-                expr, names, values, new = self.update_plan(old)
+                # A transaction's update writes DO_NOTHING attributes only, of an item that exists.
+                expr, names, values, new = self.update_plan(old, k, protected_ok=False)
                 u = {"TableName": t, "Key": k, "UpdateExpression": expr, "ExpressionAttributeNames": names}
                 if values:
                     u["ExpressionAttributeValues"] = values
@@ -475,6 +481,10 @@ class ModelTest(unittest.TestCase):
               % (" ".join("%s=%d" % (k[3:], v) for k, v in sorted(counts.items())), SORTED,
                  len(self.model[SORTED]), HASHED, len(self.model[HASHED]), len(self.gen.markers)))
         self.check_backend()
+        # The updates of signed and encrypted attributes were carried out by dynaseal itself.
+        if counts.get("op_update", 0) >= 20 and not h.DIRECT:
+            rmw = re.search(r"^dynaseal_rmw_total (\d+)", h.metrics(self.proxy), re.M)
+            self.assertTrue(rmw and int(rmw.group(1)) > 0, "no update went through dynaseal_rmw")
 
     def check_backend(self):
         """The backend, read without dynaseal: the model's items exactly, ciphertext only."""

@@ -336,6 +336,11 @@ static void test_full_config_round_trips(void **state)
 	assert_int_equal(act, ACTION_SIGN_ONLY);
 	assert_int_equal(config_table_action(users, "sk", 2, &act), 0);
 	assert_int_equal(act, ACTION_SIGN_ONLY);
+	assert_true(config_table_is_key(users, "pk", 2));
+	assert_true(config_table_is_key(users, "sk", 2));
+	assert_false(config_table_is_key(users, "s", 1));
+	assert_false(config_table_is_key(users, "skx", 3));
+	assert_false(config_table_is_key(users, "age", 3));
 	assert_int_equal(config_table_action(users, "note", 4, &act), 0);
 	assert_int_equal(act, ACTION_DO_NOTHING);
 	act = ACTION_ENCRYPT_AND_SIGN;

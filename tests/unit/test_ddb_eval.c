@@ -171,6 +171,41 @@ static void test_errors(void **state)
 			    "type: X, valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}");
 }
 
+/* The parts of item an update's paths reach, as UPDATED_* answers carry them. */
+static void copied(const char *update, const char *want)
+{
+	struct ds_error err = { 0 };
+	struct ddb_expr e;
+	cJSON *out = cJSON_CreateObject();
+	cJSON *expect = cJSON_Parse(want);
+	char *got;
+
+	assert_int_equal(ddb_expr_parse(DDB_EXPR_UPDATE, "UpdateExpression", update, NULL, &e, &err), 0);
+	for (const struct ddb_node *a = e.root->kids; a != NULL; a = a->next)
+		assert_int_equal(ddb_eval_copy_path(item, a->kids, out), 0);
+	got = cJSON_PrintUnformatted(out);
+	if (!cJSON_Compare(out, expect, 1))
+		fail_msg("%s: got %s, want %s", update, got, want);
+	cJSON_free(got);
+	cJSON_Delete(out);
+	cJSON_Delete(expect);
+	ddb_expr_release(&e);
+}
+
+static void test_copy_path(void **state)
+{
+	(void)state;
+	copied("SET n = :x", "{\"n\":{\"N\":\"10\"}}");
+	copied("SET n = :x, s = :y REMOVE t", "{\"n\":{\"N\":\"10\"},\"s\":{\"S\":\"hello\"},"
+	       "\"t\":{\"BOOL\":true}}");
+	copied("SET mp.k = :x", "{\"mp\":{\"M\":{\"k\":{\"S\":\"v\"}}}}");
+	copied("SET mp.in[0] = :x, mp.k = :y",
+	       "{\"mp\":{\"M\":{\"in\":{\"L\":[{\"N\":\"7\"}]},\"k\":{\"S\":\"v\"}}}}");
+	copied("REMOVE l[2].k, l[0]", "{\"l\":{\"L\":[{\"M\":{\"k\":{\"S\":\"v\"}}},{\"S\":\"a\"}]}}");
+	/* Paths that lead nowhere copy nothing. */
+	copied("SET nothere = :x, mp.nothere = :y, l[9] = :z", "{}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_functions),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_copy_path),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

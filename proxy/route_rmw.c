@@ -1,0 +1,706 @@
+/*
+ * UpdateItem on protected attributes.  DynamoDB sees only ciphertext and signatures: it can
+ * neither compare an encrypted value nor change a signed one without breaking the item's
+ * signature.  So an update that writes a signed or encrypted attribute (or reads an encrypted
+ * one), or whose condition reads an encrypted attribute, is carried out here, as DynamoDB
+ * would carry it out (Developer Guide, "Update expressions", "Condition expressions"):
+ *
+ *   1. read the item: GetItem with ConsistentRead;
+ *   2. verify and decrypt it (a missing item is an upsert: it starts as its key);
+ *   3. evaluate the ConditionExpression on the plaintext (ddb_eval.c): false answers
+ *      ConditionalCheckFailedException, with the item when ReturnValuesOnConditionCheckFailure
+ *      is ALL_OLD;
+ *   4. apply the UpdateExpression (ddb_update.c), encrypt and sign the result;
+ *   5. write it back in one UpdateItem that sets every signed attribute, the head and the foot,
+ *      sets or removes the DO_NOTHING attributes the update wrote, and leaves the others to
+ *      whoever else writes them -- conditioned on the item being the one read: its
+ *      aws_dbe_foot unchanged (or the item still missing), and every DO_NOTHING attribute the
+ *      request reads or writes still holding the value read.
+ *
+ * A write that finds the item changed lost a race with another writer: the whole exchange
+ * starts over, at most RMW_ATTEMPTS times with a growing random pause, and then answers a 500
+ * the SDKs retry.  ReturnValues come from DynamoDB's answer to the write (ALL_OLD or ALL_NEW),
+ * verified and decrypted like any item, and cut to the paths the update wrote for UPDATED_*.
+ */
+#include "proxy/route_rmw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "crypto/item/item_crypt.h"
+#include "proxy/ddb/ddb_eval.h"
+#include "proxy/ddb/ddb_update.h"
+#include "proxy/forward.h"
+#include "proxy/net/upstream.h"
+#include "proxy/route_internal.h"
+#include "proxy/worker.h"
+
+/* Attempts of the read-modify-write before the request is answered 500 (retry). */
+#define RMW_ATTEMPTS 8
+
+#define CCF_TYPE "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"
+
+enum rmw_return { RMW_NONE, RMW_ALL_OLD, RMW_ALL_NEW, RMW_UPDATED_OLD, RMW_UPDATED_NEW };
+
+struct route_rmw {
+	cJSON *req;                 /* the application's request (dynaseal's own copy) */
+	const struct config_table *table;
+	struct ddb_expr update;     /* its UpdateExpression, parsed */
+	struct ddb_expr cond;       /* its ConditionExpression, parsed when has_cond */
+	int has_cond;
+	const cJSON *values;        /* ExpressionAttributeValues in req, or NULL */
+	cJSON *written;             /* DO_NOTHING attributes the update writes (names: true) */
+	cJSON *read;                /* DO_NOTHING attributes the request reads */
+	enum rmw_return ret;        /* ReturnValues */
+	int ccf_all_old;            /* ReturnValuesOnConditionCheckFailure is ALL_OLD */
+	int attempts;               /* reads started */
+	struct http_msg *read_resp; /* DynamoDB's answer to the last read (its head is reused) */
+	cJSON *raw;                 /* the item as stored, NULL when missing */
+	cJSON *plain;               /* the item verified and decrypted, NULL when missing */
+	struct crypt_batch *batch;  /* the decryption or encryption under way */
+	struct event *pause;        /* the wait before another attempt */
+	int deferred;               /* forwarded first; carried out only if it found no item */
+};
+
+/* What the scan of a request's expressions found. */
+struct rmw_scan {
+	const struct config_table *t;
+	int wanted;                 /* dynaseal must carry the update out */
+	int reserved;               /* an aws_dbe_ name: left to route.c's refusal */
+	const char *key_written;    /* a key attribute the update writes */
+	cJSON *written, *read;      /* DO_NOTHING names written and read */
+};
+
+static void note_name(cJSON *set, const char *name, size_t len)
+{
+	char buf[256];
+
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	if (set != NULL && cJSON_GetObjectItemCaseSensitive(set, buf) == NULL)
+		cJSON_AddTrueToObject(set, buf);
+}
+
+static int scan_cb(void *arg, const char *name, size_t len, int written, int nested,
+		   struct ds_error *err)
+{
+	struct rmw_scan *s = arg;
+	enum attr_action action;
+	int known = config_table_action(s->t, name, len, &action) == 0;
+
+	(void)nested;
+	(void)err;
+	if (len >= strlen(ITEM_RESERVED_PREFIX) &&
+	    memcmp(name, ITEM_RESERVED_PREFIX, strlen(ITEM_RESERVED_PREFIX)) == 0) {
+		s->reserved = 1;
+		return 0;
+	}
+	if (written && config_table_is_key(s->t, name, len))
+		s->key_written = strlen(s->t->partition_key) == len &&
+				 memcmp(s->t->partition_key, name, len) == 0 ? s->t->partition_key
+									   : s->t->sort_key;
+	if (written && (!known || action != ACTION_DO_NOTHING))
+		s->wanted = 1;
+	if (!written && known && action == ACTION_ENCRYPT_AND_SIGN)
+		s->wanted = 1;
+	if (known && action == ACTION_DO_NOTHING && !config_table_is_key(s->t, name, len))
+		note_name(written ? s->written : s->read, name, len);
+	return 0;
+}
+
+/* Whether placeholder key (of ExpressionAttributeNames or Values) appears in text as a
+ * whole token. */
+static int uses(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = text ? strstr(text, key) : NULL; p != NULL; p = strstr(p + 1, key)) {
+		char c = p[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+			return 1;
+	}
+	return 0;
+}
+
+/* DynamoDB refuses names and values no expression uses ("Value provided in
+ * ExpressionAttributeValues unused in expressions: keys: {:a, :b}"). */
+static int check_unused(struct route_state *st, const cJSON *map, const char *param,
+			const char *e1, const char *e2)
+{
+	char keys[256] = "";
+	size_t n = 0;
+	const cJSON *m;
+
+	if (map == NULL)
+		return 0;
+	if (!cJSON_IsObject(map) || map->child == NULL)
+		return route_refuse(st, "%s must not be empty", param);
+	cJSON_ArrayForEach(m, map) {
+		if (uses(e1, m->string) || uses(e2, m->string))
+			continue;
+		n += (size_t)snprintf(keys + n, n < sizeof(keys) ? sizeof(keys) - n : 0, "%s%.64s",
+				      n ? ", " : "", m->string);
+		if (n >= sizeof(keys))
+			break;
+	}
+	if (n > 0)
+		return route_refuse(st, "Value provided in %s unused in expressions: keys: {%s}", param, keys);
+	return 0;
+}
+
+static int read_return_values(struct route_state *st, struct route_rmw *r, const cJSON *req)
+{
+	static const char *const names[] = { "NONE", "ALL_OLD", "ALL_NEW", "UPDATED_OLD", "UPDATED_NEW" };
+	const cJSON *rv = cJSON_GetObjectItemCaseSensitive(req, "ReturnValues");
+	const cJSON *ccf = cJSON_GetObjectItemCaseSensitive(req, "ReturnValuesOnConditionCheckFailure");
+	size_t i;
+
+	r->ret = RMW_NONE;
+	if (rv != NULL) {
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (cJSON_IsString(rv) && strcmp(rv->valuestring, names[i]) == 0)
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			return route_refuse(st, "1 validation error detected: Value '%.64s' at 'returnValues' "
+					    "failed to satisfy constraint: Member must satisfy enum value set: "
+					    "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]",
+					    cJSON_IsString(rv) ? rv->valuestring : "");
+		r->ret = (enum rmw_return)i;
+	}
+	if (ccf != NULL) {
+		if (!cJSON_IsString(ccf) || (strcmp(ccf->valuestring, "ALL_OLD") != 0 &&
+					     strcmp(ccf->valuestring, "NONE") != 0))
+			return route_refuse(st, "1 validation error detected: Value '%.64s' at "
+					    "'returnValuesOnConditionCheckFailure' failed to satisfy "
+					    "constraint: Member must satisfy enum value set: [ALL_OLD, NONE]",
+					    cJSON_IsString(ccf) ? ccf->valuestring : "");
+		r->ccf_all_old = strcmp(ccf->valuestring, "ALL_OLD") == 0;
+	}
+	return 0;
+}
+
+void route_rmw_free(struct route_rmw *r)
+{
+	if (r == NULL)
+		return;
+	ddb_expr_release(&r->update);
+	if (r->has_cond)
+		ddb_expr_release(&r->cond);
+	if (r->pause != NULL)
+		event_free(r->pause);
+	crypt_batch_free(r->batch);
+	http_msg_free(r->read_resp);
+	cJSON_Delete(r->raw);
+	cJSON_Delete(r->plain);
+	cJSON_Delete(r->written);
+	cJSON_Delete(r->read);
+	cJSON_Delete(r->req);
+	free(r);
+}
+
+int route_rmw_prepare(struct route_state *st, const struct config_table *t, const cJSON *req)
+{
+	const cJSON *ue = cJSON_GetObjectItemCaseSensitive(req, "UpdateExpression");
+	const cJSON *ce = cJSON_GetObjectItemCaseSensitive(req, "ConditionExpression");
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames");
+	struct rmw_scan s = { t, 0, 0, NULL, NULL, NULL };
+	struct ds_error ignored = { 0 };
+	struct route_rmw *r;
+
+	/* What is malformed is left to route.c, which refuses it in its own words. */
+	if (!cJSON_IsString(ue) || (ce != NULL && !cJSON_IsString(ce)))
+		return 0;
+	s.written = cJSON_CreateObject();
+	s.read = cJSON_CreateObject();
+	if (s.written == NULL || s.read == NULL)
+		goto oom;
+	if (ddb_expr_scan(DDB_EXPR_UPDATE, "UpdateExpression", ue->valuestring, names, scan_cb,
+			  &s, &ignored) != 0 ||
+	    (ce != NULL && ddb_expr_scan(DDB_EXPR_CONDITION, "ConditionExpression", ce->valuestring,
+					 names, scan_cb, &s, &ignored) != 0) || s.reserved) {
+		cJSON_Delete(s.written);
+		cJSON_Delete(s.read);
+		return 0;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		goto oom;
+	st->rmw = r;
+	r->deferred = !s.wanted;
+	r->table = t;
+	r->written = s.written;
+	r->read = s.read;
+	if (s.key_written != NULL)
+		return route_refuse(st, "One or more parameter values were invalid: Cannot update "
+				    "attribute %s. This attribute is part of the key", s.key_written);
+	r->req = cJSON_Duplicate(req, 1);
+	if (r->req == NULL)
+		goto oom_st;
+	ue = cJSON_GetObjectItemCaseSensitive(r->req, "UpdateExpression");
+	ce = cJSON_GetObjectItemCaseSensitive(r->req, "ConditionExpression");
+	names = cJSON_GetObjectItemCaseSensitive(r->req, "ExpressionAttributeNames");
+	r->values = cJSON_GetObjectItemCaseSensitive(r->req, "ExpressionAttributeValues");
+	if (ddb_expr_parse(DDB_EXPR_UPDATE, "UpdateExpression", ue->valuestring, names, &r->update,
+			   &st->err) != 0)
+		return -1;
+	if (ce != NULL) {
+		r->has_cond = 1;
+		if (ddb_expr_parse(DDB_EXPR_CONDITION, "ConditionExpression", ce->valuestring, names,
+				   &r->cond, &st->err) != 0)
+			return -1;
+	}
+	if (r->values != NULL && !cJSON_IsObject(r->values))
+		return route_refuse(st, "ExpressionAttributeValues must be a map");
+	if (check_unused(st, names, "ExpressionAttributeNames", ue->valuestring,
+			 ce ? ce->valuestring : NULL) != 0 ||
+	    check_unused(st, r->values, "ExpressionAttributeValues", ue->valuestring,
+			 ce ? ce->valuestring : NULL) != 0 ||
+	    ddb_eval_check_values(&r->update, "UpdateExpression", r->values, &st->err) != 0 ||
+	    (r->has_cond && ddb_eval_check_values(&r->cond, "ConditionExpression", r->values,
+						  &st->err) != 0) ||
+	    read_return_values(st, r, r->req) != 0)
+		return -1;
+	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r->req, "Key")))
+		return route_refuse(st, "1 validation error detected: Value null at 'key' failed to "
+				    "satisfy constraint: Member must not be null");
+	return 1;
+oom:
+	cJSON_Delete(s.written);
+	cJSON_Delete(s.read);
+oom_st:
+	ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+	return -1;
+}
+
+/* ---- the exchange ------------------------------------------------------------------------ */
+
+static void fail(struct route_state *st, const struct ds_error *err)
+{
+	struct ds_error e = *err;
+
+	txn_fail(st->t, &e);
+}
+
+static void fail_oom(struct route_state *st)
+{
+	struct ds_error e;
+
+	ds_error_set(&e, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+	txn_fail(st->t, &e);
+}
+
+/* Sends body upstream as operation op ("GetItem", "UpdateItem"), signed as any request. */
+static void send_as(struct route_state *st, const char *op, cJSON *body, upstream_done_cb cb)
+{
+	struct txn *t = st->t;
+	struct http_msg m = *t->req;
+	struct http_header *hs;
+	char target[64];
+	struct ds_error err = { 0 };
+	char *text, *bytes;
+	size_t len = 0;
+
+	text = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	hs = malloc((t->req->headers_len + 1) * sizeof(*hs));
+	if (text == NULL || hs == NULL) {
+		free(hs);
+		cJSON_free(text);
+		fail_oom(st);
+		return;
+	}
+	/* The application's request with its X-Amz-Target replaced. */
+	snprintf(target, sizeof(target), "DynamoDB_20120810.%s", op);
+	m.headers = hs;
+	m.headers_len = 0;
+	for (size_t i = 0; i < t->req->headers_len; i++) {
+		hs[m.headers_len] = t->req->headers[i];
+		if (strcasecmp(hs[m.headers_len].name, "x-amz-target") == 0) {
+			hs[m.headers_len].value = target;
+			hs[m.headers_len].value_len = strlen(target);
+		}
+		m.headers_len++;
+	}
+	bytes = forward_build(t->worker, &m, text, strlen(text), 1, &len, &err);
+	free(hs);
+	cJSON_free(text);
+	if (bytes == NULL) {
+		fail(st, &err);
+		return;
+	}
+	t->call = upstream_call_start(t->worker->dynamodb, bytes, len, cb, st);
+	if (t->call == NULL) {
+		ds_error_set(&err, 503, DS_ERR_UNAVAILABLE, "dynaseal could not open a connection to "
+			     "the DynamoDB endpoint; retry the request");
+		fail(st, &err);
+	}
+}
+
+static cJSON *copy_member(cJSON *to, const cJSON *from, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, name);
+	cJSON *c;
+
+	if (v == NULL)
+		return to;
+	c = cJSON_Duplicate(v, 1);
+	if (c == NULL || !cJSON_AddItemToObject(to, name, c)) {
+		cJSON_Delete(c);
+		return NULL;
+	}
+	return to;
+}
+
+/* A JSON body of DynamoDB's answer, or NULL. */
+static cJSON *answer_json(struct http_msg *resp)
+{
+	size_t n = evbuffer_get_length(resp->body);
+	const char *p = (const char *)evbuffer_pullup(resp->body, -1);
+
+	return p != NULL ? cJSON_ParseWithLength(p, n) : NULL;
+}
+
+/* Whether DynamoDB's answer is a ConditionalCheckFailedException. */
+static int condition_failed(struct http_msg *resp)
+{
+	cJSON *doc;
+	const cJSON *type;
+	int ccf;
+
+	if (resp->status != 400)
+		return 0;
+	doc = answer_json(resp);
+	type = cJSON_GetObjectItemCaseSensitive(doc, "__type");
+	ccf = cJSON_IsString(type) && strstr(type->valuestring, "#ConditionalCheckFailedException") != NULL;
+	cJSON_Delete(doc);
+	return ccf;
+}
+
+static void read_cb(void *arg, struct http_msg *resp, const struct ds_error *err);
+
+static void send_read(struct route_state *st)
+{
+	struct route_rmw *r = st->rmw;
+	cJSON *body = cJSON_CreateObject();
+
+	r->attempts++;
+	if (body == NULL || copy_member(body, r->req, "TableName") == NULL ||
+	    copy_member(body, r->req, "Key") == NULL ||
+	    cJSON_AddTrueToObject(body, "ConsistentRead") == NULL) {
+		cJSON_Delete(body);
+		fail_oom(st);
+		return;
+	}
+	send_as(st, "GetItem", body, read_cb);
+}
+
+void route_rmw_start(struct route_state *st)
+{
+	send_read(st);
+}
+
+int route_rmw_deferred(const struct route_state *st)
+{
+	return st->rmw != NULL && st->rmw->deferred;
+}
+
+int route_rmw_fallback(struct route_state *st, struct http_msg *resp)
+{
+	if (!route_rmw_deferred(st) || !condition_failed(resp))
+		return 0;
+	/* The item is missing (an upsert) or the application's condition is false: which, and
+	 * what to answer, the read tells. */
+	http_msg_free(resp);
+	st->rmw->deferred = 0;
+	send_read(st);
+	return 1;
+}
+
+
+/* The application's condition is false: DynamoDB's refusal, with the item when asked. */
+static void answer_condition_failed(struct route_state *st)
+{
+	struct route_rmw *r = st->rmw;
+	struct http_msg *resp = r->read_resp;
+	cJSON *body = cJSON_CreateObject();
+	char *text;
+
+	if (body == NULL || cJSON_AddStringToObject(body, "__type", CCF_TYPE) == NULL ||
+	    cJSON_AddStringToObject(body, "message", "The conditional request failed") == NULL ||
+	    (r->ccf_all_old && r->plain != NULL &&
+	     !cJSON_AddItemToObject(body, "Item", cJSON_Duplicate(r->plain, 1))) ||
+	    (text = cJSON_PrintUnformatted(body)) == NULL) {
+		cJSON_Delete(body);
+		fail_oom(st);
+		return;
+	}
+	cJSON_Delete(body);
+	r->read_resp = NULL;
+	resp->status = 400;
+	free(resp->reason);
+	resp->reason = NULL;
+	evbuffer_drain(resp->body, evbuffer_get_length(resp->body));
+	evbuffer_add(resp->body, text, strlen(text));
+	cJSON_free(text);
+	txn_respond(st->t, resp, 1);
+}
+
+static void write_ready(void *arg, struct crypt_batch *b, const struct ds_error *err);
+
+/* The item as it was (r->plain) is known: evaluate, apply, encrypt. */
+static void evaluate(struct route_state *st)
+{
+	struct route_rmw *r = st->rmw;
+	const struct config_table *t = r->table;
+	struct ds_error e = { 0 };
+	struct keyring *k = route_keyring(st, t);
+	cJSON *item, *doc;
+
+	if (r->has_cond) {
+		int rc = ddb_eval_condition(&r->cond, "ConditionExpression", r->plain, r->values, &e);
+		if (rc < 0) {
+			fail(st, &e);
+			return;
+		}
+		if (rc == 0) {
+			answer_condition_failed(st);
+			return;
+		}
+	}
+	item = cJSON_Duplicate(r->plain != NULL ? r->plain
+				: cJSON_GetObjectItemCaseSensitive(r->req, "Key"), 1);
+	if (item == NULL) {
+		fail_oom(st);
+		return;
+	}
+	if (ddb_update_apply(&r->update, r->values, &item, &e) != 0) {
+		cJSON_Delete(item);
+		fail(st, &e);
+		return;
+	}
+	if (k == NULL) {
+		cJSON_Delete(item);
+		ds_error_set(&e, 400, DS_ERR_VALIDATION, "table \"%s\": its keyring \"%s\" is not "
+			     "usable on this worker", t->name, t->keyring);
+		fail(st, &e);
+		return;
+	}
+	doc = cJSON_CreateObject();
+	if (doc == NULL || !cJSON_AddItemToObject(doc, "Item", item)) {
+		cJSON_Delete(doc);
+		cJSON_Delete(item);
+		fail_oom(st);
+		return;
+	}
+	r->batch = route_batch_new(st, doc);
+	if (r->batch == NULL || crypt_batch_add(r->batch, t, k, item, 1) != 0) {
+		fail_oom(st);
+		return;
+	}
+	crypt_batch_run(r->batch, write_ready, st);
+}
+
+static void read_ready(void *arg, struct crypt_batch *b, const struct ds_error *err)
+{
+	struct route_state *st = arg;
+	struct route_rmw *r = st->rmw;
+
+	if (err != NULL) {
+		fail(st, err);
+		return;
+	}
+	r->plain = cJSON_DetachItemFromObjectCaseSensitive(crypt_batch_doc(b), "Item");
+	crypt_batch_free(b);
+	r->batch = NULL;
+	cJSON_DeleteItemFromObjectCaseSensitive(r->plain, ITEM_HEAD_ATTR);
+	cJSON_DeleteItemFromObjectCaseSensitive(r->plain, ITEM_FOOT_ATTR);
+	evaluate(st);
+}
+
+static void read_cb(void *arg, struct http_msg *resp, const struct ds_error *err)
+{
+	struct route_state *st = arg;
+	struct route_rmw *r = st->rmw;
+	struct txn *t = st->t;
+	struct ds_error e = { 0 };
+	struct keyring *k;
+	cJSON *doc, *item;
+
+	t->call = NULL;
+	if (err != NULL) {
+		metrics_inc(&t->worker->metrics.upstream_errors, 1);
+		txn_fail(t, err);
+		return;
+	}
+	if (resp->status != 200) {
+		/* DynamoDB refused the table or the key: as it would refuse the update. */
+		txn_respond(t, resp, 0);
+		return;
+	}
+	http_msg_free(r->read_resp);
+	r->read_resp = resp;
+	cJSON_Delete(r->raw);
+	cJSON_Delete(r->plain);
+	r->raw = r->plain = NULL;
+	doc = answer_json(resp);
+	item = cJSON_GetObjectItemCaseSensitive(doc, "Item");
+	if (doc == NULL || !cJSON_IsObject(doc) || (item != NULL && !cJSON_IsObject(item))) {
+		cJSON_Delete(doc);
+		ds_error_set(&e, 502, DS_ERR_INTERNAL, "table \"%s\": DynamoDB's answer to the read "
+			     "of the item to update is not an item; retry the request", r->table->name);
+		txn_fail(t, &e);
+		return;
+	}
+	if (item == NULL) {
+		cJSON_Delete(doc);
+		evaluate(st);
+		return;
+	}
+	k = route_keyring(st, r->table);
+	if (k == NULL) {
+		cJSON_Delete(doc);
+		ds_error_set(&e, 400, DS_ERR_VALIDATION, "table \"%s\": its keyring \"%s\" is not "
+			     "usable on this worker", r->table->name, r->table->keyring);
+		txn_fail(t, &e);
+		return;
+	}
+	r->raw = cJSON_Duplicate(item, 1);
+	r->batch = route_batch_new(st, doc);
+	if (r->raw == NULL || r->batch == NULL ||
+	    crypt_batch_add_read_at(r->batch, r->table, k, item, "UpdateItem's read of the item") != 0) {
+		fail_oom(st);
+		return;
+	}
+	crypt_batch_run(r->batch, read_ready, st);
+}
+
+static void write_cb(void *arg, struct http_msg *resp, const struct ds_error *err);
+
+/* The ReturnValues the write asks for: whole items, cut for UPDATED_* (route_rmw_answer). */
+static const char *const write_return[] = {
+	[RMW_NONE] = "NONE", [RMW_ALL_OLD] = "ALL_OLD", [RMW_ALL_NEW] = "ALL_NEW",
+	[RMW_UPDATED_OLD] = "ALL_OLD", [RMW_UPDATED_NEW] = "ALL_NEW",
+};
+
+static void write_ready(void *arg, struct crypt_batch *b, const struct ds_error *err)
+{
+	struct route_state *st = arg;
+	struct route_rmw *r = st->rmw;
+	struct route_rmw_write w = {
+		r->table, r->raw, cJSON_GetObjectItemCaseSensitive(crypt_batch_doc(b), "Item"),
+		r->written, r->read,
+	};
+	cJSON *body;
+
+	if (err != NULL) {
+		fail(st, err);
+		return;
+	}
+	body = route_rmw_write_body(&w);
+	crypt_batch_free(b);
+	r->batch = NULL;
+	if (body == NULL || copy_member(body, r->req, "TableName") == NULL ||
+	    copy_member(body, r->req, "Key") == NULL ||
+	    cJSON_AddStringToObject(body, "ReturnValues", write_return[r->ret]) == NULL ||
+	    copy_member(body, r->req, "ReturnConsumedCapacity") == NULL ||
+	    copy_member(body, r->req, "ReturnItemCollectionMetrics") == NULL) {
+		cJSON_Delete(body);
+		fail_oom(st);
+		return;
+	}
+	send_as(st, "UpdateItem", body, write_cb);
+}
+
+static void pause_done(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	send_read(arg);
+}
+
+/* The item changed between the read and the write: start over after a pause. */
+static void conflict(struct route_state *st)
+{
+	struct route_rmw *r = st->rmw;
+	struct txn *t = st->t;
+	struct ds_error e;
+	unsigned int rnd = 0;
+	struct timeval tv;
+	long cap_us = 2000L << (r->attempts < 7 ? r->attempts : 7);
+
+	metrics_inc(&t->worker->metrics.rmw_conflicts, 1);
+	if (r->attempts >= RMW_ATTEMPTS) {
+		ds_error_set(&e, 500, DS_ERR_INTERNAL, "table \"%s\": the item changed under dynaseal's "
+			     "read-modify-write of UpdateItem %d times in a row (other writers); retry "
+			     "the request", r->table->name, r->attempts);
+		txn_fail(t, &e);
+		return;
+	}
+	if (r->pause == NULL)
+		r->pause = evtimer_new(t->worker->base, pause_done, st);
+	if (r->pause == NULL) {
+		fail_oom(st);
+		return;
+	}
+	(void)RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
+	tv.tv_sec = 0;
+	tv.tv_usec = (long)(rnd % (unsigned long)cap_us);
+	evtimer_add(r->pause, &tv);
+}
+
+static void write_cb(void *arg, struct http_msg *resp, const struct ds_error *err)
+{
+	struct route_state *st = arg;
+	struct route_rmw *r = st->rmw;
+	struct txn *t = st->t;
+
+	t->call = NULL;
+	if (err != NULL) {
+		metrics_inc(&t->worker->metrics.upstream_errors, 1);
+		txn_fail(t, err);
+		return;
+	}
+	if (condition_failed(resp)) {
+		http_msg_free(resp);
+		conflict(st);
+		return;
+	}
+	metrics_inc(&t->worker->metrics.rmw, 1);
+	/* The answer is read as any UpdateItem's with what the write asked back. */
+	st->ret = r->ret == RMW_NONE ? ROUTE_RETURN_NONE : ROUTE_RETURN_ALL;
+	st->ret_name = write_return[r->ret];
+	route_response_cb(st, resp, NULL);
+}
+
+/* ---- the answer -------------------------------------------------------------------------- */
+
+void route_rmw_answer(struct route_state *st, cJSON *doc)
+{
+	struct route_rmw *r = st->rmw;
+	cJSON *attrs = cJSON_GetObjectItemCaseSensitive(doc, "Attributes");
+	cJSON *out;
+
+	if (r == NULL || attrs == NULL || (r->ret != RMW_UPDATED_OLD && r->ret != RMW_UPDATED_NEW))
+		return;
+	out = cJSON_CreateObject();
+	if (out == NULL)
+		return;
+	for (const struct ddb_node *a = r->update.root->kids; a != NULL; a = a->next)
+		if (a->kids != NULL && ddb_eval_copy_path(attrs, a->kids, out) != 0)
+			break;
+	if (out->child == NULL) {
+		/* DynamoDB leaves Attributes out when none of them is there. */
+		cJSON_Delete(out);
+		cJSON_DeleteItemFromObjectCaseSensitive(doc, "Attributes");
+		return;
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(doc, "Attributes", out);
+}
