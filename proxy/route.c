@@ -20,6 +20,7 @@
 #include "proxy/route.h"
 #include "proxy/base/json.h"
 #include "proxy/route_internal.h"
+#include "proxy/route_filter.h"
 #include "proxy/route_rmw.h"
 
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include "crypto/item/item_crypt.h"
 #include "proxy/ddb/ddb.h"
 #include "proxy/ddb/ddb_expr.h"
+#include "proxy/ddb/ddb_expr_lex.h"
 #include "proxy/forward.h"
 #include "proxy/base/log.h"
 #include "proxy/net/upstream.h"
@@ -87,6 +89,34 @@ int route_refuse(struct route_state *st, const char *fmt, ...)
 }
 
 #define refuse route_refuse
+
+int route_check_unused(struct route_state *st, const cJSON *map, const char *param,
+		       const char *const *exprs, size_t n)
+{
+	char keys[256] = "";
+	size_t len = 0;
+	const cJSON *m;
+
+	if (map == NULL)
+		return 0;
+	if (!cJSON_IsObject(map) || map->child == NULL)
+		return refuse(st, "%s must not be empty", param);
+	cJSON_ArrayForEach(m, map) {
+		size_t i;
+		for (i = 0; i < n; i++)
+			if (ddb_expr_uses(exprs[i], m->string))
+				break;
+		if (i < n)
+			continue;
+		len += (size_t)snprintf(keys + len, len < sizeof(keys) ? sizeof(keys) - len : 0,
+					"%s%.64s", len ? ", " : "", m->string);
+		if (len >= sizeof(keys))
+			break;
+	}
+	if (len > 0)
+		return refuse(st, "Value provided in %s unused in expressions: keys: {%s}", param, keys);
+	return 0;
+}
 
 /* Out of memory is dynaseal's failure, not the request's: a 500 the SDKs retry, counted as an
  * error and not as a refusal.  Returns -1. */
@@ -323,7 +353,8 @@ static int extend_projection(struct route_state *st, const struct config_table *
 	cJSON *pe = cJSON_GetObjectItemCaseSensitive(obj, "ProjectionExpression");
 	cJSON *names;
 	const char **extra;
-	size_t n = 0;
+	size_t n = 0, n_filter;
+	const char *const *filter = route_filter_attrs(st, &n_filter);
 	char *expr;
 
 	rp->table = t;
@@ -333,13 +364,16 @@ static int extend_projection(struct route_state *st, const struct config_table *
 	if (ddb_projection_parse(pe->valuestring, names, &rp->proj, &st->err) != 0)
 		return -1;
 	rp->has_proj = 1;
-	extra = calloc(t->actions_len + 2, sizeof(*extra));
+	extra = calloc(t->actions_len + n_filter + 2, sizeof(*extra));
 	if (extra == NULL)
 		return oom(st);
 	for (size_t i = 0; i < t->actions_len; i++) {
 		if (t->actions[i].action != ACTION_DO_NOTHING)
 			extra[n++] = t->actions[i].name;
 	}
+	/* What a filter dynaseal applies reads (route_filter.c). */
+	for (size_t i = 0; i < n_filter; i++)
+		extra[n++] = filter[i];
 	extra[n++] = ITEM_HEAD_ATTR;
 	extra[n++] = ITEM_FOOT_ATTR;
 	if (names != NULL)
@@ -641,7 +675,10 @@ static int prepare(struct route_state *st)
 			return -1;
 	}
 	if (st->op == ROUTE_QUERY || st->op == ROUTE_SCAN) {
-		const cJSON *sel = cJSON_GetObjectItemCaseSensitive(req, "Select");
+		const cJSON *sel;
+		if (route_filter_prepare(st, t, req) < 0)
+			return -1;
+		sel = cJSON_GetObjectItemCaseSensitive(req, "Select");
 		if (cJSON_IsString(sel) && strcmp(sel->valuestring, "COUNT") == 0)
 			return check_legacy(st, t, req, "") != 0 || check_exprs(st, t, req) != 0 ? -1 : 0;
 	}
@@ -654,6 +691,7 @@ static void route_state_free(struct route_state *st)
 		return;
 	crypt_batch_free(st->batch);
 	route_rmw_free(st->rmw);
+	route_filter_free(st->filter);
 	cJSON_Delete(st->original);
 	for (size_t i = 0; i < st->projs_len; i++) {
 		if (st->projs[i].has_proj)

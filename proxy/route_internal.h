@@ -72,6 +72,7 @@ struct route_state {
 	struct route_strip *strips;        /* decrypted items to trim to their projection */
 	size_t strips_len, strips_cap;
 	struct route_rmw *rmw;             /* UpdateItem carried out by dynaseal (route_rmw.c) */
+	struct route_filter *filter;       /* a filter dynaseal applies (route_filter.c) */
 	struct ds_error err;               /* the refusal being answered */
 };
 
@@ -80,6 +81,12 @@ int route_refuse(struct route_state *st, const char *fmt, ...) __attribute__((fo
 /* Checks a PartiQL request (route_partiql.c): 0 when it names no configured table, else -1
  * with st->err set. */
 int route_partiql_prepare(struct route_state *st, const cJSON *req);
+/* DynamoDB refuses an ExpressionAttributeNames or ExpressionAttributeValues (param) that is
+ * empty or holds a placeholder none of the n expressions uses: refuses it in its words ("Value
+ * provided in ExpressionAttributeValues unused in expressions: keys: {:a, :b}"); map may be
+ * NULL.  Returns 0 or -1. */
+int route_check_unused(struct route_state *st, const cJSON *map, const char *param,
+		       const char *const *exprs, size_t n);
 /* The configured table of that name, or NULL. */
 const struct config_table *route_table(const struct route_state *st, const char *name);
 /* The worker's keyring for a configured table. */

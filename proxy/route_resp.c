@@ -12,6 +12,7 @@
  * the application unverified.
  */
 #include "proxy/route_internal.h"
+#include "proxy/route_filter.h"
 #include "proxy/route_rmw.h"
 #include "proxy/base/json.h"
 #include "proxy/route.h"
@@ -535,8 +536,14 @@ static void response_ready(void *arg, struct crypt_batch *b, const struct ds_err
 		txn_fail(t, &e);
 		return;
 	}
+	if (st->filter != NULL && route_filter_apply(st, doc) != 0) {
+		e = st->err;
+		txn_fail(t, &e);
+		return;
+	}
 	for (size_t i = 0; i < st->strips_len; i++)
-		ddb_projection_strip(&st->strips[i].rp->proj, st->strips[i].item);
+		if (st->strips[i].item != NULL)
+			ddb_projection_strip(&st->strips[i].rp->proj, st->strips[i].item);
 	if (st->rmw != NULL)
 		route_rmw_answer(st, doc);
 	if (st->op == ROUTE_BATCH_GET)
@@ -613,7 +620,8 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		txn_fail(t, &e);
 		return;
 	}
-	if (crypt_batch_len(st->batch) == 0 && !(success && st->op == ROUTE_BATCH_WRITE &&
+	if (crypt_batch_len(st->batch) == 0 && !(success && route_filter_count_only(st)) &&
+	    !(success && st->op == ROUTE_BATCH_WRITE &&
 	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "UnprocessedItems")) > 0) &&
 	    !(success && st->op == ROUTE_BATCH_GET &&
 	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "UnprocessedKeys")) > 0)) {

@@ -116,46 +116,6 @@ static int scan_cb(void *arg, const char *name, size_t len, int written, int nes
 	return 0;
 }
 
-/* Whether placeholder key (of ExpressionAttributeNames or Values) appears in text as a
- * whole token. */
-static int uses(const char *text, const char *key)
-{
-	size_t n = strlen(key);
-
-	for (const char *p = text ? strstr(text, key) : NULL; p != NULL; p = strstr(p + 1, key)) {
-		char c = p[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-			return 1;
-	}
-	return 0;
-}
-
-/* DynamoDB refuses names and values no expression uses ("Value provided in
- * ExpressionAttributeValues unused in expressions: keys: {:a, :b}"). */
-static int check_unused(struct route_state *st, const cJSON *map, const char *param,
-			const char *e1, const char *e2)
-{
-	char keys[256] = "";
-	size_t n = 0;
-	const cJSON *m;
-
-	if (map == NULL)
-		return 0;
-	if (!cJSON_IsObject(map) || map->child == NULL)
-		return route_refuse(st, "%s must not be empty", param);
-	cJSON_ArrayForEach(m, map) {
-		if (uses(e1, m->string) || uses(e2, m->string))
-			continue;
-		n += (size_t)snprintf(keys + n, n < sizeof(keys) ? sizeof(keys) - n : 0, "%s%.64s",
-				      n ? ", " : "", m->string);
-		if (n >= sizeof(keys))
-			break;
-	}
-	if (n > 0)
-		return route_refuse(st, "Value provided in %s unused in expressions: keys: {%s}", param, keys);
-	return 0;
-}
-
 static int read_return_values(struct route_state *st, struct route_rmw *r, const cJSON *req)
 {
 	static const char *const names[] = { "NONE", "ALL_OLD", "ALL_NEW", "UPDATED_OLD", "UPDATED_NEW" };
@@ -213,6 +173,7 @@ int route_rmw_prepare(struct route_state *st, const struct config_table *t, cons
 	const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames");
 	struct rmw_scan s = { t, 0, 0, NULL, NULL, NULL };
 	struct ds_error ignored = { 0 };
+	const char *exprs[2];
 	struct route_rmw *r;
 
 	/* What is malformed is left to route.c, which refuses it in its own words. */
@@ -259,10 +220,10 @@ int route_rmw_prepare(struct route_state *st, const struct config_table *t, cons
 	}
 	if (r->values != NULL && !cJSON_IsObject(r->values))
 		return route_refuse(st, "ExpressionAttributeValues must be a map");
-	if (check_unused(st, names, "ExpressionAttributeNames", ue->valuestring,
-			 ce ? ce->valuestring : NULL) != 0 ||
-	    check_unused(st, r->values, "ExpressionAttributeValues", ue->valuestring,
-			 ce ? ce->valuestring : NULL) != 0 ||
+	exprs[0] = ue->valuestring;
+	exprs[1] = ce != NULL ? ce->valuestring : NULL;
+	if (route_check_unused(st, names, "ExpressionAttributeNames", exprs, 2) != 0 ||
+	    route_check_unused(st, r->values, "ExpressionAttributeValues", exprs, 2) != 0 ||
 	    ddb_eval_check_values(&r->update, "UpdateExpression", r->values, &st->err) != 0 ||
 	    (r->has_cond && ddb_eval_check_values(&r->cond, "ConditionExpression", r->values,
 						  &st->err) != 0) ||

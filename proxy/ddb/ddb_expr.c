@@ -34,6 +34,8 @@ struct parser {
 	struct ds_error *err;        /* where failures are described */
 	int depth;                   /* current nesting, bounded by DDB_EXPR_MAX_DEPTH */
 	struct arena *arena;         /* where nodes are made */
+	size_t group_open;           /* the '(' of the last parenthesized condition closed */
+	size_t group_close;          /* its ')' */
 };
 
 /* One function: where it may appear and what its arguments are. */
@@ -426,6 +428,17 @@ static enum ddb_cmp cmp_of(const struct parser *p)
 	return c[0] == '<' ? DDB_CMP_LE : DDB_CMP_GE;
 }
 
+/* The white space just before the lookahead token. */
+static size_t trailing_space(const struct parser *p)
+{
+	size_t n = 0;
+
+	while (n < p->cur.off && (p->s[p->cur.off - n - 1] == ' ' || p->s[p->cur.off - n - 1] == '\t' ||
+				  p->s[p->cur.off - n - 1] == '\n' || p->s[p->cur.off - n - 1] == '\r'))
+		n++;
+	return n;
+}
+
 /* '(' condition ')' */
 static struct ddb_node *parse_parens(struct parser *p)
 {
@@ -434,14 +447,26 @@ static struct ddb_node *parse_parens(struct parser *p)
 
 	if (enter(p) != 0)
 		return NULL;
-	if (next(p) == 0 && (c = parse_or(p)) != NULL) {
-		if (p->cur.type != TOK_RPAREN) {
+	if (next(p) == 0) {
+		size_t first = p->cur.off;
+		c = parse_or(p);
+		if (c == NULL) {
+			/* failed: err is set */
+		} else if (p->cur.type != TOK_RPAREN) {
 			char what[64];
 			snprintf(what, sizeof(what), "')' closing the '(' at offset %zu", open);
 			syntax_error(p, what);
 			c = NULL;
-		} else if (next(p) != 0) {
+		} else if (p->group_open == first && p->group_close + 1 == p->cur.off - trailing_space(p)) {
+			/* ((condition)): DynamoDB refuses it (observed; moto does the same). */
+			ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: The expression has "
+				     "redundant parentheses;", p->param);
 			c = NULL;
+		} else {
+			p->group_open = open;
+			p->group_close = p->cur.off;
+			if (next(p) != 0)
+				c = NULL;
 		}
 	}
 	p->depth--;

@@ -3,6 +3,8 @@
  */
 #include "proxy/ddb/ddb_expr_lex.h"
 
+#include <string.h>
+
 /* ASCII only, whatever the locale: DynamoDB wants other names behind placeholders. */
 static int is_digit(char c)
 {
@@ -68,5 +70,19 @@ int ddb_expr_lex(const char *s, size_t len, size_t pos, struct tok *t)
 	for (j = i; j < len && (t->type == TOK_IDENT ? is_word(s[j]) : is_digit(s[j])); j++)
 		;
 	t->len = j - i;
+	return 0;
+}
+
+int ddb_expr_uses(const char *expr, const char *ph)
+{
+	size_t len = expr != NULL ? strlen(expr) : 0, n = strlen(ph), pos = 0;
+	struct tok t;
+
+	while (expr != NULL && ddb_expr_lex(expr, len, pos, &t) == 0 && t.type != TOK_END) {
+		if ((t.type == TOK_NAME_PH || t.type == TOK_VALUE_PH) && t.len == n &&
+		    memcmp(expr + t.off, ph, n) == 0)
+			return 1;
+		pos = t.off + t.len;
+	}
 	return 0;
 }

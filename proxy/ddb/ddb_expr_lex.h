@@ -33,4 +33,8 @@ struct tok {
 int ddb_expr_lex(const char *s, size_t len, size_t pos, struct tok *t)
 	__attribute__((warn_unused_result));
 
+/* Whether expr (NUL-terminated; NULL holds nothing) holds the placeholder ph ("#n", ":v") as
+ * a token of its own.  An expression that does not lex is read up to where it stops. */
+int ddb_expr_uses(const char *expr, const char *ph);
+
 #endif

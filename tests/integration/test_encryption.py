@@ -270,10 +270,10 @@ class EncryptionTest(unittest.TestCase):
                                                ConditionExpression="email <> :e",
                                                ExpressionAttributeValues={":e": {"S": "x"}}),
                             '"users"', "ConditionExpression", '"email"', "ENCRYPT_AND_SIGN")
-        self.assert_refused(lambda: a.scan(TableName="users", FilterExpression="begins_with(#s, :p)",
-                                           ExpressionAttributeNames={"#s": "ssn"},
-                                           ExpressionAttributeValues={":p": {"S": "1"}}),
-                            "FilterExpression", '"ssn"')
+        self.assert_refused(lambda: a.query(TableName="users", KeyConditionExpression="pk = :p AND #s = :s",
+                                            ExpressionAttributeNames={"#s": "ssn"},
+                                            ExpressionAttributeValues={":p": {"S": "rf"}, ":s": {"S": "1"}}),
+                            "KeyConditionExpression", '"ssn"')
         # A transaction's update of a signed or encrypted attribute is not carried out (a single
         # UpdateItem is: test_rmw.py).
         self.assert_refused(lambda: a.transact_write_items(TransactItems=[{"Update": {
@@ -487,7 +487,8 @@ class EncryptionTest(unittest.TestCase):
             {"PutRequest": {"Item": full_item("m", str(i))}} for i in range(1, 4)]})
         self.app.query(TableName="users", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "m"}})
         with self.assertRaises(self.app.exceptions.ClientError):
-            self.app.scan(TableName="users", FilterExpression="ssn = :s", ExpressionAttributeValues={":s": {"S": "x"}})
+            self.app.put_item(TableName="users", Item=full_item("m", "9"), ConditionExpression="ssn = :s",
+                              ExpressionAttributeValues={":s": {"S": "x"}})
         after = counters()
         self.assertEqual(after["dynaseal_items_encrypted_total"] - before["dynaseal_items_encrypted_total"], 3)
         self.assertEqual(after["dynaseal_items_decrypted_total"] - before["dynaseal_items_decrypted_total"], 3)

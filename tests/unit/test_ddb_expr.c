@@ -133,7 +133,6 @@ static void test_condition_operators(void **state)
 	COND("a<:x OR b>:y OR c=:z", NULL, "a:0:0 b:0:0 c:0:0");
 	COND("(attribute_exists(Id) AND attribute_not_exists(Price)) OR NOT contains(Color, :c)",
 	     NULL, "Id:0:0 Price:0:0 Color:0:0");
-	COND("((a = :v))", NULL, "a:0:0");
 	COND("NOT NOT a = :v", NULL, "a:0:0");
 	COND("pk = :pk AND begins_with(sk, :pre)", NULL, "pk:0:0 sk:0:0");
 	COND("#yr = :yyyy and title between :letter1 and :letter2", "{\"#yr\":\"year\"}",
@@ -236,6 +235,14 @@ static void test_placeholder_errors(void **state)
 	      "letters, digits or '_'");
 }
 
+static void ok_condition(const char *expr)
+{
+	struct ds_error err = { 0 };
+
+	if (ddb_expr_scan(DDB_EXPR_CONDITION, "ConditionExpression", expr, NULL, NULL, NULL, &err) != 0)
+		fail_msg("%s: %s", expr, err.message);
+}
+
 static void test_syntax_errors(void **state)
 {
 	(void)state;
@@ -247,6 +254,16 @@ static void test_syntax_errors(void **state)
 	      "the expression (this ')' closes nothing)");
 	fails_with(DDB_EXPR_CONDITION, "((a = :v) AND b = :w", NULL, "expected ')' closing the '(' at offset 0");
 	fails_with(DDB_EXPR_CONDITION, "a IN (:x, :y", NULL, "expected ',' or ')' closing the IN list");
+	/* A parenthesized condition alone inside parentheses: DynamoDB refuses it. */
+	fails(DDB_EXPR_CONDITION, "((a = :v))", NULL,
+	      "Invalid ConditionExpression: The expression has redundant parentheses;");
+	fails(DDB_EXPR_CONDITION, "NOT ( ( a = :v OR b = :w ) )", NULL,
+	      "Invalid ConditionExpression: The expression has redundant parentheses;");
+	fails_with(DDB_EXPR_CONDITION, "c = :x AND ((a = :v))", NULL, "redundant parentheses");
+	ok_condition("(a = :v)");
+	ok_condition("((a = :v) AND (b = :w))");
+	ok_condition("(a = :v) AND ((b = :w) OR c = :x)");
+	ok_condition("NOT (a = :v)");
 	fails(DDB_EXPR_CONDITION, "a = $v", NULL,
 	      "Invalid ConditionExpression: Syntax error at offset 4: unexpected character '$'");
 	fails_with(DDB_EXPR_CONDITION, "a = :v;", NULL, "offset 6: unexpected character ';'");
@@ -347,17 +364,17 @@ static void test_limits(void **state)
 	free(big);
 	/* Nesting: DDB_EXPR_MAX_DEPTH levels pass, one more is refused. */
 	for (int i = 0; i < DDB_EXPR_MAX_DEPTH; i++)
-		deep[n++] = '(';
+		n += (size_t)sprintf(deep + n, "(b=:v AND ");
 	n += (size_t)sprintf(deep + n, "a = :v");
 	for (int i = 0; i < DDB_EXPR_MAX_DEPTH; i++)
 		deep[n++] = ')';
 	deep[n] = '\0';
-	COND(deep, NULL, "a:0:0");
-	memmove(deep + 1, deep, n + 1);
-	deep[0] = '(';
+	assert_non_null(scan(DDB_EXPR_CONDITION, deep, NULL));
+	memmove(deep + 10, deep, n + 1);
+	memcpy(deep, "(b=:v AND ", 10);
 	strcat(deep, ")");
 	fails(DDB_EXPR_CONDITION, deep, NULL,
-	      "Invalid ConditionExpression: nested deeper than 64 levels at offset 64");
+	      "Invalid ConditionExpression: nested deeper than 64 levels at offset 640");
 	n = 0;
 	for (int i = 0; i <= DDB_EXPR_MAX_DEPTH; i++)
 		n += (size_t)sprintf(deep + n, "NOT ");

@@ -1,0 +1,212 @@
+/*
+ * Query and Scan whose FilterExpression reads an encrypted attribute.  DynamoDB cannot compare
+ * ciphertext, but it applies a filter only after it has read a page (Limit items, or 1 MB),
+ * and the filter changes nothing but which of the page's items come back and Count (Developer
+ * Guide, "Filter expressions for Query": "A filter expression is applied after a Query
+ * finishes, but before the results are returned"; ScannedCount and LastEvaluatedKey are the
+ * page's).  So the request goes upstream without its filter, and dynaseal applies it to the
+ * page after verification and decryption (ddb_eval.c): the application gets the same Items,
+ * Count, ScannedCount and LastEvaluatedKey DynamoDB would have given it.  With Select COUNT the
+ * page's items are asked for and dropped once counted.
+ */
+#include "proxy/route_filter.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/item/item_crypt.h"
+#include "proxy/ddb/ddb_eval.h"
+#include "proxy/ddb/ddb_expr_lex.h"
+#include "proxy/route_internal.h"
+
+struct route_filter {
+	char *text;                 /* the FilterExpression (own copy: the request is sent) */
+	cJSON *names, *values;      /* the request's ExpressionAttributeNames and Values (copies) */
+	struct ddb_expr expr;       /* text, parsed */
+	int parsed;
+	int count_only;             /* Select: COUNT */
+	char **attrs;               /* the DO_NOTHING attributes it reads: projected too */
+	size_t attrs_len;
+};
+
+struct filter_scan {
+	const struct config_table *t;
+	int encrypted;              /* it reads an encrypted attribute */
+	int reserved;               /* an aws_dbe_ name: left to route.c's refusal */
+	struct route_filter *f;
+};
+
+static int scan_cb(void *arg, const char *name, size_t len, int written, int nested,
+		   struct ds_error *err)
+{
+	struct filter_scan *s = arg;
+	enum attr_action action;
+	char **grown;
+
+	(void)written;
+	(void)nested;
+	(void)err;
+	if (len >= strlen(ITEM_RESERVED_PREFIX) &&
+	    memcmp(name, ITEM_RESERVED_PREFIX, strlen(ITEM_RESERVED_PREFIX)) == 0) {
+		s->reserved = 1;
+		return 0;
+	}
+	if (config_table_action(s->t, name, len, &action) != 0)
+		return 0;
+	if (action == ACTION_ENCRYPT_AND_SIGN)
+		s->encrypted = 1;
+	if (action != ACTION_DO_NOTHING || s->f == NULL)
+		return 0;
+	for (size_t i = 0; i < s->f->attrs_len; i++)
+		if (strlen(s->f->attrs[i]) == len && memcmp(s->f->attrs[i], name, len) == 0)
+			return 0;
+	grown = realloc(s->f->attrs, (s->f->attrs_len + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	s->f->attrs = grown;
+	if ((grown[s->f->attrs_len] = strndup(name, len)) == NULL)
+		return -1;
+	s->f->attrs_len++;
+	return 0;
+}
+
+void route_filter_free(struct route_filter *f)
+{
+	if (f == NULL)
+		return;
+	if (f->parsed)
+		ddb_expr_release(&f->expr);
+	free(f->text);
+	cJSON_Delete(f->names);
+	cJSON_Delete(f->values);
+	for (size_t i = 0; i < f->attrs_len; i++)
+		free(f->attrs[i]);
+	free(f->attrs);
+	free(f);
+}
+
+/* Removes from the request's map (names or values) what no remaining expression uses; the
+ * map itself when it is left empty. */
+static void prune(cJSON *req, const char *param)
+{
+	static const char *const params[] = { "KeyConditionExpression", "ProjectionExpression" };
+	cJSON *map = cJSON_GetObjectItemCaseSensitive(req, param);
+	cJSON *m = map != NULL ? map->child : NULL;
+
+	while (m != NULL) {
+		cJSON *next = m->next;
+		int used = 0;
+		for (size_t i = 0; i < 2; i++) {
+			const cJSON *e = cJSON_GetObjectItemCaseSensitive(req, params[i]);
+			used |= cJSON_IsString(e) && ddb_expr_uses(e->valuestring, m->string);
+		}
+		if (!used)
+			cJSON_DeleteItemFromObjectCaseSensitive(map, m->string);
+		m = next;
+	}
+	if (map != NULL && map->child == NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(req, param);
+}
+
+int route_filter_prepare(struct route_state *st, const struct config_table *t, cJSON *req)
+{
+	const cJSON *fe = cJSON_GetObjectItemCaseSensitive(req, "FilterExpression");
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames");
+	const cJSON *values = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeValues");
+	const cJSON *sel = cJSON_GetObjectItemCaseSensitive(req, "Select");
+	static const char *const params[] = { "KeyConditionExpression", "FilterExpression",
+					       "ProjectionExpression" };
+	const char *exprs[3];
+	struct filter_scan s = { t, 0, 0, NULL };
+	struct ds_error ignored = { 0 };
+	struct route_filter *f;
+
+	if (!cJSON_IsString(fe) ||
+	    ddb_expr_scan(DDB_EXPR_CONDITION, "FilterExpression", fe->valuestring, names, scan_cb, &s,
+			  &ignored) != 0 || !s.encrypted || s.reserved)
+		return 0;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		goto oom;
+	st->filter = f;
+	s.f = f;
+	f->text = strdup(fe->valuestring);
+	f->names = names != NULL ? cJSON_Duplicate(names, 1) : NULL;
+	f->values = values != NULL ? cJSON_Duplicate(values, 1) : NULL;
+	if (f->text == NULL || (names != NULL && f->names == NULL) || (values != NULL && f->values == NULL) ||
+	    ddb_expr_scan(DDB_EXPR_CONDITION, "FilterExpression", fe->valuestring, names, scan_cb, &s,
+			  &ignored) != 0)
+		goto oom;
+	if (ddb_expr_parse(DDB_EXPR_CONDITION, "FilterExpression", f->text, f->names, &f->expr,
+			   &st->err) != 0)
+		return -1;
+	f->parsed = 1;
+	/* What DynamoDB would refuse whatever the items: in its words, before anything is sent. */
+	for (size_t i = 0; i < 3; i++) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(req, params[i]);
+		exprs[i] = cJSON_IsString(e) ? e->valuestring : NULL;
+	}
+	if ((values != NULL && !cJSON_IsObject(values)) ||
+	    route_check_unused(st, names, "ExpressionAttributeNames", exprs, 3) != 0 ||
+	    route_check_unused(st, values, "ExpressionAttributeValues", exprs, 3) != 0 ||
+	    ddb_eval_check_values(&f->expr, "FilterExpression", f->values, &st->err) != 0) {
+		if (st->err.status == 0)
+			route_refuse(st, "ExpressionAttributeValues must be a map");
+		return -1;
+	}
+	f->count_only = cJSON_IsString(sel) && strcmp(sel->valuestring, "COUNT") == 0;
+	/* Upstream: the page without the filter, with its items when only a count was asked. */
+	cJSON_DeleteItemFromObjectCaseSensitive(req, "FilterExpression");
+	if (f->count_only)
+		cJSON_DeleteItemFromObjectCaseSensitive(req, "Select");
+	prune(req, "ExpressionAttributeNames");
+	prune(req, "ExpressionAttributeValues");
+	return 1;
+oom:
+	ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+	return -1;
+}
+
+const char *const *route_filter_attrs(const struct route_state *st, size_t *n)
+{
+	*n = st->filter != NULL ? st->filter->attrs_len : 0;
+	return st->filter != NULL ? (const char *const *)st->filter->attrs : NULL;
+}
+
+int route_filter_count_only(const struct route_state *st)
+{
+	return st->filter != NULL && st->filter->count_only;
+}
+
+int route_filter_apply(struct route_state *st, cJSON *doc)
+{
+	struct route_filter *f = st->filter;
+	cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "Items");
+	cJSON *it;
+	int kept = 0;
+
+	if (f == NULL)
+		return 0;
+	it = cJSON_IsArray(items) ? items->child : NULL;
+	while (it != NULL) {
+		cJSON *next = it->next;
+		int rc = ddb_eval_condition(&f->expr, "FilterExpression", it, f->values, &st->err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			/* Dropped: whatever was to trim it goes too. */
+			for (size_t i = 0; i < st->strips_len; i++)
+				if (st->strips[i].item == it)
+					st->strips[i].item = NULL;
+			cJSON_Delete(cJSON_DetachItemViaPointer(items, it));
+		} else {
+			kept++;
+		}
+		it = next;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(doc, "Count") != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(doc, "Count", cJSON_CreateNumber(kept));
+	if (f->count_only)
+		cJSON_DeleteItemFromObjectCaseSensitive(doc, "Items");
+	return 0;
+}
