@@ -448,9 +448,10 @@ static int prepare_one(struct route_state *st, enum route_op op, const struct co
 {
 	if (check_legacy(st, t, obj, where) != 0)
 		return -1;
-	if (op == ROUTE_UPDATE && *where == '\0') {
-		/* A single UpdateItem on protected attributes is carried out by dynaseal. */
-		int rmw = route_rmw_prepare(st, t, obj);
+	if ((op == ROUTE_UPDATE || op == ROUTE_PUT || op == ROUTE_DELETE) && *where == '\0') {
+		/* A single UpdateItem on protected attributes, a PutItem or DeleteItem whose
+		 * condition reads an encrypted one, is carried out by dynaseal. */
+		int rmw = route_rmw_prepare(st, t, obj, op);
 		if (rmw < 0)
 			return -1;
 		if (rmw > 0 && !route_rmw_deferred(st))

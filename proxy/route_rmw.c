@@ -49,7 +49,10 @@
 enum rmw_return { RMW_NONE, RMW_ALL_OLD, RMW_ALL_NEW, RMW_UPDATED_OLD, RMW_UPDATED_NEW };
 
 struct route_rmw {
+	enum route_op op;           /* ROUTE_UPDATE, ROUTE_PUT or ROUTE_DELETE */
 	cJSON *req;                 /* the application's request (dynaseal's own copy) */
+	cJSON *key;                 /* the item's key */
+	int has_update;             /* update is parsed */
 	const struct config_table *table;
 	struct ddb_expr update;     /* its UpdateExpression, parsed */
 	struct ddb_expr cond;       /* its ConditionExpression, parsed when has_cond */
@@ -134,6 +137,9 @@ static int read_return_values(struct route_state *st, struct route_rmw *r, const
 					    "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]",
 					    cJSON_IsString(rv) ? rv->valuestring : "");
 		r->ret = (enum rmw_return)i;
+		if (r->op != ROUTE_UPDATE && r->ret != RMW_NONE && r->ret != RMW_ALL_OLD)
+			return route_refuse(st, "One or more parameter values were invalid: Return values "
+					    "set to invalid value");
 	}
 	if (ccf != NULL) {
 		if (!cJSON_IsString(ccf) || (strcmp(ccf->valuestring, "ALL_OLD") != 0 &&
@@ -151,7 +157,8 @@ void route_rmw_free(struct route_rmw *r)
 {
 	if (r == NULL)
 		return;
-	ddb_expr_release(&r->update);
+	if (r->has_update)
+		ddb_expr_release(&r->update);
 	if (r->has_cond)
 		ddb_expr_release(&r->cond);
 	if (r->pause != NULL)
@@ -163,10 +170,30 @@ void route_rmw_free(struct route_rmw *r)
 	cJSON_Delete(r->written);
 	cJSON_Delete(r->read);
 	cJSON_Delete(r->req);
+	cJSON_Delete(r->key);
 	free(r);
 }
 
-int route_rmw_prepare(struct route_state *st, const struct config_table *t, const cJSON *req)
+/* The key of the item a PutItem writes: its Item's key attributes. */
+static cJSON *key_of_item(const struct config_table *t, const cJSON *item)
+{
+	cJSON *key = cJSON_CreateObject();
+	const char *names[] = { t->partition_key, t->sort_key };
+
+	for (size_t i = 0; key != NULL && i < 2; i++) {
+		const cJSON *v = names[i] != NULL ? cJSON_GetObjectItemCaseSensitive(item, names[i]) : NULL;
+		cJSON *c = v != NULL ? cJSON_Duplicate(v, 1) : NULL;
+		if (v != NULL && (c == NULL || !cJSON_AddItemToObject(key, names[i], c))) {
+			cJSON_Delete(c);
+			cJSON_Delete(key);
+			key = NULL;
+		}
+	}
+	return key;
+}
+
+int route_rmw_prepare(struct route_state *st, const struct config_table *t, const cJSON *req,
+		      enum route_op op)
 {
 	const cJSON *ue = cJSON_GetObjectItemCaseSensitive(req, "UpdateExpression");
 	const cJSON *ce = cJSON_GetObjectItemCaseSensitive(req, "ConditionExpression");
@@ -177,16 +204,19 @@ int route_rmw_prepare(struct route_state *st, const struct config_table *t, cons
 	struct route_rmw *r;
 
 	/* What is malformed is left to route.c, which refuses it in its own words. */
-	if (!cJSON_IsString(ue) || (ce != NULL && !cJSON_IsString(ce)))
+	if ((op == ROUTE_UPDATE ? !cJSON_IsString(ue) : !cJSON_IsString(ce)) ||
+	    (ce != NULL && !cJSON_IsString(ce)))
 		return 0;
 	s.written = cJSON_CreateObject();
 	s.read = cJSON_CreateObject();
 	if (s.written == NULL || s.read == NULL)
 		goto oom;
-	if (ddb_expr_scan(DDB_EXPR_UPDATE, "UpdateExpression", ue->valuestring, names, scan_cb,
-			  &s, &ignored) != 0 ||
+	if ((op == ROUTE_UPDATE &&
+	     ddb_expr_scan(DDB_EXPR_UPDATE, "UpdateExpression", ue->valuestring, names, scan_cb,
+			   &s, &ignored) != 0) ||
 	    (ce != NULL && ddb_expr_scan(DDB_EXPR_CONDITION, "ConditionExpression", ce->valuestring,
-					 names, scan_cb, &s, &ignored) != 0) || s.reserved) {
+					 names, scan_cb, &s, &ignored) != 0) || s.reserved ||
+	    (op != ROUTE_UPDATE && !s.wanted)) {
 		cJSON_Delete(s.written);
 		cJSON_Delete(s.read);
 		return 0;
@@ -195,6 +225,7 @@ int route_rmw_prepare(struct route_state *st, const struct config_table *t, cons
 	if (r == NULL)
 		goto oom;
 	st->rmw = r;
+	r->op = op;
 	r->deferred = !s.wanted;
 	r->table = t;
 	r->written = s.written;
@@ -209,9 +240,12 @@ int route_rmw_prepare(struct route_state *st, const struct config_table *t, cons
 	ce = cJSON_GetObjectItemCaseSensitive(r->req, "ConditionExpression");
 	names = cJSON_GetObjectItemCaseSensitive(r->req, "ExpressionAttributeNames");
 	r->values = cJSON_GetObjectItemCaseSensitive(r->req, "ExpressionAttributeValues");
-	if (ddb_expr_parse(DDB_EXPR_UPDATE, "UpdateExpression", ue->valuestring, names, &r->update,
-			   &st->err) != 0)
-		return -1;
+	if (op == ROUTE_UPDATE) {
+		r->has_update = 1;
+		if (ddb_expr_parse(DDB_EXPR_UPDATE, "UpdateExpression", ue->valuestring, names,
+				   &r->update, &st->err) != 0)
+			return -1;
+	}
 	if (ce != NULL) {
 		r->has_cond = 1;
 		if (ddb_expr_parse(DDB_EXPR_CONDITION, "ConditionExpression", ce->valuestring, names,
@@ -220,18 +254,30 @@ int route_rmw_prepare(struct route_state *st, const struct config_table *t, cons
 	}
 	if (r->values != NULL && !cJSON_IsObject(r->values))
 		return route_refuse(st, "ExpressionAttributeValues must be a map");
-	exprs[0] = ue->valuestring;
+	exprs[0] = ue != NULL ? ue->valuestring : NULL;
 	exprs[1] = ce != NULL ? ce->valuestring : NULL;
 	if (route_check_unused(st, names, "ExpressionAttributeNames", exprs, 2) != 0 ||
 	    route_check_unused(st, r->values, "ExpressionAttributeValues", exprs, 2) != 0 ||
-	    ddb_eval_check_values(&r->update, "UpdateExpression", r->values, &st->err) != 0 ||
+	    (r->has_update && ddb_eval_check_values(&r->update, "UpdateExpression", r->values,
+						    &st->err) != 0) ||
 	    (r->has_cond && ddb_eval_check_values(&r->cond, "ConditionExpression", r->values,
 						  &st->err) != 0) ||
 	    read_return_values(st, r, r->req) != 0)
 		return -1;
-	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r->req, "Key")))
-		return route_refuse(st, "1 validation error detected: Value null at 'key' failed to "
-				    "satisfy constraint: Member must not be null");
+	if (op == ROUTE_PUT) {
+		const cJSON *item = cJSON_GetObjectItemCaseSensitive(r->req, "Item");
+		if (!cJSON_IsObject(item))
+			return route_refuse(st, "table \"%s\": Item must be a map of attribute values",
+					    t->name);
+		r->key = key_of_item(t, item);
+	} else {
+		if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r->req, "Key")))
+			return route_refuse(st, "1 validation error detected: Value null at 'key' failed "
+					    "to satisfy constraint: Member must not be null");
+		r->key = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(r->req, "Key"), 1);
+	}
+	if (r->key == NULL)
+		goto oom_st;
 	return 1;
 oom:
 	cJSON_Delete(s.written);
@@ -354,7 +400,7 @@ static void send_read(struct route_state *st)
 
 	r->attempts++;
 	if (body == NULL || copy_member(body, r->req, "TableName") == NULL ||
-	    copy_member(body, r->req, "Key") == NULL ||
+	    !cJSON_AddItemToObject(body, "Key", cJSON_Duplicate(r->key, 1)) ||
 	    cJSON_AddTrueToObject(body, "ConsistentRead") == NULL) {
 		cJSON_Delete(body);
 		fail_oom(st);
@@ -415,6 +461,7 @@ static void answer_condition_failed(struct route_state *st)
 }
 
 static void write_ready(void *arg, struct crypt_batch *b, const struct ds_error *err);
+static void send_write(struct route_state *st, struct crypt_batch *b);
 
 /* The item as it was (r->plain) is known: evaluate, apply, encrypt. */
 static void evaluate(struct route_state *st)
@@ -436,13 +483,18 @@ static void evaluate(struct route_state *st)
 			return;
 		}
 	}
-	item = cJSON_Duplicate(r->plain != NULL ? r->plain
-				: cJSON_GetObjectItemCaseSensitive(r->req, "Key"), 1);
+	if (r->op == ROUTE_DELETE) {
+		send_write(st, NULL);
+		return;
+	}
+	/* PutItem writes its Item; UpdateItem the item read (or its key) updated. */
+	item = cJSON_Duplicate(r->op == ROUTE_PUT ? cJSON_GetObjectItemCaseSensitive(r->req, "Item")
+			       : r->plain != NULL ? r->plain : r->key, 1);
 	if (item == NULL) {
 		fail_oom(st);
 		return;
 	}
-	if (ddb_update_apply(&r->update, r->values, &item, &e) != 0) {
+	if (r->has_update && ddb_update_apply(&r->update, r->values, &item, &e) != 0) {
 		cJSON_Delete(item);
 		fail(st, &e);
 		return;
@@ -551,33 +603,45 @@ static const char *const write_return[] = {
 	[RMW_UPDATED_OLD] = "ALL_OLD", [RMW_UPDATED_NEW] = "ALL_NEW",
 };
 
+/* Sends the write: the new item (encrypted in b; none for DeleteItem) in place of the one read. */
+static void send_write(struct route_state *st, struct crypt_batch *b)
+{
+	static const char *const ops[] = { [ROUTE_PUT] = "PutItem", [ROUTE_UPDATE] = "UpdateItem",
+					   [ROUTE_DELETE] = "DeleteItem" };
+	struct route_rmw *r = st->rmw;
+	const cJSON *enc = b != NULL ? cJSON_GetObjectItemCaseSensitive(crypt_batch_doc(b), "Item") : NULL;
+	struct route_rmw_write w = { r->table, r->raw, enc, r->written, r->read, r->op != ROUTE_UPDATE };
+	cJSON *body = route_rmw_write_body(&w);
+	int ok = body != NULL && copy_member(body, r->req, "TableName") != NULL;
+
+	if (ok && r->op == ROUTE_PUT)
+		ok = cJSON_AddItemToObject(body, "Item", cJSON_Duplicate(enc, 1));
+	else if (ok)
+		ok = cJSON_AddItemToObject(body, "Key", cJSON_Duplicate(r->key, 1));
+	ok = ok && cJSON_AddStringToObject(body, "ReturnValues", write_return[r->ret]) != NULL &&
+	     copy_member(body, r->req, "ReturnConsumedCapacity") != NULL &&
+	     copy_member(body, r->req, "ReturnItemCollectionMetrics") != NULL;
+	if (b != NULL) {
+		crypt_batch_free(b);
+		r->batch = NULL;
+	}
+	if (!ok) {
+		cJSON_Delete(body);
+		fail_oom(st);
+		return;
+	}
+	send_as(st, ops[r->op], body, write_cb);
+}
+
 static void write_ready(void *arg, struct crypt_batch *b, const struct ds_error *err)
 {
 	struct route_state *st = arg;
-	struct route_rmw *r = st->rmw;
-	struct route_rmw_write w = {
-		r->table, r->raw, cJSON_GetObjectItemCaseSensitive(crypt_batch_doc(b), "Item"),
-		r->written, r->read,
-	};
-	cJSON *body;
 
 	if (err != NULL) {
 		fail(st, err);
 		return;
 	}
-	body = route_rmw_write_body(&w);
-	crypt_batch_free(b);
-	r->batch = NULL;
-	if (body == NULL || copy_member(body, r->req, "TableName") == NULL ||
-	    copy_member(body, r->req, "Key") == NULL ||
-	    cJSON_AddStringToObject(body, "ReturnValues", write_return[r->ret]) == NULL ||
-	    copy_member(body, r->req, "ReturnConsumedCapacity") == NULL ||
-	    copy_member(body, r->req, "ReturnItemCollectionMetrics") == NULL) {
-		cJSON_Delete(body);
-		fail_oom(st);
-		return;
-	}
-	send_as(st, "UpdateItem", body, write_cb);
+	send_write(st, b);
 }
 
 static void pause_done(evutil_socket_t fd, short what, void *arg)

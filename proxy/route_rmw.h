@@ -10,12 +10,15 @@
 #include "proxy/net/http.h"
 
 #include "config/config.h"
+#include "proxy/route_internal.h"
 
 struct route_state;
 struct route_rmw;
 
 /*
- * Prepares the UpdateItem request req on table t to be carried out by dynaseal.  It must be
+ * Prepares the UpdateItem request req (op ROUTE_UPDATE) on table t to be carried out by
+ * dynaseal; a PutItem or DeleteItem (ROUTE_PUT, ROUTE_DELETE) too when its
+ * ConditionExpression reads an encrypted attribute (never deferred).  It must be
  * when its UpdateExpression writes an attribute that is not DO_NOTHING or reads an encrypted
  * one, or its ConditionExpression reads an encrypted one: route_rmw_start runs it.  Otherwise
  * it is deferred (route_rmw_deferred): the request is forwarded, conditioned on the item
@@ -24,7 +27,8 @@ struct route_rmw;
  * st->rmw set, 0 when the request is left to route.c's checks (an expression it cannot read),
  * or -1 with st->err set when the request is invalid as DynamoDB would find it.
  */
-int route_rmw_prepare(struct route_state *st, const struct config_table *t, const cJSON *req);
+int route_rmw_prepare(struct route_state *st, const struct config_table *t, const cJSON *req,
+		      enum route_op op);
 /* Whether the update prepared is deferred. */
 int route_rmw_deferred(const struct route_state *st);
 /* Starts the read of the item; the transaction ends in an answer or a refusal. */
@@ -44,10 +48,11 @@ struct route_rmw_write {
 	const cJSON *enc;           /* the new item, encrypted and signed */
 	const cJSON *written;       /* the DO_NOTHING attributes the update writes (names) */
 	const cJSON *read;          /* the DO_NOTHING attributes the request reads (names) */
+	int cond_only;              /* PutItem, DeleteItem: only the condition */
 };
-/* The UpdateExpression, ConditionExpression, ExpressionAttributeNames and
+/* The UpdateExpression (unless cond_only), ConditionExpression, ExpressionAttributeNames and
  * ExpressionAttributeValues of the write-back, as a new request object (the caller adds
- * TableName, Key and the rest), or NULL when out of memory. */
+ * TableName, Key or Item and the rest), or NULL when out of memory. */
 cJSON *route_rmw_write_body(const struct route_rmw_write *it);
 
 #endif

@@ -82,10 +82,12 @@ static int build(const struct route_rmw_write *it, struct text_parts *w)
 {
 	const cJSON *foot = cJSON_GetObjectItemCaseSensitive(it->raw, ITEM_FOOT_ATTR);
 	const cJSON *sets[] = { it->written, it->read };
+	const cJSON *set_from = it->cond_only ? NULL : it->enc;
+	const cJSON *removed_from = it->cond_only ? NULL : it->raw;
 	const cJSON *a;
 	char ph[16];
 
-	cJSON_ArrayForEach(a, it->enc) {
+	cJSON_ArrayForEach(a, set_from) {
 		if (!rewritten(it, a->string))
 			continue;
 		if (placeholder(w, a->string, a, ph) != 0)
@@ -93,7 +95,7 @@ static int build(const struct route_rmw_write *it, struct text_parts *w)
 		evbuffer_add_printf(w->set, "%s%s = :r%s", evbuffer_get_length(w->set) ? ", " : "SET ",
 				    ph, ph + 2);
 	}
-	cJSON_ArrayForEach(a, it->raw) {
+	cJSON_ArrayForEach(a, removed_from) {
 		if (!rewritten(it, a->string) || cJSON_GetObjectItemCaseSensitive(it->enc, a->string) != NULL)
 			continue;
 		if (placeholder(w, a->string, NULL, ph) != 0)
@@ -157,14 +159,17 @@ cJSON *route_rmw_write_body(const struct route_rmw_write *it)
 	w.values = cJSON_CreateObject();
 	ok = body && w.set && w.remove && w.cond && w.names && w.values && build(it, &w) == 0 &&
 	     evbuffer_add_buffer(w.set, w.remove) == 0 &&
-	     add_text(body, "UpdateExpression", w.set) == 0 &&
+	     (it->cond_only || add_text(body, "UpdateExpression", w.set) == 0) &&
 	     add_text(body, "ConditionExpression", w.cond) == 0 &&
 	     cJSON_AddItemToObject(body, "ExpressionAttributeNames", w.names);
 	if (ok) {
 		w.names = NULL;
-		ok = cJSON_AddItemToObject(body, "ExpressionAttributeValues", w.values);
-		if (ok)
-			w.values = NULL;
+		/* DynamoDB refuses an empty map (a condition of attribute_not_exists only). */
+		if (w.values->child != NULL) {
+			ok = cJSON_AddItemToObject(body, "ExpressionAttributeValues", w.values);
+			if (ok)
+				w.values = NULL;
+		}
 	}
 	cJSON_Delete(w.names);
 	cJSON_Delete(w.values);

@@ -266,9 +266,9 @@ class EncryptionTest(unittest.TestCase):
         a = self.app
         key = {"pk": {"S": "rf"}, "sk": {"N": "1"}}
         a.put_item(TableName="users", Item=full_item("rf"))
-        self.assert_refused(lambda: a.put_item(TableName="users", Item=full_item("rf"),
-                                               ConditionExpression="email <> :e",
-                                               ExpressionAttributeValues={":e": {"S": "x"}}),
+        self.assert_refused(lambda: a.transact_write_items(TransactItems=[{"ConditionCheck": {
+            "TableName": "users", "Key": key, "ConditionExpression": "email <> :e",
+            "ExpressionAttributeValues": {":e": {"S": "x"}}}}]),
                             '"users"', "ConditionExpression", '"email"', "ENCRYPT_AND_SIGN")
         self.assert_refused(lambda: a.query(TableName="users", KeyConditionExpression="pk = :p AND #s = :s",
                                             ExpressionAttributeNames={"#s": "ssn"},
@@ -487,8 +487,8 @@ class EncryptionTest(unittest.TestCase):
             {"PutRequest": {"Item": full_item("m", str(i))}} for i in range(1, 4)]})
         self.app.query(TableName="users", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "m"}})
         with self.assertRaises(self.app.exceptions.ClientError):
-            self.app.put_item(TableName="users", Item=full_item("m", "9"), ConditionExpression="ssn = :s",
-                              ExpressionAttributeValues={":s": {"S": "x"}})
+            self.app.query(TableName="users", KeyConditionExpression="pk = :p AND ssn = :s",
+                           ExpressionAttributeValues={":p": {"S": "m"}, ":s": {"S": "x"}})
         after = counters()
         self.assertEqual(after["dynaseal_items_encrypted_total"] - before["dynaseal_items_encrypted_total"], 3)
         self.assertEqual(after["dynaseal_items_decrypted_total"] - before["dynaseal_items_decrypted_total"], 3)

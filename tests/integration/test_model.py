@@ -281,11 +281,40 @@ class ModelTest(unittest.TestCase):
         return expr, names, values, new
 
     # ---- operations --------------------------------------------------------------------------
+    def secret_condition(self, args, old):
+        """Now and then a ConditionExpression on an encrypted attribute (dynaseal evaluates it
+        on the item it reads); returns whether it holds on old."""
+        if self.rng.random() >= 0.3:
+            return True
+        a = self.rng.choice(ENC)
+        args["ExpressionAttributeNames"] = {"#c": a}
+        if old is None or a not in old:
+            exists = self.rng.random() < 0.5
+            args["ConditionExpression"] = "attribute_%sexists(#c)" % ("" if exists else "not_")
+            return not exists
+        same = self.rng.random() < 0.6
+        args["ConditionExpression"] = "#c = :c"
+        args["ExpressionAttributeValues"] = {":c": old[a] if same else self.gen.value(False)}
+        return same
+
+    def conditional(self, fn, args, holds, old, what):
+        """Calls fn(**args): it succeeds when holds, else fails with the item as it was."""
+        if holds:
+            return fn(**args)
+        args["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        with self.assertRaises(self.app.exceptions.ConditionalCheckFailedException) as cm:
+            fn(**args)
+        self.same(cm.exception.response.get("Item"), old, what + " failed condition's Item")
+        return None
+
     def op_put(self):
         t, k = self.any_key()
         item, old = self.gen.item(k), self.want(t, k)
         rv = self.rng.choice(["NONE", "ALL_OLD"])
-        out = self.app.put_item(TableName=t, Item=item, ReturnValues=rv)
+        args = dict(TableName=t, Item=item, ReturnValues=rv)
+        out = self.conditional(self.app.put_item, args, self.secret_condition(args, old), old, "PutItem")
+        if out is None:
+            return
         if rv == "ALL_OLD":
             self.same(out.get("Attributes"), old, "PutItem ALL_OLD")
         self.model[t][self.kid(k)] = item
@@ -305,8 +334,11 @@ class ModelTest(unittest.TestCase):
 
     def op_delete(self):
         t, k = self.any_key()
-        out = self.app.delete_item(TableName=t, Key=k, ReturnValues="ALL_OLD")
-        self.same(out.get("Attributes"), self.model[t].pop(self.kid(k), None), "DeleteItem ALL_OLD")
+        old = self.want(t, k)
+        args = dict(TableName=t, Key=k, ReturnValues="ALL_OLD")
+        out = self.conditional(self.app.delete_item, args, self.secret_condition(args, old), old, "DeleteItem")
+        if out is not None:
+            self.same(out.get("Attributes"), self.model[t].pop(self.kid(k), None), "DeleteItem ALL_OLD")
 
     def project(self, args, keys=("pk",)):
         """Now and then a ProjectionExpression of whole attributes in `args` (dynaseal extends
