@@ -92,13 +92,15 @@ static int invalid(struct ds_error *err, const char *fmt, ...)
 	return -1;
 }
 
-/* Adds a copy of v under a new :lgN placeholder and writes the placeholder. */
+/* Adds a copy of v under a :lgN placeholder values does not hold yet and writes it. */
 static int add_value(cJSON *values, const cJSON *v, struct text *t, int *n)
 {
 	char ph[24];
 	cJSON *c = cJSON_Duplicate(v, 1);
 
-	snprintf(ph, sizeof(ph), ":lg%d", (*n)++);
+	do
+		snprintf(ph, sizeof(ph), ":lg%d", (*n)++);
+	while (cJSON_GetObjectItemCaseSensitive(values, ph) != NULL);
 	if (c == NULL || !cJSON_AddItemToObject(values, ph, c)) {
 		cJSON_Delete(c);
 		return -1;
@@ -286,7 +288,9 @@ int ddb_legacy_condition(enum ddb_legacy_kind kind, const cJSON *conds,
 		char ph[24];
 		cJSON *name;
 
-		snprintf(ph, sizeof(ph), "#lg%d", nn++);
+		do      /* one the request does not use yet (several maps may share names) */
+			snprintf(ph, sizeof(ph), "#lg%d", nn++);
+		while (cJSON_GetObjectItemCaseSensitive(*names, ph) != NULL);
 		name = cJSON_CreateString(c->string);
 		if (name == NULL || !cJSON_AddItemToObject(*names, ph, name)) {
 			cJSON_Delete(name);

@@ -22,7 +22,7 @@ enum ddb_legacy_kind {
  * Writes conds (the legacy map, attribute name to condition), joined by conditional_operator
  * ("AND" when NULL, or "OR"), as a condition expression: a malloc'd string in *expr, whose
  * names and values are added to *names and *values (objects created when NULL; the caller owns
- * them) under placeholders #lgN and :lgN.  Returns 0, or -1 with err set: 400
+ * them) under placeholders #lgN and :lgN that they do not hold yet.  Returns 0, or -1 with err set: 400
  * ValidationException in DynamoDB's words (a form the operator does not take, the wrong number
  * of values, values of mixed or unsupported types, a BETWEEN whose bounds are reversed, an
  * unknown operator), or 500 when out of memory.
