@@ -21,6 +21,7 @@
 #include "proxy/base/json.h"
 #include "proxy/route_internal.h"
 #include "proxy/route_filter.h"
+#include "proxy/route_legacy.h"
 #include "proxy/route_rmw.h"
 
 #include <stdio.h>
@@ -39,7 +40,8 @@
 #include "proxy/net/upstream.h"
 #include "proxy/worker.h"
 
-/* The parameters of DynamoDB's legacy API, which dynaseal cannot check: always refused. */
+/* The parameters of DynamoDB's legacy API: written as expressions (route_legacy.c); what is
+ * left of them (a ConditionalOperator with no conditions) is refused. */
 static const char *const legacy_params[] = {
 	"Expected", "AttributeUpdates", "QueryFilter", "ScanFilter", "KeyConditions",
 	"AttributesToGet", "ConditionalOperator",
@@ -500,6 +502,7 @@ static int prepare_batch_get(struct route_state *st, cJSON *req)
 		if (rp->original == NULL || rp->name == NULL)
 			return oom(st);
 		if (check_params(st, t, ka, params_keys_and_attrs, "RequestItems") != 0 ||
+		    route_legacy_translate(st, ka, ROUTE_BATCH_GET) != 0 ||
 		    check_legacy(st, t, ka, "RequestItems") != 0 ||
 		    check_expr(st, t, ka, "ProjectionExpression", DDB_EXPR_PROJECTION) != 0 ||
 		    extend_projection(st, t, ka, rp) != 0)
@@ -675,6 +678,9 @@ static int prepare(struct route_state *st)
 			      "ExclusiveStartKey", 0) != 0)
 			return -1;
 	}
+	/* Legacy parameters go the way of the expressions they mean (route_legacy.c). */
+	if (route_legacy_translate(st, req, st->op) != 0)
+		return -1;
 	if (st->op == ROUTE_QUERY || st->op == ROUTE_SCAN) {
 		const cJSON *sel;
 		if (route_filter_prepare(st, t, req) < 0)

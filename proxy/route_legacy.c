@@ -1,0 +1,300 @@
+/*
+ * DynamoDB's legacy parameters on configured tables, written as the expressions that mean the
+ * same (Developer Guide, "Legacy conditional parameters"): Expected (with ConditionalOperator)
+ * as ConditionExpression, AttributeUpdates as UpdateExpression, KeyConditions as
+ * KeyConditionExpression, QueryFilter and ScanFilter (with ConditionalOperator) as
+ * FilterExpression, AttributesToGet as ProjectionExpression.  The request then goes the way
+ * every expression request goes: checked, rewritten, or carried out by dynaseal when it reads
+ * or writes protected attributes.  Names and values go through #lgN and :lgN placeholders.
+ */
+#include "proxy/route_legacy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "proxy/ddb/ddb_legacy.h"
+#include "proxy/route_internal.h"
+
+/* The parameters of each style, in the order DynamoDB lists them in its refusal. */
+static const char *const legacy[] = {
+	"AttributesToGet", "QueryFilter", "ScanFilter", "KeyConditions", "Expected",
+	"AttributeUpdates", "ConditionalOperator",
+};
+static const char *const modern[] = {
+	"ProjectionExpression", "FilterExpression", "KeyConditionExpression", "ConditionExpression",
+	"UpdateExpression", "ExpressionAttributeNames", "ExpressionAttributeValues",
+};
+
+/* DynamoDB refuses a request that mixes the styles (KeyConditions may go with the other
+ * expressions when there is no KeyConditionExpression). */
+static int check_mixed(struct route_state *st, const cJSON *req)
+{
+	char old[160] = "", new[200] = "";
+	size_t no = 0, nn = 0;
+	int key_alone = cJSON_GetObjectItemCaseSensitive(req, "KeyConditionExpression") == NULL;
+
+	for (size_t i = 0; i < sizeof(modern) / sizeof(modern[0]); i++)
+		if (cJSON_GetObjectItemCaseSensitive(req, modern[i]) != NULL)
+			nn += (size_t)snprintf(new + nn, sizeof(new) - nn, "%s%s", nn ? ", " : "", modern[i]);
+	if (nn == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(legacy) / sizeof(legacy[0]); i++) {
+		if (cJSON_GetObjectItemCaseSensitive(req, legacy[i]) == NULL ||
+		    (key_alone && strcmp(legacy[i], "KeyConditions") == 0))
+			continue;
+		no += (size_t)snprintf(old + no, sizeof(old) - no, "%s%s", no ? ", " : "", legacy[i]);
+	}
+	if (no == 0)
+		return 0;
+	return route_refuse(st, "Can not use both expression and non-expression parameters in the "
+			    "same request: Non-expression parameters: {%s} Expression parameters: {%s}",
+			    old, new);
+}
+
+/* The request's names and values objects, detached (NULL when absent), to be added to. */
+struct placeholders {
+	cJSON *names, *values;
+};
+
+static void take(cJSON *req, struct placeholders *p)
+{
+	p->names = cJSON_DetachItemFromObjectCaseSensitive(req, "ExpressionAttributeNames");
+	p->values = cJSON_DetachItemFromObjectCaseSensitive(req, "ExpressionAttributeValues");
+}
+
+/* Puts them back, leaving out what is empty (DynamoDB refuses an empty map). */
+static void give_back(cJSON *req, struct placeholders *p)
+{
+	if (p->names != NULL && p->names->child != NULL)
+		cJSON_AddItemToObject(req, "ExpressionAttributeNames", p->names);
+	else
+		cJSON_Delete(p->names);
+	if (p->values != NULL && p->values->child != NULL)
+		cJSON_AddItemToObject(req, "ExpressionAttributeValues", p->values);
+	else
+		cJSON_Delete(p->values);
+	p->names = p->values = NULL;
+}
+
+/* Replaces the legacy map param of req by expression param. */
+static int condition(struct route_state *st, cJSON *req, struct placeholders *p, const char *param,
+		     enum ddb_legacy_kind kind, const char *expr_param, int with_operator)
+{
+	const cJSON *conds = cJSON_GetObjectItemCaseSensitive(req, param);
+	const cJSON *op = with_operator ? cJSON_GetObjectItemCaseSensitive(req, "ConditionalOperator") : NULL;
+	char *expr = NULL;
+
+	if (conds == NULL)
+		return 0;
+	if (op != NULL && !cJSON_IsString(op))
+		return route_refuse(st, "ConditionalOperator must be a string");
+	if (ddb_legacy_condition(kind, conds, op != NULL ? op->valuestring : NULL, &p->names,
+				 &p->values, &expr, &st->err) != 0)
+		return -1;
+	cJSON_DeleteItemFromObjectCaseSensitive(req, param);
+	if (op != NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(req, "ConditionalOperator");
+	if (cJSON_AddStringToObject(req, expr_param, expr) == NULL) {
+		free(expr);
+		ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		return -1;
+	}
+	free(expr);
+	return 0;
+}
+
+/* A name placeholder of p for attribute name (a fresh #lgN). */
+static int name_ph(struct placeholders *p, const char *name, char out[24])
+{
+	int n = 0;
+
+	if (p->names == NULL && (p->names = cJSON_CreateObject()) == NULL)
+		return -1;
+	do
+		snprintf(out, 24, "#lg%d", n++);
+	while (cJSON_GetObjectItemCaseSensitive(p->names, out) != NULL);
+	return cJSON_AddStringToObject(p->names, out, name) != NULL ? 0 : -1;
+}
+
+/* A value placeholder of p for a copy of v (a fresh :lgN). */
+static int value_ph(struct placeholders *p, const cJSON *v, char out[24])
+{
+	int n = 0;
+	cJSON *c;
+
+	if (p->values == NULL && (p->values = cJSON_CreateObject()) == NULL)
+		return -1;
+	do
+		snprintf(out, 24, ":lg%d", n++);
+	while (cJSON_GetObjectItemCaseSensitive(p->values, out) != NULL);
+	c = cJSON_Duplicate(v, 1);
+	if (c == NULL || !cJSON_AddItemToObject(p->values, out, c)) {
+		cJSON_Delete(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* AttributesToGet as a ProjectionExpression. */
+static int projection(struct route_state *st, cJSON *obj, struct placeholders *p)
+{
+	const cJSON *atg = cJSON_GetObjectItemCaseSensitive(obj, "AttributesToGet");
+	struct evbuffer *b;
+	const cJSON *a;
+	char ph[24];
+	int rc = 0;
+
+	if (atg == NULL)
+		return 0;
+	if (!cJSON_IsArray(atg) || atg->child == NULL)
+		return route_refuse(st, "1 validation error detected: Value '[]' at 'attributesToGet' "
+				    "failed to satisfy constraint: Member must have length greater than "
+				    "or equal to 1");
+	if ((b = evbuffer_new()) == NULL)
+		goto oom;
+	cJSON_ArrayForEach(a, atg) {
+		if (!cJSON_IsString(a)) {
+			evbuffer_free(b);
+			return route_refuse(st, "AttributesToGet must be a list of attribute names");
+		}
+		if (name_ph(p, a->valuestring, ph) != 0) {
+			evbuffer_free(b);
+			goto oom;
+		}
+		evbuffer_add_printf(b, "%s%s", evbuffer_get_length(b) ? ", " : "", ph);
+	}
+	evbuffer_add(b, "", 1);
+	if (cJSON_AddStringToObject(obj, "ProjectionExpression",
+				    (const char *)evbuffer_pullup(b, -1)) == NULL)
+		rc = -1;
+	evbuffer_free(b);
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, "AttributesToGet");
+	if (rc == 0)
+		return 0;
+oom:
+	ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+	return -1;
+}
+
+/* AttributeUpdates as an UpdateExpression (API reference, UpdateItem, AttributeUpdates):
+ * PUT sets, DELETE without a value removes, DELETE with one takes elements from a set, ADD
+ * adds to a number or a set and appends to a list. */
+static int updates(struct route_state *st, cJSON *req, struct placeholders *p)
+{
+	const cJSON *ups = cJSON_GetObjectItemCaseSensitive(req, "AttributeUpdates");
+	struct evbuffer *parts[4];   /* SET, REMOVE, ADD, DELETE */
+	static const char *const words[] = { "SET", "REMOVE", "ADD", "DELETE" };
+	struct evbuffer *all;
+	const cJSON *u;
+	int rc = -1;
+
+	if (ups == NULL)
+		return 0;
+	if (!cJSON_IsObject(ups))
+		return route_refuse(st, "AttributeUpdates must be a map of attribute names to updates");
+	for (int i = 0; i < 4; i++)
+		parts[i] = evbuffer_new();
+	all = evbuffer_new();
+	if (parts[0] == NULL || parts[1] == NULL || parts[2] == NULL || parts[3] == NULL || all == NULL)
+		goto oom;
+	cJSON_ArrayForEach(u, ups) {
+		const cJSON *act = cJSON_GetObjectItemCaseSensitive(u, "Action");
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(u, "Value");
+		const char *a = cJSON_IsString(act) ? act->valuestring : "PUT";
+		char n[24], val[24], empty[24];
+		int which;
+
+		if (act != NULL && (!cJSON_IsString(act) || (strcmp(a, "PUT") != 0 &&
+		    strcmp(a, "ADD") != 0 && strcmp(a, "DELETE") != 0))) {
+			route_refuse(st, "1 validation error detected: Value '%.32s' at "
+				     "'attributeUpdates.%.64s.member.action' failed to satisfy constraint: "
+				     "Member must satisfy enum value set: [ADD, PUT, DELETE]",
+				     cJSON_IsString(act) ? act->valuestring : "", u->string);
+			goto out;
+		}
+		if (v == NULL && strcmp(a, "DELETE") != 0) {
+			route_refuse(st, "One or more parameter values were invalid: Only DELETE action is "
+				     "allowed when no attribute value is specified");
+			goto out;
+		}
+		if (name_ph(p, u->string, n) != 0 || (v != NULL && value_ph(p, v, val) != 0))
+			goto oom;
+		if (strcmp(a, "PUT") == 0) {
+			which = 0;
+			evbuffer_add_printf(parts[0], "%s%s = %s", evbuffer_get_length(parts[0]) ? ", " : "",
+					    n, val);
+		} else if (strcmp(a, "DELETE") == 0) {
+			which = v == NULL ? 1 : 3;
+			evbuffer_add_printf(parts[which], "%s%s%s%s",
+					    evbuffer_get_length(parts[which]) ? ", " : "", n,
+					    v != NULL ? " " : "", v != NULL ? val : "");
+		} else if (cJSON_GetObjectItemCaseSensitive(v, "L") != NULL) {
+			static const char empty_list[] = "{\"L\":[]}";
+			cJSON *e = cJSON_Parse(empty_list);
+			int bad = e == NULL || value_ph(p, e, empty) != 0;
+			cJSON_Delete(e);
+			if (bad)
+				goto oom;
+			evbuffer_add_printf(parts[0], "%s%s = list_append(if_not_exists(%s, %s), %s)",
+					    evbuffer_get_length(parts[0]) ? ", " : "", n, n, empty, val);
+		} else {
+			evbuffer_add_printf(parts[2], "%s%s %s", evbuffer_get_length(parts[2]) ? ", " : "",
+					    n, val);
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		if (evbuffer_get_length(parts[i]) == 0)
+			continue;
+		evbuffer_add_printf(all, "%s%s ", evbuffer_get_length(all) ? " " : "", words[i]);
+		evbuffer_add_buffer(all, parts[i]);
+	}
+	evbuffer_add(all, "", 1);
+	if (evbuffer_get_length(all) > 1 &&
+	    cJSON_AddStringToObject(req, "UpdateExpression", (const char *)evbuffer_pullup(all, -1)) == NULL)
+		goto oom;
+	cJSON_DeleteItemFromObjectCaseSensitive(req, "AttributeUpdates");
+	rc = 0;
+	goto out;
+oom:
+	ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+out:
+	for (int i = 0; i < 4; i++)
+		if (parts[i] != NULL)
+			evbuffer_free(parts[i]);
+	if (all != NULL)
+		evbuffer_free(all);
+	return rc;
+}
+
+int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op)
+{
+	struct placeholders p = { 0 };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(legacy) / sizeof(legacy[0]); i++)
+		if (cJSON_GetObjectItemCaseSensitive(obj, legacy[i]) != NULL)
+			break;
+	if (!cJSON_IsObject(obj) || i == sizeof(legacy) / sizeof(legacy[0]))
+		return 0;
+	if (check_mixed(st, obj) != 0)
+		return -1;
+	take(obj, &p);
+	rc = projection(st, obj, &p);
+	if (rc == 0 && (op == ROUTE_PUT || op == ROUTE_UPDATE || op == ROUTE_DELETE))
+		rc = condition(st, obj, &p, "Expected", DDB_LEGACY_EXPECTED, "ConditionExpression", 1);
+	if (rc == 0 && op == ROUTE_UPDATE)
+		rc = updates(st, obj, &p);
+	if (rc == 0 && op == ROUTE_QUERY) {
+		rc = condition(st, obj, &p, "KeyConditions", DDB_LEGACY_FILTER, "KeyConditionExpression", 0);
+		if (rc == 0)
+			rc = condition(st, obj, &p, "QueryFilter", DDB_LEGACY_FILTER, "FilterExpression", 1);
+	}
+	if (rc == 0 && op == ROUTE_SCAN)
+		rc = condition(st, obj, &p, "ScanFilter", DDB_LEGACY_FILTER, "FilterExpression", 1);
+	give_back(obj, &p);
+	return rc;
+}

@@ -1,0 +1,19 @@
+/*
+ * DynamoDB's legacy parameters on configured tables, written as expressions (route_legacy.c).
+ */
+#ifndef DS_ROUTE_LEGACY_H
+#define DS_ROUTE_LEGACY_H
+
+#include <cjson/cJSON.h>
+
+#include "proxy/route_internal.h"
+
+/*
+ * Rewrites the legacy parameters of obj (a request of operation op, or a BatchGetItem table's
+ * KeysAndAttributes with op ROUTE_BATCH_GET) as the expression parameters that mean the same,
+ * in place.  Returns 0 (also when obj holds none), or -1 with st->err set: DynamoDB's refusal
+ * of a request that mixes both styles, or of a legacy parameter that is invalid.
+ */
+int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op);
+
+#endif
