@@ -256,6 +256,47 @@ class EncryptionTest(unittest.TestCase):
         self.assertEqual(cm.exception.response["Item"], made)
         self.assertEqual(cm.exception.response["Error"]["Message"], "The conditional request failed")
 
+    def test_what_dynaseal_evaluates_is_refused_in_dynamodb_words(self):
+        """Requests dynaseal carries out itself (updates of protected attributes, conditions and
+        filters on encrypted ones) get DynamoDB's own refusals, word for word."""
+        a = self.app
+        key = {"pk": {"S": "dw"}, "sk": {"N": "1"}}
+        a.put_item(TableName="users", Item=full_item("dw"))
+        cases = [
+            (lambda: a.update_item(TableName="users", Key=key, UpdateExpression="SET email = :e, pk = :e",
+                                   ExpressionAttributeValues={":e": {"S": "x"}}),
+             "One or more parameter values were invalid: Cannot update attribute pk. This attribute is "
+             "part of the key"),
+            (lambda: a.update_item(TableName="users", Key=key, UpdateExpression="SET email = :e",
+                                   ExpressionAttributeValues={":e": {"S": "x"}, ":u": {"S": "y"}}),
+             "Value provided in ExpressionAttributeValues unused in expressions: keys: {:u}"),
+            (lambda: a.update_item(TableName="users", Key=key, UpdateExpression="SET email = :e",
+                                   ExpressionAttributeNames={"#x": "ssn"},
+                                   ExpressionAttributeValues={":e": {"S": "x"}}),
+             "Value provided in ExpressionAttributeNames unused in expressions: keys: {#x}"),
+            (lambda: a.update_item(TableName="users", Key=key, UpdateExpression="SET email = ssn2",
+                                   ReturnValues="ALL_NEW"),
+             "The provided expression refers to an attribute that does not exist in the item"),
+            (lambda: a.put_item(TableName="users", Item=full_item("dw"), ConditionExpression="email = :e",
+                                ExpressionAttributeValues={":e": {"S": "x"}}, ReturnValues="ALL_NEW"),
+             "One or more parameter values were invalid: Return values set to invalid value"),
+            (lambda: a.scan(TableName="users", FilterExpression="((email = :e))",
+                            ExpressionAttributeValues={":e": {"S": "x"}}),
+             "Invalid FilterExpression: The expression has redundant parentheses;"),
+            (lambda: a.query(TableName="users", KeyConditionExpression="pk = :p", FilterExpression="email = :e",
+                             ExpressionAttributeValues={":p": {"S": "dw"}, ":e": {"S": "x"}, ":z": {"S": "z"}}),
+             "Value provided in ExpressionAttributeValues unused in expressions: keys: {:z}"),
+        ]
+        for call, message in cases:
+            with self.subTest(message=message):
+                with self.assertRaises(a.exceptions.ClientError) as cm:
+                    call()
+                err = cm.exception.response["Error"]
+                self.assertEqual(err["Code"], "ValidationException")
+                self.assertEqual(err["Message"], message)
+        # None of them wrote anything.
+        self.assertEqual(canon(a.get_item(TableName="users", Key=key)["Item"]), canon(full_item("dw")))
+
     def test_projection_is_trimmed(self):
         self.app.put_item(TableName="users", Item=full_item("pr"))
         got = self.app.get_item(TableName="users", Key={"pk": {"S": "pr"}, "sk": {"N": "1"}},
