@@ -277,7 +277,7 @@ struct expr_check {
 	const struct config_table *table;
 	const char *param;
 	int update;                 /* UpdateExpression: writes must be DO_NOTHING */
-	int projection;             /* ProjectionExpression: nested paths into signed attributes */
+	int projection;             /* ProjectionExpression: only reads */
 };
 
 static int expr_name_cb(void *arg, const char *name, size_t len, int written, int nested,
@@ -288,6 +288,7 @@ static int expr_name_cb(void *arg, const char *name, size_t len, int written, in
 	int known = config_table_action(x->table, name, len, &action) == 0;
 
 	(void)err;
+	(void)nested;       /* a part of a signed attribute is read from the whole (extend_projection) */
 	if (len >= strlen(ITEM_RESERVED_PREFIX) && memcmp(name, ITEM_RESERVED_PREFIX, strlen(ITEM_RESERVED_PREFIX)) == 0)
 		return refuse(x->st, "table \"%s\": %s references \"%.*s\"; attributes starting with "
 			      "aws_dbe_ are reserved for the encryption format", x->table->name,
@@ -299,10 +300,6 @@ static int expr_name_cb(void *arg, const char *name, size_t len, int written, in
 			      x->table->name, (int)len, name,
 			      !known ? "not in attribute_actions (nor allowed unsigned)" :
 			      action == ACTION_ENCRYPT_AND_SIGN ? "encrypted (ENCRYPT_AND_SIGN)" : "signed");
-	if (x->projection && nested && known && action != ACTION_DO_NOTHING)
-		return refuse(x->st, "table \"%s\": ProjectionExpression asks for part of \"%.*s\"; a "
-			      "signed or encrypted attribute can only be read whole, so project "
-			      "\"%.*s\" itself", x->table->name, (int)len, name, (int)len, name);
 	if (!x->projection && known && action == ACTION_ENCRYPT_AND_SIGN)
 		return refuse(x->st, "table \"%s\": %s references \"%.*s\", which dynaseal encrypts "
 			      "(ENCRYPT_AND_SIGN): DynamoDB cannot compare encrypted values. Use a "
@@ -366,6 +363,17 @@ static int extend_projection(struct route_state *st, const struct config_table *
 	if (ddb_projection_parse(pe->valuestring, names, &rp->proj, &st->err) != 0)
 		return -1;
 	rp->has_proj = 1;
+	for (size_t i = 0; i < rp->proj.len; i++) {
+		if (!rp->proj.paths[i].nested)
+			continue;
+		/* A part of an attribute: the whole one is fetched (and verified, when signed),
+		 * and the answer cut to the part after decryption. */
+		rp->nested = strdup(pe->valuestring);
+		rp->nested_names = names != NULL ? cJSON_Duplicate(names, 1) : NULL;
+		if (rp->nested == NULL || (names != NULL && rp->nested_names == NULL))
+			return oom(st);
+		break;
+	}
 	extra = calloc(t->actions_len + n_filter + 2, sizeof(*extra));
 	if (extra == NULL)
 		return oom(st);
@@ -705,6 +713,8 @@ static void route_state_free(struct route_state *st)
 			ddb_projection_cleanup(&st->projs[i].proj);
 		cJSON_Delete(st->projs[i].original);
 		free(st->projs[i].name);
+		free(st->projs[i].nested);
+		cJSON_Delete(st->projs[i].nested_names);
 	}
 	free(st->strips);
 	free(st->projs);

@@ -46,6 +46,9 @@ struct route_proj {
 	int has_proj;                      /* proj is filled */
 	char *name;                        /* BatchGetItem: the RequestItems key (table name) */
 	cJSON *original;                   /* BatchGetItem: the KeysAndAttributes as sent */
+	char *nested;                      /* a projection with nested paths: its text and */
+	cJSON *nested_names;               /* names, to cut the answer to them (whole signed
+					    * attributes are fetched and verified) */
 };
 
 /* A response item and the projection it must be trimmed to after decryption. */

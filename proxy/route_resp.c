@@ -11,6 +11,7 @@
  * UPDATED_NEW answer with a signed attribute), is refused whole with a 502: nothing reaches
  * the application unverified.
  */
+#include "proxy/ddb/ddb_eval.h"
 #include "proxy/route_internal.h"
 #include "proxy/route_filter.h"
 #include "proxy/route_rmw.h"
@@ -522,6 +523,26 @@ static cJSON *read_answer(const struct route_state *st, struct http_msg *resp, i
 	return doc;
 }
 
+/* Trims a decrypted item to the application's projection: its attributes, and within them
+ * the parts a nested path names. */
+static int cut(struct route_state *st, const struct route_proj *rp, cJSON *item)
+{
+	struct ddb_expr e;
+	int rc;
+
+	ddb_projection_strip(&rp->proj, item);
+	if (rp->nested == NULL)
+		return 0;
+	if (ddb_expr_parse(DDB_EXPR_PROJECTION, "ProjectionExpression", rp->nested, rp->nested_names,
+			   &e, &st->err) != 0) {
+		ddb_expr_release(&e);
+		return -1;
+	}
+	rc = ddb_eval_project(&e, item);
+	ddb_expr_release(&e);
+	return rc == 0 ? 0 : out_of_memory(st);
+}
+
 static void response_ready(void *arg, struct crypt_batch *b, const struct ds_error *err)
 {
 	struct route_state *st = arg;
@@ -542,8 +563,11 @@ static void response_ready(void *arg, struct crypt_batch *b, const struct ds_err
 		return;
 	}
 	for (size_t i = 0; i < st->strips_len; i++)
-		if (st->strips[i].item != NULL)
-			ddb_projection_strip(&st->strips[i].rp->proj, st->strips[i].item);
+		if (st->strips[i].item != NULL && cut(st, st->strips[i].rp, st->strips[i].item) != 0) {
+			e = st->err;
+			txn_fail(t, &e);
+			return;
+		}
 	if (st->rmw != NULL)
 		route_rmw_answer(st, doc);
 	if (st->op == ROUTE_BATCH_GET)

@@ -718,9 +718,10 @@ void route_rmw_answer(struct route_state *st, cJSON *doc)
 	out = cJSON_CreateObject();
 	if (out == NULL)
 		return;
-	for (const struct ddb_node *a = r->update.root->kids; a != NULL; a = a->next)
-		if (a->kids != NULL && ddb_eval_copy_path(attrs, a->kids, out) != 0)
-			break;
+	if (ddb_eval_copy_paths(attrs, &r->update, out) != 0) {
+		cJSON_Delete(out);
+		return;     /* out of memory: the whole item stays (its paths are in it) */
+	}
 	if (out->child == NULL) {
 		/* DynamoDB leaves Attributes out when none of them is there. */
 		cJSON_Delete(out);

@@ -6,6 +6,7 @@
 #include "proxy/ddb/ddb_eval.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proxy/ddb/ddb_value.h"
@@ -268,56 +269,122 @@ int ddb_eval_condition(const struct ddb_expr *e, const char *param, const cJSON 
 	return eval(&ev, e->root);
 }
 
-int ddb_eval_copy_path(const cJSON *item, const struct ddb_node *path, cJSON *out)
+/*
+ * Copies of parts of an item.  While a copy is built, the elements of its lists carry their
+ * index in ->string, so that they stay in index order and two paths through one index share
+ * its element ("l[1].a, l[1].b"); unname() clears those names when the copy is done.
+ */
+
+static int position_of(const cJSON *a, const cJSON *c)
+{
+	int n = 0;
+
+	for (const cJSON *e = a->child; e != NULL && e != c; e = e->next)
+		n++;
+	return n;
+}
+
+/* The member of container at (an object of AttributeValues, or an "L" array, of the copy) for
+ * path element el, made when missing: a copy of v when el is the path's last element, else
+ * {"M": {}} or {"L": []} for what follows.  NULL when out of memory. */
+static cJSON *slot_of(cJSON *at, const struct ddb_node *el, const cJSON *v)
+{
+	int last = el->next == NULL;
+	char key[256];
+	cJSON *s, *before = NULL, *c;
+
+	if (el->kind == DDB_NODE_NAME)
+		snprintf(key, sizeof(key), "%.*s", (int)(el->len < 255 ? el->len : 255), el->name);
+	else
+		snprintf(key, sizeof(key), "%lu", el->index);
+	for (s = at->child; s != NULL; s = s->next) {
+		if (s->string != NULL && strcmp(s->string, key) == 0)
+			break;
+		if (el->kind == DDB_NODE_INDEX && s->string != NULL &&
+		    strtoul(s->string, NULL, 10) > el->index && before == NULL)
+			before = s;
+	}
+	if (s != NULL && !last)
+		return s;
+	c = last ? cJSON_Duplicate(v, 1) : cJSON_CreateObject();
+	if (c == NULL || (c->string = strdup(key)) == NULL ||
+	    (!last && (el->next->kind == DDB_NODE_NAME ? cJSON_AddObjectToObject(c, "M")
+						       : cJSON_AddArrayToObject(c, "L")) == NULL)) {
+		cJSON_Delete(c);
+		return NULL;
+	}
+	if (s != NULL)
+		cJSON_ReplaceItemViaPointer(at, s, c);
+	else if (before != NULL)
+		cJSON_InsertItemInArray(at, position_of(at, before), c);
+	else
+		cJSON_AddItemToArray(at, c);
+	return c;
+}
+
+static int copy_path(const cJSON *item, const struct ddb_node *path, cJSON *out)
 {
 	const cJSON *v = ddb_eval_path(item, path);
-	const struct ddb_node *el = path->kids;
-	cJSON *at = out;            /* an object of AttributeValues, or a list's "L" array */
-	char name[256];
+	cJSON *at = out;
 
 	if (v == NULL)
 		return 0;
-	for (; el != NULL; el = el->next) {
-		int last = el->next == NULL;
-		cJSON *slot = NULL;
-		if (el->kind == DDB_NODE_NAME) {
-			snprintf(name, sizeof(name), "%.*s", (int)(el->len < 255 ? el->len : 255), el->name);
-			slot = cJSON_GetObjectItemCaseSensitive(at, name);
-			if (last) {
-				cJSON *c = cJSON_Duplicate(v, 1);
-				if (c == NULL)
-					return -1;
-				if (slot != NULL)
-					cJSON_ReplaceItemViaPointer(at, slot, c);
-				else
-					cJSON_AddItemToObject(at, name, c);
-				return 0;
-			}
-			if (slot == NULL) {
-				slot = cJSON_CreateObject();
-				if (slot == NULL || !cJSON_AddItemToObject(at, name, slot))
-					return -1;
-				if (el->next->kind == DDB_NODE_NAME ? cJSON_AddObjectToObject(slot, "M") == NULL
-								     : cJSON_AddArrayToObject(slot, "L") == NULL)
-					return -1;
-			}
-		} else {
-			/* A list element: appended in the order the update names them. */
-			cJSON *c = last ? cJSON_Duplicate(v, 1) : cJSON_CreateObject();
-			if (c == NULL || !cJSON_AddItemToArray(at, c))
-				return -1;
-			if (last)
-				return 0;
-			slot = c;
-			if (el->next->kind == DDB_NODE_NAME ? cJSON_AddObjectToObject(slot, "M") == NULL
-							     : cJSON_AddArrayToObject(slot, "L") == NULL)
-				return -1;
-		}
-		at = cJSON_GetObjectItemCaseSensitive(slot, "M");
+	for (const struct ddb_node *el = path->kids; el != NULL; el = el->next) {
+		cJSON *s = slot_of(at, el, v);
+		if (s == NULL)
+			return -1;
+		if (el->next == NULL)
+			return 0;
+		at = cJSON_GetObjectItemCaseSensitive(s, "M");
 		if (at == NULL)
-			at = cJSON_GetObjectItemCaseSensitive(slot, "L");
+			at = cJSON_GetObjectItemCaseSensitive(s, "L");
 		if (at == NULL)
-			return 0;   /* the answer's value is not of the path's shape */
+			return 0;   /* the value is not of the path's shape */
 	}
+	return 0;
+}
+
+/* Clears the index names of the list elements of an AttributeValue (or object of them). */
+static void unname(cJSON *v)
+{
+	for (cJSON *c = v != NULL ? v->child : NULL; c != NULL; c = c->next) {
+		if (cJSON_IsArray(v) && c->string != NULL) {
+			free(c->string);
+			c->string = NULL;
+		}
+		unname(c);
+	}
+}
+
+int ddb_eval_copy_paths(const cJSON *item, const struct ddb_expr *e, cJSON *out)
+{
+	int rc = 0;
+
+	for (const struct ddb_node *k = e->root != NULL ? e->root->kids : NULL; k != NULL && rc == 0;
+	     k = k->next) {
+		const struct ddb_node *path = k->kind == DDB_NODE_ACTION ? k->kids : k;
+		if (path != NULL && path->kind == DDB_NODE_PATH)
+			rc = copy_path(item, path, out);
+	}
+	unname(out);
+	return rc;
+}
+
+int ddb_eval_project(const struct ddb_expr *proj, cJSON *item)
+{
+	cJSON *out = cJSON_CreateObject();
+
+	if (out == NULL || ddb_eval_copy_paths(item, proj, out) != 0) {
+		cJSON_Delete(out);
+		return -1;
+	}
+	/* item takes out's members, in place. */
+	while (item->child != NULL)
+		cJSON_Delete(cJSON_DetachItemViaPointer(item, item->child));
+	while (out->child != NULL) {
+		cJSON *m = cJSON_DetachItemViaPointer(out, out->child);
+		cJSON_AddItemToObject(item, m->string, m);
+	}
+	cJSON_Delete(out);
 	return 0;
 }

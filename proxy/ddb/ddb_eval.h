@@ -29,14 +29,21 @@ int ddb_eval_condition(const struct ddb_expr *e, const char *param, const cJSON 
 const cJSON *ddb_eval_path(const cJSON *item, const struct ddb_node *path);
 
 /*
- * Copies the part of item (an object of AttributeValues) that path reaches into out, an object
- * of AttributeValues, creating the maps and lists on the way ("a.b[2]" adds {"a": {"M": {"b":
- * {"L": [v]}}}}; list elements are appended in the order copied), as DynamoDB answers
- * UPDATED_OLD and UPDATED_NEW.  Nothing is copied when path leads nowhere.  Returns 0, or -1
- * when out of memory.
+ * Copies the parts of item (an object of AttributeValues) that the paths of e reach into out,
+ * an object of AttributeValues: e is a ProjectionExpression (its paths) or an UpdateExpression
+ * (the paths its actions write).  The maps and lists on the way are made ("a.b[2]" gives
+ * {"a": {"M": {"b": {"L": [v]}}}}); list elements keep their order, and two paths through one
+ * element share it.  A path that leads nowhere copies nothing.  This is how DynamoDB answers a
+ * projection, and UPDATED_OLD and UPDATED_NEW.  Returns 0, or -1 when out of memory.
  */
-int ddb_eval_copy_path(const cJSON *item, const struct ddb_node *path, cJSON *out)
+int ddb_eval_copy_paths(const cJSON *item, const struct ddb_expr *e, cJSON *out)
 	__attribute__((warn_unused_result));
+/*
+ * Trims item (an object of AttributeValues) to what the ProjectionExpression proj (parsed as
+ * DDB_EXPR_PROJECTION) names, nested paths included ("profile.city", "tags[1]"), as DynamoDB
+ * answers a projection.  Returns 0, or -1 when out of memory (item then unchanged).
+ */
+int ddb_eval_project(const struct ddb_expr *proj, cJSON *item) __attribute__((warn_unused_result));
 /*
  * Checks that every :placeholder of e is defined in values.  Returns 0, or -1 with err set to
  * DynamoDB's 400 ("Invalid <param>: An expression attribute value used in expression is not

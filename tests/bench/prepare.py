@@ -131,6 +131,10 @@ def main():
         "get_64k": {"TableName": TABLE, "Key": key(items["64k"])},
         "get_350k": {"TableName": TABLE, "Key": key(items["350k"])},
         "put": {"TableName": TABLE, "Item": items["1k"]},
+        # An update of an encrypted attribute: dynaseal reads the item, decrypts, applies,
+        # encrypts and writes it back (two upstream calls).
+        "update": {"TableName": TABLE, "Key": key(items["1k"]), "UpdateExpression": "SET e0 = :v",
+                   "ExpressionAttributeValues": {":v": {"S": "bench-update-value"}}},
         "query": {"TableName": TABLE, "KeyConditionExpression": "pk = :p",
                   "ExpressionAttributeValues": {":p": {"S": "bench"}}, "Limit": QUERY_ITEMS},
         "batchget": {"RequestItems": {TABLE: {"Keys": [

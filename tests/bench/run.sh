@@ -74,9 +74,9 @@ rss_kib() {
 
 # --- build -----------------------------------------------------------------------------------
 [ -x bin/dynaseal ] || { echo "bench: bin/dynaseal is missing: run make first" >&2; exit 1; }
-pkgs="libevent libevent_openssl libevent_pthreads openssl libcjson hiredis zlib"
+pkgs="libevent libevent_openssl libevent_pthreads openssl libcjson hiredis zlib gmp"
 objs=$(find build/rel/proxy build/rel/crypto build/rel/config build/rel/cache -name '*.o' \
-	2>/dev/null | grep -v '^build/rel/proxy/main\.o$' | sort)
+	2>/dev/null | grep -v '^build/rel/proxy/cmd/main\.o$' | sort)
 # shellcheck disable=SC2086
 cc -O2 -g -std=c11 -D_GNU_SOURCE -I. -I/usr/share/include/llhttp -Wall -Wextra -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Werror $(pkg-config --cflags $pkgs) \
@@ -304,6 +304,7 @@ check "$haproxy_port" GetItem get_plain 0 "HAProxy GetItem"
 check "$ds_port" GetItem get_plain 0 "dynaseal pass-through GetItem"
 check "$ds_port" GetItem get_1k 1 "dynaseal GetItem"
 check "$ds_port" PutItem put 1 "dynaseal PutItem"
+check "$ds_port" UpdateItem update 1 "dynaseal UpdateItem of an encrypted attribute"
 check "$ds_port" Query query 1 "dynaseal Query"
 check "$ds_port" BatchGetItem batchget 1 "dynaseal BatchGetItem"
 check "$ds64_port" GetItem get_64k 1 "dynaseal GetItem 64 KiB"
@@ -349,6 +350,7 @@ row stub_get "$stub1" GetItem get_plain "$base_conns" -
 warm "$nginx_port" GetItem get_plain
 row nginx_get "$nginx_port" GetItem get_plain "$base_conns" "$nginx_pid"
 row nginx_put "$nginx_port" PutItem put "$base_conns" "$nginx_pid"
+row nginx_update "$nginx_port" UpdateItem update "$base_conns" "$nginx_pid"
 row nginx_query "$nginx_port" Query query "$base_conns" "$nginx_pid"
 row nginx_batchget "$nginx_port" BatchGetItem batchget "$base_conns" "$nginx_pid"
 warm "$haproxy_port" GetItem get_plain
@@ -357,6 +359,7 @@ warm "$ds_port" GetItem get_1k
 row ds_passthrough_get "$ds_port" GetItem get_plain "$base_conns" "$ds_pid"
 row ds_get "$ds_port" GetItem get_1k "$base_conns" "$ds_pid"
 row ds_put "$ds_port" PutItem put "$base_conns" "$ds_pid"
+row ds_update "$ds_port" UpdateItem update "$base_conns" "$ds_pid"
 row ds_query "$ds_port" Query query "$base_conns" "$ds_pid"
 row ds_batchget "$ds_port" BatchGetItem batchget "$base_conns" "$ds_pid"
 row ds_get_64k "$ds64_port" GetItem get_64k "$base_conns" "$ds64_pid"

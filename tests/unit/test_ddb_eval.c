@@ -181,8 +181,7 @@ static void copied(const char *update, const char *want)
 	char *got;
 
 	assert_int_equal(ddb_expr_parse(DDB_EXPR_UPDATE, "UpdateExpression", update, NULL, &e, &err), 0);
-	for (const struct ddb_node *a = e.root->kids; a != NULL; a = a->next)
-		assert_int_equal(ddb_eval_copy_path(item, a->kids, out), 0);
+	assert_int_equal(ddb_eval_copy_paths(item, &e, out), 0);
 	got = cJSON_PrintUnformatted(out);
 	if (!cJSON_Compare(out, expect, 1))
 		fail_msg("%s: got %s, want %s", update, got, want);
@@ -201,7 +200,10 @@ static void test_copy_path(void **state)
 	copied("SET mp.k = :x", "{\"mp\":{\"M\":{\"k\":{\"S\":\"v\"}}}}");
 	copied("SET mp.in[0] = :x, mp.k = :y",
 	       "{\"mp\":{\"M\":{\"in\":{\"L\":[{\"N\":\"7\"}]},\"k\":{\"S\":\"v\"}}}}");
-	copied("REMOVE l[2].k, l[0]", "{\"l\":{\"L\":[{\"M\":{\"k\":{\"S\":\"v\"}}},{\"S\":\"a\"}]}}");
+	/* List elements in index order, whatever the order of the paths. */
+	copied("REMOVE l[2].k, l[0]", "{\"l\":{\"L\":[{\"S\":\"a\"},{\"M\":{\"k\":{\"S\":\"v\"}}}]}}");
+	copied("SET mp.in[0] = :x, l[1] = :y, l[0] = :z",
+	       "{\"mp\":{\"M\":{\"in\":{\"L\":[{\"N\":\"7\"}]}}},\"l\":{\"L\":[{\"S\":\"a\"},{\"N\":\"1\"}]}}");
 	/* Paths that lead nowhere copy nothing. */
 	copied("SET nothere = :x, mp.nothere = :y, l[9] = :z", "{}");
 }
