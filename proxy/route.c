@@ -34,7 +34,6 @@
 #include "crypto/item/item_crypt.h"
 #include "proxy/ddb/ddb.h"
 #include "proxy/ddb/ddb_expr.h"
-#include "proxy/ddb/ddb_expr_lex.h"
 #include "proxy/forward.h"
 #include "proxy/base/log.h"
 #include "proxy/net/upstream.h"
@@ -91,34 +90,6 @@ int route_refuse(struct route_state *st, const char *fmt, ...)
 }
 
 #define refuse route_refuse
-
-int route_check_unused(struct route_state *st, const cJSON *map, const char *param,
-		       const char *const *exprs, size_t n)
-{
-	char keys[256] = "";
-	size_t len = 0;
-	const cJSON *m;
-
-	if (map == NULL)
-		return 0;
-	if (!cJSON_IsObject(map) || map->child == NULL)
-		return refuse(st, "%s must not be empty", param);
-	cJSON_ArrayForEach(m, map) {
-		size_t i;
-		for (i = 0; i < n; i++)
-			if (ddb_expr_uses(exprs[i], m->string))
-				break;
-		if (i < n)
-			continue;
-		len += (size_t)snprintf(keys + len, len < sizeof(keys) ? sizeof(keys) - len : 0,
-					"%s%.64s", len ? ", " : "", m->string);
-		if (len >= sizeof(keys))
-			break;
-	}
-	if (len > 0)
-		return refuse(st, "Value provided in %s unused in expressions: keys: {%s}", param, keys);
-	return 0;
-}
 
 /* Out of memory is dynaseal's failure, not the request's: a 500 the SDKs retry, counted as an
  * error and not as a refusal.  Returns -1. */
@@ -239,105 +210,6 @@ static int check_params(struct route_state *st, const struct config_table *t, co
 				      "encrypted attributes; remove it", t->name, st->t->op,
 				      *where ? " " : "", where, m->string);
 	}
-	return 0;
-}
-
-/*
- * A key holds key attributes, which are never encrypted.  A primary key (Key, Keys[],
- * DeleteRequest.Key: primary_only) names the table's partition and sort key only; an
- * ExclusiveStartKey may also hold an index's keys, but no ENCRYPT_AND_SIGN attribute.  What
- * else a key holds DynamoDB would refuse, but only after it had reached AWS in plaintext.
- */
-static int check_key(struct route_state *st, const struct config_table *t, const cJSON *key,
-		     const char *where, int primary_only)
-{
-	const cJSON *m;
-
-	cJSON_ArrayForEach(m, key) {
-		enum attr_action action;
-		if (m->string == NULL)
-			continue;
-		if (primary_only && strcmp(m->string, t->partition_key) != 0 &&
-		    (t->sort_key == NULL || strcmp(m->string, t->sort_key) != 0))
-			return refuse(st, "table \"%s\": %s names \"%.64s\", which is not a key attribute "
-				      "of the table (%s%s%s)", t->name, where, m->string, t->partition_key,
-				      t->sort_key != NULL ? ", " : "", t->sort_key != NULL ? t->sort_key : "");
-		if (config_table_action(t, m->string, strlen(m->string), &action) == 0 &&
-		    action == ACTION_ENCRYPT_AND_SIGN)
-			return refuse(st, "table \"%s\": %s names the encrypted attribute \"%.64s\"; a key "
-				      "holds only key attributes, which dynaseal keeps in plaintext",
-				      t->name, where, m->string);
-	}
-	return 0;
-}
-
-/* What an expression scan checks, for the callback. */
-struct expr_check {
-	struct route_state *st;
-	const struct config_table *table;
-	const char *param;
-	int update;                 /* UpdateExpression: writes must be DO_NOTHING */
-	int projection;             /* ProjectionExpression: only reads */
-};
-
-static int expr_name_cb(void *arg, const char *name, size_t len, int written, int nested,
-			struct ds_error *err)
-{
-	struct expr_check *x = arg;
-	enum attr_action action;
-	int known = config_table_action(x->table, name, len, &action) == 0;
-
-	(void)err;
-	(void)nested;       /* a part of a signed attribute is read from the whole (extend_projection) */
-	if (len >= strlen(ITEM_RESERVED_PREFIX) && memcmp(name, ITEM_RESERVED_PREFIX, strlen(ITEM_RESERVED_PREFIX)) == 0)
-		return refuse(x->st, "table \"%s\": %s references \"%.*s\"; attributes starting with "
-			      "aws_dbe_ are reserved for the encryption format", x->table->name,
-			      x->param, (int)len, name);
-	if (x->update && written && (!known || action != ACTION_DO_NOTHING))
-		return refuse(x->st, "table \"%s\": UpdateExpression writes \"%.*s\", which is %s; "
-			      "an update would break the item's signature. Write the whole item with "
-			      "PutItem instead, or configure the attribute as DO_NOTHING",
-			      x->table->name, (int)len, name,
-			      !known ? "not in attribute_actions (nor allowed unsigned)" :
-			      action == ACTION_ENCRYPT_AND_SIGN ? "encrypted (ENCRYPT_AND_SIGN)" : "signed");
-	if (!x->projection && known && action == ACTION_ENCRYPT_AND_SIGN)
-		return refuse(x->st, "table \"%s\": %s references \"%.*s\", which dynaseal encrypts "
-			      "(ENCRYPT_AND_SIGN): DynamoDB cannot compare encrypted values. Use a "
-			      "SIGN_ONLY attribute in the expression, or filter in the application",
-			      x->table->name, x->param, (int)len, name);
-	return 0;
-}
-
-/* Scans one expression parameter of obj, if present. */
-static int check_expr(struct route_state *st, const struct config_table *t, const cJSON *obj,
-		      const char *param, enum ddb_expr_kind kind)
-{
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(obj, param);
-	struct expr_check x = { st, t, param, kind == DDB_EXPR_UPDATE, kind == DDB_EXPR_PROJECTION };
-
-	if (e == NULL)
-		return 0;
-	if (!cJSON_IsString(e))
-		return refuse(st, "table \"%s\": %s must be a string", t->name, param);
-	if (ddb_expr_scan(kind, param, e->valuestring,
-			  cJSON_GetObjectItemCaseSensitive(obj, "ExpressionAttributeNames"),
-			  expr_name_cb, &x, &st->err) != 0) {
-		if (st->err.status == 0)
-			refuse(st, "table \"%s\": %s could not be read", t->name, param);
-		return -1;
-	}
-	return 0;
-}
-
-/* The expressions every single-item or read operation may carry. */
-static int check_exprs(struct route_state *st, const struct config_table *t, const cJSON *obj)
-{
-	if (check_expr(st, t, obj, "ConditionExpression", DDB_EXPR_CONDITION) != 0 ||
-	    check_expr(st, t, obj, "FilterExpression", DDB_EXPR_CONDITION) != 0 ||
-	    check_expr(st, t, obj, "KeyConditionExpression", DDB_EXPR_CONDITION) != 0 ||
-	    check_expr(st, t, obj, "UpdateExpression", DDB_EXPR_UPDATE) != 0 ||
-	    check_expr(st, t, obj, "ProjectionExpression", DDB_EXPR_PROJECTION) != 0)
-		return -1;
 	return 0;
 }
 
@@ -467,7 +339,7 @@ static int prepare_one(struct route_state *st, enum route_op op, const struct co
 		if (rmw > 0 && !route_rmw_deferred(st))
 			return 0;
 	}
-	if (check_exprs(st, t, obj) != 0)
+	if (route_check_exprs(st, t, obj) != 0)
 		return -1;
 	switch (op) {
 	case ROUTE_PUT:
@@ -512,13 +384,13 @@ static int prepare_batch_get(struct route_state *st, cJSON *req)
 		if (check_params(st, t, ka, params_keys_and_attrs, "RequestItems") != 0 ||
 		    route_legacy_translate(st, ka, ROUTE_BATCH_GET) != 0 ||
 		    check_legacy(st, t, ka, "RequestItems") != 0 ||
-		    check_expr(st, t, ka, "ProjectionExpression", DDB_EXPR_PROJECTION) != 0 ||
+		    route_check_expr(st, t, ka, "ProjectionExpression", DDB_EXPR_PROJECTION) != 0 ||
 		    extend_projection(st, t, ka, rp) != 0)
 			return -1;
 		{
 			const cJSON *key;
 			cJSON_ArrayForEach(key, cJSON_GetObjectItemCaseSensitive(ka, "Keys"))
-				if (check_key(st, t, key, "RequestItems Keys", 1) != 0)
+				if (route_check_key(st, t, key, "RequestItems Keys", 1) != 0)
 					return -1;
 		}
 		if (first == NULL)
@@ -556,7 +428,7 @@ static int prepare_batch_write(struct route_state *st, cJSON *req)
 			if (check_params(st, t, wr, params_write_request, "RequestItems") != 0 ||
 			    check_params(st, t, put, params_put_request, "RequestItems PutRequest") != 0 ||
 			    check_params(st, t, del, params_delete_request, "RequestItems DeleteRequest") != 0 ||
-			    check_key(st, t, cJSON_GetObjectItemCaseSensitive(del, "Key"),
+			    route_check_key(st, t, cJSON_GetObjectItemCaseSensitive(del, "Key"),
 				      "RequestItems DeleteRequest.Key", 1) != 0)
 				return -1;
 			if (put != NULL && add_write(st, t, cJSON_GetObjectItemCaseSensitive(put, "Item"),
@@ -616,7 +488,7 @@ static int prepare_transact(struct route_state *st, cJSON *req)
 			st->projs[i].table = t;
 			snprintf(where, sizeof(where), "TransactItems[%zu].%s", i, parts[p].key);
 			if (check_params(st, t, obj, parts[p].params, where) != 0 ||
-			    check_key(st, t, cJSON_GetObjectItemCaseSensitive(obj, "Key"), where, 1) != 0 ||
+			    route_check_key(st, t, cJSON_GetObjectItemCaseSensitive(obj, "Key"), where, 1) != 0 ||
 			    prepare_one(st, parts[p].op, t, obj, where, &st->projs[i]) != 0)
 				return -1;
 		}
@@ -681,8 +553,8 @@ static int prepare(struct route_state *st)
 					     ? by_op[st->op] : NULL;
 		if (allowed != NULL && check_params(st, t, req, allowed, "") != 0)
 			return -1;
-		if (check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "Key"), "Key", 1) != 0 ||
-		    check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "ExclusiveStartKey"),
+		if (route_check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "Key"), "Key", 1) != 0 ||
+		    route_check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "ExclusiveStartKey"),
 			      "ExclusiveStartKey", 0) != 0)
 			return -1;
 	}
@@ -695,7 +567,7 @@ static int prepare(struct route_state *st)
 			return -1;
 		sel = cJSON_GetObjectItemCaseSensitive(req, "Select");
 		if (cJSON_IsString(sel) && strcmp(sel->valuestring, "COUNT") == 0)
-			return check_legacy(st, t, req, "") != 0 || check_exprs(st, t, req) != 0 ? -1 : 0;
+			return check_legacy(st, t, req, "") != 0 || route_check_exprs(st, t, req) != 0 ? -1 : 0;
 	}
 	return prepare_one(st, st->op, t, req, "", &st->projs[0]);
 }

@@ -90,6 +90,17 @@ int route_partiql_prepare(struct route_state *st, const cJSON *req);
  * NULL.  Returns 0 or -1. */
 int route_check_unused(struct route_state *st, const cJSON *map, const char *param,
 		       const char *const *exprs, size_t n);
+/* A key (Key, Keys[], DeleteRequest.Key: primary_only; ExclusiveStartKey) holds key
+ * attributes only, never an encrypted one: else refused, naming where.  0 or -1. */
+int route_check_key(struct route_state *st, const struct config_table *t, const cJSON *key,
+		    const char *where, int primary_only);
+/* The expression parameter param of obj, of grammar kind, if present: refused when it cannot
+ * be read, references a reserved attribute, compares an encrypted one or (an update) writes a
+ * signed one.  0 or -1. */
+int route_check_expr(struct route_state *st, const struct config_table *t, const cJSON *obj,
+		     const char *param, enum ddb_expr_kind kind);
+/* Every expression parameter of obj (route_check_expr).  0 or -1. */
+int route_check_exprs(struct route_state *st, const struct config_table *t, const cJSON *obj);
 /* The configured table of that name, or NULL. */
 const struct config_table *route_table(const struct route_state *st, const char *name);
 /* The worker's keyring for a configured table. */
