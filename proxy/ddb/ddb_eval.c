@@ -307,6 +307,12 @@ static cJSON *slot_of(cJSON *at, const struct ddb_node *el, const cJSON *v)
 	if (s != NULL && !last)
 		return s;
 	c = last ? cJSON_Duplicate(v, 1) : cJSON_CreateObject();
+	if (c != NULL && c->string != NULL) {
+		/* a copy of a member carries its name: the copy's own replaces it */
+		if (!(c->type & cJSON_StringIsConst))
+			cJSON_free(c->string);
+		c->string = NULL;
+	}
 	if (c == NULL || (c->string = strdup(key)) == NULL ||
 	    (!last && (el->next->kind == DDB_NODE_NAME ? cJSON_AddObjectToObject(c, "M")
 						       : cJSON_AddArrayToObject(c, "L")) == NULL)) {
