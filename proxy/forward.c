@@ -82,6 +82,37 @@ int forward_region(struct worker *w, const struct http_msg *req, char *out, size
 	return -1;
 }
 
+/*
+ * The request target without the parameters of a query-string signature (X-Amz-Algorithm,
+ * -Credential, -Date, -Expires, -SignedHeaders, -Signature, -Security-Token; any X-Amz-*):
+ * dynaseal signs in the headers, and the application's own access key id and signature go no
+ * further.  Other parameters are kept in order.  A malloc'd string, or NULL when out of memory.
+ */
+static char *strip_query_signature(const char *url)
+{
+	const char *q = strchr(url, '?');
+	size_t n = q != NULL ? (size_t)(q - url) : strlen(url);
+	char *out = malloc(strlen(url) + 1);
+	size_t len = n;
+	int kept = 0;
+
+	if (out == NULL)
+		return NULL;
+	memcpy(out, url, n);
+	for (const char *p = q != NULL ? q + 1 : NULL; p != NULL;) {
+		const char *amp = strchr(p, '&');
+		size_t plen = amp != NULL ? (size_t)(amp - p) : strlen(p);
+		if (plen > 0 && !(plen >= 6 && strncasecmp(p, "X-Amz-", 6) == 0)) {
+			out[len++] = kept++ ? '&' : '?';
+			memcpy(out + len, p, plen);
+			len += plen;
+		}
+		p = amp != NULL ? amp + 1 : NULL;
+	}
+	out[len] = '\0';
+	return out;
+}
+
 /* X-Amz-Date for now: formatted once a second per thread, not once per request. */
 static int amz_date_now(char out[SIGV4_AMZ_DATE_LEN + 1])
 {
@@ -114,6 +145,7 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 	const char *host = t->authority;
 	char amz_date[SIGV4_AMZ_DATE_LEN + 1], region[64], authz[512];
 	const char *query;
+	char *target_url = NULL;
 	char *bytes = NULL;
 	int rc;
 
@@ -135,8 +167,11 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 	if (sc.session_token != NULL)
 		sh[nsh++] = (struct sigv4_header){ "x-amz-security-token", 20, sc.session_token,
 						   strlen(sc.session_token) };
+	target_url = strip_query_signature(req->url ? req->url : "/");
+	if (target_url == NULL)
+		goto oom;
 	sr.method = req->method;
-	sr.path = req->url ? req->url : "/";
+	sr.path = target_url;
 	query = strchr(sr.path, '?');
 	sr.path_len = query ? (size_t)(query - sr.path) : strlen(sr.path);
 	if (query != NULL) {
@@ -154,6 +189,7 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 	if (rc != 0) {
 		ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal could not sign the request: %s",
 			     sigv4_strerror(rc));
+		free(target_url);
 		return NULL;
 	}
 
@@ -162,7 +198,7 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 	 * copied once, with no printf and no intermediate buffer. */
 	{
 		static const char identity[] = "Accept-Encoding: identity\r\n";
-		const char *url = req->url ? req->url : "/";
+		const char *url = target_url;
 		size_t method_len = strlen(req->method), url_len = strlen(url), host_len = strlen(host);
 		size_t authz_len = strlen(authz);
 		size_t token_len = sc.session_token != NULL ? strlen(sc.session_token) : 0;
@@ -214,8 +250,10 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 			http_head_put(&hw, body, body_len);
 		*out_len = (size_t)(hw.p - bytes);
 	}
+	free(target_url);
 	return bytes;
 oom:
+	free(target_url);
 	ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 	return NULL;
 }

@@ -63,6 +63,7 @@ class FakeDynamoDB:
     def __init__(self):
         self.answers = {}
         self.requests = []
+        self.paths = []                 # each request's target (path and query)
         self.port = h.free_port()
         fake = self
 
@@ -73,6 +74,7 @@ class FakeDynamoDB:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 op = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
                 fake.requests.append((op, json.loads(body or b"{}")))
+                fake.paths.append(self.path)
                 status, out = fake.answers.get(op, (200, b"{}"))
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.0")
@@ -200,6 +202,18 @@ class FakeUpstreamAnswersTest(Refusals, unittest.TestCase):
         self.fake.answer("UpdateItem", {"Attributes": FORGED})
         self.refused(lambda: self.update("ALL_OLD"), 400, VALIDATION,
                      'table "%s": UpdateItem Attributes: ' % TABLE, "no aws_dbe_head")
+
+    def test_query_string_signature_goes_no_further(self):
+        # A request signed in its query string as well: dynaseal signs in the headers, and the
+        # application's own access key id and signature do not reach AWS.
+        from test_wire import ddb_request, exchange
+        raw = ddb_request("DescribeTable", json.dumps({"TableName": "other"}))
+        raw = raw.replace(b"POST / HTTP/1.1", b"POST /?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
+                          b"AKIDAPPQUERY%2F20260101%2Fus-east-1%2Fdynamodb%2Faws4_request&keep=1&"
+                          b"X-Amz-Signature=abcdef0123&x-amz-signedheaders=host HTTP/1.1", 1)
+        status, _, _ = exchange(self.proxy.port, raw)
+        self.assertEqual(status, 200)
+        self.assertEqual(self.fake.paths[-1], "/?keep=1")
 
     def rmw_requests(self):
         return [o for o, _ in self.fake.requests if o in ("GetItem", "UpdateItem")]
