@@ -294,7 +294,9 @@ class ModelTest(unittest.TestCase):
             return not exists
         same = self.rng.random() < 0.6
         args["ConditionExpression"] = "#c = :c"
-        args["ExpressionAttributeValues"] = {":c": old[a] if same else self.gen.value(False)}
+        # A value old cannot hold (random values collide: two booleans, two NULLs).
+        other = {"S": "not-the-value-%d" % self.rng.randrange(1 << 30)}
+        args["ExpressionAttributeValues"] = {":c": old[a] if same else other}
         return same
 
     def conditional(self, fn, args, holds, old, what):
