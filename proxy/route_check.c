@@ -87,7 +87,7 @@ static int expr_name_cb(void *arg, const char *name, size_t len, int written, in
 
 	(void)err;
 	(void)nested;       /* a part of a signed attribute is read from the whole (extend_projection) */
-	if (len >= strlen(ITEM_RESERVED_PREFIX) && memcmp(name, ITEM_RESERVED_PREFIX, strlen(ITEM_RESERVED_PREFIX)) == 0)
+	if (item_name_is_reserved(name, len))
 		return route_refuse(x->st, "table \"%s\": %s references \"%.*s\"; attributes starting with "
 			      "aws_dbe_ are reserved for the encryption format", x->table->name,
 			      x->param, (int)len, name);

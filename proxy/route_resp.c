@@ -191,7 +191,7 @@ static int collect_attributes(struct route_state *st, struct crypt_batch *b, cJS
 					      "holds \"%.64s\" although the request asked for none "
 					      "(ReturnValues NONE); dynaseal cannot verify it; retry the "
 					      "request", t->name, st->t->op, a->string);
-		if (strncmp(a->string, ITEM_RESERVED_PREFIX, strlen(ITEM_RESERVED_PREFIX)) == 0)
+		if (item_name_is_reserved(a->string, strlen(a->string)))
 			why = "reserved for the encryption format (aws_dbe_*)";
 		else if (config_table_action(t, a->string, strlen(a->string), &action) != 0)
 			why = "not in attribute_actions (nor allowed unsigned)";

@@ -101,8 +101,7 @@ static int scan_cb(void *arg, const char *name, size_t len, int written, int nes
 
 	(void)nested;
 	(void)err;
-	if (len >= strlen(ITEM_RESERVED_PREFIX) &&
-	    memcmp(name, ITEM_RESERVED_PREFIX, strlen(ITEM_RESERVED_PREFIX)) == 0) {
+	if (item_name_is_reserved(name, len)) {
 		s->reserved = 1;
 		return 0;
 	}

@@ -70,7 +70,7 @@ static int rewritten(const struct route_rmw_write *it, const char *name)
 
 	if (config_table_is_key(it->table, name, strlen(name)))
 		return 0;
-	if (strncmp(name, ITEM_RESERVED_PREFIX, strlen(ITEM_RESERVED_PREFIX)) == 0)
+	if (item_name_is_reserved(name, strlen(name)))
 		return 1;
 	if (config_table_action(it->table, name, strlen(name), &action) != 0 ||
 	    action != ACTION_DO_NOTHING)

@@ -19,9 +19,15 @@ const char *item_logical_name(const struct config_table *t)
 	return t->logical_name != NULL ? t->logical_name : item_table_label(t);
 }
 
+int item_name_is_reserved(const char *name, size_t len)
+{
+	return len >= sizeof(ITEM_RESERVED_PREFIX) - 1 &&
+	       memcmp(name, ITEM_RESERVED_PREFIX, sizeof(ITEM_RESERVED_PREFIX) - 1) == 0;
+}
+
 int item_has_reserved_prefix(const char *name)
 {
-	return strncmp(name, ITEM_RESERVED_PREFIX, sizeof(ITEM_RESERVED_PREFIX) - 1) == 0;
+	return item_name_is_reserved(name, strlen(name));
 }
 
 /*

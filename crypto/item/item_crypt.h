@@ -21,6 +21,10 @@
 #define ITEM_FOOT_ATTR "aws_dbe_foot"
 #define ITEM_RESERVED_PREFIX "aws_dbe_"
 
+/* Whether the attribute name (len bytes, not necessarily NUL-terminated) starts with the
+ * prefix the encryption format reserves. */
+int item_name_is_reserved(const char *name, size_t len);
+
 /*
  * The encryption context a write of item gets (encrypt-item.md#dynamodb-item-base-context,
  * plus the SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT attributes and "aws-crypto-legend" for a

@@ -54,11 +54,7 @@ class LegacyApiTest(unittest.TestCase):
                                    "attribute_actions": ACTIONS}}})
             cls.raw = h.boto3_client(cls.moto.url)
             for t in ("enc", "plain"):
-                cls.raw.create_table(TableName=t, BillingMode="PAY_PER_REQUEST",
-                                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                                           {"AttributeName": "sk", "AttributeType": "N"}],
-                                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                                {"AttributeName": "sk", "KeyType": "RANGE"}])
+                h.create_table(cls.raw, t, keys=(("pk", "S", "HASH"), ("sk", "N", "RANGE")))
         except Exception:
             cls.tearDownClass()
             raise

@@ -36,14 +36,7 @@ class RmwConcurrencyTest(unittest.TestCase):
                                                            "visits": "DO_NOTHING"}}}}
         cls.proxies = [h.start_dynaseal(cls.dynalite.url, config=config) for _ in range(2)]
         cls.servers += cls.proxies
-        raw = h.boto3_client(cls.dynalite.url)
-        raw.create_table(TableName="hot", BillingMode="PAY_PER_REQUEST",
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-        for _ in range(100):
-            if raw.describe_table(TableName="hot")["Table"]["TableStatus"] == "ACTIVE":
-                break
-            time.sleep(0.1)
+        h.create_table(h.boto3_client(cls.dynalite.url), "hot", wait=True)
 
     @classmethod
     def tearDownClass(cls):
