@@ -442,11 +442,14 @@ void cache_fetch_done(struct cache_fetch *fetch, const uint8_t *value, size_t le
 		free(fetch);
 		return;
 	}
-	if (err == 0 && (value == NULL || len > CACHE_VALUE_MAX))
+	if (err == 0 && (value == NULL || len > CACHE_VALUE_MAX)) {
 		err = -1;
+		value = NULL;
+	}
 	if (err == 0)
 		cache_put(c, fetch->id, fetch->id_len, value, len, c->ttl_s);
-	job_finish(fetch, err == 0 ? value : NULL, err == 0 ? len : 0, err);
+	/* An error's detail goes to the waiters as it is and is never stored. */
+	job_finish(fetch, value, value != NULL ? len : 0, err);
 }
 
 void cache_cancel(struct cache *c, struct cache_op *op)

@@ -50,12 +50,13 @@ struct cache_fetch;
 /* A plain lookup's answer: value NULL on a miss; value is valid during the call only. */
 typedef void (*cache_get_cb)(void *arg, const uint8_t *value, size_t len);
 /* A get-or-fetch answer: err 0 with the value (valid during the call), or the fetch's error
- * (err != 0, value NULL). */
+ * (err != 0) with the detail the fetch gave cache_fetch_done (valid during the call), or NULL. */
 typedef void (*cache_value_cb)(void *arg, const uint8_t *value, size_t len, int err);
 /*
  * Fetches id's value on a miss of both layers (a KMS call).  It must end, now or later, with
  * exactly one cache_fetch_done(fetch, ...).  fetch_arg is the one given to cache_get_or_fetch
- * by the leader and must outlive the fetch (a keyring, not a request).
+ * by the leader and must outlive the fetch: a keyring, or the leader's own request when that
+ * request never cancels its wait (its answer then comes from this very fetch).
  */
 typedef void (*cache_fetch_fn)(void *fetch_arg, const uint8_t *id, size_t id_len,
 			       struct cache_fetch *fetch);
@@ -100,8 +101,9 @@ void cache_put(struct cache *c, const void *id, size_t id_len, const uint8_t *va
 int cache_get_or_fetch(struct cache *c, const void *id, size_t id_len, cache_fetch_fn fetch_fn,
 		       void *fetch_arg, cache_value_cb cb, void *arg, struct cache_op **op);
 /*
- * Ends a fetch: err 0 with the value (copied), or an error code != 0 handed to the waiters.
- * fetch is freed.
+ * Ends a fetch: err 0 with the value (copied), or an error code != 0 handed to the waiters,
+ * with value (may be NULL) as the error's detail: handed on as it is, never stored.  fetch is
+ * freed.
  */
 void cache_fetch_done(struct cache_fetch *fetch, const uint8_t *value, size_t len, int err);
 /* Withdraws a pending caller (its client went away): its callback will not run.  The lookup

@@ -185,10 +185,7 @@ size_t cache_flight_finish(struct cache_flight *f, const void *id, size_t id_len
 		TAILQ_REMOVE(&fl->waiters, w, link);
 		free(w);
 		called++;
-		if (err != 0)
-			cb(arg, NULL, 0, err);
-		else
-			cb(arg, value, len, 0);
+		cb(arg, value, value != NULL ? len : 0, err);
 	}
 	free(fl);
 	return called;

@@ -23,7 +23,8 @@
 
 /*
  * A waiter's result: err 0 with the value (valid only during the call; the callee copies what
- * it keeps), or err != 0 (the leader's error code, passed through) with value NULL.
+ * it keeps), or err != 0 (the leader's error code, passed through) with the leader's detail of
+ * the error as value (or NULL).
  */
 typedef void (*cache_flight_cb)(void *arg, const uint8_t *value, size_t len, int err);
 

@@ -138,12 +138,10 @@ static int kms_run(struct server *srv, const char *op, const char *arn, const un
 	/* Audited as dynaseal's own start-up call, not a request's. */
 	{
 		struct audit_ctx ctx = { "", "dynaseal", "cache-key" };
-		audit_set_current(&ctx);
 		if (strcmp(op, "GenerateDataKey") == 0)
-			kms_generate_data_key(kms, arn, &ec, 32, kms_wait_cb, kw);
+			kms_generate_data_key(kms, arn, &ec, 32, &ctx, kms_wait_cb, kw);
 		else
-			kms_decrypt(kms, arn, blob, blob_len, &ec, kms_wait_cb, kw);
-		audit_set_current(NULL);
+			kms_decrypt(kms, arn, blob, blob_len, &ec, &ctx, kms_wait_cb, kw);
 	}
 	while (!kw->done)
 		event_base_dispatch(base);

@@ -153,7 +153,7 @@ static struct keyring *worker_keyring_new(struct worker *w, const struct config_
 		}
 		k = keyring_aws_kms_new(c, w->kms);
 		if (k != NULL)
-			keyring_aws_kms_set_cache(k, w->cache, w->server->cfg->cache_ttl_s);
+			keyring_aws_kms_set_cache(k, w->cache);
 		break;
 	case KEYRING_AWS_KMS_HIERARCHICAL: {
 		/* Key store reads share the worker's DynamoDB pool and KMS client. */

@@ -455,7 +455,7 @@ static int add_blob(cJSON *req, const char *name, const unsigned char *b, size_t
 }
 
 static void call_start(struct kms_client *c, const char *op, const char *key_id, cJSON *req,
-		       kms_done_cb cb, void *arg)
+		       const struct audit_ctx *audit, kms_done_cb cb, void *arg)
 {
 	struct kms_call *call = calloc(1, sizeof(*call));
 	struct ds_error err = { 0 };
@@ -472,8 +472,8 @@ static void call_start(struct kms_client *c, const char *op, const char *key_id,
 	}
 	cJSON_Delete(req);
 	call->client = c;
-	if (audit_current() != NULL)
-		call->audit = *audit_current();
+	if (audit != NULL)
+		call->audit = *audit;
 	snprintf(call->op, sizeof(call->op), "%s", op);
 	call->cb = cb;
 	call->arg = arg;
@@ -481,7 +481,7 @@ static void call_start(struct kms_client *c, const char *op, const char *key_id,
 }
 
 void kms_generate_data_key(struct kms_client *c, const char *key_id, const struct enc_ctx *ec,
-			   size_t nbytes, kms_done_cb cb, void *arg)
+			   size_t nbytes, const struct audit_ctx *audit, kms_done_cb cb, void *arg)
 {
 	cJSON *req = cJSON_CreateObject();
 
@@ -491,11 +491,11 @@ void kms_generate_data_key(struct kms_client *c, const char *key_id, const struc
 		cJSON_Delete(req);
 		req = NULL;
 	}
-	call_start(c, "GenerateDataKey", key_id, req, cb, arg);
+	call_start(c, "GenerateDataKey", key_id, req, audit, cb, arg);
 }
 
 void kms_decrypt(struct kms_client *c, const char *key_id, const unsigned char *blob, size_t len,
-		 const struct enc_ctx *ec, kms_done_cb cb, void *arg)
+		 const struct enc_ctx *ec, const struct audit_ctx *audit, kms_done_cb cb, void *arg)
 {
 	cJSON *req = cJSON_CreateObject();
 
@@ -504,11 +504,11 @@ void kms_decrypt(struct kms_client *c, const char *key_id, const unsigned char *
 		cJSON_Delete(req);
 		req = NULL;
 	}
-	call_start(c, "Decrypt", key_id, req, cb, arg);
+	call_start(c, "Decrypt", key_id, req, audit, cb, arg);
 }
 
 void kms_encrypt(struct kms_client *c, const char *key_id, const unsigned char *plaintext, size_t len,
-		 const struct enc_ctx *ec, kms_done_cb cb, void *arg)
+		 const struct enc_ctx *ec, const struct audit_ctx *audit, kms_done_cb cb, void *arg)
 {
 	cJSON *req = cJSON_CreateObject();
 
@@ -517,12 +517,12 @@ void kms_encrypt(struct kms_client *c, const char *key_id, const unsigned char *
 		cJSON_Delete(req);
 		req = NULL;
 	}
-	call_start(c, "Encrypt", key_id, req, cb, arg);
+	call_start(c, "Encrypt", key_id, req, audit, cb, arg);
 }
 
 void kms_generate_data_key_without_plaintext(struct kms_client *c, const char *key_id,
-					     const struct enc_ctx *ec, size_t nbytes, kms_done_cb cb,
-					     void *arg)
+					     const struct enc_ctx *ec, size_t nbytes,
+					     const struct audit_ctx *audit, kms_done_cb cb, void *arg)
 {
 	cJSON *req = cJSON_CreateObject();
 
@@ -532,12 +532,13 @@ void kms_generate_data_key_without_plaintext(struct kms_client *c, const char *k
 		cJSON_Delete(req);
 		req = NULL;
 	}
-	call_start(c, "GenerateDataKeyWithoutPlaintext", key_id, req, cb, arg);
+	call_start(c, "GenerateDataKeyWithoutPlaintext", key_id, req, audit, cb, arg);
 }
 
 void kms_re_encrypt(struct kms_client *c, const char *source_key_id, const struct enc_ctx *source_ec,
 		    const unsigned char *blob, size_t len, const char *dest_key_id,
-		    const struct enc_ctx *dest_ec, kms_done_cb cb, void *arg)
+		    const struct enc_ctx *dest_ec, const struct audit_ctx *audit, kms_done_cb cb,
+		    void *arg)
 {
 	cJSON *req = cJSON_CreateObject();
 
@@ -551,5 +552,5 @@ void kms_re_encrypt(struct kms_client *c, const char *source_key_id, const struc
 		req = NULL;
 	}
 	/* Messages and the audit log name the destination key. */
-	call_start(c, "ReEncrypt", dest_key_id, req, cb, arg);
+	call_start(c, "ReEncrypt", dest_key_id, req, audit, cb, arg);
 }

@@ -21,6 +21,7 @@
 struct event_base;
 struct evdns_base;
 struct kms_client;
+struct audit_ctx;
 
 /* What a successful call returns; valid only during the callback. */
 struct kms_result {
@@ -62,26 +63,32 @@ const struct kms_stats *kms_client_stats(const struct kms_client *c);
 /* The endpoint URL the client calls, for logs and doctor. */
 const char *kms_client_endpoint(const struct kms_client *c);
 
+/*
+ * The calls.  audit (copied, may be NULL) names the request, table and application the call
+ * is made for: its audit line (audit.h) carries them.
+ */
+
 /* GenerateDataKey of nbytes under key_id, bound to the encryption context ec. */
 void kms_generate_data_key(struct kms_client *c, const char *key_id, const struct enc_ctx *ec,
-			   size_t nbytes, kms_done_cb cb, void *arg);
+			   size_t nbytes, const struct audit_ctx *audit, kms_done_cb cb, void *arg);
 /* Decrypt of blob with key_id and ec. */
 void kms_decrypt(struct kms_client *c, const char *key_id, const unsigned char *blob, size_t len,
-		 const struct enc_ctx *ec, kms_done_cb cb, void *arg);
+		 const struct enc_ctx *ec, const struct audit_ctx *audit, kms_done_cb cb, void *arg);
 /* Encrypt of plaintext under key_id with ec. */
 void kms_encrypt(struct kms_client *c, const char *key_id, const unsigned char *plaintext, size_t len,
-		 const struct enc_ctx *ec, kms_done_cb cb, void *arg);
+		 const struct enc_ctx *ec, const struct audit_ctx *audit, kms_done_cb cb, void *arg);
 
 /* GenerateDataKeyWithoutPlaintext of nbytes under key_id with ec: only CiphertextBlob comes
  * back (the branch key store creates keys this way so no plaintext leaves KMS). */
 void kms_generate_data_key_without_plaintext(struct kms_client *c, const char *key_id,
-					     const struct enc_ctx *ec, size_t nbytes, kms_done_cb cb,
-					     void *arg);
+					     const struct enc_ctx *ec, size_t nbytes,
+					     const struct audit_ctx *audit, kms_done_cb cb, void *arg);
 /* ReEncrypt of blob from (source_key_id, source_ec) to (dest_key_id, dest_ec); the result's
  * ciphertext is the new CiphertextBlob, key_id the destination key KMS reports. */
 void kms_re_encrypt(struct kms_client *c, const char *source_key_id, const struct enc_ctx *source_ec,
 		    const unsigned char *blob, size_t len, const char *dest_key_id,
-		    const struct enc_ctx *dest_ec, kms_done_cb cb, void *arg);
+		    const struct enc_ctx *dest_ec, const struct audit_ctx *audit, kms_done_cb cb,
+		    void *arg);
 
 /* Parses a KMS response body (for tests and fuzzing): fills res (pointing into the returned
  * allocation, which the caller frees with kms_parsed_free) or err. */

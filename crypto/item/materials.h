@@ -63,6 +63,8 @@ void edk_cleanup(struct edk *e);
 /* A raw-AES or hierarchy wrap and the item draw 108 and 124 bytes; more is drawn again. */
 #define MATERIALS_RND_LEN 128
 
+struct audit_ctx;
+
 struct materials {
 	const struct suite *suite;              /* the algorithm suite */
 	unsigned char data_key[SUITE_KEY_LEN];  /* plaintext data key, valid when has_data_key */
@@ -82,6 +84,9 @@ struct materials {
 	unsigned char rnd[MATERIALS_RND_LEN];
 	size_t rnd_off;                         /* rnd[rnd_off..rnd_len) not handed out yet */
 	size_t rnd_len;
+	/* who the item's key uses are for (proxy/base/audit.h), handed to every KMS call and
+	 * branch key use the keyring makes for it; NULL: nobody's (tools, tests) */
+	const struct audit_ctx *audit;
 };
 
 void materials_init(struct materials *m, const struct suite *suite);

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "crypto/keyring/branch_store_internal.h"
+#include "proxy/base/audit.h"
 #include "proxy/base/codec.h"
 #include "crypto/item/suite.h"
 #include "proxy/base/log.h"
@@ -341,6 +342,8 @@ struct get_op {
 	char branch_key_id[256];
 	char version[BRANCH_UUID_STRLEN + 1];     /* asked for (VERSION) */
 	struct branch_item item;                  /* what was read */
+	struct audit_ctx audit;                   /* who the read is for */
+	int has_audit;
 	branch_store_key_cb cb;
 	void *arg;
 };
@@ -439,11 +442,13 @@ static void get_item_cb(void *arg, const cJSON *resp, const char *error_type, co
 		return;
 	}
 	kms_decrypt(op->store->kms, op->store->kms_arn ? op->store->kms_arn : op->item.kms_arn,
-		    op->item.enc, op->item.enc_len, &op->item.ec, get_decrypted_cb, op);
+		    op->item.enc, op->item.enc_len, &op->item.ec, op->has_audit ? &op->audit : NULL,
+		    get_decrypted_cb, op);
 }
 
 static void get_start(struct branch_store *s, enum branch_item_kind want, const char *branch_key_id,
-		      const char *version, branch_store_key_cb cb, void *arg)
+		      const char *version, const struct audit_ctx *audit, branch_store_key_cb cb,
+		      void *arg)
 {
 	struct get_op *op = calloc(1, sizeof(*op));
 	char type[sizeof(BS_VERSION_PREFIX) + BRANCH_UUID_STRLEN];
@@ -463,6 +468,10 @@ static void get_start(struct branch_store *s, enum branch_item_kind want, const 
 	if (version != NULL)
 		snprintf(op->version, sizeof(op->version), "%s", version);
 	ec_init(&op->item.ec);
+	if (audit != NULL) {
+		op->audit = *audit;
+		op->has_audit = 1;
+	}
 	op->cb = cb;
 	op->arg = arg;
 	if (want == BRANCH_ITEM_ACTIVE)
@@ -473,13 +482,13 @@ static void get_start(struct branch_store *s, enum branch_item_kind want, const 
 }
 
 void branch_store_get_active(struct branch_store *s, const char *branch_key_id,
-			     branch_store_key_cb cb, void *arg)
+			     const struct audit_ctx *audit, branch_store_key_cb cb, void *arg)
 {
-	get_start(s, BRANCH_ITEM_ACTIVE, branch_key_id, NULL, cb, arg);
+	get_start(s, BRANCH_ITEM_ACTIVE, branch_key_id, NULL, audit, cb, arg);
 }
 
 void branch_store_get_version(struct branch_store *s, const char *branch_key_id, const char *version,
-			      branch_store_key_cb cb, void *arg)
+			      const struct audit_ctx *audit, branch_store_key_cb cb, void *arg)
 {
-	get_start(s, BRANCH_ITEM_VERSION, branch_key_id, version, cb, arg);
+	get_start(s, BRANCH_ITEM_VERSION, branch_key_id, version, audit, cb, arg);
 }

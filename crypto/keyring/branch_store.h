@@ -111,11 +111,12 @@ void branch_store_create_key(struct branch_store *s, branch_store_done_cb cb, vo
 /* VersionKey: a new ACTIVE version of branch_key_id; older versions stay readable. */
 void branch_store_version_key(struct branch_store *s, const char *branch_key_id,
 			      branch_store_done_cb cb, void *arg);
-/* GetActiveBranchKey. */
+/* GetActiveBranchKey.  audit (copied, may be NULL) is who the read is for: its KMS Decrypt is
+ * audited with it. */
 void branch_store_get_active(struct branch_store *s, const char *branch_key_id,
-			     branch_store_key_cb cb, void *arg);
-/* GetBranchKeyVersion (version is a UUID string). */
+			     const struct audit_ctx *audit, branch_store_key_cb cb, void *arg);
+/* GetBranchKeyVersion (version is a UUID string); audit as above. */
 void branch_store_get_version(struct branch_store *s, const char *branch_key_id, const char *version,
-			      branch_store_key_cb cb, void *arg);
+			      const struct audit_ctx *audit, branch_store_key_cb cb, void *arg);
 
 #endif

@@ -356,7 +356,7 @@ static void active_cb(void *arg, const struct kms_result *res, const struct ds_e
 	}
 	/* #wrapped-beacon-key-creation-v1. */
 	kms_generate_data_key_without_plaintext(op->store->kms, op->store->kms_arn, &op->ec_beacon,
-						SUITE_KEY_LEN, beacon_cb, op);
+						SUITE_KEY_LEN, NULL, beacon_cb, op);
 }
 
 static void version_generated_cb(void *arg, const struct kms_result *res, const struct ds_error *kerr)
@@ -375,7 +375,7 @@ static void version_generated_cb(void *arg, const struct kms_result *res, const 
 	}
 	/* #wrapped-branch-key-creation-v1: the ACTIVE copy is the same key under its context. */
 	kms_re_encrypt(op->store->kms, op->store->kms_arn, &op->ec_version, op->enc_version,
-		       op->enc_version_len, op->store->kms_arn, &op->ec_active, active_cb, op);
+		       op->enc_version_len, op->store->kms_arn, &op->ec_active, NULL, active_cb, op);
 }
 
 /* A new version: fresh uuid and time, its contexts, then GenerateDataKeyWithoutPlaintext. */
@@ -402,7 +402,7 @@ static void new_version(struct admin_op *op)
 		return;
 	}
 	kms_generate_data_key_without_plaintext(op->store->kms, arn, &op->ec_version, SUITE_KEY_LEN,
-						version_generated_cb, op);
+						NULL, version_generated_cb, op);
 }
 
 static int need_kms_arn(struct branch_store *s, branch_store_done_cb cb, void *arg)
@@ -480,7 +480,7 @@ static void active_read_cb(void *arg, const cJSON *resp, const char *error_type,
 	/* #authenticating-a-keystore-item: ReEncrypt to the same key and context proves KMS
 	 * wrapped this item's attributes without handing out the key. */
 	kms_re_encrypt(op->store->kms, op->store->kms_arn, &op->old_active.ec, op->old_active.enc,
-		       op->old_active.enc_len, op->store->kms_arn, &op->old_active.ec, authenticated_cb, op);
+		       op->old_active.enc_len, op->store->kms_arn, &op->old_active.ec, NULL, authenticated_cb, op);
 }
 
 void branch_store_version_key(struct branch_store *s, const char *branch_key_id,

@@ -21,7 +21,6 @@ struct aws_kms {
 	char *key_arn;                 /* the configured key */
 	struct kms_client *client;     /* the worker's KMS client */
 	struct cache *cache;           /* the worker's key cache, or NULL */
-	int ttl_s;                     /* how long an unwrapped key is cached */
 };
 
 /* One OnEncrypt or OnDecrypt waiting for KMS. */
@@ -32,7 +31,7 @@ struct kms_op {
 	size_t nedks;
 	size_t next;                   /* decrypt: the next EDK to try */
 	int matched;                   /* decrypt: an EDK for our key was found */
-	char cache_id[80];             /* decrypt: the cache entry of the EDK being opened */
+	struct cache_fetch *fetch;     /* decrypt: the flight this op leads, while KMS is asked */
 	struct ds_error last;          /* decrypt: why the last attempt failed */
 	keyring_done_cb done;
 	void *arg;
@@ -107,43 +106,57 @@ static void kms_on_encrypt(struct keyring *k, struct materials *m, keyring_done_
 	op->done = done;
 	op->arg = arg;
 	/* The intermediate key comes from KMS, bound to the item's encryption context. */
-	kms_generate_data_key(r->client, r->key_arn, &m->ec, SUITE_KEY_LEN, generated_cb, op);
+	kms_generate_data_key(r->client, r->key_arn, &m->ec, SUITE_KEY_LEN, m->audit, generated_cb, op);
 }
 
 static void try_next(struct kms_op *op);
 
-static void decrypted_cb(void *arg, const struct kms_result *res, const struct ds_error *kerr)
+/* Why KMS's answer to a Decrypt cannot be used: 0 when it holds the configured key's data key,
+ * else -1 with err set. */
+static int check_decrypted(const struct keyring *k, const struct kms_result *res,
+			   const struct ds_error *kerr, struct ds_error *err)
 {
-	struct kms_op *op = arg;
+	const struct aws_kms *r = k->impl;
+
+	if (kerr != NULL) {
+		*err = *kerr;
+		return -1;
+	}
+	/* aws-kms-keyring.md OnDecrypt: the key that decrypted must be the configured one. */
+	if (res->key_id != NULL && strcmp(res->key_id, r->key_arn) != 0) {
+		ds_error_set(err, 400, DS_ERR_VALIDATION, "keyring \"%s\": KMS decrypted the item's "
+			     "key with %s, not the configured %s", k->name, res->key_id, r->key_arn);
+		return -1;
+	}
+	if (res->plaintext_len != SUITE_KEY_LEN) {
+		ds_error_set(err, 502, DS_ERR_INTERNAL, "KMS Decrypt returned %zu bytes, not %d",
+			     res->plaintext_len, SUITE_KEY_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+/* The EDK being tried did not open: access and availability problems will not change with
+ * another EDK, anything else may. */
+static void edk_failed(struct kms_op *op, const struct ds_error *err)
+{
+	op->last = *err;
+	if (err->status >= 500 || strcmp(err->type, DS_ERR_ACCESS_DENIED) == 0 ||
+	    strcmp(err->type, DS_ERR_THROTTLING) == 0) {
+		op_end(op, -1, &op->last);
+		return;
+	}
+	try_next(op);
+}
+
+/* KMS (or the cache) gave the key that wraps the EDK being tried: open it. */
+static void edk_opened(struct kms_op *op, const unsigned char key[SUITE_KEY_LEN])
+{
 	const struct edk *e = &op->edks[op->next - 1];
 	unsigned char pdk[SUITE_KEY_LEN];
 	unsigned char sk[SUITE_KEY_LEN];
 
-	if (kerr == NULL && op->cache_id[0] != '\0' && res->plaintext_len == SUITE_KEY_LEN) {
-		struct aws_kms *r = op->k->impl;
-		cache_put(r->cache, op->cache_id, strlen(op->cache_id), res->plaintext, SUITE_KEY_LEN, r->ttl_s);
-	}
-	if (kerr != NULL) {
-		op->last = *kerr;
-		/* Access and availability problems will not change with another EDK. */
-		if (kerr->status >= 500 || strcmp(kerr->type, DS_ERR_ACCESS_DENIED) == 0 ||
-		    strcmp(kerr->type, DS_ERR_THROTTLING) == 0) {
-			op_end(op, -1, &op->last);
-			return;
-		}
-		try_next(op);
-		return;
-	}
-	/* aws-kms-keyring.md OnDecrypt: the key that decrypted must be the configured one. */
-	if (res->key_id != NULL && strcmp(res->key_id, ((struct aws_kms *)op->k->impl)->key_arn) != 0) {
-		ds_error_set(&op->last, 400, DS_ERR_VALIDATION, "keyring \"%s\": KMS decrypted the item's "
-			     "key with %s, not the configured %s", op->k->name, res->key_id,
-			     ((struct aws_kms *)op->k->impl)->key_arn);
-		try_next(op);
-		return;
-	}
-	if (res->plaintext_len != SUITE_KEY_LEN ||
-	    keyring_ikw_open(op->m, res->plaintext, e->ciphertext, pdk, sk) != 0) {
+	if (keyring_ikw_open(op->m, key, e->ciphertext, pdk, sk) != 0) {
 		ds_error_set(&op->last, 400, DS_ERR_VALIDATION, "keyring \"%s\": the item's data key does "
 			     "not open with the key KMS returned: the item was changed outside dynaseal",
 			     op->k->name);
@@ -161,6 +174,18 @@ static void decrypted_cb(void *arg, const struct kms_result *res, const struct d
 	}
 	OPENSSL_cleanse(sk, sizeof(sk));
 	op_end(op, 0, NULL);
+}
+
+/* Without a cache: KMS answered this op's own Decrypt. */
+static void decrypted_cb(void *arg, const struct kms_result *res, const struct ds_error *kerr)
+{
+	struct kms_op *op = arg;
+	struct ds_error err;
+
+	if (check_decrypted(op->k, res, kerr, &err) != 0)
+		edk_failed(op, &err);
+	else
+		edk_opened(op, res->plaintext);
 }
 
 /* The cache entry of an EDK: "kms/" + hex SHA-256 of its KMS ciphertext and the context it is
@@ -188,24 +213,54 @@ static int cache_id_of(const struct edk *e, const struct materials *m, char *out
 	return 0;
 }
 
-/* A cache lookup for the EDK being opened: a hit opens it as KMS would have; a miss asks KMS. */
-static void cached_cb(void *arg, const uint8_t *value, size_t len)
+/*
+ * The cache's fetch (cache.h) for the leader of a key's flight: one KMS Decrypt, whose answer
+ * goes to every op waiting on the same EDK.  fetch_arg is the leader op, which stays until its
+ * own answer comes from the cache, so after cache_fetch_done it may be gone.  A failure is
+ * handed to the waiters as the ds_error itself.
+ */
+static void fetched_cb(void *arg, const struct kms_result *res, const struct ds_error *kerr)
 {
 	struct kms_op *op = arg;
+	struct cache_fetch *fetch = op->fetch;
+	struct ds_error err;
+
+	op->fetch = NULL;
+	if (check_decrypted(op->k, res, kerr, &err) != 0)
+		cache_fetch_done(fetch, (const uint8_t *)&err, sizeof(err), 1);
+	else
+		cache_fetch_done(fetch, res->plaintext, SUITE_KEY_LEN, 0);
+}
+
+static void kms_fetch(void *fetch_arg, const uint8_t *id, size_t id_len, struct cache_fetch *fetch)
+{
+	struct kms_op *op = fetch_arg;
 	struct aws_kms *r = op->k->impl;
 	const struct edk *e = &op->edks[op->next - 1];
 
-	if (value != NULL && len == SUITE_KEY_LEN) {
-		struct kms_result res = { 0 };
-		res.plaintext = value;
-		res.plaintext_len = len;
-		res.key_id = r->key_arn;
-		op->cache_id[0] = '\0';   /* nothing to put back */
-		decrypted_cb(op, &res, NULL);
+	(void)id;
+	(void)id_len;
+	op->fetch = fetch;
+	kms_decrypt(r->client, r->key_arn, e->ciphertext + WRAPPED_PDK_LEN,
+		    e->ciphertext_len - WRAPPED_PDK_LEN, &op->m->ec, op->m->audit, fetched_cb, op);
+}
+
+/* The cache's answer for the EDK being tried: from a layer, or from the flight's one Decrypt. */
+static void cached_cb(void *arg, const uint8_t *value, size_t len, int err)
+{
+	struct kms_op *op = arg;
+	struct ds_error why;
+
+	if (err == 0 && len == SUITE_KEY_LEN) {
+		edk_opened(op, value);
 		return;
 	}
-	kms_decrypt(r->client, r->key_arn, e->ciphertext + WRAPPED_PDK_LEN,
-		    e->ciphertext_len - WRAPPED_PDK_LEN, &op->m->ec, decrypted_cb, op);
+	if (err != 0 && value != NULL && len == sizeof(why))
+		memcpy(&why, value, sizeof(why));
+	else
+		ds_error_set(&why, 500, DS_ERR_INTERNAL, "keyring \"%s\": the key cache failed to "
+			     "answer (out of memory?)", op->k->name);
+	edk_failed(op, &why);
 }
 
 /* Tries the EDKs in order: the first one for our key that KMS opens wins. */
@@ -215,6 +270,7 @@ static void try_next(struct kms_op *op)
 
 	while (op->next < op->nedks) {
 		const struct edk *e = &op->edks[op->next++];
+		char id[80];
 		if (e->provider_id_len != strlen(KMS_PROVIDER_ID) ||
 		    memcmp(e->provider_id, KMS_PROVIDER_ID, e->provider_id_len) != 0)
 			continue;
@@ -223,14 +279,15 @@ static void try_next(struct kms_op *op)
 		    e->ciphertext_len <= WRAPPED_PDK_LEN)
 			continue;
 		op->matched = 1;
-		if (r->cache != NULL && cache_id_of(e, op->m, op->cache_id, sizeof(op->cache_id)) == 0) {
+		if (r->cache != NULL && cache_id_of(e, op->m, id, sizeof(id)) == 0) {
 			struct cache_op *cop;
-			if (cache_get(r->cache, op->cache_id, strlen(op->cache_id), cached_cb, op, &cop) >= 0)
-				return;
+			/* Concurrent reads of items sharing this EDK make one Decrypt. */
+			(void)cache_get_or_fetch(r->cache, id, strlen(id), kms_fetch, op, cached_cb, op,
+						 &cop);
+			return;
 		}
-		op->cache_id[0] = '\0';
 		kms_decrypt(r->client, r->key_arn, e->ciphertext + WRAPPED_PDK_LEN,
-			    e->ciphertext_len - WRAPPED_PDK_LEN, &op->m->ec, decrypted_cb, op);
+			    e->ciphertext_len - WRAPPED_PDK_LEN, &op->m->ec, op->m->audit, decrypted_cb, op);
 		return;
 	}
 	if (!op->matched) {
@@ -278,12 +335,11 @@ static const struct keyring_ops aws_kms_ops = {
 	.free_impl = kms_free_impl,
 };
 
-void keyring_aws_kms_set_cache(struct keyring *k, struct cache *cache, int ttl_s)
+void keyring_aws_kms_set_cache(struct keyring *k, struct cache *cache)
 {
 	struct aws_kms *r = k->impl;
 
 	r->cache = cache;
-	r->ttl_s = ttl_s;
 }
 
 struct keyring *keyring_aws_kms_new(const struct config_keyring *c, struct kms_client *client)

@@ -19,9 +19,10 @@ struct keyring *keyring_aws_kms_new(const struct config_keyring *c, struct kms_c
 struct cache;
 /*
  * Caches the keys KMS unwraps (per item: the intermediate key of its EDK) in cache (not owned;
- * the worker's) for ttl_s, by SHA-256 of the KMS ciphertext and the encryption context, so
- * reading the same items again does not call KMS.  NULL turns caching off.
+ * the worker's, with its TTL), by SHA-256 of the KMS ciphertext and the encryption context, so
+ * reading the same items again does not call KMS, and concurrent first reads of one item on a
+ * worker make one Decrypt (cache_get_or_fetch).  NULL turns caching off.
  */
-void keyring_aws_kms_set_cache(struct keyring *k, struct cache *cache, int ttl_s);
+void keyring_aws_kms_set_cache(struct keyring *k, struct cache *cache);
 
 #endif

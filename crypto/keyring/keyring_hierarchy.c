@@ -42,6 +42,8 @@ struct hier_flight {
 	char branch_key_id[256];
 	char version[BRANCH_UUID_STRLEN + 1];       /* when !active */
 	char cache_id[600];                         /* for the shared cache */
+	struct audit_ctx audit;                     /* the request that started the read */
+	int has_audit;
 	struct hier_op *waiters;
 };
 
@@ -298,9 +300,11 @@ static void flight_store_read(struct hier_flight *f)
 
 	h->store_reads++;
 	if (f->active)
-		branch_store_get_active(h->store, f->branch_key_id, store_cb, f);
+		branch_store_get_active(h->store, f->branch_key_id, f->has_audit ? &f->audit : NULL,
+					store_cb, f);
 	else
-		branch_store_get_version(h->store, f->branch_key_id, f->version, store_cb, f);
+		branch_store_get_version(h->store, f->branch_key_id, f->version,
+					 f->has_audit ? &f->audit : NULL, store_cb, f);
 }
 
 static void shared_cb(void *arg, const struct branch_key *key)
@@ -346,6 +350,10 @@ static void op_get_key(struct hier_op *op, const char *id, int active, const cha
 	}
 	f->k = op->k;
 	f->active = active;
+	if (op->m->audit != NULL) {
+		f->audit = *op->m->audit;
+		f->has_audit = 1;
+	}
 	snprintf(f->branch_key_id, sizeof(f->branch_key_id), "%s", id);
 	if (!active)
 		snprintf(f->version, sizeof(f->version), "%s", version);
@@ -391,7 +399,7 @@ static void hier_on_encrypt(struct keyring *k, struct materials *m, keyring_done
 		return;
 	}
 	/* Every use of a branch key is in the audit trail, with the request it serves. */
-	audit_event("branch-key", "encrypt", id, audit_current(), "use ACTIVE");
+	audit_event("branch-key", "encrypt", id, m->audit, "use ACTIVE");
 	op_get_key(op, id, 1, NULL);
 }
 
@@ -424,7 +432,7 @@ static void hier_on_decrypt(struct keyring *k, struct materials *m, const struct
 		{
 			char outcome[64];
 			snprintf(outcome, sizeof(outcome), "use %s", version);
-			audit_event("branch-key", "decrypt", id, audit_current(), outcome);
+			audit_event("branch-key", "decrypt", id, m->audit, outcome);
 		}
 		op_get_key(op, id, 0, version);
 		return;

@@ -16,7 +16,6 @@
 /* The sink's descriptor, -1 when auditing is off.  Each entry is one write(2) with O_APPEND,
  * so lines from several threads and processes do not interleave. */
 static atomic_int audit_fd = -1;
-static _Thread_local const struct audit_ctx *current;
 
 int audit_open(const char *path)
 {
@@ -49,16 +48,6 @@ void audit_close(void)
 int audit_enabled(void)
 {
 	return atomic_load(&audit_fd) >= 0;
-}
-
-void audit_set_current(const struct audit_ctx *ctx)
-{
-	current = ctx;
-}
-
-const struct audit_ctx *audit_current(void)
-{
-	return current;
 }
 
 static void field(struct evbuffer *out, const char *name, const char *value)

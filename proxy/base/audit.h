@@ -3,9 +3,10 @@
  * branch key use), with the time, the operation, the key, the table and the application's
  * identity and request id that caused it, and the outcome.  Never a key or a value.
  *
- * Keyrings do not know which request they work for, so the request's context is set as the
- * thread's current one around keyring calls (crypt_batch.c) and copied by whoever starts an
- * audited operation (kms_client.c).
+ * The context travels explicitly: a request's is copied into each item's materials
+ * (crypt_batch.c), keyrings hand it to the KMS client and the branch key store, which copy it
+ * when a call starts, so an entry names its request even after asynchronous steps (a Redis
+ * lookup, a flight joined by other requests).
  */
 #ifndef DS_AUDIT_H
 #define DS_AUDIT_H
@@ -22,10 +23,6 @@ struct audit_ctx {
 int audit_open(const char *path) __attribute__((warn_unused_result));
 void audit_close(void);
 int audit_enabled(void);
-
-/* The calling thread's current context (NULL when none). */
-void audit_set_current(const struct audit_ctx *ctx);
-const struct audit_ctx *audit_current(void);
 
 /*
  * Writes one entry.  event: "kms" or "branch-key"; operation: "Decrypt", ...; key: key ARN or

@@ -20,6 +20,8 @@ struct crypt_job {
 	struct item_header h;               /* read: the parsed head */
 	int has_h;                          /* h needs cleanup */
 	int has_m;                          /* m needs cleanup */
+	struct audit_ctx audit;             /* the request's, with the item's table */
+	int has_audit;                      /* the batch has a request context */
 };
 
 struct crypt_batch {
@@ -227,19 +229,16 @@ void crypt_batch_set_owner(struct crypt_batch *b, void (*release)(void *), void 
 
 static void job_run(struct crypt_job *j);
 
-/* Runs one job with the request's audit context (plus the item's table) as the thread's
- * current one, so that the key uses it causes are attributed. */
+/* Runs one job; the key uses it causes are attributed to the request's audit context with the
+ * item's table (the materials carry it to the keyring, also across asynchronous steps). */
 static void job_start(struct crypt_job *j)
 {
-	struct audit_ctx ctx;
-
 	if (j->batch->audit != NULL) {
-		ctx = *j->batch->audit;
-		snprintf(ctx.table, sizeof(ctx.table), "%s", j->table->name);
-		audit_set_current(&ctx);
+		j->audit = *j->batch->audit;
+		snprintf(j->audit.table, sizeof(j->audit.table), "%s", j->table->name);
+		j->has_audit = 1;
 	}
 	job_run(j);
-	audit_set_current(NULL);
 }
 
 static void job_run(struct crypt_job *j)
@@ -254,6 +253,7 @@ static void job_run(struct crypt_job *j)
 			job_done(j, &err);
 			return;
 		}
+		j->m.audit = j->has_audit ? &j->audit : NULL;
 		keyring_on_encrypt(j->keyring, &j->m, encrypt_keyring_done, j);
 		return;
 	}
@@ -279,6 +279,7 @@ static void job_run(struct crypt_job *j)
 		job_done(j, &err);
 		return;
 	}
+	j->m.audit = j->has_audit ? &j->audit : NULL;
 	keyring_on_decrypt(j->keyring, &j->m, j->h.edks, j->h.edks_len, decrypt_keyring_done, j);
 }
 

@@ -31,6 +31,7 @@ class KmsKeyringTest(unittest.TestCase):
             env = h.proxy_env(*full)
             env["AWS_ENDPOINT_URL_KMS"] = cls.moto.url
             cls.secret = full[1]
+            cls.full = full
             config = {
                 "keyrings": {"kms": {"type": "aws-kms", "key_id": cls.key_arn}},
                 "tables": {"accounts": {
@@ -107,6 +108,65 @@ class KmsKeyringTest(unittest.TestCase):
             raw = f.read()
         for secret in (b"6011-0000-0000-0004", self.secret.encode()):
             self.assertNotIn(secret, raw)
+
+    def test_concurrent_cold_reads_make_one_decrypt_per_worker_and_audit_each_request(self):
+        """32 applications read one item at once on a cold dynaseal with Redis: the workers'
+        single flights make at most one KMS Decrypt each (counted twice: /metrics and the audit
+        trail), every read gets the item, and every KMS line names the request that caused it,
+        also when the Decrypt follows an asynchronous Redis miss."""
+        import threading
+        redis = h.start_redis()
+        audit = os.path.join(self.moto.workdir, "audit-cold.jsonl")
+        env = h.proxy_env(*self.full)
+        env["AWS_ENDPOINT_URL_KMS"] = self.moto.url
+        proxy = h.start_dynaseal(self.moto.url, env=env, workers=2, config={
+            "keyrings": {"kms": {"type": "aws-kms", "key_id": self.key_arn}},
+            "cache": {"redis": "redis://127.0.0.1:%d/0" % redis.port},
+            "log": {"audit": audit},
+            "tables": {"accounts": {"keyring": "kms", "partition_key": "pk",
+                                    "attribute_actions": {"card": "ENCRYPT_AND_SIGN", "owner": "SIGN_ONLY"}}}})
+        try:
+            item = {"pk": {"S": "cold"}, "card": {"S": "3782-822463-10005"}, "owner": {"S": "Cy"}}
+            h.boto3_client(proxy.url).put_item(TableName="accounts", Item=item)
+            apps = [h.boto3_client(proxy.url) for _ in range(32)]
+            start = threading.Barrier(len(apps))
+            got, errors = [], []
+
+            def read(app):
+                start.wait()
+                try:
+                    got.append(app.get_item(TableName="accounts", Key={"pk": item["pk"]})["Item"])
+                except Exception as e:  # reported below
+                    errors.append(e)
+            threads = [threading.Thread(target=read, args=(a,)) for a in apps]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            self.assertEqual(errors, [])
+            self.assertEqual(got, [item] * len(apps))
+            decrypts = int(re.search(r'dynaseal_kms_calls_total\{api="Decrypt"\} (\d+)',
+                                     h.metrics(proxy)).group(1))
+            with open(audit) as f:
+                entries = [json.loads(l) for l in f if l.strip()]
+            reads = [e for e in entries if e["operation"] == "Decrypt" and e["table"] == "accounts"]
+            # The cache key's own Decrypt (or GenerateDataKey) at start-up is dynaseal's.
+            own = [e for e in entries if e["request_id"] == "cache-key"]
+            self.assertLessEqual(len(own), 1)
+            self.assertGreaterEqual(len(reads), 1)
+            self.assertLessEqual(len(reads), 2, "%d Decrypts for 2 workers" % len(reads))
+            self.assertEqual(decrypts, len(reads) + sum(1 for e in own if e["operation"] == "Decrypt"))
+            log = h.tail(proxy.log, 1000000)
+            for e in entries:
+                if e["request_id"] == "cache-key":
+                    self.assertEqual(e["client"], "dynaseal")
+                    continue
+                self.assertRegex(e["request_id"], r"^[A-Z0-9]{52}$")
+                self.assertEqual(e["client"], h.CLIENT_KEY)
+                self.assertIn("id=" + e["request_id"], log)
+        finally:
+            proxy.stop()
+            redis.stop()
 
     def audit_entries(self):
         if not os.path.exists(self.audit):

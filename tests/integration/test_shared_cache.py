@@ -131,6 +131,17 @@ class SharedCacheTest(unittest.TestCase):
             self.assertEqual((u["event"], u["key"], u["table"]), ("branch-key", self.branch_id, "notes"))
             self.assertIn(u["operation"], ("encrypt", "decrypt"))
             self.assertRegex(u["request_id"], r"^[A-Z0-9]{52}$")
+        # The branch key's KMS Decrypt follows an asynchronous Redis miss: still audited with
+        # the request that started the read (one in that replica's access log).
+        for p in (a, b):
+            with open(p.audit) as f:
+                kms = [json.loads(l) for l in f if '"kms"' in l]
+            log = h.tail(p.log, 10000000)
+            for e in kms:
+                if e["request_id"] == "cache-key":
+                    continue
+                self.assertEqual((e["operation"], e["table"], e["client"]), ("Decrypt", "notes", h.CLIENT_KEY))
+                self.assertIn("id=" + e["request_id"], log)
         m = h.metrics(b)
         self.assertRegex(m, r'dynaseal_cache_lookups_total\{layer="redis",result="hit"\} [1-9]')
         # Redis holds sealed entries only: no branch key bytes, no plaintext.

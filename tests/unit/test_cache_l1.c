@@ -396,10 +396,12 @@ static void test_flight_error_and_reentry(void **state)
 	/* The first callback cancels the third waiter and joins the id again. */
 	w[0].to_cancel = h[2];
 	w[0].rejoin = 1;
-	assert_int_equal(cache_flight_finish(f, "id", 2, (const uint8_t *)"ignored", 7, -42), 2);
+	/* An error's detail reaches every waiter as it is. */
+	assert_int_equal(cache_flight_finish(f, "id", 2, (const uint8_t *)"why", 3, -42), 2);
 	assert_int_equal(w[0].called, 1);
 	assert_int_equal(w[0].err, -42);
-	assert_string_equal(w[0].value, "");
+	assert_string_equal(w[0].value, "why");
+	assert_string_equal(w[1].value, "why");
 	assert_int_equal(w[1].called, 1);
 	assert_int_equal(w[1].err, -42);
 	assert_int_equal(w[2].called, 0);
@@ -663,16 +665,20 @@ static void test_facade_get_or_fetch(void **state)
 	assert_int_equal(cache_get_or_fetch(c, "edk", 3, fetch_fn, &fe, on_value, &a[2], &op[2]),
 			 CACHE_PENDING);
 	assert_int_equal(fe.calls, 2);
-	/* A fetch error reaches every waiter and is not cached. */
+	/* A fetch error reaches every waiter with its detail and is not cached. */
 	memset(a, 0, sizeof(a));
 	assert_int_equal(cache_get_or_fetch(c, "edk", 3, fetch_fn, &fe, on_value, &a[3], &op[3]),
 			 CACHE_PENDING);
-	cache_fetch_done(fe.pending, NULL, 0, -13);
+	cache_fetch_done(fe.pending, (const uint8_t *)"denied", 6, -13);
 	assert_int_equal(a[2].called, 1);
 	assert_int_equal(a[2].err, -13);
+	assert_string_equal(a[2].value, "denied");
 	assert_int_equal(a[3].called, 1);
 	assert_int_equal(a[3].err, -13);
-	assert_string_equal(a[3].value, "");
+	assert_string_equal(a[3].value, "denied");
+	memset(&a[1], 0, sizeof(a[1]));
+	assert_int_equal(cache_get(c, "edk", 3, on_get, &a[1], &op[1]), CACHE_DONE);
+	assert_int_equal(a[1].err, 1);
 	/* A fetch that answers at once: CACHE_DONE, no handle, value cached. */
 	fe.sync = 1;
 	memset(a, 0, sizeof(a));

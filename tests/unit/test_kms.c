@@ -424,7 +424,7 @@ static void test_round_trip(void **state)
 	struct enc_ctx ec;
 
 	ec_fill(&ec, "users");
-	kms_generate_data_key(f->kms, moto.arn, &ec, 32, kms_cb, &gen);
+	kms_generate_data_key(f->kms, moto.arn, &ec, 32, NULL, kms_cb, &gen);
 	wait_once(f->base, &gen);
 	if (!gen.ok)
 		fail_msg("GenerateDataKey: %s", gen.err.message);
@@ -432,19 +432,19 @@ static void test_round_trip(void **state)
 	assert_true(gen.ciphertext_len > 32);
 	assert_string_equal(gen.key_id, moto.arn);
 
-	kms_decrypt(f->kms, moto.arn, gen.ciphertext, gen.ciphertext_len, &ec, kms_cb, &dec);
+	kms_decrypt(f->kms, moto.arn, gen.ciphertext, gen.ciphertext_len, &ec, NULL, kms_cb, &dec);
 	wait_once(f->base, &dec);
 	if (!dec.ok)
 		fail_msg("Decrypt: %s", dec.err.message);
 	assert_int_equal(dec.plaintext_len, 32);
 	assert_memory_equal(dec.plaintext, gen.plaintext, 32);
 
-	kms_encrypt(f->kms, moto.arn, secret, sizeof(secret), &ec, kms_cb, &enc);
+	kms_encrypt(f->kms, moto.arn, secret, sizeof(secret), &ec, NULL, kms_cb, &enc);
 	wait_once(f->base, &enc);
 	assert_true(enc.ok);
 	assert_int_equal(enc.plaintext_len, 0);
 	assert_true(enc.ciphertext_len > 0);
-	kms_decrypt(f->kms, moto.arn, enc.ciphertext, enc.ciphertext_len, &ec, kms_cb, &dec2);
+	kms_decrypt(f->kms, moto.arn, enc.ciphertext, enc.ciphertext_len, &ec, NULL, kms_cb, &dec2);
 	wait_once(f->base, &dec2);
 	assert_true(dec2.ok);
 	assert_memory_equal(dec2.plaintext, secret, sizeof(secret));
@@ -469,10 +469,10 @@ static void test_decrypt_other_context(void **state)
 
 	ec_fill(&ec, "users");
 	ec_fill(&other, "orders");
-	kms_generate_data_key(f->kms, moto.arn, &ec, 32, kms_cb, &gen);
+	kms_generate_data_key(f->kms, moto.arn, &ec, 32, NULL, kms_cb, &gen);
 	wait_once(f->base, &gen);
 	assert_true(gen.ok);
-	kms_decrypt(f->kms, moto.arn, gen.ciphertext, gen.ciphertext_len, &other, kms_cb, &dec);
+	kms_decrypt(f->kms, moto.arn, gen.ciphertext, gen.ciphertext_len, &other, NULL, kms_cb, &dec);
 	wait_once(f->base, &dec);
 	assert_false(dec.ok);
 	assert_int_equal(dec.err.status, 400);
@@ -493,7 +493,7 @@ static void test_unknown_key(void **state)
 	struct fixture *f = *state;
 	struct outcome gen = { 0 };
 
-	kms_generate_data_key(f->kms, MISSING_ARN, NULL, 32, kms_cb, &gen);
+	kms_generate_data_key(f->kms, MISSING_ARN, NULL, 32, NULL, kms_cb, &gen);
 	wait_once(f->base, &gen);
 	assert_false(gen.ok);
 	assert_int_equal(gen.err.status, 400);
@@ -514,11 +514,11 @@ static void test_access_denied(void **state)
 	struct kms_client *bad = client_for(f->base, moto.url, moto.full_akid, "not-the-secret", NULL);
 	struct outcome gen = { 0 }, dec = { 0 }, bad_gen = { 0 };
 
-	kms_generate_data_key(weak, moto.arn, NULL, 32, kms_cb, &gen);
+	kms_generate_data_key(weak, moto.arn, NULL, 32, NULL, kms_cb, &gen);
 	wait_once(f->base, &gen);
 	if (!gen.ok)
 		fail_msg("GenerateDataKey with kms:GenerateDataKey allowed: %s", gen.err.message);
-	kms_decrypt(weak, moto.arn, gen.ciphertext, gen.ciphertext_len, NULL, kms_cb, &dec);
+	kms_decrypt(weak, moto.arn, gen.ciphertext, gen.ciphertext_len, NULL, NULL, kms_cb, &dec);
 	wait_once(f->base, &dec);
 	assert_false(dec.ok);
 	assert_int_equal(dec.err.status, 400);
@@ -531,7 +531,7 @@ static void test_access_denied(void **state)
 	OPENSSL_cleanse(&gen, sizeof(gen));
 	kms_client_free(weak);
 
-	kms_generate_data_key(bad, moto.arn, NULL, 32, kms_cb, &bad_gen);
+	kms_generate_data_key(bad, moto.arn, NULL, 32, NULL, kms_cb, &bad_gen);
 	wait_once(f->base, &bad_gen);
 	assert_false(bad_gen.ok);
 	assert_int_equal(bad_gen.err.status, 400);
@@ -549,14 +549,14 @@ static void test_credentials_refreshed(void **state)
 	struct kms_client *c = client_for(f->base, moto.url, moto.weak_akid, moto.weak_secret, &cr);
 	struct outcome gen = { 0 }, denied = { 0 }, dec = { 0 };
 
-	kms_generate_data_key(c, moto.arn, NULL, 32, kms_cb, &gen);
+	kms_generate_data_key(c, moto.arn, NULL, 32, NULL, kms_cb, &gen);
 	wait_once(f->base, &gen);
 	assert_true(gen.ok);
-	kms_decrypt(c, moto.arn, gen.ciphertext, gen.ciphertext_len, NULL, kms_cb, &denied);
+	kms_decrypt(c, moto.arn, gen.ciphertext, gen.ciphertext_len, NULL, NULL, kms_cb, &denied);
 	wait_once(f->base, &denied);
 	assert_string_equal(denied.err.type, DS_ERR_ACCESS_DENIED);
 	assert_int_equal(credentials_replace(cr, moto.full_akid, moto.full_secret, NULL, 0), 0);
-	kms_decrypt(c, moto.arn, gen.ciphertext, gen.ciphertext_len, NULL, kms_cb, &dec);
+	kms_decrypt(c, moto.arn, gen.ciphertext, gen.ciphertext_len, NULL, NULL, kms_cb, &dec);
 	wait_once(f->base, &dec);
 	if (!dec.ok)
 		fail_msg("Decrypt after the refresh: %s", dec.err.message);
@@ -579,7 +579,7 @@ static void test_kms_down(void **state)
 	assert_true(port > 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	down = client_for(f->base, url, moto.full_akid, moto.full_secret, NULL);
-	kms_generate_data_key(down, moto.arn, NULL, 32, kms_cb, &gen);
+	kms_generate_data_key(down, moto.arn, NULL, 32, NULL, kms_cb, &gen);
 	wait_once(f->base, &gen);
 	assert_false(gen.ok);
 	assert_int_equal(gen.err.status, 503);
@@ -659,7 +659,7 @@ static struct outcome stand_in_call(struct fixture *f, struct stand_in *s, int s
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s->port);
 	c = client_for(f->base, url, "AKIDSTANDIN", "secret", NULL);
 	t0 = now_ms();
-	kms_generate_data_key(c, moto.arn, NULL, 32, kms_cb, &o);
+	kms_generate_data_key(c, moto.arn, NULL, 32, NULL, kms_cb, &o);
 	wait_once(f->base, &o);
 	s->elapsed_ms = now_ms() - t0;
 	s->throttled = atomic_load(&kms_client_stats(c)->throttled);
