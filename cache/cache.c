@@ -36,6 +36,7 @@ struct cache_fetch {
 	cache_fetch_fn fetch_fn;             /* NULL for a plain lookup */
 	void *fetch_arg;                     /* the fetch function's state */
 	int fetching;                        /* fetch_fn runs: waiting for cache_fetch_done */
+	int ttl_s;                           /* how long a fetched value is kept */
 	char name[CACHE_ENTRY_NAME_LEN + 1]; /* the L2 entry name */
 	size_t id_len;                       /* bytes of id */
 	uint8_t id[];                        /* the id */
@@ -250,8 +251,8 @@ static void l2_answer(void *arg, enum cache_redis_result res, const uint8_t *sea
 		return;
 	}
 	cache_stat_bump(&c->stats.l2_hits);
-	if (left > (int64_t)c->ttl_s * 1000 && j->fetch_fn != NULL)
-		left = (int64_t)c->ttl_s * 1000;
+	if (left > (int64_t)j->ttl_s * 1000 && j->fetch_fn != NULL)
+		left = (int64_t)j->ttl_s * 1000;
 	if (cache_l1_put(c->l1, j->id, j->id_len, plain + L2_EXPIRY_LEN, plain_len - L2_EXPIRY_LEN,
 			 left) != 0)
 		log_debug("cache: an L2 value could not be kept in L1");
@@ -261,7 +262,7 @@ static void l2_answer(void *arg, enum cache_redis_result res, const uint8_t *sea
 
 /* The leader's work for id: L2 if connected, else straight to the miss path. */
 static int job_start(struct cache *c, struct cache_flight *flight, const void *id, size_t id_len,
-		     cache_fetch_fn fetch_fn, void *fetch_arg)
+		     int ttl_s, cache_fetch_fn fetch_fn, void *fetch_arg)
 {
 	struct cache_fetch *j = calloc(1, sizeof(*j) + id_len);
 	enum cache_redis_result res;
@@ -272,6 +273,7 @@ static int job_start(struct cache *c, struct cache_flight *flight, const void *i
 	j->flight = flight;
 	j->fetch_fn = fetch_fn;
 	j->fetch_arg = fetch_arg;
+	j->ttl_s = ttl_s > 0 ? ttl_s : c->ttl_s;
 	j->id_len = id_len;
 	memcpy(j->id, id, id_len);
 	LIST_INSERT_HEAD(&c->jobs, j, link);
@@ -298,8 +300,8 @@ static int job_start(struct cache *c, struct cache_flight *flight, const void *i
 
 /* The shared path of cache_get and cache_get_or_fetch after an L1 miss. */
 static int cache_wait(struct cache *c, struct cache_flight *flight, const void *id,
-		      size_t id_len, cache_fetch_fn fetch_fn, void *fetch_arg, struct cache_op *op,
-		      struct cache_op **op_out)
+		      size_t id_len, int ttl_s, cache_fetch_fn fetch_fn, void *fetch_arg,
+		      struct cache_op *op, struct cache_op **op_out)
 {
 	int done_now = 0;
 	int role;
@@ -312,7 +314,8 @@ static int cache_wait(struct cache *c, struct cache_flight *flight, const void *
 		return -1;
 	}
 	LIST_INSERT_HEAD(&c->ops, op, link);
-	if (role == CACHE_FLIGHT_LEADER && job_start(c, flight, id, id_len, fetch_fn, fetch_arg) != 0) {
+	if (role == CACHE_FLIGHT_LEADER &&
+	    job_start(c, flight, id, id_len, ttl_s, fetch_fn, fetch_arg) != 0) {
 		/* No job, so no answer would ever come: end the flight with an error now. */
 		cache_flight_finish(flight, id, id_len, NULL, 0, LOOKUP_MISS);
 	}
@@ -368,7 +371,7 @@ int cache_get(struct cache *c, const void *id, size_t id_len, cache_get_cb cb, v
 	}
 	op->get_cb = cb;
 	op->arg = arg;
-	if (cache_wait(c, c->lookups, id, id_len, NULL, NULL, op, op_out) < 0) {
+	if (cache_wait(c, c->lookups, id, id_len, 0, NULL, NULL, op, op_out) < 0) {
 		cb(arg, NULL, 0);
 		return CACHE_DONE;
 	}
@@ -407,8 +410,9 @@ cleanup:
 	OPENSSL_cleanse(plain, sizeof(plain));
 }
 
-int cache_get_or_fetch(struct cache *c, const void *id, size_t id_len, cache_fetch_fn fetch_fn,
-		       void *fetch_arg, cache_value_cb cb, void *arg, struct cache_op **op_out)
+int cache_get_or_fetch(struct cache *c, const void *id, size_t id_len, int ttl_s,
+		       cache_fetch_fn fetch_fn, void *fetch_arg, cache_value_cb cb, void *arg,
+		       struct cache_op **op_out)
 {
 	struct cache_op *op;
 
@@ -426,7 +430,7 @@ int cache_get_or_fetch(struct cache *c, const void *id, size_t id_len, cache_fet
 	}
 	op->value_cb = cb;
 	op->arg = arg;
-	if (cache_wait(c, c->fetches, id, id_len, fetch_fn, fetch_arg, op, op_out) < 0) {
+	if (cache_wait(c, c->fetches, id, id_len, ttl_s, fetch_fn, fetch_arg, op, op_out) < 0) {
 		cb(arg, NULL, 0, -1);
 		return CACHE_DONE;
 	}
@@ -447,7 +451,7 @@ void cache_fetch_done(struct cache_fetch *fetch, const uint8_t *value, size_t le
 		value = NULL;
 	}
 	if (err == 0)
-		cache_put(c, fetch->id, fetch->id_len, value, len, c->ttl_s);
+		cache_put(c, fetch->id, fetch->id_len, value, len, fetch->ttl_s);
 	/* An error's detail goes to the waiters as it is and is never stored. */
 	job_finish(fetch, value, value != NULL ? len : 0, err);
 }

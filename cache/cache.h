@@ -33,7 +33,7 @@ struct event_base;
 struct cache_options {
 	size_t max_entries;            /* L1 entries (config cache.max_entries), default 10000 */
 	size_t max_bytes;              /* L1 bytes of ids and values, default 1 KiB per entry */
-	int ttl_s;                     /* TTL of what cache_get_or_fetch fetches, default 300 */
+	int ttl_s;                     /* default TTL of what cache_get_or_fetch fetches, 300 */
 	const char *redis_url;         /* L2 (config cache.redis); NULL: L1 only */
 	const uint8_t *cache_key;      /* 32 bytes sealing L2 (copied, derived at once); required
 					* with redis_url */
@@ -95,11 +95,13 @@ void cache_put(struct cache *c, const void *id, size_t id_len, const uint8_t *va
 	       int ttl_s);
 /*
  * L1, then (once per id on this worker) L2, then (once per id) fetch_fn; the fetched value is
- * put in both layers for the cache's ttl_s and handed to every caller waiting on id.  Fetch
- * errors are handed on and not cached.  Returns CACHE_DONE or CACHE_PENDING like cache_get.
+ * put in both layers for ttl_s seconds (0: the cache's ttl_s) and handed to every caller
+ * waiting on id; a value found in L2 lives in L1 no longer than ttl_s either.  Fetch errors
+ * are handed on and not cached.  Returns CACHE_DONE or CACHE_PENDING like cache_get.
  */
-int cache_get_or_fetch(struct cache *c, const void *id, size_t id_len, cache_fetch_fn fetch_fn,
-		       void *fetch_arg, cache_value_cb cb, void *arg, struct cache_op **op);
+int cache_get_or_fetch(struct cache *c, const void *id, size_t id_len, int ttl_s,
+		       cache_fetch_fn fetch_fn, void *fetch_arg, cache_value_cb cb, void *arg,
+		       struct cache_op **op);
 /*
  * Ends a fetch: err 0 with the value (copied), or an error code != 0 handed to the waiters,
  * with value (may be NULL) as the error's detail: handed on as it is, never stored.  fetch is

@@ -34,7 +34,5 @@ void keycache_retry_stop(struct server *srv);
 int keycache_worker_init(struct worker *w) __attribute__((warn_unused_result));
 /* On the worker's thread: adds the Redis layer to w->cache once the cache key is known. */
 void keycache_worker_attach(struct worker *w);
-/* Plugs w's cache into a hierarchical keyring as its shared layer. */
-void keycache_attach_hierarchy(struct worker *w, struct keyring *k);
 
 #endif

@@ -167,9 +167,9 @@ static struct keyring *worker_keyring_new(struct worker *w, const struct config_
 			log_error("keyring \"%s\": %s", c->name, err.message);
 			return NULL;
 		}
-		k = keyring_hierarchy_new(c, w->base, ddb, w->kms);
+		k = keyring_hierarchy_new(c, ddb, w->kms);
 		if (k != NULL)
-			keycache_attach_hierarchy(w, k);
+			keyring_hierarchy_set_cache(k, w->cache);
 		break;
 	}
 	default:

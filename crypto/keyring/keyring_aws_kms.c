@@ -282,8 +282,8 @@ static void try_next(struct kms_op *op)
 		if (r->cache != NULL && cache_id_of(e, op->m, id, sizeof(id)) == 0) {
 			struct cache_op *cop;
 			/* Concurrent reads of items sharing this EDK make one Decrypt. */
-			(void)cache_get_or_fetch(r->cache, id, strlen(id), kms_fetch, op, cached_cb, op,
-						 &cop);
+			(void)cache_get_or_fetch(r->cache, id, strlen(id), 0, kms_fetch, op, cached_cb,
+						 op, &cop);
 			return;
 		}
 		kms_decrypt(r->client, r->key_arn, e->ciphertext + WRAPPED_PDK_LEN,

@@ -2,57 +2,34 @@
  * aws-kms-hierarchical keyring (MPL aws-kms/aws-kms-hierarchical-keyring.md: "OnEncrypt",
  * "OnDecrypt", "Branch Key Id Supplier", caching).  OnEncrypt wraps under the ACTIVE branch key
  * of the item's branch key id; OnDecrypt takes the version from the item's EDK for that id and
- * opens it with that version.  Branch keys are cached per worker (one thread: no locks) for
- * ttl_s and wiped when they expire; concurrent misses for one key join one "flight".
+ * opens it with that version.  Branch keys are kept in the worker's key cache (cache.h: in
+ * process, then sealed in Redis) for the keyring's ttl_s, and concurrent misses for one key make
+ * one key store read (cache_get_or_fetch).
  */
 #include "crypto/keyring/keyring_hierarchy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <event2/event.h>
 #include <openssl/crypto.h>
 
+#include "cache/cache.h"
 #include "crypto/item/attr_serial.h"
 #include "proxy/base/codec.h"
 #include "crypto/item/item_internal.h"
 #include "proxy/base/audit.h"
 #include "proxy/base/log.h"
 
-/* Branch keys kept per worker at most (tenants beyond this evict the oldest). */
-#define HIER_MAX_ENTRIES 4096
-
-/* A cached branch key. */
-struct hier_entry {
-	struct hier_entry *next;
-	int active;                  /* cached as the ACTIVE key of its id (also serves its version) */
-	struct branch_key key;       /* id, version and the key (wiped on removal) */
-	time_t expires;              /* CLOCK_MONOTONIC seconds */
-};
-
-struct hier_op;
-
-/* One key store read with everyone waiting for it. */
-struct hier_flight {
-	struct hier_flight *next;
-	struct keyring *k;
-	int active;                                 /* ACTIVE, or a version */
-	char branch_key_id[256];
-	char version[BRANCH_UUID_STRLEN + 1];       /* when !active */
-	char cache_id[600];                         /* for the shared cache */
-	struct audit_ctx audit;                     /* the request that started the read */
-	int has_audit;
-	struct hier_op *waiters;
-};
-
 /* One OnEncrypt/OnDecrypt waiting for a branch key. */
 struct hier_op {
-	struct hier_op *next;
 	struct keyring *k;
 	struct materials *m;
-	const struct edk *edk;       /* decrypt: the EDK to open; NULL for encrypt */
+	const struct edk *edk;                  /* decrypt: the EDK to open; NULL for encrypt */
+	int active;                             /* the ACTIVE key, or the version below */
+	char branch_key_id[256];
+	char version[BRANCH_UUID_STRLEN + 1];   /* when !active */
+	struct cache_fetch *fetch;              /* the cache's fetch this op leads, while reading */
 	keyring_done_cb done;
 	void *arg;
 };
@@ -67,96 +44,8 @@ struct hierarchy {
 	char **map_to;
 	size_t map_len;
 	int ttl_s;
-	struct hier_entry *cache;
-	size_t cache_len;
-	struct hier_flight *flights;
-	struct event *sweep;         /* wipes expired keys even when nothing asks for them */
-	const struct hierarchy_shared_cache *shared;
-	void *shared_ctx;
-	uint64_t store_reads;
+	struct cache *cache;         /* the worker's key cache (not owned), or NULL */
 };
-
-static time_t now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-static void entry_free(struct hier_entry *e)
-{
-	branch_key_wipe(&e->key);
-	OPENSSL_cleanse(e, sizeof(*e));
-	free(e);
-}
-
-/* Drops expired entries (wiping them); with all, every entry. */
-static void cache_sweep(struct hierarchy *h, int all)
-{
-	struct hier_entry **pp = &h->cache;
-	time_t now = now_s();
-
-	while (*pp != NULL) {
-		struct hier_entry *e = *pp;
-		if (all || e->expires <= now) {
-			*pp = e->next;
-			h->cache_len--;
-			entry_free(e);
-		} else {
-			pp = &e->next;
-		}
-	}
-}
-
-static void sweep_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	cache_sweep(arg, 0);
-}
-
-/* The cached key: ACTIVE of id, or (id, version) from a version or an ACTIVE entry. */
-static const struct branch_key *cache_find(struct hierarchy *h, const char *id, int active,
-					   const char *version)
-{
-	time_t now = now_s();
-
-	for (struct hier_entry *e = h->cache; e != NULL; e = e->next) {
-		if (e->expires <= now || strcmp(e->key.branch_key_id, id) != 0)
-			continue;
-		if (active ? e->active : strcmp(e->key.version, version) == 0)
-			return &e->key;
-	}
-	return NULL;
-}
-
-static void cache_put(struct hierarchy *h, const struct branch_key *key, int active)
-{
-	struct hier_entry *e;
-
-	cache_sweep(h, 0);
-	if (h->cache_len >= HIER_MAX_ENTRIES) {
-		/* Full: drop the entry that expires first. */
-		struct hier_entry **victim = &h->cache;
-		for (struct hier_entry **pp = &h->cache; *pp != NULL; pp = &(*pp)->next)
-			if ((*pp)->expires < (*victim)->expires)
-				victim = pp;
-		e = *victim;
-		*victim = e->next;
-		h->cache_len--;
-		entry_free(e);
-	}
-	e = calloc(1, sizeof(*e));
-	if (e == NULL)
-		return;   /* not cached: the next request reads the store again */
-	e->active = active;
-	e->key = *key;
-	e->expires = now_s() + h->ttl_s;
-	e->next = h->cache;
-	h->cache = e;
-	h->cache_len++;
-}
 
 int keyring_hierarchy_attr_value(const struct enc_ctx *ec, const char *attr, char *out, size_t cap,
 				 struct ds_error *err)
@@ -233,7 +122,7 @@ static int pick_branch_key_id(struct keyring *k, const struct enc_ctx *ec, char 
 	return -1;
 }
 
-/* Uses key for one waiting operation and completes it. */
+/* Uses key for the operation and completes it. */
 static void op_apply(struct hier_op *op, const struct branch_key *key)
 {
 	struct ds_error err;
@@ -250,122 +139,131 @@ static void op_apply(struct hier_op *op, const struct branch_key *key)
 	done(arg, rc, rc != 0 ? &err : NULL);
 }
 
-static void flight_finish(struct hier_flight *f, const struct branch_key *key, const struct ds_error *err)
+static void op_fail(struct hier_op *op, const struct ds_error *err)
 {
-	struct hierarchy *h = f->k->impl;
-	struct hier_flight **pp;
-	struct hier_op *w = f->waiters;
+	keyring_done_cb done = op->done;
+	void *arg = op->arg;
+	struct ds_error copy = *err;
 
-	/* Out of the list first: a waiter's completion may start new operations. */
-	for (pp = &h->flights; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
-	if (key != NULL)
-		cache_put(h, key, f->active);
-	free(f);
-	while (w != NULL) {
-		struct hier_op *next = w->next;
-		if (key != NULL) {
-			op_apply(w, key);
-		} else {
-			keyring_done_cb done = w->done;
-			void *arg = w->arg;
-			free(w);
-			done(arg, -1, err);
-		}
-		w = next;
-	}
+	free(op);
+	done(arg, -1, &copy);
 }
 
+/* The cache entry of a branch key: "<key store table>/<branch key id>/ACTIVE" or
+ * ".../<version uuid>". */
+static void cache_id_of(const struct hierarchy *h, const char *id, int active, const char *version,
+			char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s/%s", branch_store_table(h->store), id, active ? "ACTIVE" : version);
+}
+
+/* The key store answered a read made without a cache: the key serves this op only. */
+static void store_direct_cb(void *arg, const struct branch_key *key, const struct ds_error *err)
+{
+	struct hier_op *op = arg;
+
+	if (key != NULL)
+		op_apply(op, key);
+	else
+		op_fail(op, err);
+}
+
+/*
+ * The key store answered the read this op leads for the cache: the key goes to every op
+ * waiting on it (and, when it is the ACTIVE key, is also kept under its version, which items
+ * written with it name).  op stays until its own answer comes from the cache, so after
+ * cache_fetch_done it may be gone.  A failure is handed to the waiters as the ds_error itself.
+ */
 static void store_cb(void *arg, const struct branch_key *key, const struct ds_error *err)
 {
-	struct hier_flight *f = arg;
-	struct hierarchy *h = f->k->impl;
+	struct hier_op *op = arg;
+	struct hierarchy *h = op->k->impl;
+	struct cache_fetch *fetch = op->fetch;
+	char id[600];
 
-	if (key != NULL) {
-		log_info("keyring \"%s\": branch key \"%s\" version %s read from key store \"%s\" (KMS "
-			 "Decrypt %s), cached %d s", f->k->name, key->branch_key_id, key->version,
-			 branch_store_table(h->store), f->active ? "ACTIVE" : "version", h->ttl_s);
-		if (h->shared != NULL)
-			h->shared->put(h->shared_ctx, f->cache_id, key, h->ttl_s);
-	}
-	flight_finish(f, key, err);
-}
-
-static void flight_store_read(struct hier_flight *f)
-{
-	struct hierarchy *h = f->k->impl;
-
-	h->store_reads++;
-	if (f->active)
-		branch_store_get_active(h->store, f->branch_key_id, f->has_audit ? &f->audit : NULL,
-					store_cb, f);
-	else
-		branch_store_get_version(h->store, f->branch_key_id, f->version,
-					 f->has_audit ? &f->audit : NULL, store_cb, f);
-}
-
-static void shared_cb(void *arg, const struct branch_key *key)
-{
-	struct hier_flight *f = arg;
-
-	if (key != NULL && strcmp(key->branch_key_id, f->branch_key_id) == 0 &&
-	    (f->active || strcmp(key->version, f->version) == 0)) {
-		flight_finish(f, key, NULL);
+	op->fetch = NULL;
+	if (key == NULL) {
+		cache_fetch_done(fetch, (const uint8_t *)err, sizeof(*err), 1);
 		return;
 	}
-	flight_store_read(f);
+	log_info("keyring \"%s\": branch key \"%s\" version %s read from key store \"%s\" (KMS "
+		 "Decrypt %s), cached %d s", op->k->name, key->branch_key_id, key->version,
+		 branch_store_table(h->store), op->active ? "ACTIVE" : "version", h->ttl_s);
+	if (op->active) {
+		cache_id_of(h, key->branch_key_id, 0, key->version, id, sizeof(id));
+		cache_put(h->cache, id, strlen(id), (const uint8_t *)key, sizeof(*key), h->ttl_s);
+	}
+	cache_fetch_done(fetch, (const uint8_t *)key, sizeof(*key), 0);
 }
 
-/* Gets the key for op: from the cache, by joining a flight, or by starting one. */
+/* One key store read (a DynamoDB GetItem and a KMS Decrypt) for op's key. */
+static void store_read(struct hier_op *op, branch_store_key_cb cb)
+{
+	struct hierarchy *h = op->k->impl;
+
+	if (op->active)
+		branch_store_get_active(h->store, op->branch_key_id, op->m->audit, cb, op);
+	else
+		branch_store_get_version(h->store, op->branch_key_id, op->version, op->m->audit, cb,
+					 op);
+}
+
+/* The cache's fetch for the leader of a branch key's flight. */
+static void key_fetch(void *fetch_arg, const uint8_t *id, size_t id_len, struct cache_fetch *fetch)
+{
+	struct hier_op *op = fetch_arg;
+
+	(void)id;
+	(void)id_len;
+	op->fetch = fetch;
+	store_read(op, store_cb);
+}
+
+/* The cache's answer: from a layer, or from the flight's one key store read. */
+static void cached_cb(void *arg, const uint8_t *value, size_t len, int err)
+{
+	struct hier_op *op = arg;
+	struct branch_key key;
+	struct ds_error why;
+
+	if (err == 0 && len == sizeof(key)) {
+		memcpy(&key, value, sizeof(key));
+		if (strcmp(key.branch_key_id, op->branch_key_id) == 0 &&
+		    (op->active || strcmp(key.version, op->version) == 0)) {
+			op_apply(op, &key);
+			branch_key_wipe(&key);
+			return;
+		}
+		branch_key_wipe(&key);
+		ds_error_set(&why, 500, DS_ERR_INTERNAL, "keyring \"%s\": the key cache answered with "
+			     "another branch key", op->k->name);
+	} else if (err != 0 && value != NULL && len == sizeof(why)) {
+		memcpy(&why, value, sizeof(why));
+	} else {
+		ds_error_set(&why, 500, DS_ERR_INTERNAL, "keyring \"%s\": the key cache failed to "
+			     "answer (out of memory?)", op->k->name);
+	}
+	op_fail(op, &why);
+}
+
+/* Gets the key for op: from the cache (a layer, or a flight joined or led), or from the store. */
 static void op_get_key(struct hier_op *op, const char *id, int active, const char *version)
 {
 	struct hierarchy *h = op->k->impl;
-	const struct branch_key *hit = cache_find(h, id, active, version);
-	struct hier_flight *f;
+	char cid[600];
+	struct cache_op *cop;
 
-	if (hit != NULL) {
-		op_apply(op, hit);
-		return;
-	}
-	for (f = h->flights; f != NULL; f = f->next) {
-		if (f->active == active && strcmp(f->branch_key_id, id) == 0 &&
-		    (active || strcmp(f->version, version) == 0)) {
-			op->next = f->waiters;
-			f->waiters = op;
-			return;
-		}
-	}
-	f = calloc(1, sizeof(*f));
-	if (f == NULL) {
-		struct ds_error err;
-		keyring_done_cb done = op->done;
-		void *arg = op->arg;
-		free(op);
-		ds_error_set(&err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
-		done(arg, -1, &err);
-		return;
-	}
-	f->k = op->k;
-	f->active = active;
-	if (op->m->audit != NULL) {
-		f->audit = *op->m->audit;
-		f->has_audit = 1;
-	}
-	snprintf(f->branch_key_id, sizeof(f->branch_key_id), "%s", id);
+	op->active = active;
+	snprintf(op->branch_key_id, sizeof(op->branch_key_id), "%s", id);
 	if (!active)
-		snprintf(f->version, sizeof(f->version), "%s", version);
-	snprintf(f->cache_id, sizeof(f->cache_id), "%s/%s/%s", branch_store_table(h->store), id,
-		 active ? "ACTIVE" : version);
-	f->waiters = op;
-	f->next = h->flights;
-	h->flights = f;
-	if (h->shared != NULL)
-		h->shared->get(h->shared_ctx, f->cache_id, shared_cb, f);
-	else
-		flight_store_read(f);
+		snprintf(op->version, sizeof(op->version), "%s", version);
+	if (h->cache == NULL) {
+		store_read(op, store_direct_cb);
+		return;
+	}
+	cache_id_of(h, id, active, version, cid, sizeof(cid));
+	(void)cache_get_or_fetch(h->cache, cid, strlen(cid), h->ttl_s, key_fetch, op, cached_cb, op,
+				 &cop);
 }
 
 static struct hier_op *op_new(struct keyring *k, struct materials *m, keyring_done_cb done, void *arg)
@@ -449,20 +347,6 @@ static void hier_free_impl(void *impl)
 
 	if (h == NULL)
 		return;
-	/* Flights still out belong to a loop that has stopped: drop their waiters. */
-	while (h->flights != NULL) {
-		struct hier_flight *f = h->flights;
-		h->flights = f->next;
-		while (f->waiters != NULL) {
-			struct hier_op *w = f->waiters;
-			f->waiters = w->next;
-			free(w);
-		}
-		free(f);
-	}
-	cache_sweep(h, 1);
-	if (h->sweep != NULL)
-		event_free(h->sweep);
 	branch_store_free(h->store);
 	ddb_client_free(h->ddb);
 	free(h->fixed_id);
@@ -477,11 +361,10 @@ static const struct keyring_ops hierarchy_ops = {
 	.free_impl = hier_free_impl,
 };
 
-struct keyring *keyring_hierarchy_new(const struct config_keyring *c, struct event_base *base,
-				      struct ddb_client *ddb, struct kms_client *kms)
+struct keyring *keyring_hierarchy_new(const struct config_keyring *c, struct ddb_client *ddb,
+				      struct kms_client *kms)
 {
 	struct hierarchy *h = calloc(1, sizeof(*h));
-	struct timeval tv;
 
 	if (h == NULL) {
 		ddb_client_free(ddb);
@@ -497,30 +380,15 @@ struct keyring *keyring_hierarchy_new(const struct config_keyring *c, struct eve
 	    (c->branch_key_id != NULL && (h->fixed_id = strdup(c->branch_key_id)) == NULL) ||
 	    (c->branch_key_id_attribute != NULL && (h->attr = strdup(c->branch_key_id_attribute)) == NULL))
 		goto fail;
-	/* Expired keys are wiped within a TTL (at most a minute) even if nothing asks again. */
-	tv.tv_sec = h->ttl_s < 60 ? h->ttl_s : 60;
-	tv.tv_usec = 0;
-	h->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, h);
-	if (h->sweep == NULL || event_add(h->sweep, &tv) != 0)
-		goto fail;
 	return keyring_new(&hierarchy_ops, c->name, h);
 fail:
 	hier_free_impl(h);
 	return NULL;
 }
 
-void keyring_hierarchy_set_shared_cache(struct keyring *k, const struct hierarchy_shared_cache *ops,
-					void *ctx)
+void keyring_hierarchy_set_cache(struct keyring *k, struct cache *cache)
 {
 	struct hierarchy *h = k->impl;
 
-	h->shared = ops;
-	h->shared_ctx = ctx;
-}
-
-uint64_t keyring_hierarchy_store_reads(const struct keyring *k)
-{
-	const struct hierarchy *h = k->impl;
-
-	return h->store_reads;
+	h->cache = cache;
 }

@@ -629,7 +629,7 @@ static void test_facade_get_or_fetch(void **state)
 	memset(a, 0, sizeof(a));
 	/* Four concurrent callers, one fetch. */
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(cache_get_or_fetch(c, "edk", 3, fetch_fn, &fe, on_value, &a[i], &op[i]),
+		assert_int_equal(cache_get_or_fetch(c, "edk", 3, 0, fetch_fn, &fe, on_value, &a[i], &op[i]),
 				 CACHE_PENDING);
 	assert_int_equal(fe.calls, 1);
 	assert_int_equal(cache_stat_read(&st->fetches), 1);
@@ -646,7 +646,7 @@ static void test_facade_get_or_fetch(void **state)
 	}
 	/* Now an L1 hit, answered inside the call. */
 	memset(&a[0], 0, sizeof(a[0]));
-	assert_int_equal(cache_get_or_fetch(c, "edk", 3, fetch_fn, &fe, on_value, &a[0], &op[0]),
+	assert_int_equal(cache_get_or_fetch(c, "edk", 3, 0, fetch_fn, &fe, on_value, &a[0], &op[0]),
 			 CACHE_DONE);
 	assert_null(op[0]);
 	assert_int_equal(a[0].called, 1);
@@ -662,12 +662,12 @@ static void test_facade_get_or_fetch(void **state)
 	assert_int_equal(cache_get(c, "edk", 3, on_get, &a[1], &op[1]), CACHE_DONE);
 	assert_int_equal(a[1].called, 1);
 	assert_int_equal(a[1].err, 1);
-	assert_int_equal(cache_get_or_fetch(c, "edk", 3, fetch_fn, &fe, on_value, &a[2], &op[2]),
+	assert_int_equal(cache_get_or_fetch(c, "edk", 3, 0, fetch_fn, &fe, on_value, &a[2], &op[2]),
 			 CACHE_PENDING);
 	assert_int_equal(fe.calls, 2);
 	/* A fetch error reaches every waiter with its detail and is not cached. */
 	memset(a, 0, sizeof(a));
-	assert_int_equal(cache_get_or_fetch(c, "edk", 3, fetch_fn, &fe, on_value, &a[3], &op[3]),
+	assert_int_equal(cache_get_or_fetch(c, "edk", 3, 0, fetch_fn, &fe, on_value, &a[3], &op[3]),
 			 CACHE_PENDING);
 	cache_fetch_done(fe.pending, (const uint8_t *)"denied", 6, -13);
 	assert_int_equal(a[2].called, 1);
@@ -682,12 +682,24 @@ static void test_facade_get_or_fetch(void **state)
 	/* A fetch that answers at once: CACHE_DONE, no handle, value cached. */
 	fe.sync = 1;
 	memset(a, 0, sizeof(a));
-	assert_int_equal(cache_get_or_fetch(c, "edk", 3, fetch_fn, &fe, on_value, &a[0], &op[0]),
+	assert_int_equal(cache_get_or_fetch(c, "edk", 3, 0, fetch_fn, &fe, on_value, &a[0], &op[0]),
 			 CACHE_DONE);
 	assert_null(op[0]);
 	assert_int_equal(a[0].called, 1);
 	assert_string_equal(a[0].value, "sync-key");
 	assert_int_equal(fe.calls, 3);
+	/* A caller's own TTL (here 600 s, the cache's is 60 s) is what the fetched value lives. */
+	memset(a, 0, sizeof(a));
+	assert_int_equal(cache_get_or_fetch(c, "long", 4, 600, fetch_fn, &fe, on_value, &a[0], &op[0]),
+			 CACHE_DONE);
+	assert_int_equal(fe.calls, 4);
+	clk.now += 300 * 1000;
+	assert_int_equal(cache_get(c, "long", 4, on_get, &a[1], &op[1]), CACHE_DONE);
+	assert_string_equal(a[1].value, "sync-key");
+	clk.now += 301 * 1000;
+	memset(&a[1], 0, sizeof(a[1]));
+	assert_int_equal(cache_get(c, "long", 4, on_get, &a[1], &op[1]), CACHE_DONE);
+	assert_int_equal(a[1].err, 1);
 	/* cache_put then cache_get; a value over the maximum is not stored. */
 	cache_put(c, "put-id", 6, (const uint8_t *)"put-value", 9, 10);
 	assert_int_equal(cache_get(c, "put-id", 6, on_get, &a[1], &op[1]), CACHE_DONE);
@@ -699,7 +711,7 @@ static void test_facade_get_or_fetch(void **state)
 	assert_int_equal(a[1].err, 1);
 	/* A fetch still running when the cache is freed is orphaned, then freed by its done. */
 	fe.sync = 0;
-	assert_int_equal(cache_get_or_fetch(c, "other", 5, fetch_fn, &fe, on_value, &a[2], &op[2]),
+	assert_int_equal(cache_get_or_fetch(c, "other", 5, 0, fetch_fn, &fe, on_value, &a[2], &op[2]),
 			 CACHE_PENDING);
 	cache_free(c);
 	cache_fetch_done(fe.pending, (const uint8_t *)"late", 4, 0);

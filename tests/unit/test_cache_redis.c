@@ -478,7 +478,7 @@ static void test_get_or_fetch_shared(void **state)
 	memset(ans, 0, sizeof(ans));
 	/* Five concurrent misses on one worker: one L2 lookup, then one fetch. */
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(cache_get_or_fetch(a, "edk-digest", 10, fetch_fn, &fe, on_value,
+		assert_int_equal(cache_get_or_fetch(a, "edk-digest", 10, 0, fetch_fn, &fe, on_value,
 						    &ans[i], &op), CACHE_PENDING);
 	assert_true(run_until(base, fetch_started, &fe, 2000));
 	run_for(base, 50);
@@ -492,7 +492,7 @@ static void test_get_or_fetch_shared(void **state)
 	/* The other replica gets it from Redis: no second fetch. */
 	memset(ans, 0, sizeof(ans));
 	fe.pending = NULL;
-	assert_int_equal(cache_get_or_fetch(b, "edk-digest", 10, fetch_fn, &fe, on_value, &ans[0],
+	assert_int_equal(cache_get_or_fetch(b, "edk-digest", 10, 0, fetch_fn, &fe, on_value, &ans[0],
 					    &op), CACHE_PENDING);
 	assert_true(run_until(base, answered, &ans[0], 2000));
 	assert_int_equal(ans[0].err, 0);
