@@ -20,8 +20,7 @@
 #include "crypto/aws/ddb_client.h"
 #include "crypto/aws/kms_client.h"
 #include "crypto/keyring/keyring.h"
-#include "crypto/keyring/keyring_aws_kms.h"
-#include "crypto/keyring/keyring_hierarchy.h"
+#include "crypto/keyring/keyring_factory.h"
 #include "proxy/base/log.h"
 #include "proxy/client.h"
 #include "proxy/keycache.h"
@@ -131,54 +130,33 @@ static struct kms_client *worker_kms_new(struct worker *w, struct ds_error *err)
 	return k;
 }
 
-/* A keyring for this worker: local ones are built from config, KMS ones get the worker's
- * KMS client. */
+/* The worker's KMS client, made on first use (keyring_env.kms). */
+static struct kms_client *env_kms(void *ctx, struct ds_error *err)
+{
+	struct worker *w = ctx;
+
+	if (w->kms == NULL)
+		w->kms = worker_kms_new(w, err);
+	return w->kms;
+}
+
+/* A DynamoDB client on the worker's upstream pool for a key store (keyring_env.ddb). */
+static struct ddb_client *env_ddb(void *ctx, struct ds_error *err)
+{
+	struct worker *w = ctx;
+
+	return ddb_client_on_pool(w->base, w->dynamodb, w->server->region, w->server->creds, err);
+}
+
+/* A keyring for this worker, from the one factory, with the worker's clients and key cache. */
 static struct keyring *worker_keyring_new(struct worker *w, const struct config_keyring *c)
 {
-	struct keyring *k = NULL;
+	const struct keyring_env env = { env_kms, env_ddb, w->cache, w };
+	struct ds_error err;
+	struct keyring *k = keyring_new_from_config(c, &env, &err);
 
-	switch (c->type) {
-	case KEYRING_RAW_AES:
-	case KEYRING_STATIC_BRANCH_KEY:
-		k = keyring_new_from_config(c);
-		break;
-	case KEYRING_AWS_KMS:
-		if (w->kms == NULL) {
-			struct ds_error err = { 0 };
-			w->kms = worker_kms_new(w, &err);
-			if (w->kms == NULL) {
-				log_error("keyring \"%s\": %s", c->name, err.message);
-				return NULL;
-			}
-		}
-		k = keyring_aws_kms_new(c, w->kms);
-		if (k != NULL)
-			keyring_aws_kms_set_cache(k, w->cache);
-		break;
-	case KEYRING_AWS_KMS_HIERARCHICAL: {
-		/* Key store reads share the worker's DynamoDB pool and KMS client. */
-		struct ds_error err = { 0 };
-		struct ddb_client *ddb;
-		if (w->kms == NULL)
-			w->kms = worker_kms_new(w, &err);
-		ddb = w->kms == NULL ? NULL : ddb_client_on_pool(w->base, w->dynamodb, w->server->region,
-								 w->server->creds, &err);
-		if (ddb == NULL) {
-			log_error("keyring \"%s\": %s", c->name, err.message);
-			return NULL;
-		}
-		k = keyring_hierarchy_new(c, ddb, w->kms);
-		if (k != NULL)
-			keyring_hierarchy_set_cache(k, w->cache);
-		break;
-	}
-	default:
-		log_error("keyring \"%s\": this type is not available in this build of dynaseal",
-			  c->name);
-		return NULL;
-	}
 	if (k == NULL)
-		log_error("worker %d: keyring \"%s\" could not be set up", w->id, c->name);
+		log_error("worker %d: %s", w->id, err.message);
 	return k;
 }
 

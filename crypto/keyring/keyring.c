@@ -27,20 +27,6 @@ fail:
 	return NULL;
 }
 
-struct keyring *keyring_new_from_config(const struct config_keyring *c)
-{
-	switch (c->type) {
-	case KEYRING_RAW_AES:
-		return keyring_raw_aes_new(c);
-	case KEYRING_STATIC_BRANCH_KEY:
-		return keyring_static_branch_new(c);
-	default:
-		log_error("keyring \"%s\": this type is not built by keyring_new_from_config",
-			  c->name != NULL ? c->name : "");
-		return NULL;
-	}
-}
-
 void keyring_free(struct keyring *k)
 {
 	if (k == NULL)

@@ -37,9 +37,6 @@ struct keyring {
 	void *impl;        /* the implementation's state */
 };
 
-/* Builds raw-aes and static-branch-key keyrings; NULL for other types or on failure. */
-struct keyring *keyring_new_from_config(const struct config_keyring *c)
-	__attribute__((warn_unused_result));
 /* Wraps an implementation (takes ownership of impl); used by other keyring modules. */
 struct keyring *keyring_new(const struct keyring_ops *ops, const char *name, void *impl)
 	__attribute__((warn_unused_result));
@@ -85,7 +82,7 @@ int keyring_branch_unwrap(const unsigned char branch_key[SUITE_KEY_LEN], const c
 			  const struct edk *edk, struct materials *m, struct ds_error *err)
 	__attribute__((warn_unused_result));
 
-/* Constructors used by keyring_new_from_config. */
+/* Constructors of the local keyrings (keyring_factory.h builds every type). */
 struct keyring *keyring_raw_aes_new(const struct config_keyring *c)
 	__attribute__((warn_unused_result));
 struct keyring *keyring_static_branch_new(const struct config_keyring *c)

@@ -24,8 +24,12 @@
 #include "proxy/base/codec.h"
 #include "crypto/item/item_crypt.h"
 #include "crypto/keyring/keyring.h"
+#include "crypto/keyring/keyring_factory.h"
 #include "proxy/base/json.h"
 #include "proxy/ddb/ddb.h"
+
+/* Why keyring_new_from_config built no keyring. */
+static struct ds_error kr_err;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -73,7 +77,7 @@ static void load_keyring(void)
 	} else {
 		fprintf(stderr, "fuzz_item: %s not read; using a fixed key (vector seeds won't decrypt)\n", path);
 	}
-	fuzz_keyring = keyring_new_from_config(&c);
+	fuzz_keyring = keyring_new_from_config(&c, NULL, &kr_err);
 	if (fuzz_keyring == NULL)
 		abort();
 	cJSON_Delete(doc);

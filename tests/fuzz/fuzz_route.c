@@ -47,6 +47,7 @@
 #include "proxy/net/upstream.h"
 #include "proxy/worker.h"
 
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define TABLE "users"
@@ -194,7 +195,7 @@ static void setup(void)
 	gen.keyrings_len = cfg->keyrings_len;
 	gen.keyrings = calloc(cfg->keyrings_len, sizeof(*gen.keyrings));
 	for (size_t i = 0; i < cfg->keyrings_len; i++)
-		if ((gen.keyrings[i] = keyring_new_from_config(&cfg->keyrings[i])) == NULL)
+		if ((gen.keyrings[i] = keyring_raw_aes_new(&cfg->keyrings[i])) == NULL)
 			abort();
 	gen.refs = 1;
 	unlink(key);

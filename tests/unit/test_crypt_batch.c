@@ -18,7 +18,11 @@
 #include "config/config.h"
 #include "crypto/item/item_crypt.h"
 #include "crypto/keyring/keyring.h"
+#include "crypto/keyring/keyring_factory.h"
 #include "proxy/ddb/crypt_batch.h"
+
+/* Why keyring_new_from_config built no keyring. */
+static struct ds_error kr_err;
 
 #define PLAINTEXT_REFUSAL "an item has no aws_dbe_head, so it was not written through dynaseal " \
 	"or the DB-ESDK; set plaintext_policy to \"allow-read\" for this table while migrating " \
@@ -82,7 +86,7 @@ static int setup(void **state)
 	c.has_key_material = 1;
 	c.key_namespace = "dynaseal";
 	c.key_name = "local-1";
-	f->k = keyring_new_from_config(&c);
+	f->k = keyring_new_from_config(&c, NULL, &kr_err);
 	assert_non_null(f->k);
 	*state = f;
 	return 0;

@@ -19,6 +19,10 @@
 #include "proxy/base/codec.h"
 #include "crypto/item/item_crypt.h"
 #include "crypto/keyring/keyring.h"
+#include "crypto/keyring/keyring_factory.h"
+
+/* Why keyring_new_from_config built no keyring. */
+static struct ds_error kr_err;
 
 #define SECRET "TOPSECRET-VALUE"
 
@@ -107,7 +111,7 @@ static struct keyring *make_keyring(int branch)
 	c.key_name = "local-1";
 	c.branch_key_id = "tenant-1";
 	c.branch_key_version = "e9ce18a3-edb5-4272-9f86-1cacb7997ff6";
-	k = keyring_new_from_config(&c);
+	k = keyring_new_from_config(&c, NULL, &kr_err);
 	assert_non_null(k);
 	return k;
 }

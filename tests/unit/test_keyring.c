@@ -10,6 +10,10 @@
 #include <cmocka.h>
 
 #include "crypto/keyring/keyring.h"
+#include "crypto/keyring/keyring_factory.h"
+
+/* Why keyring_new_from_config built no keyring. */
+static struct ds_error kr_err;
 
 #define VERSION_UUID "e9ce18a3-edb5-4272-9f86-1cacb7997ff6"
 
@@ -43,7 +47,7 @@ static struct keyring *make(int branch, unsigned char seed, const char *key_name
 	c.key_name = (char *)key_name;
 	c.branch_key_id = "tenant-1";
 	c.branch_key_version = VERSION_UUID;
-	return keyring_new_from_config(&c);
+	return keyring_new_from_config(&c, NULL, &kr_err);
 }
 
 static void init_materials(struct materials *m, const char *table)
@@ -260,14 +264,21 @@ static void test_uuid_and_config(void **s)
 	memset(&c, 0, sizeof(c));
 	c.name = "x";
 	c.type = KEYRING_RAW_AES;
-	assert_null(keyring_new_from_config(&c));          /* no key material */
+	assert_null(keyring_new_from_config(&c, NULL, &kr_err));          /* no key material */
+	assert_string_equal(kr_err.type, DS_ERR_INTERNAL);
+	assert_non_null(strstr(kr_err.message, "keyring \"x\" could not be set up"));
 	c.type = KEYRING_STATIC_BRANCH_KEY;
 	c.has_key_material = 1;
 	c.branch_key_id = "id";
 	c.branch_key_version = "not-a-uuid";
-	assert_null(keyring_new_from_config(&c));
+	assert_null(keyring_new_from_config(&c, NULL, &kr_err));
+	/* KMS keyrings need an event loop's clients: without them, nothing is built. */
 	c.type = KEYRING_AWS_KMS;
-	assert_null(keyring_new_from_config(&c));
+	assert_null(keyring_new_from_config(&c, NULL, &kr_err));
+	assert_non_null(strstr(kr_err.message, "a KMS keyring needs the KMS and DynamoDB clients"));
+	c.type = KEYRING_AWS_KMS_HIERARCHICAL;
+	assert_null(keyring_new_from_config(&c, NULL, &kr_err));
+	assert_non_null(strstr(kr_err.message, "keyring \"x\": a KMS keyring needs"));
 }
 
 /* materials_random: one pool per item, each part wiped from it as it is handed out, refilled

@@ -19,6 +19,10 @@
 #include "proxy/base/codec.h"
 #include "crypto/item/item_crypt.h"
 #include "crypto/keyring/keyring.h"
+#include "crypto/keyring/keyring_factory.h"
+
+/* Why keyring_new_from_config built no keyring. */
+static struct ds_error kr_err;
 
 /* What a keyring callback reported. */
 struct done_state {
@@ -196,7 +200,7 @@ static struct keyring *vector_keyring(void)
 	c.has_key_material = 1;
 	c.branch_key_id = cJSON_GetObjectItemCaseSensitive(k, "key-id")->valuestring;
 	c.branch_key_version = cJSON_GetObjectItemCaseSensitive(k, "branchKeyVersion")->valuestring;
-	kr = keyring_new_from_config(&c);
+	kr = keyring_new_from_config(&c, NULL, &kr_err);
 	assert_non_null(kr);
 	cJSON_Delete(keys);
 	return kr;
