@@ -40,6 +40,7 @@ enum cmd_kind {
 	CMD_AUTH = 3,
 	CMD_SELECT = 4,
 	CMD_PING = 5,
+	CMD_SETNX = 6,
 };
 
 /* One command sent and not answered yet. */
@@ -79,6 +80,7 @@ struct cache_redis {
 					      * one outage, warned once, with a growing backoff */
 	unsigned failures;                   /* failed attempts in this outage */
 	uint64_t rng;                        /* xorshift state for jitter */
+	char last_error[200];                /* why the last attempt or link failed, "" while up */
 };
 
 static void redis_connect(struct cache_redis *r);
@@ -130,6 +132,7 @@ static void link_failed(struct cache_redis *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	snprintf(r->last_error, sizeof(r->last_error), "%s", why);
 	if (r->bev != NULL)
 		bufferevent_free(r->bev);
 	r->bev = NULL;
@@ -250,7 +253,7 @@ static struct cache_redis_cmd *redis_send(struct cache_redis *r, enum cmd_kind k
 		goto cleanup;
 	c->r = r;
 	c->kind = kind;
-	if (kind == CMD_GET || kind == CMD_SET) {
+	if (kind == CMD_GET || kind == CMD_SET || kind == CMD_SETNX) {
 		struct timeval tv;
 		c->timer = evtimer_new(r->base, cmd_timeout_cb, c);
 		if (c->timer == NULL)
@@ -305,6 +308,19 @@ static int cmd_reply(struct cache_redis *r, struct cache_redis_cmd *c,
 			cb(c->arg, CACHE_REDIS_ERROR, NULL, 0);
 		return 0;
 	}
+	if (c->kind == CMD_SETNX) {
+		cache_redis_get_cb cb = c->cb;
+		/* +OK: stored; nil: the name holds a value already. */
+		if (cb == NULL)
+			return 0;
+		if (rep->type == CACHE_RESP_STATUS)
+			cb(c->arg, CACHE_REDIS_HIT, NULL, 0);
+		else if (rep->type == CACHE_RESP_NIL)
+			cb(c->arg, CACHE_REDIS_MISS, NULL, 0);
+		else
+			cb(c->arg, CACHE_REDIS_ERROR, NULL, 0);
+		return 0;
+	}
 	if (c->kind == CMD_SET) {
 		if (rep->type != CACHE_RESP_STATUS) {
 			printable(rep->str, rep->type == CACHE_RESP_INTEGER ? 0 : rep->len, text,
@@ -319,6 +335,7 @@ static int cmd_reply(struct cache_redis *r, struct cache_redis_cmd *c,
 	    (c->kind != CMD_PING || (rep->len == 4 && memcmp(rep->str, "PONG", 4) == 0))) {
 		if (c->kind == CMD_PING) {
 			r->state = REDIS_READY;
+			r->last_error[0] = '\0';
 			event_del(r->connect_ev);
 			r->ready_at_ms = now_ms();
 			if (r->outage && !r->back_logged) {
@@ -628,6 +645,32 @@ int cache_redis_set(struct cache_redis *r, const char *name, size_t name_len,
 	const char *argv[5] = { "SET", name, (const char *)value, "PX", px };
 	size_t lens[5] = { 3, name_len, len, 2, (size_t)n };
 	return redis_send(r, CMD_SET, 5, argv, lens) != NULL ? 0 : -1;
+}
+
+enum cache_redis_result cache_redis_set_nx(struct cache_redis *r, const char *name, size_t name_len,
+					   const uint8_t *value, size_t len, cache_redis_get_cb cb,
+					   void *arg, struct cache_redis_cmd **cmd)
+{
+	const char *argv[4] = { "SET", name, (const char *)value, "NX" };
+	size_t lens[4] = { 3, name_len, len, 2 };
+	struct cache_redis_cmd *c;
+
+	if (r->state != REDIS_READY)
+		return CACHE_REDIS_DOWN;
+	if (r->ncmds >= r->opts.max_pending)
+		return CACHE_REDIS_BUSY;
+	c = redis_send(r, CMD_SETNX, 4, argv, lens);
+	if (c == NULL)
+		return CACHE_REDIS_ERROR;
+	c->cb = cb;
+	c->arg = arg;
+	*cmd = c;
+	return CACHE_REDIS_PENDING;
+}
+
+const char *cache_redis_last_error(const struct cache_redis *r)
+{
+	return r->last_error[0] != '\0' ? r->last_error : NULL;
 }
 
 int cache_redis_ready(const struct cache_redis *r)

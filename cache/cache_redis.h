@@ -1,7 +1,8 @@
 /*
  * L2: an asynchronous Redis client on one worker's event loop, for the shared key cache
  * (DESIGN.md "Cache": L2 Redis shared by every replica; Redis down, slow or flapping costs KMS
- * calls, never a failed request).  It speaks only GET name and SET name value PX ttl_ms.
+ * calls, never a failed request).  It speaks GET name, SET name value PX ttl_ms, and (for the
+ * cache key every replica shares, cache_redis_sync.h) SET name value NX.
  *
  * Design.  hiredis 0.14's async context has no timeouts and no TLS, so this client owns its
  * connection: a libevent bufferevent (a plain socket, or an OpenSSL bufferevent for
@@ -119,8 +120,20 @@ void cache_redis_cancel(struct cache_redis *r, struct cache_redis_cmd *cmd);
  */
 int cache_redis_set(struct cache_redis *r, const char *name, size_t name_len,
 		    const uint8_t *value, size_t len, int64_t ttl_ms);
+/*
+ * SET name value NX (no expiry), for values every replica must agree on.  Returns and calls
+ * back like cache_redis_get, with CACHE_REDIS_HIT when this value was stored and
+ * CACHE_REDIS_MISS when name already held one (read it with a get); value is never passed.
+ */
+enum cache_redis_result cache_redis_set_nx(struct cache_redis *r, const char *name, size_t name_len,
+					   const uint8_t *value, size_t len, cache_redis_get_cb cb,
+					   void *arg, struct cache_redis_cmd **cmd)
+	__attribute__((warn_unused_result));
 /* 1 when connected and ready for commands, else 0. */
 int cache_redis_ready(const struct cache_redis *r);
+/* Why the last connection attempt or link failed (no secret in it), or NULL while none has
+ * failed since the link was last ready. */
+const char *cache_redis_last_error(const struct cache_redis *r);
 /* Commands sent and not yet answered (timed-out ones included). */
 size_t cache_redis_pending(const struct cache_redis *r);
 

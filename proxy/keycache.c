@@ -8,11 +8,11 @@
 #include <time.h>
 
 #include <event2/event.h>
-#include <hiredis/hiredis.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "cache/cache.h"
+#include "cache/cache_redis_sync.h"
 #include "proxy/base/codec.h"
 #include "crypto/keyring/keyring_hierarchy.h"
 #include "crypto/aws/kms_client.h"
@@ -63,55 +63,6 @@ static void kms_wait_cb(void *arg, const struct kms_result *res, const struct ds
 	event_base_loopbreak(kw->base);
 }
 
-static redisContext *redis_connect(const char *url, char *why, size_t cap)
-{
-	struct cache_redis_url u;
-	const char *bad = NULL;
-	struct timeval tv = { 1, 0 };
-	redisContext *rc;
-	redisReply *r;
-
-	if (cache_redis_url_parse(url, &u, &bad) != 0) {
-		snprintf(why, cap, "cache.redis: %s", bad);
-		return NULL;
-	}
-	rc = redisConnectWithTimeout(u.host, u.port, tv);
-	if (rc == NULL || rc->err) {
-		snprintf(why, cap, "cannot connect to Redis at %s:%u: %s", u.host, u.port,
-			 rc ? rc->errstr : "out of memory");
-		goto fail;
-	}
-	redisSetTimeout(rc, tv);
-	if (u.password[0] != '\0') {
-		r = u.user[0] ? redisCommand(rc, "AUTH %s %s", u.user, u.password)
-			      : redisCommand(rc, "AUTH %s", u.password);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			snprintf(why, cap, "Redis refused AUTH");
-			if (r)
-				freeReplyObject(r);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	if (u.db != 0) {
-		r = redisCommand(rc, "SELECT %d", u.db);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			snprintf(why, cap, "Redis refused SELECT %d", u.db);
-			if (r)
-				freeReplyObject(r);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	cache_redis_url_wipe(&u);
-	return rc;
-fail:
-	cache_redis_url_wipe(&u);
-	if (rc != NULL)
-		redisFree(rc);
-	return NULL;
-}
-
 /* Runs a KMS call on a private loop until it completes. */
 static int kms_run(struct server *srv, const char *op, const char *arn, const unsigned char *blob,
 		   size_t blob_len, struct kms_wait *kw)
@@ -153,185 +104,65 @@ done:
 	return kw->ok ? 0 : -1;
 }
 
-/* One GET through the workers' Redis client (which speaks TLS), run to completion. */
-struct redis_wait {
-	int done;
-	enum cache_redis_result res;
-	uint8_t *value;
-	size_t len;
-};
-
-static void redis_got(void *arg, enum cache_redis_result res, const uint8_t *value, size_t len)
-{
-	struct redis_wait *rw = arg;
-
-	rw->done = 1;
-	rw->res = res;
-	if (res == CACHE_REDIS_HIT && (rw->value = malloc(len ? len : 1)) != NULL) {
-		memcpy(rw->value, value, len);
-		rw->len = len;
-	}
-}
-
-static void deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	*(int *)arg = 1;
-}
-
-/* Runs base until *until is set or ms pass. */
-static void loop_for(struct event_base *base, int ms, const int *until)
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	int late = 0;
-	struct event *t = evtimer_new(base, deadline_cb, &late);
-
-	if (t == NULL)
-		return;
-	evtimer_add(t, &tv);
-	while (!*until && !late)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(t);
-}
-
-static int redis_get_async(struct event_base *base, struct cache_redis *r, const char *name,
-			   struct redis_wait *rw)
-{
-	struct cache_redis_cmd *cmd;
-
-	memset(rw, 0, sizeof(*rw));
-	if (cache_redis_get(r, name, strlen(name), redis_got, rw, &cmd) != CACHE_REDIS_PENDING)
-		return -1;
-	loop_for(base, 3000, &rw->done);
-	if (!rw->done) {
-		cache_redis_cancel(r, cmd);
-		return -1;
-	}
-	return 0;
-}
-
 /*
- * rediss://: the same exchange over the workers' TLS client.  It has no SET NX, so a replica
- * that makes the key writes it, then reads back whichever key was written last and uses that:
- * replicas starting at the same instant converge on one key.
+ * Finds or makes the cache key in Redis (the same client as the workers', on a private loop):
+ * the name holds the key wrapped by KMS under arn.  Found: unwrapped with KMS.  Missing: a new
+ * one from KMS GenerateDataKey, stored with SET NX; when another replica stored one first, that
+ * one is read and used, so replicas starting together agree on one key.
  */
-static int bootstrap_tls(struct server *srv, const char *url, const char *arn, const char *name, char *why, size_t cap)
-{
-	struct event_base *base = event_base_new();
-	struct cache_redis_opts o;
-	struct cache_stats st;
-	struct cache_redis *r = NULL;
-	struct redis_wait rw = { 0 };
-	struct kms_wait kw;
-	int ready = 0, rc = -1;
-
-	memset(&o, 0, sizeof(o));
-	memset(&st, 0, sizeof(st));
-	o.ssl_ctx = srv->upstream_ssl;
-	o.connect_timeout_ms = 2000;
-	o.command_timeout_ms = 2000;
-	if (base == NULL || (r = cache_redis_new(base, url, &o, &st)) == NULL) {
-		snprintf(why, cap, "cannot set up the Redis client");
-		goto done;
-	}
-	for (int i = 0; i < 60 && !(ready = cache_redis_ready(r)); i++)
-		loop_for(base, 50, &ready);
-	if (!cache_redis_ready(r)) {
-		snprintf(why, cap, "cannot connect to Redis over TLS");
-		goto done;
-	}
-	if (redis_get_async(base, r, name, &rw) != 0 || (rw.res != CACHE_REDIS_HIT && rw.res != CACHE_REDIS_MISS)) {
-		snprintf(why, cap, "Redis GET failed");
-		goto done;
-	}
-	if (rw.res == CACHE_REDIS_MISS) {
-		int sent = 0;
-		if (kms_run(srv, "GenerateDataKey", arn, NULL, 0, &kw) != 0) {
-			snprintf(why, cap, "KMS GenerateDataKey on %s failed: %s", arn, kw.why);
-			goto done;
-		}
-		OPENSSL_cleanse(kw.key, sizeof(kw.key));
-		/* Kept ten years: the key's only copy besides KMS's ciphertext. */
-		if (cache_redis_set(r, name, strlen(name), kw.blob, kw.blob_len, 315360000000LL) == 0) {
-			for (int i = 0; i < 60 && cache_redis_pending(r) > 0; i++)
-				loop_for(base, 50, &sent);
-		}
-		free(kw.blob);
-		if (redis_get_async(base, r, name, &rw) != 0 || rw.res != CACHE_REDIS_HIT) {
-			snprintf(why, cap, "the cache key could not be stored in Redis");
-			goto done;
-		}
-	}
-	if (kms_run(srv, "Decrypt", arn, rw.value, rw.len, &kw) != 0) {
-		snprintf(why, cap, "the cache key in Redis does not unwrap with %s: %s", arn, kw.why);
-		goto done;
-	}
-	memcpy(srv->cache_key, kw.key, sizeof(srv->cache_key));
-	OPENSSL_cleanse(kw.key, sizeof(kw.key));
-	free(kw.blob);
-	rc = 0;
-done:
-	free(rw.value);
-	cache_redis_free(r);
-	if (base != NULL)
-		event_base_free(base);
-	return rc;
-}
-
 static int bootstrap(struct server *srv, const char *url, const char *arn, char *why, size_t cap)
 {
 	unsigned char h[SHA256_DIGEST_LENGTH];
 	char hex[2 * SHA256_DIGEST_LENGTH + 1], name[80];
-	redisContext *rc;
-	redisReply *r = NULL;
+	struct cache_redis_session rs;
 	struct kms_wait kw;
 	int rc_ok = -1;
 
 	SHA256((const unsigned char *)arn, strlen(arn), h);
 	codec_hex_encode(h, 8, hex);
 	snprintf(name, sizeof(name), "dynaseal:v1:cache-key:%s", hex);
-	if (strncmp(url, "rediss://", 9) == 0)
-		return bootstrap_tls(srv, url, arn, name, why, cap);
-	rc = redis_connect(url, why, cap);
-	if (rc == NULL)
+	if (cache_redis_session_open(&rs, url, srv->upstream_ssl, 2000, why, cap) != 0)
 		return -1;
 	for (int attempt = 0; attempt < 2 && rc_ok != 0; attempt++) {
-		r = redisCommand(rc, "GET %s", name);
-		if (r == NULL) {
-			snprintf(why, cap, "Redis GET failed: %s", rc->errstr);
+		uint8_t *blob = NULL;
+		size_t blob_len = 0;
+		int found = cache_redis_session_get(&rs, name, &blob, &blob_len, why, cap);
+		int stored;
+
+		if (found < 0)
 			break;
-		}
-		if (r->type == REDIS_REPLY_STRING) {
+		if (found) {
 			/* Another replica made it: unwrap it. */
-			if (kms_run(srv, "Decrypt", arn, (const unsigned char *)r->str, r->len, &kw) == 0) {
+			if (kms_run(srv, "Decrypt", arn, blob, blob_len, &kw) == 0) {
 				memcpy(srv->cache_key, kw.key, sizeof(srv->cache_key));
 				rc_ok = 0;
 			} else {
-				snprintf(why, cap, "the cache key in Redis does not unwrap with %s: %s", arn, kw.why);
+				snprintf(why, cap, "the cache key in Redis does not unwrap with %s: %s",
+					 arn, kw.why);
 			}
-			freeReplyObject(r);
+			free(blob);
 			OPENSSL_cleanse(kw.key, sizeof(kw.key));
 			free(kw.blob);
 			break;
 		}
-		freeReplyObject(r);
 		/* None yet: make one, and keep it unless another replica was faster. */
 		if (kms_run(srv, "GenerateDataKey", arn, NULL, 0, &kw) != 0) {
 			snprintf(why, cap, "KMS GenerateDataKey on %s failed: %s", arn, kw.why);
 			break;
 		}
-		r = redisCommand(rc, "SET %s %b NX", name, kw.blob, kw.blob_len);
-		if (r != NULL && r->type == REDIS_REPLY_STATUS) {
+		stored = cache_redis_session_set_nx(&rs, name, kw.blob, kw.blob_len, why, cap);
+		if (stored == 1) {
 			memcpy(srv->cache_key, kw.key, sizeof(srv->cache_key));
 			rc_ok = 0;
 		}
-		if (r != NULL)
-			freeReplyObject(r);
 		OPENSSL_cleanse(kw.key, sizeof(kw.key));
 		free(kw.blob);
+		if (stored < 0)
+			break;
+		if (stored == 0)
+			snprintf(why, cap, "the cache key in Redis changed while it was read");
 	}
-	redisFree(rc);
+	cache_redis_session_close(&rs);
 	return rc_ok;
 }
 

@@ -17,8 +17,8 @@
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <hiredis/hiredis.h>
 
+#include "cache/cache_redis_sync.h"
 #include "crypto/aws/cred_chain.h"
 #include "proxy/ddb/crypt_batch.h"
 #include "proxy/forward.h"
@@ -386,38 +386,20 @@ static void doctor_table(struct tool *tl, const struct config_table *t, int *fai
 	cJSON_Delete(doc);
 }
 
-static void doctor_redis(const char *url, int *failures)
+/* cache.redis: connected, authenticated, database selected and PING answered, by the same
+ * client the workers use (rediss:// verified like theirs). */
+static void doctor_redis(struct tool *tl, const char *url, int *failures)
 {
-	char host[256] = "127.0.0.1";
-	int port = 6379;
-	const char *p = strstr(url, "://");
-	struct timeval tv = { 2, 0 };
-	redisContext *rc;
-	redisReply *r;
+	struct cache_redis_session rs;
+	char why[400];
 
-	if (strncmp(url, "rediss://", 9) == 0) {
-		check_line(failures, 0, "redis", "rediss:// (TLS) is not supported by this build");
+	if (cache_redis_session_open(&rs, url, tl->srv.upstream_ssl, 2000, why, sizeof(why)) != 0) {
+		check_line(failures, 0, "redis", "%s", why);
 		return;
 	}
-	if (p != NULL) {
-		const char *h = strchr(p + 3, '@');
-		h = h ? h + 1 : p + 3;
-		if (sscanf(h, "%255[^:/]:%d", host, &port) < 1)
-			snprintf(host, sizeof(host), "127.0.0.1");
-	}
-	rc = redisConnectWithTimeout(host, port, tv);
-	if (rc == NULL || rc->err) {
-		check_line(failures, 0, "redis", "cannot connect to %s:%d: %s", host, port, rc ? rc->errstr : "out of memory");
-		if (rc)
-			redisFree(rc);
-		return;
-	}
-	r = redisCommand(rc, "PING");
-	check_line(failures, r != NULL && r->type != REDIS_REPLY_ERROR, "redis", "%s:%d answers PING%s", host, port,
-		   r == NULL ? " with nothing" : r->type == REDIS_REPLY_ERROR ? " with an error (AUTH?)" : "");
-	if (r)
-		freeReplyObject(r);
-	redisFree(rc);
+	check_line(failures, 1, "redis", "%s answers PING (%s, after AUTH and SELECT as configured)",
+		   rs.where, strncmp(url, "rediss://", 9) == 0 ? "TLS, certificate verified" : "plain TCP");
+	cache_redis_session_close(&rs);
 }
 
 int cmd_doctor(int argc, char **argv)
@@ -462,7 +444,7 @@ int cmd_doctor(int argc, char **argv)
 	for (size_t i = 0; i < tl.srv.cfg->keyrings_len; i++)
 		doctor_keyring(&tl, i, &failures);
 	if (tl.srv.cfg->cache_redis != NULL)
-		doctor_redis(tl.srv.cfg->cache_redis, &failures);
+		doctor_redis(&tl, tl.srv.cfg->cache_redis, &failures);
 done:
 	printf("%d problem%s found\n", failures, failures == 1 ? "" : "s");
 	tool_cleanup(&tl);

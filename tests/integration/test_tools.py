@@ -74,6 +74,52 @@ class ToolsTest(unittest.TestCase):
         self.assertIn("FAIL  redis: cannot connect", out)
         self.assertIn("4 problems found", out)
 
+    def test_doctor_checks_redis_as_the_workers_connect(self):
+        """doctor speaks to cache.redis with the workers' client: the password and database of
+        the URL are used (a wrong password is named), and rediss:// is verified against
+        upstream.ca_file (an unknown CA fails)."""
+        from test_tls_upstream import make_pki
+        port = h.free_port()
+        locked = h.Server("redis-auth", ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                         "--requirepass", "s3cret-pw", "--save", "", "--appendonly", "no"], port)
+        pki = os.path.join(self.moto.workdir, "pki-doctor")
+        os.makedirs(pki, exist_ok=True)
+        make_pki(pki)
+        tport = h.free_port()
+        tls = h.Server("redis-tls", [
+            "redis-server", "--port", "0", "--tls-port", str(tport), "--bind", "127.0.0.1",
+            "--tls-cert-file", os.path.join(pki, "server.pem"), "--tls-key-file", os.path.join(pki, "server.key"),
+            "--tls-ca-cert-file", os.path.join(pki, "ca.pem"), "--tls-auth-clients", "no",
+            "--save", "", "--appendonly", "no"], tport)
+        try:
+            def doctor(url, ca=None):
+                cfg = json.loads(json.dumps(self.config))
+                cfg["cache"]["redis"] = url
+                if ca:
+                    cfg.setdefault("upstream", {})["ca_file"] = ca
+                r = self.run_tool(cfg, "doctor")
+                line = [l for l in r.stdout.splitlines() if " redis" in l[:12]]
+                self.assertEqual(len(line), 1, r.stdout)
+                self.assertNotIn("s3cret-pw", r.stdout + r.stderr)
+                return r.returncode, line[0]
+            rc, line = doctor("redis://:s3cret-pw@127.0.0.1:%d/3" % port)
+            self.assertEqual((rc, line), (0, "ok    redis: 127.0.0.1:%d answers PING (plain TCP, after AUTH "
+                                              "and SELECT as configured)" % port))
+            rc, line = doctor("redis://:wrong-pw@127.0.0.1:%d/3" % port)
+            self.assertEqual(rc, 1)
+            self.assertIn("FAIL  redis: cannot connect to Redis at 127.0.0.1:%d: AUTH (check the password "
+                          "in cache.redis) was refused" % port, line)
+            rc, line = doctor("rediss://localhost:%d/0" % tport, ca=os.path.join(pki, "ca.pem"))
+            self.assertEqual((rc, line), (0, "ok    redis: localhost:%d answers PING (TLS, certificate "
+                                              "verified, after AUTH and SELECT as configured)" % tport))
+            rc, line = doctor("rediss://localhost:%d/0" % tport)
+            self.assertEqual(rc, 1)
+            self.assertIn("FAIL  redis: cannot connect to Redis at localhost:%d:" % tport, line)
+            self.assertIn("certificate verify failed", line)
+        finally:
+            tls.stop()
+            locked.stop()
+
     def test_inspect_shows_stored_and_seen(self):
         proxy = h.start_dynaseal(self.moto.url, config={k: self.config[k] for k in ("keyrings", "tables")},
                                  env=self.env)

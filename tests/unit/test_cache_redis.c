@@ -34,6 +34,7 @@
 
 #include "cache/cache.h"
 #include "cache/cache_redis.h"
+#include "cache/cache_redis_sync.h"
 #include "cache/cache_resp.h"
 
 #define PLAINTEXT "PLAINTEXT-KEY-0123456789abcdef!!"
@@ -948,6 +949,52 @@ static void test_auth_and_select(void **state)
 	redis_stop(pid);
 }
 
+/* ---- the synchronous session (cache_redis_sync.h) -------------------------------------- */
+
+static void test_session(void **state)
+{
+	int port = free_port();
+	const char *const extra[] = { "--requirepass", "s3cret", NULL };
+	pid_t pid = redis_start(port, extra);
+	struct cache_redis_session a, b;
+	char url[128], why[300];
+	uint8_t *v = NULL;
+	size_t len = 0;
+
+	(void)state;
+	snprintf(url, sizeof(url), "redis://:s3cret@127.0.0.1:%d/2", port);
+	assert_int_equal(cache_redis_session_open(&a, url, NULL, 2000, why, sizeof(why)), 0);
+	assert_int_equal(cache_redis_session_open(&b, url, NULL, 2000, why, sizeof(why)), 0);
+	assert_int_equal(cache_redis_session_get(&a, "ck", &v, &len, why, sizeof(why)), 0);
+	assert_null(v);
+	/* SET NX: the first writer stores, the second is told a value is there, and both read
+	 * the first one's. */
+	assert_int_equal(cache_redis_session_set_nx(&a, "ck", (const uint8_t *)"first\0bin", 9, why,
+						    sizeof(why)), 1);
+	assert_int_equal(cache_redis_session_set_nx(&b, "ck", (const uint8_t *)"second", 6, why,
+						    sizeof(why)), 0);
+	assert_int_equal(cache_redis_session_get(&b, "ck", &v, &len, why, sizeof(why)), 1);
+	assert_int_equal(len, 9);
+	assert_memory_equal(v, "first\0bin", 9);
+	free(v);
+	cache_redis_session_close(&a);
+	cache_redis_session_close(&b);
+	cache_redis_session_close(&b);   /* closing twice is harmless */
+
+	/* Failures say where and why, never the password. */
+	snprintf(url, sizeof(url), "redis://:wrong-one@127.0.0.1:%d/2", port);
+	assert_int_equal(cache_redis_session_open(&a, url, NULL, 2000, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "cannot connect to Redis at 127.0.0.1:"));
+	assert_non_null(strstr(why, "AUTH (check the password in cache.redis) was refused"));
+	assert_null(strstr(why, "wrong-one"));
+	redis_stop(pid);
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
+	assert_int_equal(cache_redis_session_open(&a, url, NULL, 500, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "cannot connect to Redis at 127.0.0.1:"));
+	assert_int_equal(cache_redis_session_open(&a, "http://x", NULL, 500, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "cache.redis: "));
+}
+
 /* ---- rediss:// ------------------------------------------------------------------------- */
 
 /* A self-signed certificate for IP 127.0.0.1 and its key, written as PEM to cert and key. */
@@ -1236,6 +1283,7 @@ int main(void)
 		cmocka_unit_test(test_flapping_warns_once),
 		cmocka_unit_test(test_auth_and_select),
 		cmocka_unit_test(test_rediss),
+		cmocka_unit_test(test_session),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
