@@ -205,7 +205,8 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 		size_t cap = method_len + 1 + url_len + sizeof(" HTTP/1.1\r\nHost: \r\n") + host_len +
 			     sizeof(identity) + sizeof("X-Amz-Date: \r\n") + SIGV4_AMZ_DATE_LEN +
 			     sizeof("X-Amz-Security-Token: \r\n") + token_len +
-			     sizeof("Authorization: \r\nContent-Length: \r\n\r\n") + authz_len + 24;
+			     sizeof("Authorization: \r\nContent-Length: \r\n\r\n") + authz_len +
+			     20 /* Content-Length digits */;
 		struct http_head_writer hw;
 
 		for (size_t i = 0; i < req->headers_len; i++)
@@ -213,7 +214,7 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 		bytes = malloc(cap + body_len);
 		if (bytes == NULL)
 			goto oom;
-		hw.p = bytes;
+		http_head_writer_init(&hw, bytes, cap + body_len);
 		http_head_put(&hw, req->method, method_len);
 		HTTP_HEAD_PUT_LIT(&hw, " ");
 		http_head_put(&hw, url, url_len);
@@ -248,6 +249,13 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 		HTTP_HEAD_PUT_LIT(&hw, "\r\n\r\n");
 		if (body_len > 0)
 			http_head_put(&hw, body, body_len);
+		if (hw.failed) {
+			free(bytes);
+			free(target_url);
+			ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal sized the upstream request's "
+				     "head too small; nothing was sent");
+			return NULL;
+		}
 		*out_len = (size_t)(hw.p - bytes);
 	}
 	free(target_url);

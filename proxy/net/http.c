@@ -502,8 +502,19 @@ const char *http_status_reason(int status)
 	}
 }
 
+void http_head_writer_init(struct http_head_writer *w, char *buf, size_t cap)
+{
+	w->p = buf;
+	w->end = buf + cap;
+	w->failed = 0;
+}
+
 void http_head_put(struct http_head_writer *w, const char *s, size_t n)
 {
+	if (w->failed || n > (size_t)(w->end - w->p)) {
+		w->failed = 1;
+		return;
+	}
 	memcpy(w->p, s, n);
 	w->p += n;
 }

@@ -116,13 +116,20 @@ int http_parser_in_message(const struct http_parser *p);
 const char *http_status_reason(int status);
 
 /*
- * A cursor writing an HTTP head into space the caller sized beforehand (for the whole head,
- * in one allocation or one evbuffer_reserve_space): no printf, no intermediate buffer.
+ * A bounded writer for an HTTP head in space the caller sized beforehand (for the whole head,
+ * in one allocation or one evbuffer_reserve_space): no printf, no intermediate buffer.  It
+ * knows its end: a write that does not fit writes nothing and marks the writer failed, and
+ * every later write is ignored, so a sizing mistake is a refused message, never an overflow.
  */
 struct http_head_writer {
 	char *p;                    /* next byte to write */
+	char *end;                  /* one past the last byte it may write */
+	int failed;                 /* a write did not fit */
 };
 
+/* Starts a writer on buf[0..cap). */
+void http_head_writer_init(struct http_head_writer *w, char *buf, size_t cap);
+/* Appends s[0..n). */
 void http_head_put(struct http_head_writer *w, const char *s, size_t n);
 /* v in decimal: at most 20 bytes. */
 void http_head_put_uint(struct http_head_writer *w, unsigned long long v);

@@ -109,7 +109,7 @@ size_t reply_relay(struct evbuffer *out, struct http_msg *resp, int body_changed
 		cap += resp->headers[i].name_len + resp->headers[i].value_len + 4;
 	if (evbuffer_reserve_space(out, (ev_ssize_t)cap, &vec, 1) != 1)
 		return len;
-	hw.p = vec.iov_base;
+	http_head_writer_init(&hw, vec.iov_base, vec.iov_len < cap ? vec.iov_len : cap);
 	HTTP_HEAD_PUT_LIT(&hw, "HTTP/1.1 ");
 	http_head_put_uint(&hw, (unsigned long long)(resp->status < 0 ? 0 : resp->status));
 	HTTP_HEAD_PUT_LIT(&hw, " ");
@@ -137,6 +137,14 @@ size_t reply_relay(struct evbuffer *out, struct http_msg *resp, int body_changed
 	if (!keep_alive)
 		HTTP_HEAD_PUT_LIT(&hw, "Connection: close\r\n");
 	HTTP_HEAD_PUT_LIT(&hw, "\r\n");
+	if (hw.failed) {
+		/* Nothing of the head is committed: the application gets a plain error, and the
+		 * connection closes. */
+		static const char oops[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0"
+					   "\r\nConnection: close\r\n\r\n";
+		evbuffer_add(out, oops, sizeof(oops) - 1);
+		return 0;
+	}
 	vec.iov_len = (size_t)(hw.p - (char *)vec.iov_base);
 	if (evbuffer_commit_space(out, &vec, 1) != 0)
 		return len;

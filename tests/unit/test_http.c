@@ -406,6 +406,32 @@ static void test_reply_error_shape(void **state)
 	evbuffer_free(out);
 }
 
+/* The head writer stops at its end: nothing past it is written, and the failure sticks. */
+static void test_head_writer_bounded(void **state)
+{
+	char buf[16];
+	struct http_head_writer w;
+
+	(void)state;
+	memset(buf, 'x', sizeof(buf));
+	http_head_writer_init(&w, buf, 10);
+	HTTP_HEAD_PUT_LIT(&w, "HTTP/1.1 ");
+	http_head_put_uint(&w, 7);
+	assert_false(w.failed);
+	assert_memory_equal(buf, "HTTP/1.1 7", 10);
+	http_head_put(&w, "!", 1);                  /* one byte past the end */
+	assert_true(w.failed);
+	assert_int_equal(w.p - buf, 10);
+	assert_memory_equal(buf + 10, "xxxxxx", 6);
+	http_head_writer_init(&w, buf, 4);
+	http_head_put_uint(&w, 123456);              /* wider than the space: nothing written */
+	assert_true(w.failed);
+	assert_int_equal(w.p - buf, 0);
+	http_head_put(&w, "ab", 2);                  /* later writes that would fit are ignored */
+	assert_int_equal(w.p - buf, 0);
+	assert_memory_equal(buf, "HTTP", 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_ddb_sole_table),
 		cmocka_unit_test(test_json_ambiguity),
 		cmocka_unit_test(test_reply_error_shape),
+		cmocka_unit_test(test_head_writer_bounded),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }
