@@ -287,23 +287,6 @@ void txn_fail(struct txn *t, const struct ds_error *err)
 	txn_end(t, err->status, out, t->req->keep_alive);
 }
 
-/* The access key id of the application's own signature (Credential=AKID/...), unverified. */
-static void client_identity(const struct http_msg *req, char *out, size_t cap)
-{
-	const struct http_header *authz = http_msg_header(req, "authorization");
-	const char *cred = authz ? strstr(authz->value, "Credential=") : NULL;
-	size_t n = 0;
-
-	out[0] = '\0';
-	if (cred == NULL)
-		return;
-	cred += strlen("Credential=");
-	while (cred[n] && cred[n] != '/' && cred[n] != ',' && cred[n] != ' ' && n + 1 < cap)
-		n++;
-	memcpy(out, cred, n);
-	out[n] = '\0';
-}
-
 /*
  * Headers that say what a request is and who sends it: each may come once.  With two, the
  * operation checked, the one signed and the one forwarded could be read from different copies;
@@ -342,7 +325,12 @@ static void client_dispatch(struct client_conn *c, struct http_msg *req)
 	t->req = req;
 	t->bytes_in = evbuffer_get_length(req->body);
 	reply_request_id(t->audit.request_id);
-	client_identity(req, t->audit.client, sizeof(t->audit.client));
+	{
+		const struct http_header *authz = http_msg_header(req, "authorization");
+		sigv4_authz_parse(authz != NULL ? authz->value : NULL, &t->authz);
+	}
+	/* Who signed (unverified without clients), for the logs. */
+	snprintf(t->audit.client, sizeof(t->audit.client), "%s", t->authz.akid);
 	clock_gettime(CLOCK_MONOTONIC, &t->start);
 	c->txn = t;
 	/* No idle timeout while the upstream works; the upstream has its own. */
@@ -359,11 +347,15 @@ static void client_dispatch(struct client_conn *c, struct http_msg *req)
 		if (target != NULL)
 			ddb_operation(target->value, t->op, sizeof(t->op));
 		ddb_peek_table(body ? body : "", len, t->table, sizeof(t->table));
-		if (client_auth_check(t->gen->cfg, req, t->op, body ? body : "", len, time(NULL),
-				      &err) != 0) {
+		if (client_auth_precheck(req, &t->authz, &err) != 0 ||
+		    client_auth_check(t->gen->cfg, req, &t->authz, t->op, body ? body : "", len,
+				      time(NULL), &err) != 0) {
 			txn_fail(t, &err);
 			return;
 		}
+		/* "" when neither is known: forward_build refuses to sign, saying what to set. */
+		snprintf(t->region, sizeof(t->region), "%s", t->worker->server->region[0] != '\0' ?
+			 t->worker->server->region : t->authz.region);
 	}
 	txn_forward(t);
 }

@@ -30,62 +30,71 @@
 static _Thread_local struct sigv4_key key_cache[8];
 static _Thread_local unsigned key_cache_next;
 
-/* The parts of an Authorization header. */
-struct authz {
-	char akid[129];
-	char date[9];
-	char region[64];
-	char service[64];
-	char signed_headers[1024];
-	char signature[SIGV4_HEX_LEN + 1];
-};
-
-/* Copies the value of "name=" from the comma-separated parts of value, up to ',' or the end. */
-static int authz_part(const char *value, const char *name, char *out, size_t cap)
+/* Whether the query string of url has the parameter name (compared without case). */
+static int query_has(const char *url, const char *name)
 {
-	const char *p = strstr(value, name);
-	size_t n = 0;
+	const char *q = url != NULL ? strchr(url, '?') : NULL;
+	size_t n = strlen(name);
 
-	if (p == NULL)
-		return -1;
-	p += strlen(name);
-	while (p[n] && p[n] != ',' && p[n] != ' ')
-		n++;
-	if (n == 0 || n >= cap)
-		return -1;
-	memcpy(out, p, n);
-	out[n] = '\0';
+	while (q != NULL) {
+		q++;
+		if (strncasecmp(q, name, n) == 0 && (q[n] == '=' || q[n] == '&' || q[n] == '\0'))
+			return 1;
+		q = strchr(q, '&');
+	}
 	return 0;
 }
 
-static int parse_authz(const char *value, struct authz *a)
+int client_auth_precheck(const struct http_msg *req, const struct sigv4_authz *a,
+			 struct ds_error *err)
 {
-	char cred[400];
-	char *parts[5];
-	char *s;
-	int n = 0;
+	static const char *const query_params[] = { "X-Amz-Algorithm", "X-Amz-Credential",
+		"X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date" };
+	int in_query = query_has(req->url, "X-Amz-Algorithm");
+	char msg[sizeof(err->message)];
+	size_t used = 0;
 
-	if (strncmp(value, "AWS4-HMAC-SHA256 ", 17) != 0)
+	if (a->present && in_query) {
+		ds_error_set(err, 400, ERR_SIGNATURE, "Found both 'X-Amz-Algorithm' as a query-string "
+			     "param and 'Authorization' as HTTP header.");
 		return -1;
-	if (authz_part(value, "Credential=", cred, sizeof(cred)) != 0 ||
-	    authz_part(value, "SignedHeaders=", a->signed_headers, sizeof(a->signed_headers)) != 0 ||
-	    authz_part(value, "Signature=", a->signature, sizeof(a->signature)) != 0 ||
-	    strlen(a->signature) != SIGV4_HEX_LEN)
-		return -1;
-	for (s = cred; n < 5; n++) {
-		parts[n] = s;
-		s = strchr(s, '/');
-		if (s == NULL)
-			break;
-		*s++ = '\0';
 	}
-	if (n != 4 || strcmp(parts[4], "aws4_request") != 0 || strlen(parts[1]) != 8)
+	if ((!a->present && !in_query) || (a->present && !a->aws4)) {
+		ds_error_set(err, 400, ERR_MISSING, "Request is missing Authentication Token");
 		return -1;
-	if (snprintf(a->akid, sizeof(a->akid), "%s", parts[0]) >= (int)sizeof(a->akid) ||
-	    snprintf(a->region, sizeof(a->region), "%s", parts[2]) >= (int)sizeof(a->region) ||
-	    snprintf(a->service, sizeof(a->service), "%s", parts[3]) >= (int)sizeof(a->service))
+	}
+	msg[0] = '\0';
+	if (a->present) {
+		const struct http_header *h = http_msg_header(req, "authorization");
+		if (!a->has_credential)
+			used += (size_t)snprintf(msg + used, sizeof(msg) - used, "Authorization header "
+						 "requires 'Credential' parameter. ");
+		if (!a->has_signature && used < sizeof(msg))
+			used += (size_t)snprintf(msg + used, sizeof(msg) - used, "Authorization header "
+						 "requires 'Signature' parameter. ");
+		if (!a->has_signed_headers && used < sizeof(msg))
+			used += (size_t)snprintf(msg + used, sizeof(msg) - used, "Authorization header "
+						 "requires 'SignedHeaders' parameter. ");
+		if (http_msg_header(req, "x-amz-date") == NULL && http_msg_header(req, "date") == NULL &&
+		    used < sizeof(msg))
+			used += (size_t)snprintf(msg + used, sizeof(msg) - used, "Authorization header "
+						 "requires existence of either a 'X-Amz-Date' or a "
+						 "'Date' header. ");
+		if (used > 0 && used < sizeof(msg))
+			snprintf(msg + used, sizeof(msg) - used, "Authorization=%s", h->value);
+	} else {
+		for (size_t i = 0; i < sizeof(query_params) / sizeof(query_params[0]); i++)
+			if (!query_has(req->url, query_params[i]) && used < sizeof(msg))
+				used += (size_t)snprintf(msg + used, sizeof(msg) - used, "AWS query-string "
+							 "parameters must include '%s'. ",
+							 query_params[i]);
+		if (used > 0 && used < sizeof(msg))
+			snprintf(msg + used, sizeof(msg) - used, "Re-examine the query-string parameters.");
+	}
+	if (msg[0] != '\0') {
+		ds_error_set(err, 400, ERR_INCOMPLETE, "%s", msg);
 		return -1;
-	memcpy(a->date, parts[1], 9);
+	}
 	return 0;
 }
 
@@ -119,7 +128,7 @@ static struct sigv4_key *cached_key(const char *akid)
  */
 static const char *const required_signed[] = { "host", "x-amz-date", "x-amz-target" };
 
-static int signed_headers_complete(const struct authz *a, struct ds_error *err)
+static int signed_headers_complete(const struct sigv4_authz *a, struct ds_error *err)
 {
 	for (size_t i = 0; i < sizeof(required_signed) / sizeof(required_signed[0]); i++) {
 		const char *want = required_signed[i];
@@ -145,7 +154,8 @@ static int signed_headers_complete(const struct authz *a, struct ds_error *err)
 }
 
 /* Recomputes the signature over the headers the client listed. */
-static int verify_signature(const struct http_msg *req, const struct authz *a, const char *amz_date,
+static int verify_signature(const struct http_msg *req, const struct sigv4_authz *a,
+			    const char *amz_date,
 			    const struct config_client *c, const char *body, size_t len, struct ds_error *err)
 {
 	struct sigv4_header hs[CLIENT_AUTH_MAX_HEADERS];
@@ -290,35 +300,33 @@ cleanup:
 	return rc;
 }
 
-int client_auth_check(const struct config *cfg, const struct http_msg *req, const char *op,
-		      const char *body, size_t len, time_t now, struct ds_error *err)
+int client_auth_check(const struct config *cfg, const struct http_msg *req,
+		      const struct sigv4_authz *a, const char *op, const char *body, size_t len,
+		      time_t now, struct ds_error *err)
 {
-	const struct http_header *h;
 	const struct http_header *date;
 	const struct config_client *c;
-	struct authz a;
 	time_t when;
 
 	if (cfg->clients_len == 0)
 		return 0;
-	h = http_msg_header(req, "authorization");
-	if (h == NULL) {
+	if (!a->present) {
 		ds_error_set(err, 400, ERR_MISSING, "Request is missing Authentication Token");
 		return -1;
 	}
-	if (parse_authz(h->value, &a) != 0) {
+	if (!a->ok) {
 		ds_error_set(err, 400, ERR_INCOMPLETE, "Authorization header requires 'Credential', "
 			     "'Signature' and 'SignedHeaders' parameters in AWS4-HMAC-SHA256 form");
 		return -1;
 	}
-	c = config_find_client(cfg, a.akid, strlen(a.akid));
+	c = config_find_client(cfg, a->akid, strlen(a->akid));
 	if (c == NULL) {
 		ds_error_set(err, 400, DS_ERR_UNRECOGNIZED_CLIENT, "The security token included in the "
 			     "request is invalid.");
 		return -1;
 	}
 	date = http_msg_header(req, "x-amz-date");
-	if (date == NULL || (when = parse_amz_date(date->value)) < 0 || strncmp(date->value, a.date, 8) != 0) {
+	if (date == NULL || (when = parse_amz_date(date->value)) < 0 || strncmp(date->value, a->date, 8) != 0) {
 		ds_error_set(err, 400, ERR_INCOMPLETE, "Authorization header requires existence of a valid "
 			     "'X-Amz-Date' header matching the credential scope's date");
 		return -1;
@@ -335,8 +343,8 @@ int client_auth_check(const struct config *cfg, const struct http_msg *req, cons
 				     date->value, nowtext, nowtext);
 		return -1;
 	}
-	if (signed_headers_complete(&a, err) != 0 ||
-	    verify_signature(req, &a, date->value, c, body, len, err) != 0)
+	if (signed_headers_complete(a, err) != 0 ||
+	    verify_signature(req, a, date->value, c, body, len, err) != 0)
 		return -1;
 	return check_tables(c, op, body, len, err);
 }

@@ -47,41 +47,6 @@ static int is_dropped_header(const struct http_header *h)
 	return 0;
 }
 
-int forward_region(struct worker *w, const struct http_msg *req, char *out, size_t cap)
-{
-	const struct http_header *authz;
-	const char *cred;
-	const char *p;
-	int slash = 0;
-
-	if (w->server->region[0] != '\0') {
-		size_t n = strlen(w->server->region);
-		if (n >= cap)
-			return -1;
-		memcpy(out, w->server->region, n + 1);
-		return 0;
-	}
-	/* Credential=AKID/DATE/REGION/SERVICE/aws4_request */
-	authz = http_msg_header(req, "authorization");
-	if (authz == NULL || (cred = strstr(authz->value, "Credential=")) == NULL)
-		return -1;
-	for (p = cred; *p && *p != ',' && *p != ' '; p++) {
-		if (*p == '/' && ++slash == 2) {
-			const char *end = strchr(p + 1, '/');
-			size_t n;
-			if (end == NULL)
-				return -1;
-			n = (size_t)(end - p - 1);
-			if (n == 0 || n >= cap)
-				return -1;
-			memcpy(out, p + 1, n);
-			out[n] = '\0';
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /*
  * The request target without the parameters of a query-string signature (X-Amz-Algorithm,
  * -Credential, -Date, -Expires, -SignedHeaders, -Signature, -Security-Token; any X-Amz-*):
@@ -129,8 +94,9 @@ static int amz_date_now(char out[SIGV4_AMZ_DATE_LEN + 1])
 	return 0;
 }
 
-char *forward_build(struct worker *w, const struct http_msg *req, const char *body, size_t body_len,
-		    int identity_only, size_t *out_len, struct ds_error *err)
+char *forward_build(struct worker *w, const struct http_msg *req, const char *region,
+		    const char *body, size_t body_len, int identity_only, size_t *out_len,
+		    struct ds_error *err)
 {
 	const struct upstream_target *t = upstream_pool_target(w->dynamodb);
 	const struct cred_values *creds = credentials_get(w->server->creds);
@@ -143,13 +109,13 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *bo
 	const struct http_header *target = http_msg_header(req, "x-amz-target");
 	const struct http_header *ctype = http_msg_header(req, "content-type");
 	const char *host = t->authority;
-	char amz_date[SIGV4_AMZ_DATE_LEN + 1], region[64], authz[512];
+	char amz_date[SIGV4_AMZ_DATE_LEN + 1], authz[512];
 	const char *query;
 	char *target_url = NULL;
 	char *bytes = NULL;
 	int rc;
 
-	if (forward_region(w, req, region, sizeof(region)) != 0) {
+	if (region == NULL || region[0] == '\0') {
 		ds_error_set(err, 400, DS_ERR_VALIDATION, "dynaseal cannot tell which AWS region to sign "
 			     "for: set upstream.region in its config or AWS_REGION in its environment");
 		return NULL;
@@ -291,7 +257,7 @@ void txn_forward(struct txn *t)
 
 	if (route_request(t))
 		return;
-	bytes = forward_build(t->worker, t->req, data, len, 0, &req_len, &err);
+	bytes = forward_build(t->worker, t->req, t->region, data, len, 0, &req_len, &err);
 	if (bytes == NULL) {
 		txn_fail(t, &err);
 		return;

@@ -14,15 +14,12 @@ struct worker;
 
 /*
  * Builds the upstream request for req with body (body may differ from req->body when it was
- * rewritten) into a malloc'd buffer.  identity_only asks the upstream for an unencoded
- * response (a body dynaseal must read).  Returns NULL with err set on failure.
+ * rewritten) into a malloc'd buffer, signed for region.  identity_only asks the upstream for an
+ * unencoded response (a body dynaseal must read).  Returns NULL with err set on failure.
  */
-char *forward_build(struct worker *w, const struct http_msg *req, const char *body, size_t body_len,
-		    int identity_only, size_t *out_len, struct ds_error *err)
+char *forward_build(struct worker *w, const struct http_msg *req, const char *region,
+		    const char *body, size_t body_len, int identity_only, size_t *out_len,
+		    struct ds_error *err)
 	__attribute__((warn_unused_result));
-
-/* The signing region of a request: the server's, else the scope of the client's own
- * Authorization header.  Copies it into out; returns 0 or -1 when none can be found. */
-int forward_region(struct worker *w, const struct http_msg *req, char *out, size_t cap);
 
 #endif

@@ -630,7 +630,7 @@ static void request_ready(void *arg, struct crypt_batch *b, const struct ds_erro
 		route_fail(st, &ferr);
 		return;
 	}
-	bytes = forward_build(t->worker, t->req, body, strlen(body), 1, &req_len, &ferr);
+	bytes = forward_build(t->worker, t->req, t->region, body, strlen(body), 1, &req_len, &ferr);
 	free(body);
 	if (bytes == NULL) {
 		route_fail(st, &ferr);

@@ -335,7 +335,7 @@ static void send_as(struct route_state *st, const char *op, cJSON *body, upstrea
 		}
 		m.headers_len++;
 	}
-	bytes = forward_build(t->worker, &m, text, strlen(text), 1, &len, &err);
+	bytes = forward_build(t->worker, &m, t->region, text, strlen(text), 1, &len, &err);
 	free(hs);
 	cJSON_free(text);
 	if (bytes == NULL) {

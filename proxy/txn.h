@@ -8,6 +8,7 @@
 
 #include <time.h>
 
+#include "crypto/aws/sigv4_authz.h"
 #include "proxy/base/audit.h"
 #include "proxy/base/error.h"
 #include "proxy/net/http.h"
@@ -29,6 +30,9 @@ struct txn {
 	size_t bytes_in;                 /* request body bytes */
 	struct route_state *route;       /* configured tables: what to rewrite, else NULL */
 	struct audit_ctx audit;          /* request id and caller, for the access and audit logs */
+	struct sigv4_authz authz;        /* the application's Authorization header, parsed once */
+	char region[64];                 /* the region dynaseal signs for: its own, else the
+					  * application's scope */
 	struct worker_gen *gen;          /* the config and keyrings this request uses (held) */
 };
 

@@ -110,7 +110,7 @@ static cJSON *ddb_call(struct tool *tl, const char *op, const char *body, int *s
 		goto done;
 	}
 	snprintf(req->method, sizeof(req->method), "POST");
-	bytes = forward_build(&tl->w, req, body, strlen(body), 1, &len, &wt.err);
+	bytes = forward_build(&tl->w, req, tl->srv.region, body, strlen(body), 1, &len, &wt.err);
 	if (bytes == NULL) {
 		snprintf(why, cap, "%s", wt.err.message);
 		goto done;

@@ -106,13 +106,15 @@ void txn_forward(struct txn *t)
 	__builtin_trap();                       /* route.c never forwards by itself */
 }
 
-char *forward_build(struct worker *w, const struct http_msg *req, const char *body, size_t body_len,
-		    int identity_only, size_t *out_len, struct ds_error *err)
+char *forward_build(struct worker *w, const struct http_msg *req, const char *region,
+		    const char *body, size_t body_len, int identity_only, size_t *out_len,
+		    struct ds_error *err)
 {
 	char *copy = malloc(body_len + 1);
 
 	(void)w;
 	(void)req;
+	(void)region;
 	(void)identity_only;
 	(void)err;
 	if (copy == NULL)

@@ -204,13 +204,16 @@ class FakeUpstreamAnswersTest(Refusals, unittest.TestCase):
                      'table "%s": UpdateItem Attributes: ' % TABLE, "no aws_dbe_head")
 
     def test_query_string_signature_goes_no_further(self):
-        # A request signed in its query string as well: dynaseal signs in the headers, and the
-        # application's own access key id and signature do not reach AWS.
+        # A request signed in its query string (a presigned request): dynaseal signs in the
+        # headers, and the application's own access key id and signature do not reach AWS.
+        import re
         from test_wire import ddb_request, exchange
         raw = ddb_request("DescribeTable", json.dumps({"TableName": "other"}))
+        raw = re.sub(rb"Authorization: [^\r]*\r\n", b"", raw)
         raw = raw.replace(b"POST / HTTP/1.1", b"POST /?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
                           b"AKIDAPPQUERY%2F20260101%2Fus-east-1%2Fdynamodb%2Faws4_request&keep=1&"
-                          b"X-Amz-Signature=abcdef0123&x-amz-signedheaders=host HTTP/1.1", 1)
+                          b"X-Amz-Date=20260101T000000Z&X-Amz-Signature=abcdef0123&"
+                          b"X-Amz-SignedHeaders=host HTTP/1.1", 1)
         status, _, _ = exchange(self.proxy.port, raw)
         self.assertEqual(status, 200)
         self.assertEqual(self.fake.paths[-1], "/?keep=1")

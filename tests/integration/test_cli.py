@@ -136,8 +136,12 @@ class ListenTest(unittest.TestCase):
 
     def list_tables(self, s):
         with s:
+            # Signed as an SDK signs (dynaseal re-signs; without clients it checks the form only).
             s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n"
                       b"Content-Type: application/x-amz-json-1.0\r\nConnection: close\r\n"
+                      b"Authorization: AWS4-HMAC-SHA256 Credential=AKIDAPP/20260101/us-east-1/"
+                      b"dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\n"
+                      b"X-Amz-Date: 20260101T000000Z\r\n"
                       b"Content-Length: 2\r\n\r\n{}")
             data = b""
             while True:

@@ -116,6 +116,35 @@ class WireTest(unittest.TestCase):
     def assert_own_error(self, status, headers, body, code, type_part):
         return assert_own_error(self, status, headers, body, code, type_part)
 
+    def test_signature_refusals_as_dynamodb_words_them(self):
+        """A request with no signature, one of another kind, one missing its parts, or signed
+        both ways is refused before anything else, as DynamoDB refuses it: dynalite (which
+        documents DynamoDB's answers) and dynaseal in front of it answer the same status,
+        __type and message, whatever the table or encryption."""
+        body = '{"TableName":"wire","Key":{"pk":{"S":"k1"}}}'
+        good = ddb_request("GetItem", body).decode()
+        authz = re.search(r"Authorization: ([^\r]*)\r\n", good).group(1)
+        cases = {
+            "no Authorization": good.replace("Authorization: %s\r\n" % authz, ""),
+            "not AWS4": good.replace(authz, "Basic dXNlcjpwdw=="),
+            "no Credential": good.replace(authz, "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00"),
+            "only the scheme": good.replace(authz, "AWS4-HMAC-SHA256"),
+            "no date": good.replace("X-Amz-Date: 20260101T000000Z\r\n", ""),
+            "signed both ways": good.replace("POST / ", "POST /?X-Amz-Algorithm=AWS4-HMAC-SHA256 "),
+            "query missing parts": good.replace("Authorization: %s\r\n" % authz, "").replace(
+                "POST / ", "POST /?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00 "),
+        }
+        for name, raw in cases.items():
+            with self.subTest(name):
+                d_st, _, d_body = exchange(self.ddb.port, raw.encode())
+                p_st, p_h, p_body = exchange(self.proxy.port, raw.encode())
+                self.assertEqual(d_st, 400, d_body)
+                self.assertEqual(p_st, d_st, p_body)
+                self.assertEqual(json.loads(p_body), json.loads(d_body))
+                if not h.DIRECT:
+                    self.assert_own_error(p_st, p_h, p_body, 400, "com.amazon.coral.service#")
+        self.assert_serving()
+
     def test_byte_identical_to_direct(self):
         for target, body in [("GetItem", '{"TableName":"wire","Key":{"pk":{"S":"k3"}}}'),
                              ("Query", '{"TableName":"wire","KeyConditionExpression":"pk = :p",'

@@ -12,6 +12,7 @@
 
 #include "proxy/base/codec.h"
 #include "crypto/aws/sigv4.h"
+#include "crypto/aws/sigv4_authz.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -923,6 +924,47 @@ static void test_botocore_oracle_discriminates(void **state)
 	assert_string_not_equal(ours, theirs);
 }
 
+/* The Authorization header, parsed once: complete, partial and foreign forms. */
+static void test_authz_parse(void **state)
+{
+	struct sigv4_authz a;
+
+	(void)state;
+	sigv4_authz_parse("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/eu-west-1/dynamodb/"
+			  "aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature="
+			  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", &a);
+	assert_true(a.present && a.aws4 && a.ok);
+	assert_string_equal(a.akid, "AKIDEXAMPLE");
+	assert_string_equal(a.date, "20260101");
+	assert_string_equal(a.region, "eu-west-1");
+	assert_string_equal(a.service, "dynamodb");
+	assert_string_equal(a.signed_headers, "host;x-amz-date;x-amz-target");
+	assert_int_equal(strlen(a.signature), 64);
+	/* Commas without spaces, as some clients send them. */
+	sigv4_authz_parse("AWS4-HMAC-SHA256 Credential=K/20260101/r/dynamodb/aws4_request,"
+			  "SignedHeaders=host,Signature=0123456789abcdef0123456789abcdef0123456789ab"
+			  "cdef0123456789abcdef", &a);
+	assert_true(a.ok);
+	assert_string_equal(a.akid, "K");
+	/* Partial: what is there is kept for the logs and the signing region, not ok. */
+	sigv4_authz_parse("AWS4-HMAC-SHA256 Credential=AKIDPART/20260101/ap-south-1, Signature=00", &a);
+	assert_true(a.present && a.aws4 && a.has_credential && a.has_signature);
+	assert_false(a.has_signed_headers);
+	assert_false(a.ok);
+	assert_string_equal(a.akid, "AKIDPART");
+	assert_string_equal(a.region, "ap-south-1");
+	assert_string_equal(a.signature, "");
+	/* Another scheme, an empty parameter, no header. */
+	sigv4_authz_parse("Basic dXNlcjpwdw==", &a);
+	assert_true(a.present);
+	assert_false(a.aws4 || a.ok || a.has_credential);
+	sigv4_authz_parse("AWS4-HMAC-SHA256 Credential=, SignedHeaders=host, Signature=ab", &a);
+	assert_false(a.has_credential);
+	sigv4_authz_parse(NULL, &a);
+	assert_false(a.present || a.ok);
+	assert_string_equal(a.akid, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -940,6 +982,7 @@ int main(void)
 		cmocka_unit_test(test_canonical_edge_cases),
 		cmocka_unit_test(test_botocore_agreement),
 		cmocka_unit_test(test_botocore_oracle_discriminates),
+		cmocka_unit_test(test_authz_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
