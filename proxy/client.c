@@ -15,13 +15,9 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 
-#include "proxy/client_auth.h"
-#include "proxy/ddb/ddb.h"
 #include "proxy/base/log.h"
 #include "proxy/net/reply.h"
-#include "proxy/route.h"
 #include "proxy/txn.h"
-#include "proxy/net/upstream.h"
 #include "proxy/worker.h"
 
 /* Bytes read ahead from a connection while a request is in flight (pipelining). */
@@ -126,7 +122,7 @@ int client_accept(struct worker *w, int fd, const struct sockaddr *addr, int add
  * the buffer drains (client_written_cb).  The buffer is written from its start, so the
  * order of bytes is the bufferevent's own.
  */
-static void client_send(struct client_conn *c)
+void client_send(struct client_conn *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
@@ -149,17 +145,6 @@ static void client_written_cb(struct bufferevent *bev, void *arg)
 
 	if (c->direct && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		bufferevent_disable(bev, EV_WRITE);
-}
-
-static void txn_free(struct txn *t)
-{
-	if (t == NULL)
-		return;
-	upstream_call_cancel(t->call);
-	route_free(t);
-	worker_gen_release(t->gen);
-	http_msg_free(t->req);
-	free(t);
 }
 
 void client_close(struct client_conn *c)
@@ -227,33 +212,25 @@ static void client_reject(struct client_conn *c, int status, const char *type, c
 	client_close_after_flush(c);
 }
 
-static double elapsed_ms(const struct timespec *start)
+struct evbuffer *client_output(struct client_conn *c)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+	return bufferevent_get_output(c->bev);
 }
 
-/* Common end of an exchange: log, account, and go on with the connection. */
-static void txn_end(struct txn *t, int status, size_t bytes_out, int keep_alive)
+unsigned long client_id(const struct client_conn *c)
 {
-	struct client_conn *c = t->client;
-	struct worker *w = c->worker;
+	return c->id;
+}
 
-	double ms = elapsed_ms(&t->start);
-	char table[sizeof(t->table) * 4 + 8], client[sizeof(t->audit.client) * 4 + 8];
+const char *client_peer(const struct client_conn *c)
+{
+	return c->peer;
+}
 
-	/* The table and the access key id are the client's words: quoted and escaped. */
-	log_info("conn %lu %s: op=%s table=%s status=%d ms=%.2f in=%zu out=%zu client=%s id=%s", c->id,
-		 c->peer, t->op[0] ? t->op : "-", log_value(t->table, table, sizeof(table)), status, ms,
-		 t->bytes_in, bytes_out, log_value(t->audit.client, client, sizeof(client)),
-		 t->audit.request_id);
-	metrics_request(&w->metrics, t->op, status, ms, t->bytes_in, bytes_out);
-	t->call = NULL;
-	txn_free(t);
+void client_txn_done(struct client_conn *c, int keep_alive)
+{
 	c->txn = NULL;
-	if (!keep_alive || w->draining) {
+	if (!keep_alive || c->worker->draining) {
 		client_close_after_flush(c);
 		return;
 	}
@@ -262,102 +239,18 @@ static void txn_end(struct txn *t, int status, size_t bytes_out, int keep_alive)
 	client_process(c);
 }
 
-void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
-{
-	struct client_conn *c = t->client;
-	int keep_alive = t->req->keep_alive;
-	size_t out;
-
-	out = reply_relay(bufferevent_get_output(c->bev), resp, body_changed, keep_alive);
-	client_send(c);
-	txn_end(t, resp->status, out, keep_alive);
-	http_msg_free(resp);
-}
-
-void txn_fail(struct txn *t, const struct ds_error *err)
-{
-	struct client_conn *c = t->client;
-	size_t out;
-
-	if (err->status >= 500)
-		log_warn("conn %lu %s: op=%s: %s", c->id, c->peer, t->op, err->message);
-	metrics_inc(&c->worker->metrics.errors_own, 1);
-	out = reply_error(bufferevent_get_output(c->bev), err, t->req->keep_alive, t->audit.request_id);
-	client_send(c);
-	txn_end(t, err->status, out, t->req->keep_alive);
-}
-
-/*
- * Headers that say what a request is and who sends it: each may come once.  With two, the
- * operation checked, the one signed and the one forwarded could be read from different copies;
- * such a request is refused rather than guessed at.
- */
-static int repeated_header(const struct http_msg *req, struct ds_error *err)
-{
-	static const char *const once[] = {
-		"host", "x-amz-target", "x-amz-date", "authorization", "x-amz-security-token",
-		"content-type", "x-amz-content-sha256",
-	};
-
-	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
-		if (http_msg_header_count(req, once[i]) > 1) {
-			ds_error_set(err, 400, DS_ERR_SERIALIZATION, "The request repeats the header %s; "
-				     "send it once", once[i]);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Starts the exchange for a complete request. */
+/* Starts the exchange for a complete request (txn.h carries it to its end). */
 static void client_dispatch(struct client_conn *c, struct http_msg *req)
 {
-	struct txn *t = calloc(1, sizeof(*t));
-
-	if (t == NULL) {
+	c->txn = txn_new(c, c->worker, req);
+	if (c->txn == NULL) {
 		http_msg_free(req);
 		client_reject(c, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 		return;
 	}
-	t->client = c;
-	t->worker = c->worker;
-	t->gen = worker_gen_hold(c->worker->gen);
-	t->req = req;
-	t->bytes_in = evbuffer_get_length(req->body);
-	reply_request_id(t->audit.request_id);
-	{
-		const struct http_header *authz = http_msg_header(req, "authorization");
-		sigv4_authz_parse(authz != NULL ? authz->value : NULL, &t->authz);
-	}
-	/* Who signed (unverified without clients), for the logs. */
-	snprintf(t->audit.client, sizeof(t->audit.client), "%s", t->authz.akid);
-	clock_gettime(CLOCK_MONOTONIC, &t->start);
-	c->txn = t;
 	/* No idle timeout while the upstream works; the upstream has its own. */
 	set_idle_timeout(c, 0);
-	{
-		const struct http_header *target = http_msg_header(req, "x-amz-target");
-		size_t len = evbuffer_get_length(req->body);
-		const char *body = (const char *)evbuffer_pullup(req->body, -1);
-		struct ds_error err = { 0 };
-		if (repeated_header(req, &err) != 0) {
-			txn_fail(t, &err);
-			return;
-		}
-		if (target != NULL)
-			ddb_operation(target->value, t->op, sizeof(t->op));
-		ddb_peek_table(body ? body : "", len, t->table, sizeof(t->table));
-		if (client_auth_precheck(req, &t->authz, &err) != 0 ||
-		    client_auth_check(t->gen->cfg, req, &t->authz, t->op, body ? body : "", len,
-				      time(NULL), &err) != 0) {
-			txn_fail(t, &err);
-			return;
-		}
-		/* "" when neither is known: forward_build refuses to sign, saying what to set. */
-		snprintf(t->region, sizeof(t->region), "%s", t->worker->server->region[0] != '\0' ?
-			 t->worker->server->region : t->authz.region);
-	}
-	txn_forward(t);
+	txn_run(c->txn);
 }
 
 /*
@@ -377,7 +270,7 @@ static void client_check_request_time(struct client_conn *c)
 		clock_gettime(CLOCK_MONOTONIC, &c->request_start);
 		return;
 	}
-	if (elapsed_ms(&c->request_start) <= limit)
+	if (metrics_elapsed_ms(&c->request_start) <= limit)
 		return;
 	snprintf(msg, sizeof(msg), "The request was not completed within %d ms of its first byte "
 		 "(limits.client_request_timeout_ms)", limit);

@@ -23,4 +23,15 @@ void client_close_idle(struct worker *w);
 /* Whether the connection has a request in flight. */
 int client_busy(const struct client_conn *c);
 
+/* The connection's side of an exchange, for txn.c. */
+struct evbuffer;
+/* Where the answer is written, then sent with client_send. */
+struct evbuffer *client_output(struct client_conn *c);
+void client_send(struct client_conn *c);
+/* For log lines: the connection's number and "addr:port". */
+unsigned long client_id(const struct client_conn *c);
+const char *client_peer(const struct client_conn *c);
+/* The exchange ended (its transaction is freed): close, or wait for the next request. */
+void client_txn_done(struct client_conn *c, int keep_alive);
+
 #endif

@@ -16,8 +16,6 @@
 #include "crypto/aws/sigv4.h"
 #include "proxy/ddb/ddb.h"
 #include "proxy/base/log.h"
-#include "proxy/route.h"
-#include "proxy/txn.h"
 #include "proxy/net/upstream.h"
 #include "proxy/worker.h"
 
@@ -230,42 +228,4 @@ oom:
 	free(target_url);
 	ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 	return NULL;
-}
-
-/* The upstream's answer to a forwarded request, relayed as is. */
-static void relay_cb(void *arg, struct http_msg *resp, const struct ds_error *err)
-{
-	struct txn *t = arg;
-
-	t->call = NULL;
-	if (err != NULL) {
-		metrics_inc(&t->worker->metrics.upstream_errors, 1);
-		txn_fail(t, err);
-		return;
-	}
-	txn_respond(t, resp, 0);
-}
-
-void txn_forward(struct txn *t)
-{
-	struct ds_error err = { 0 };
-	struct evbuffer *body = t->req->body;
-	size_t len = evbuffer_get_length(body);
-	const char *data = (const char *)evbuffer_pullup(body, -1);
-	size_t req_len = 0;
-	char *bytes;
-
-	if (route_request(t))
-		return;
-	bytes = forward_build(t->worker, t->req, t->region, data, len, 0, &req_len, &err);
-	if (bytes == NULL) {
-		txn_fail(t, &err);
-		return;
-	}
-	t->call = upstream_call_start(t->worker->dynamodb, bytes, req_len, relay_cb, t);
-	if (t->call == NULL) {
-		ds_error_set(&err, 503, DS_ERR_UNAVAILABLE, "dynaseal could not open a connection to "
-			     "the DynamoDB endpoint; retry the request");
-		txn_fail(t, &err);
-	}
 }

@@ -1,7 +1,8 @@
 /*
- * One exchange: a request from an application, its way upstream and the answer back.  The
- * client connection owns the transaction; forwarding and (for configured tables) the rewriting
- * of bodies act on it and end it with txn_respond() or txn_fail().
+ * One exchange: a request from an application, its way upstream and the answer back, in one
+ * place (txn.c).  The client connection owns the transaction; the rewriting of configured
+ * tables (route.h) acts on it and ends it with txn_respond() or txn_fail(), which hand the
+ * connection back (client_txn_done).
  */
 #ifndef DS_TXN_H
 #define DS_TXN_H
@@ -36,12 +37,21 @@ struct txn {
 	struct worker_gen *gen;          /* the config and keyrings this request uses (held) */
 };
 
-/* Sends the request upstream (proxy/forward.c). */
+/* A transaction for the complete request req (taken) on connection c of worker w: its
+ * Authorization header parsed, its region chosen, the clock started.  NULL when out of memory
+ * (req is then the caller's). */
+struct txn *txn_new(struct client_conn *c, struct worker *w, struct http_msg *req)
+	__attribute__((warn_unused_result));
+/* Checks the request and sends it on; it ends, now or later, with txn_respond or txn_fail. */
+void txn_run(struct txn *t);
+/* Sends the request upstream: through route.c for configured tables, else relayed as is. */
 void txn_forward(struct txn *t);
 /* Answers the application with resp, which it takes; body_changed makes the checksum and
- * length be recomputed (proxy/client.c). */
+ * length be recomputed. */
 void txn_respond(struct txn *t, struct http_msg *resp, int body_changed);
-/* Answers the application with an error of DynamoDB's shape (proxy/client.c). */
+/* Answers the application with an error of DynamoDB's shape. */
 void txn_fail(struct txn *t, const struct ds_error *err);
+/* Frees t and whatever it still holds (an upstream call is cancelled).  NULL is ignored. */
+void txn_free(struct txn *t);
 
 #endif

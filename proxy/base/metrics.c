@@ -23,6 +23,15 @@ static size_t op_index(const char *op)
 	return 0;
 }
 
+double metrics_elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
 void metrics_request(struct metrics *m, const char *op, int status, double latency_ms,
 		     size_t bytes_in, size_t bytes_out)
 {

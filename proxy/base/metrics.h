@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct evbuffer;
 
@@ -39,6 +40,8 @@ struct metrics {
 };
 
 /* Records one answered request. */
+/* Milliseconds since start (a CLOCK_MONOTONIC reading). */
+double metrics_elapsed_ms(const struct timespec *start);
 void metrics_request(struct metrics *m, const char *op, int status, double latency_ms,
 		     size_t bytes_in, size_t bytes_out);
 static inline void metrics_inc(metrics_counter *c, uint64_t n)

@@ -72,7 +72,7 @@ static size_t replied_len;               /* its length (it may hold NUL bytes to
 static char *stored_item;                /* an item dynaseal encrypted, as DynamoDB JSON */
 static char last_error[512];             /* the message of the last txn_fail */
 
-/* ---- the hand-off points, defined here instead of client.c / forward.c / upstream.c ---- */
+/* ---- the hand-off points, defined here instead of txn.c / forward.c / upstream.c ---- */
 
 void txn_fail(struct txn *t, const struct ds_error *err)
 {

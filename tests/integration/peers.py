@@ -29,6 +29,13 @@ DYNASEAL = os.path.abspath(os.environ.get("DYNASEAL_BIN", os.path.join(ROOT, "bi
 NODE_BIN = os.path.join(ROOT, "tests", "node", "node_modules", ".bin")
 REGION = "us-east-1"
 DIRECT = os.environ.get("DYNASEAL_DIRECT", "") not in ("", "0")
+# Headers of an SDK-shaped signature, for hand-made requests: dynaseal (without clients) checks
+# their form as DynamoDB does, then replaces them with its own.
+SDK_SIGNATURE = {
+    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDAPP/20260101/us-east-1/dynamodb/aws4_request, "
+                     "SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + "0" * 64,
+    "X-Amz-Date": "20260101T000000Z",
+}
 # DYNASEAL_VALGRIND=1 (make integration-valgrind) runs every `dynaseal serve` under valgrind
 # memcheck; any error or definite/indirect leak it logs counts as a failure, like a sanitizer's.
 VALGRIND = os.environ.get("DYNASEAL_VALGRIND", "") not in ("", "0")

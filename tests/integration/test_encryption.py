@@ -433,9 +433,9 @@ class EncryptionTest(unittest.TestCase):
         ]
         for body, needle in cases:
             conn = http.client.HTTPConnection("127.0.0.1", self.proxy.port, timeout=10)
-            conn.request("POST", "/", body=body, headers={
+            conn.request("POST", "/", body=body, headers=dict(h.SDK_SIGNATURE, **{
                 "X-Amz-Target": "DynamoDB_20120810.PutItem",
-                "Content-Type": "application/x-amz-json-1.0"})
+                "Content-Type": "application/x-amz-json-1.0"}))
             r = conn.getresponse()
             doc = json.loads(r.read())
             conn.close()

@@ -12,13 +12,12 @@ VALIDATION = "com.amazon.coral.validate#ValidationException"
 
 
 def post(port, target, body):
-    """An unsigned request as raw bytes (dynaseal without clients does not check signatures);
-    returns (status, json)."""
+    """A request as raw bytes with an SDK-shaped signature (dynaseal without clients checks
+    its form only); returns (status, json)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("POST", "/", body=body if isinstance(body, bytes) else body.encode(), headers={
-        "X-Amz-Target": "DynamoDB_20120810." + target, "Content-Type": "application/x-amz-json-1.0",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/dynamodb/"
-                         "aws4_request, SignedHeaders=host, Signature=" + "0" * 64})
+    conn.request("POST", "/", body=body if isinstance(body, bytes) else body.encode(), headers=dict(
+        h.SDK_SIGNATURE, **{"X-Amz-Target": "DynamoDB_20120810." + target,
+                            "Content-Type": "application/x-amz-json-1.0"}))
     r = conn.getresponse()
     data = r.read()
     conn.close()

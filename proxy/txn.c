@@ -1,0 +1,186 @@
+/*
+ * One request's life, in order: made from a complete request (txn_new), checked (repeated
+ * headers, DynamoDB's signature rules, client authentication: txn_run), routed through the
+ * rewriting of configured tables or relayed as is (txn_forward), answered (txn_respond,
+ * txn_fail), logged and accounted (txn_end), then handed back to its connection.
+ */
+#include "proxy/txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "proxy/base/log.h"
+#include "proxy/client.h"
+#include "proxy/client_auth.h"
+#include "proxy/ddb/ddb.h"
+#include "proxy/forward.h"
+#include "proxy/net/reply.h"
+#include "proxy/net/upstream.h"
+#include "proxy/route.h"
+#include "proxy/worker.h"
+
+/*
+ * Headers that say what a request is and who sends it: each may come once.  With two, the
+ * operation checked, the one signed and the one forwarded could be read from different copies;
+ * such a request is refused rather than guessed at.
+ */
+static int repeated_header(const struct http_msg *req, struct ds_error *err)
+{
+	static const char *const once[] = {
+		"host", "x-amz-target", "x-amz-date", "authorization", "x-amz-security-token",
+		"content-type", "x-amz-content-sha256",
+	};
+
+	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+		if (http_msg_header_count(req, once[i]) > 1) {
+			ds_error_set(err, 400, DS_ERR_SERIALIZATION, "The request repeats the header %s; "
+				     "send it once", once[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct txn *txn_new(struct client_conn *c, struct worker *w, struct http_msg *req)
+{
+	struct txn *t = calloc(1, sizeof(*t));
+	const struct http_header *authz = http_msg_header(req, "authorization");
+
+	if (t == NULL)
+		return NULL;
+	t->client = c;
+	t->worker = w;
+	t->gen = worker_gen_hold(w->gen);
+	t->req = req;
+	t->bytes_in = evbuffer_get_length(req->body);
+	reply_request_id(t->audit.request_id);
+	sigv4_authz_parse(authz != NULL ? authz->value : NULL, &t->authz);
+	/* Who signed (unverified without clients), for the logs. */
+	snprintf(t->audit.client, sizeof(t->audit.client), "%s", t->authz.akid);
+	/* "" when neither is known: forward_build refuses to sign, saying what to set. */
+	snprintf(t->region, sizeof(t->region), "%s", w->server->region[0] != '\0' ?
+		 w->server->region : t->authz.region);
+	clock_gettime(CLOCK_MONOTONIC, &t->start);
+	return t;
+}
+
+void txn_run(struct txn *t)
+{
+	const struct http_header *target = http_msg_header(t->req, "x-amz-target");
+	size_t len = evbuffer_get_length(t->req->body);
+	const char *body = (const char *)evbuffer_pullup(t->req->body, -1);
+	struct ds_error err = { 0 };
+
+	if (repeated_header(t->req, &err) != 0) {
+		txn_fail(t, &err);
+		return;
+	}
+	if (target != NULL)
+		ddb_operation(target->value, t->op, sizeof(t->op));
+	ddb_peek_table(body ? body : "", len, t->table, sizeof(t->table));
+	if (client_auth_precheck(t->req, &t->authz, &err) != 0 ||
+	    client_auth_check(t->gen->cfg, t->req, &t->authz, t->op, body ? body : "", len,
+			      time(NULL), &err) != 0) {
+		txn_fail(t, &err);
+		return;
+	}
+	txn_forward(t);
+}
+
+/* The upstream's answer to a forwarded request, relayed as is. */
+static void relay_cb(void *arg, struct http_msg *resp, const struct ds_error *err)
+{
+	struct txn *t = arg;
+
+	t->call = NULL;
+	if (err != NULL) {
+		metrics_inc(&t->worker->metrics.upstream_errors, 1);
+		txn_fail(t, err);
+		return;
+	}
+	txn_respond(t, resp, 0);
+}
+
+/* Configured tables go through route.c; anything else is re-signed and relayed. */
+void txn_forward(struct txn *t)
+{
+	struct ds_error err = { 0 };
+	struct evbuffer *body = t->req->body;
+	size_t len = evbuffer_get_length(body);
+	const char *data = (const char *)evbuffer_pullup(body, -1);
+	size_t req_len = 0;
+	char *bytes;
+
+	if (route_request(t))
+		return;
+	bytes = forward_build(t->worker, t->req, t->region, data, len, 0, &req_len, &err);
+	if (bytes == NULL) {
+		txn_fail(t, &err);
+		return;
+	}
+	t->call = upstream_call_start(t->worker->dynamodb, bytes, req_len, relay_cb, t);
+	if (t->call == NULL) {
+		ds_error_set(&err, 503, DS_ERR_UNAVAILABLE, "dynaseal could not open a connection to "
+			     "the DynamoDB endpoint; retry the request");
+		txn_fail(t, &err);
+	}
+}
+
+/* Common end of an exchange: log, account, and go on with the connection. */
+static void txn_end(struct txn *t, int status, size_t bytes_out, int keep_alive)
+{
+	struct client_conn *c = t->client;
+	struct worker *w = t->worker;
+	double ms = metrics_elapsed_ms(&t->start);
+	char table[sizeof(t->table) * 4 + 8], client[sizeof(t->audit.client) * 4 + 8];
+
+	/* The table and the access key id are the client's words: quoted and escaped. */
+	log_info("conn %lu %s: op=%s table=%s status=%d ms=%.2f in=%zu out=%zu client=%s id=%s",
+		 client_id(c), client_peer(c), t->op[0] ? t->op : "-",
+		 log_value(t->table, table, sizeof(table)), status, ms, t->bytes_in, bytes_out,
+		 log_value(t->audit.client, client, sizeof(client)), t->audit.request_id);
+	metrics_request(&w->metrics, t->op, status, ms, t->bytes_in, bytes_out);
+	t->call = NULL;
+	txn_free(t);
+	client_txn_done(c, keep_alive);
+}
+
+void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
+{
+	struct client_conn *c = t->client;
+	int keep_alive = t->req->keep_alive;
+	size_t out;
+
+	out = reply_relay(client_output(c), resp, body_changed, keep_alive);
+	client_send(c);
+	txn_end(t, resp->status, out, keep_alive);
+	http_msg_free(resp);
+}
+
+void txn_fail(struct txn *t, const struct ds_error *err)
+{
+	struct client_conn *c = t->client;
+	size_t out;
+
+	if (err->status >= 500)
+		log_warn("conn %lu %s: op=%s: %s", client_id(c), client_peer(c), t->op, err->message);
+	metrics_inc(&t->worker->metrics.errors_own, 1);
+	out = reply_error(client_output(c), err, t->req->keep_alive, t->audit.request_id);
+	client_send(c);
+	txn_end(t, err->status, out, t->req->keep_alive);
+}
+
+void txn_free(struct txn *t)
+{
+	if (t == NULL)
+		return;
+	upstream_call_cancel(t->call);
+	route_free(t);
+	worker_gen_release(t->gen);
+	http_msg_free(t->req);
+	free(t);
+}
+
