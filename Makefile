@@ -60,6 +60,7 @@ DEPS_faults := test
 DEPS_diff := test
 DEPS_soak := test
 DEPS_bench := bench
+DEPS_callgrind := test
 DEPS_fuzz := fuzz
 DEPS_fresh-demo := fresh
 DEPS_deps := all
@@ -77,7 +78,7 @@ deps-then-work:
 
 else
 
-.PHONY: check-layers all test unit diff integration integration-san faults soak integration-valgrind demo run clean deps bench fuzz check-deps fresh-demo
+.PHONY: check-layers all test unit diff integration integration-san faults soak integration-valgrind demo run clean deps bench callgrind fuzz check-deps fresh-demo
 all: $(BIN)
 
 $(BIN): $(BUILD)/proxy/cmd/main.o $(LIB_OBJ) $(LLHTTP_OBJ) | check-layers
@@ -201,6 +202,10 @@ test:
 # Throughput and latency side by side (tests/bench/README.md); a few minutes; not part of test.
 bench: $(BIN)
 	tests/bench/run.sh
+
+# Instructions per request under callgrind (tests/bench/README.md; about 3 minutes).
+callgrind: $(BIN)
+	tests/bench/callgrind.sh
 
 demo: $(BIN)
 	deploy/demo.sh

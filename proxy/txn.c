@@ -6,6 +6,7 @@
  */
 #include "proxy/txn.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +45,23 @@ static int repeated_header(const struct http_msg *req, struct ds_error *err)
 	return 0;
 }
 
+/* s into out[cap], cut to fit (no printf on the hot path). */
+static void copy_string(char *out, size_t cap, const char *s)
+{
+	size_t n = strnlen(s, cap - 1);
+
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
 struct txn *txn_new(struct client_conn *c, struct worker *w, struct http_msg *req)
 {
-	struct txn *t = calloc(1, sizeof(*t));
+	struct txn *t = malloc(sizeof(*t));
 	const struct http_header *authz = http_msg_header(req, "authorization");
 
 	if (t == NULL)
 		return NULL;
+	memset(t, 0, offsetof(struct txn, authz));
 	t->client = c;
 	t->worker = w;
 	t->gen = worker_gen_hold(w->gen);
@@ -59,10 +70,10 @@ struct txn *txn_new(struct client_conn *c, struct worker *w, struct http_msg *re
 	reply_request_id(t->audit.request_id);
 	sigv4_authz_parse(authz != NULL ? authz->value : NULL, &t->authz);
 	/* Who signed (unverified without clients), for the logs. */
-	snprintf(t->audit.client, sizeof(t->audit.client), "%s", t->authz.akid);
+	copy_string(t->audit.client, sizeof(t->audit.client), t->authz.akid);
 	/* "" when neither is known: forward_build refuses to sign, saying what to set. */
-	snprintf(t->region, sizeof(t->region), "%s", w->server->region[0] != '\0' ?
-		 w->server->region : t->authz.region);
+	copy_string(t->region, sizeof(t->region), w->server->region[0] != '\0' ?
+		    w->server->region : t->authz.region);
 	clock_gettime(CLOCK_MONOTONIC, &t->start);
 	return t;
 }

@@ -31,10 +31,11 @@ struct txn {
 	size_t bytes_in;                 /* request body bytes */
 	struct route_state *route;       /* configured tables: what to rewrite, else NULL */
 	struct audit_ctx audit;          /* request id and caller, for the access and audit logs */
+	struct worker_gen *gen;          /* the config and keyrings this request uses (held) */
+	/* Last, and not zeroed first: txn_new sets them whole (the parse is large). */
 	struct sigv4_authz authz;        /* the application's Authorization header, parsed once */
 	char region[64];                 /* the region dynaseal signs for: its own, else the
 					  * application's scope */
-	struct worker_gen *gen;          /* the config and keyrings this request uses (held) */
 };
 
 /* A transaction for the complete request req (taken) on connection c of worker w: its

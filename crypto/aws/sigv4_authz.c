@@ -17,15 +17,16 @@ static int copy_part(const char *s, size_t n, char *out, size_t cap)
 static int credential_parts(const char *cred, size_t len, const char **part, size_t *part_len,
 			    int max)
 {
+	const char *p = cred, *end = cred + len;
 	int n = 0;
-	size_t start = 0;
 
-	for (size_t i = 0; i <= len && n < max; i++) {
-		if (i == len || cred[i] == '/') {
-			part[n] = cred + start;
-			part_len[n++] = i - start;
-			start = i + 1;
-		}
+	while (n < max) {
+		const char *slash = memchr(p, '/', (size_t)(end - p));
+		part[n] = p;
+		part_len[n++] = (size_t)((slash != NULL ? slash : end) - p);
+		if (slash == NULL)
+			break;
+		p = slash + 1;
 	}
 	return n;
 }
@@ -38,7 +39,11 @@ void sigv4_authz_parse(const char *value, struct sigv4_authz *a)
 	size_t part_len[6];
 	int nparts, sig_fits = 0, sh_fits = 0;
 
-	memset(a, 0, sizeof(*a));
+	/* Field by field: the struct is large (SignedHeaders) and read once per request. */
+	a->present = a->aws4 = a->has_credential = a->has_signed_headers = a->has_signature = 0;
+	a->ok = 0;
+	a->algorithm[0] = a->akid[0] = a->date[0] = a->region[0] = a->service[0] = '\0';
+	a->signed_headers[0] = a->signature[0] = '\0';
 	if (value == NULL)
 		return;
 	a->present = 1;

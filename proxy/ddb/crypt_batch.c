@@ -1,5 +1,6 @@
 #include "proxy/ddb/crypt_batch.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,9 @@ struct crypt_job {
 	struct item_header h;               /* read: the parsed head */
 	int has_h;                          /* h needs cleanup */
 	int has_m;                          /* m needs cleanup */
+	int has_audit;                      /* audit below is set */
+	/* Last, not zeroed by crypt_batch_add: set only when auditing is on. */
 	struct audit_ctx audit;             /* the request's, with the item's table */
-	int has_audit;                      /* the batch has a request context */
 };
 
 struct crypt_batch {
@@ -63,7 +65,7 @@ int crypt_batch_add(struct crypt_batch *b, const struct config_table *t, struct 
 		b->cap = cap;
 	}
 	j = &b->jobs[b->len++];
-	memset(j, 0, sizeof(*j));
+	memset(j, 0, offsetof(struct crypt_job, audit));
 	j->batch = b;
 	j->table = t;
 	j->keyring = k;
@@ -233,7 +235,7 @@ static void job_run(struct crypt_job *j);
  * item's table (the materials carry it to the keyring, also across asynchronous steps). */
 static void job_start(struct crypt_job *j)
 {
-	if (j->batch->audit != NULL) {
+	if (j->batch->audit != NULL && audit_enabled()) {
 		j->audit = *j->batch->audit;
 		snprintf(j->audit.table, sizeof(j->audit.table), "%s", j->table->name);
 		j->has_audit = 1;

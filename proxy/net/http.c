@@ -80,10 +80,13 @@ void http_msg_free(struct http_msg *msg)
 	free(msg);
 }
 
+/* The length first: most names differ in it, and then no strcasecmp is needed. */
 const struct http_header *http_msg_header(const struct http_msg *msg, const char *name)
 {
+	size_t len = strlen(name);
+
 	for (size_t i = 0; i < msg->headers_len; i++) {
-		if (strcasecmp(msg->headers[i].name, name) == 0)
+		if (msg->headers[i].name_len == len && strcasecmp(msg->headers[i].name, name) == 0)
 			return &msg->headers[i];
 	}
 	return NULL;
@@ -91,10 +94,11 @@ const struct http_header *http_msg_header(const struct http_msg *msg, const char
 
 size_t http_msg_header_count(const struct http_msg *msg, const char *name)
 {
+	size_t len = strlen(name);
 	size_t n = 0;
 
 	for (size_t i = 0; i < msg->headers_len; i++)
-		n += strcasecmp(msg->headers[i].name, name) == 0;
+		n += msg->headers[i].name_len == len && strcasecmp(msg->headers[i].name, name) == 0;
 	return n;
 }
 
@@ -507,16 +511,6 @@ void http_head_writer_init(struct http_head_writer *w, char *buf, size_t cap)
 	w->p = buf;
 	w->end = buf + cap;
 	w->failed = 0;
-}
-
-void http_head_put(struct http_head_writer *w, const char *s, size_t n)
-{
-	if (w->failed || n > (size_t)(w->end - w->p)) {
-		w->failed = 1;
-		return;
-	}
-	memcpy(w->p, s, n);
-	w->p += n;
 }
 
 void http_head_put_uint(struct http_head_writer *w, unsigned long long v)

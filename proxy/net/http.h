@@ -8,6 +8,7 @@
 #define DS_HTTP_H
 
 #include <stddef.h>
+#include <string.h>
 #include <stdint.h>
 
 #include <llhttp.h>
@@ -129,8 +130,16 @@ struct http_head_writer {
 
 /* Starts a writer on buf[0..cap). */
 void http_head_writer_init(struct http_head_writer *w, char *buf, size_t cap);
-/* Appends s[0..n). */
-void http_head_put(struct http_head_writer *w, const char *s, size_t n);
+/* Appends s[0..n) (inline: a head is some eighty small writes). */
+static inline void http_head_put(struct http_head_writer *w, const char *s, size_t n)
+{
+	if (w->failed || n > (size_t)(w->end - w->p)) {
+		w->failed = 1;
+		return;
+	}
+	memcpy(w->p, s, n);
+	w->p += n;
+}
 /* v in decimal: at most 20 bytes. */
 void http_head_put_uint(struct http_head_writer *w, unsigned long long v);
 #define HTTP_HEAD_PUT_LIT(w, lit) http_head_put((w), (lit), sizeof(lit) - 1)
