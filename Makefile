@@ -110,6 +110,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(LLHTTP_OBJ)
 # Suites that make allocations fail wrap the allocator of the code they link.
 $(BUILD)/tests/test_http_oom: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
+# Suites that stand in for a module (tests/harness/route_stubs.h) link the library as an
+# archive, so that only the members they do not replace are taken.
+$(BUILD)/libdynaseal.a: $(LIB_OBJ) $(LLHTTP_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+$(BUILD)/tests/test_refusals: tests/unit/test_refusals.c $(BUILD)/libdynaseal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libdynaseal.a $(PKG_LIBS) -lcmocka $(LDLIBS) $(LDFLAGS)
+
 # libFuzzer targets (clang): every tests/fuzz/fuzz_*.c linked against the whole library as an
 # archive (so a target may stand in for a module, as fuzz_route does for the network), each run
 # FUZZ_SECONDS on its committed seed corpus (tests/fuzz/corpus/<name>/, grown in build/).

@@ -149,7 +149,9 @@ static int projection(struct route_state *st, cJSON *obj, struct placeholders *p
 
 	if (atg == NULL)
 		return 0;
-	if (!cJSON_IsArray(atg) || atg->child == NULL)
+	if (!cJSON_IsArray(atg))
+		return route_refuse(st, "AttributesToGet must be a list of attribute names");
+	if (atg->child == NULL)
 		return route_refuse(st, "1 validation error detected: Value '[]' at 'attributesToGet' "
 				    "failed to satisfy constraint: Member must have length greater than "
 				    "or equal to 1");

@@ -25,8 +25,9 @@
  *
  * Input: the first byte picks the operation (X-Amz-Target), the rest is the body.  The
  * process-wide set-up is one config with a raw-aes keyring; the worker, its generation and
- * the hand-off points to the network (txn_*, forward_build, upstream_call_*) are defined here,
- * so no socket is ever opened: what would go upstream is checked instead.
+ * the hand-off points to the network (txn_*, forward_build, upstream_call_*) are stood in for
+ * by tests/harness/route_stubs.h, so no socket is ever opened: what would go upstream is
+ * checked instead.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -38,19 +39,9 @@
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
 
-#include "config/config.h"
-#include "crypto/keyring/keyring.h"
-#include "proxy/ddb/ddb.h"
-#include "proxy/forward.h"
-#include "proxy/route.h"
-#include "proxy/txn.h"
-#include "proxy/net/upstream.h"
-#include "proxy/worker.h"
-
+#include "tests/harness/route_stubs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define TABLE "users"
 
 static const char *const ops[] = {
 	"PutItem", "UpdateItem", "DeleteItem", "GetItem", "Query", "Scan", "BatchWriteItem",
@@ -58,151 +49,7 @@ static const char *const ops[] = {
 	"BatchExecuteStatement", "ExecuteTransaction", "DescribeTable",
 };
 
-static struct config *cfg;
-static struct worker_gen gen;
-static struct worker wk;
-
-/* What the route did with the current input. */
-static int failed, responded, sent;
-static char *sent_body;
-static upstream_done_cb sent_cb;         /* where the answer to what was sent goes */
-static void *sent_arg;
-static char *replied;                    /* the body of the last reply, NUL-terminated */
-static size_t replied_len;               /* its length (it may hold NUL bytes too) */
 static char *stored_item;                /* an item dynaseal encrypted, as DynamoDB JSON */
-static char last_error[512];             /* the message of the last txn_fail */
-
-/* ---- the hand-off points, defined here instead of txn.c / forward.c / upstream.c ---- */
-
-void txn_fail(struct txn *t, const struct ds_error *err)
-{
-	(void)t;
-	if (err == NULL || err->status < 400 || err->message[0] == '\0')
-		__builtin_trap();               /* a refusal always says why */
-	snprintf(last_error, sizeof(last_error), "%d %s", err->status, err->message);
-	failed++;
-}
-
-void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
-{
-	size_t n = evbuffer_get_length(resp->body);
-
-	(void)t;
-	(void)body_changed;
-	free(replied);
-	replied = malloc(n + 1);
-	if (replied == NULL)
-		abort();
-	evbuffer_copyout(resp->body, replied, n);
-	replied[n] = '\0';
-	replied_len = n;
-	http_msg_free(resp);
-	responded++;
-}
-
-void txn_forward(struct txn *t)
-{
-	(void)t;
-	__builtin_trap();                       /* route.c never forwards by itself */
-}
-
-char *forward_build(struct worker *w, const struct http_msg *req, const char *region,
-		    const char *body, size_t body_len, int identity_only, size_t *out_len,
-		    struct ds_error *err)
-{
-	char *copy = malloc(body_len + 1);
-
-	(void)w;
-	(void)req;
-	(void)region;
-	(void)identity_only;
-	(void)err;
-	if (copy == NULL)
-		abort();
-	memcpy(copy, body, body_len);
-	copy[body_len] = '\0';
-	*out_len = body_len;
-	return copy;
-}
-
-struct upstream_call *upstream_call_start(struct upstream_pool *pool, char *request, size_t len,
-					  upstream_done_cb cb, void *arg)
-{
-	(void)pool;
-	(void)len;
-	free(sent_body);
-	sent_body = request;                    /* what would reach DynamoDB */
-	sent_cb = cb;
-	sent_arg = arg;
-	sent++;
-	return (struct upstream_call *)&sent;  /* a handle the answer (if any) comes back on */
-}
-
-void upstream_call_cancel(struct upstream_call *call)
-{
-	(void)call;
-}
-
-struct worker_gen *worker_gen_hold(struct worker_gen *g)
-{
-	g->refs++;
-	return g;
-}
-
-void worker_gen_release(struct worker_gen *g)
-{
-	if (--g->refs < 1)
-		__builtin_trap();               /* the harness holds one for good */
-}
-
-struct keyring *worker_gen_keyring(const struct worker_gen *g, const struct config_table *t)
-{
-	size_t i = (size_t)(t->keyring_ref - g->cfg->keyrings);
-
-	return i < g->keyrings_len ? g->keyrings[i] : NULL;
-}
-
-/* ---- set-up ---------------------------------------------------------------------------- */
-
-static void setup(void)
-{
-	char dir[] = "/tmp/fuzz_route.XXXXXX", key[64], json[2048];
-	struct config_problems problems;
-	unsigned char k[32];
-	FILE *f;
-	int n;
-
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(key, sizeof(key), "%s/key", dir);
-	for (size_t i = 0; i < sizeof(k); i++)
-		k[i] = (unsigned char)(i * 37 + 11);
-	f = fopen(key, "wb");
-	if (f == NULL || fwrite(k, 1, sizeof(k), f) != sizeof(k) || fclose(f) != 0)
-		abort();
-	n = snprintf(json, sizeof(json),
-		     "{\"upstream\": {\"endpoint\": \"http://127.0.0.1:1\", \"region\": \"us-east-1\"},"
-		     " \"keyrings\": {\"local\": {\"type\": \"raw-aes\", \"key_file\": \"%s\","
-		     "   \"key_namespace\": \"fuzz\", \"key_name\": \"k\"}},"
-		     " \"tables\": {\"" TABLE "\": {\"keyring\": \"local\", \"partition_key\": \"pk\","
-		     "   \"sort_key\": \"sk\", \"attribute_actions\": {\"pk\": \"SIGN_ONLY\","
-		     "   \"sk\": \"SIGN_ONLY\", \"secret\": \"ENCRYPT_AND_SIGN\", \"note\": \"SIGN_ONLY\","
-		     "   \"free\": \"DO_NOTHING\"}}},"
-		     " \"log\": {\"level\": \"error\"}}", key);
-	cfg = config_parse(json, (size_t)n, NULL, &problems);
-	if (cfg == NULL)
-		abort();
-	config_problems_free(&problems);
-	gen.cfg = cfg;
-	gen.keyrings_len = cfg->keyrings_len;
-	gen.keyrings = calloc(cfg->keyrings_len, sizeof(*gen.keyrings));
-	for (size_t i = 0; i < cfg->keyrings_len; i++)
-		if ((gen.keyrings[i] = keyring_raw_aes_new(&cfg->keyrings[i])) == NULL)
-			abort();
-	gen.refs = 1;
-	unlink(key);
-	rmdir(dir);
-}
 
 /* ---- the oracle -------------------------------------------------------------------------- */
 
@@ -448,43 +295,6 @@ static void check_sent(const char *op, const cJSON *in, const char *out_text)
 	free(sp.others.v);
 	free(out_strs.v);
 	cJSON_Delete(out);
-}
-
-/* A request as a client connection hands it over; *t refers to it. */
-static struct http_msg *start(struct txn *t, const char *op, const uint8_t *body, size_t len)
-{
-	struct http_msg *req = http_msg_new();
-	char target[64];
-	int n = snprintf(target, sizeof(target), "DynamoDB_20120810.%s", op);
-
-	if (req == NULL)
-		abort();
-	snprintf(req->method, sizeof(req->method), "POST");
-	req->url = strdup("/");
-	if (http_msg_add_header(req, "X-Amz-Target", 12, target, (size_t)n) != 0)
-		abort();
-	evbuffer_add(req->body, body, len);
-	memset(t, 0, sizeof(*t));
-	t->worker = &wk;
-	t->req = req;
-	t->gen = &gen;
-	snprintf(t->op, sizeof(t->op), "%s", op);
-	ddb_peek_table((const char *)body, len, t->table, sizeof(t->table));
-	failed = responded = sent = 0;
-	sent_cb = NULL;
-	return req;
-}
-
-static void finish(struct txn *t, struct http_msg *req)
-{
-	route_free(t);
-	http_msg_free(req);
-	free(sent_body);
-	sent_body = NULL;
-	free(replied);
-	replied = NULL;
-	if (gen.refs != 1)
-		__builtin_trap();               /* every hold was released */
 }
 
 /* An item still carrying its aws_dbe_head or aws_dbe_foot: not verified and decrypted. */

@@ -1,0 +1,148 @@
+/*
+ * The refusal policy of configured tables (proxy/route*.c), one case per refusal: the request
+ * is answered by dynaseal with the exact __type and message, and nothing goes upstream.  Where
+ * DynamoDB has its own wording for the same request, the message is DynamoDB's.  The network
+ * around the route is stood in for by tests/harness/route_stubs.h.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tests/harness/route_stubs.h"
+
+#define VALIDATION DS_ERR_VALIDATION
+#define SERIALIZATION DS_ERR_SERIALIZATION
+
+struct refusal {
+	const char *op;
+	const char *body;
+	const char *type;
+	const char *message;    /* exact: "<status> <message>" */
+};
+
+static const struct refusal cases[] = {
+	{ "PutItem",
+	  "[1]",
+	  SERIALIZATION, "400 The request body of PutItem is not a JSON object; dynaseal refuses it rather than forward what it cannot check" },
+	{ "PutItem",
+	  "{\"TableName\":\"users\",\"Item\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"},\"secret\":{\"S\":\"x\\u0000y\"}}}",
+	  VALIDATION, "400 The request body of PutItem holds an escaped NUL character (\\u0000), which dynaseal cannot carry through a configured table unchanged: remove it" },
+	{ "GetItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"},\"secret\":{\"S\":\"c\"}}}",
+	  VALIDATION, "400 table \"users\": Key names \"secret\", which is not a key attribute of the table (pk, sk)" },
+	{ "GetItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"},\"note\":{\"S\":\"c\"}}}",
+	  VALIDATION, "400 table \"users\": Key names \"note\", which is not a key attribute of the table (pk, sk)" },
+	{ "Query",
+	  "{\"TableName\":\"users\",\"KeyConditionExpression\":\"pk = :p AND secret = :s\",\"ExpressionAttributeValues\":{\":p\":{\"S\":\"a\"},\":s\":{\"S\":\"b\"}}}",
+	  VALIDATION, "400 table \"users\": KeyConditionExpression references \"secret\", which dynaseal encrypts (ENCRYPT_AND_SIGN): DynamoDB cannot compare encrypted values. Use a SIGN_ONLY attribute in the expression, or filter in the application" },
+	{ "Scan",
+	  "{\"TableName\":\"users\",\"FilterExpression\":\"aws_dbe_head = :v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"a\"}}}",
+	  VALIDATION, "400 table \"users\": FilterExpression references \"aws_dbe_head\"; attributes starting with aws_dbe_ are reserved for the encryption format" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"UpdateExpression\":\"SET aws_dbe_foot = :v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"a\"}}}",
+	  VALIDATION, "400 table \"users\": UpdateExpression references \"aws_dbe_foot\"; attributes starting with aws_dbe_ are reserved for the encryption format" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"UpdateExpression\":\"SET pk = :v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"a\"}}}",
+	  VALIDATION, "400 One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"UpdateExpression\":\"SET note = :v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"a\"}},\"ReturnValues\":\"SOME\"}",
+	  VALIDATION, "400 1 validation error detected: Value 'SOME' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"UpdateExpression\":7}",
+	  VALIDATION, "400 table \"users\": UpdateExpression must be a string" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"UpdateExpression\":\"SET note = :v\",\"ExpressionAttributeValues\":[1]}",
+	  VALIDATION, "400 ExpressionAttributeValues must be a map" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"UpdateExpression\":\"SET note = :v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"a\"}},\"AttributeUpdates\":{\"x\":{\"Action\":\"PUT\",\"Value\":{\"S\":\"1\"}}}}",
+	  VALIDATION, "400 Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributeUpdates} Expression parameters: {UpdateExpression, ExpressionAttributeValues}" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"AttributeUpdates\":[1]}",
+	  VALIDATION, "400 AttributeUpdates must be a map of attribute names to updates" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"AttributeUpdates\":{\"x\":{\"Action\":\"PUT\"}}}",
+	  VALIDATION, "400 One or more parameter values were invalid: Only DELETE action is allowed when no attribute value is specified" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"AttributeUpdates\":{\"x\":{\"Action\":\"NOPE\",\"Value\":{\"S\":\"1\"}}}}",
+	  VALIDATION, "400 1 validation error detected: Value 'NOPE' at 'attributeUpdates.x.member.action' failed to satisfy constraint: Member must satisfy enum value set: [ADD, PUT, DELETE]" },
+	{ "GetItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"AttributesToGet\":[]}",
+	  VALIDATION, "400 1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy constraint: Member must have length greater than or equal to 1" },
+	{ "GetItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"AttributesToGet\":\"x\"}",
+	  VALIDATION, "400 AttributesToGet must be a list of attribute names" },
+	{ "PutItem",
+	  "{\"TableName\":\"users\",\"Item\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"Expected\":{\"a\":{\"Exists\":false}},\"ConditionalOperator\":7}",
+	  VALIDATION, "400 ConditionalOperator must be a string" },
+	{ "PutItem",
+	  "{\"TableName\":\"users\",\"Item\":[1]}",
+	  VALIDATION, "400 table \"users\": Item must be a map of attribute values" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"UpdateExpression\":\"SET note = :v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"a\"}}}",
+	  VALIDATION, "400 1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null" },
+	{ "PutItem",
+	  "{\"TableName\":\"users\",\"Item\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"ConditionExpression\":\"\"}",
+	  VALIDATION, "400 Invalid ConditionExpression: The expression can not be empty" },
+	{ "Query",
+	  "{\"TableName\":\"users\",\"KeyConditionExpression\":\"pk = :p\",\"FilterExpression\":\"secret = :s\",\"ExpressionAttributeValues\":[1]}",
+	  VALIDATION, "400 ExpressionAttributeValues must be a map" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"UpdateExpression\":\"SET secret = :v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"a\"}},\"ReturnValues\":\"NONE\",\"ReturnValuesOnConditionCheckFailure\":\"BAD\"}",
+	  VALIDATION, "400 1 validation error detected: Value 'BAD' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]" },
+	{ "PutItem",
+	  "{\"TableName\":\"users\",\"Item\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"ConditionExpression\":\"secret = :v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"1\"},\":w\":{\"S\":\"2\"}}}",
+	  VALIDATION, "400 Value provided in ExpressionAttributeValues unused in expressions: keys: {:w}" },
+	{ "PutItem",
+	  "{\"TableName\":\"users\",\"Item\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"ConditionExpression\":\"secret = :v\",\"ExpressionAttributeValues\":{}}",
+	  VALIDATION, "400 ExpressionAttributeValues must not be empty" },
+	{ "ExecuteStatement",
+	  "{\"Statement\":\"SELECT * FROM users\"}",
+	  VALIDATION, "400 table \"users\": ExecuteStatement (PartiQL) cannot be used on a table dynaseal encrypts, because dynaseal cannot rewrite statements; use PutItem, GetItem, UpdateItem, DeleteItem, Query, Scan and their batch and transaction forms" },
+	{ "TransactWriteItems",
+	  "{\"TransactItems\":[{\"Update\":{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"UpdateExpression\":\"SET secret = :v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"a\"}}}}]}",
+	  VALIDATION, "400 table \"users\": UpdateExpression writes \"secret\", which is encrypted (ENCRYPT_AND_SIGN); an update would break the item's signature. Write the whole item with PutItem instead, or configure the attribute as DO_NOTHING" },
+	{ "BatchWriteItem",
+	  "{\"RequestItems\":{\"users\":[{\"PutRequest\":{\"Item\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"},\"aws_dbe_head\":{\"B\":\"AA==\"}}}}]}}",
+	  VALIDATION, "400 table \"users\": attribute \"aws_dbe_head\" uses the reserved prefix \"aws_dbe_\"; rename the attribute" },
+	{ "Query",
+	  "{\"TableName\":\"users\",\"KeyConditionExpression\":\"pk = :p\",\"ProjectionExpression\":\"aws_dbe_foot\",\"ExpressionAttributeValues\":{\":p\":{\"S\":\"a\"}}}",
+	  VALIDATION, "400 table \"users\": ProjectionExpression references \"aws_dbe_foot\"; attributes starting with aws_dbe_ are reserved for the encryption format" },
+	{ "Scan",
+	  "{\"TableName\":\"users\",\"FilterExpression\":\"secret = :s\",\"ExpressionAttributeValues\":{\":s\":{\"S\":\"a\"}},\"ExpressionAttributeNames\":{\"#u\":\"unused\"}}",
+	  VALIDATION, "400 Value provided in ExpressionAttributeNames unused in expressions: keys: {#u}" },
+};
+
+static void test_each_refusal(void **state)
+{
+	(void)state;
+	setup();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct refusal *c = &cases[i];
+		struct txn t;
+		struct http_msg *req = start(&t, c->op, (const uint8_t *)c->body, strlen(c->body));
+		int rc = route_request(&t);
+
+		if (getenv("REFUSALS_PRINT") != NULL)
+			printf("%s %s\n  -> rc %d failed %d sent %d | %s | %s\n", c->op, c->body, rc, failed, sent,
+			       last_type ? last_type : "-", last_error);
+		assert_int_equal(rc, 1);
+		assert_int_equal(failed, 1);
+		assert_int_equal(sent + responded, 0);       /* nothing went upstream */
+		assert_string_equal(last_type, c->type);
+		assert_string_equal(last_error, c->message);
+		finish(&t, req);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_each_refusal),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
