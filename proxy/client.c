@@ -5,6 +5,7 @@
 #include "proxy/client.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,15 @@
 
 /* Bytes read ahead from a connection while a request is in flight (pipelining). */
 #define CLIENT_READ_AHEAD (256 * 1024)
+/*
+ * Lingering close after an error answered mid-request (a body over the limit, a bad head): the
+ * rest of what the client sends is read and thrown away, so the kernel does not answer it with
+ * a reset that destroys the error before the client reads it.  It ends when the client closes,
+ * sends nothing for LINGER_IDLE_MS, or after LINGER_MAX_MS or LINGER_MAX_BYTES.
+ */
+#define CLIENT_LINGER_IDLE_MS 2000
+#define CLIENT_LINGER_MAX_MS 10000
+#define CLIENT_LINGER_MAX_BYTES ((size_t)64 * 1024 * 1024)
 
 struct client_conn {
 	struct worker *worker;          /* owner */
@@ -34,6 +44,9 @@ struct client_conn {
 	int receiving;                  /* a request has begun and is not complete */
 	struct timespec request_start;  /* when its first byte was parsed */
 	int direct;                     /* plain socket: answers are written at once (client_send) */
+	int linger;                     /* closing after an error: read and discard first */
+	struct timespec linger_start;   /* when the discarding began */
+	size_t lingered;                /* bytes discarded */
 	TAILQ_ENTRY(client_conn) link;  /* in worker->clients */
 };
 
@@ -178,12 +191,49 @@ int client_busy(const struct client_conn *c)
 	return c->txn != NULL || http_parser_in_message(&c->parser);
 }
 
-/* Write callback used once the connection is closing: close when all is flushed. */
+/* Read callback while lingering: what arrives is thrown away, within the limits. */
+static void client_linger_cb(struct bufferevent *bev, void *arg)
+{
+	struct client_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	c->lingered += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (c->lingered > CLIENT_LINGER_MAX_BYTES ||
+	    metrics_elapsed_ms(&c->linger_start) > CLIENT_LINGER_MAX_MS)
+		client_close(c);
+}
+
+/* The error answer is sent: say so to the client (end of our side), then discard what it
+ * still sends until it stops. */
+static void client_linger(struct client_conn *c)
+{
+	struct timeval idle = { CLIENT_LINGER_IDLE_MS / 1000, (CLIENT_LINGER_IDLE_MS % 1000) * 1000 };
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	clock_gettime(CLOCK_MONOTONIC, &c->linger_start);
+	if (c->direct)
+		(void)shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	c->lingered = evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_setcb(c->bev, client_linger_cb, NULL, client_event_cb, c);
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	bufferevent_disable(c->bev, EV_WRITE);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Write callback used once the connection is closing: close (or linger) when all is
+ * flushed. */
 static void client_flushed_cb(struct bufferevent *bev, void *arg)
 {
 	struct client_conn *c = arg;
 
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (c->linger)
+		client_linger(c);
+	else
 		client_close(c);
 }
 
@@ -194,7 +244,7 @@ static void client_close_after_flush(struct client_conn *c)
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setcb(c->bev, NULL, client_flushed_cb, client_event_cb, c);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		client_close(c);
+		client_flushed_cb(c->bev, c);
 	else
 		bufferevent_enable(c->bev, EV_WRITE);
 }
@@ -209,6 +259,7 @@ static void client_reject(struct client_conn *c, int status, const char *type, c
 	metrics_inc(&c->worker->metrics.errors_own, 1);
 	reply_error(bufferevent_get_output(c->bev), &err, 0, NULL);
 	client_send(c);
+	c->linger = 1;
 	client_close_after_flush(c);
 }
 
@@ -337,6 +388,12 @@ static void client_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		/* The TLS handshake of an https listener completed. */
 		log_debug("conn %lu %s: TLS established", c->id, c->peer);
+		return;
+	}
+	if (c->closing) {
+		/* Closing already (the client stopped sending, went away, or the last bytes could
+		 * not be sent): nothing more to answer. */
+		client_close(c);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {

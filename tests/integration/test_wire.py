@@ -235,6 +235,22 @@ class WireTest(unittest.TestCase):
         self.assertIn("limits.max_body_bytes", msg)
         self.assert_serving()
 
+    @h.proxy_only
+    def test_body_over_limit_sent_whole_still_reads_413(self):
+        """A client that sends its whole oversized body before reading (as the SDKs do) gets
+        the 413, not a reset: dynaseal reads and discards the rest before closing (lingering
+        close), then closes."""
+        big = '{"TableName":"wire","Item":{"pk":{"S":"%s"}}}' % ("x" * (8 << 20))
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", self.proxy.port)) as s:
+                s.sendall(ddb_request("PutItem", big))       # 8 MiB against a 64 KiB limit
+                st, hd, body = read_response(s)
+                msg = self.assert_own_error(st, hd, body, 413, "RequestEntityTooLarge")
+                self.assertIn("limits.max_body_bytes", msg)
+                self.assertEqual(hd.get("connection"), "close")
+                self.assertTrue(closed_by_peer(s))
+        self.assert_serving()
+
     @h.proxy_only   # dynalite itself dies on it (an unhandled 'aborted' error)
     def test_client_gone_mid_body(self):
         raw = ddb_request("PutItem", '{"TableName":"wire","Item":{"pk":{"S":"gone"}}}')

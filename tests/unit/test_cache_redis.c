@@ -529,7 +529,7 @@ static void test_redis_killed_and_restarted(void **state)
 	redis_stop(pid);
 	/* Right after the kill: a miss, at once or within the command timeout, never a hang. */
 	assert_false(get_value(base, b, "k1", NULL, &took));
-	assert_true(took <= 100 + 150);
+	assert_true(took <= 100 + 400);   /* slack for a loaded machine */
 	run_for(base, 100);
 	assert_int_equal(cache_l2_ready(b), 0);
 	/* While it is down every lookup is an immediate miss. */
@@ -583,7 +583,7 @@ static void test_redis_stopped(void **state)
 	for (int i = 0; i < 3; i++) {
 		assert_false(get_value(base, b, "slow", NULL, &took));
 		assert_true(took >= 90);
-		assert_true(took <= 100 + 150);
+		assert_true(took <= 100 + 400);   /* slack for a loaded machine; no deadline would be 1.5 s */
 	}
 	assert_int_equal(STAT(b, l2_timeouts), 3);
 	assert_int_equal(cache_l2_ready(b), 1);
@@ -793,7 +793,7 @@ static void garbage_get_case(const char *reply, size_t reply_len, int link_survi
 	c = make_cache(base, url, cache_key);
 	assert_true(run_until(base, l2_ready, c, 2000));
 	assert_false(get_value(base, c, "x", NULL, &took));
-	assert_true(took <= 100 + 150);
+	assert_true(took <= 100 + 400);   /* slack for a loaded machine */
 	assert_int_equal(STAT(c, l2_hits), 0);
 	assert_true(STAT(c, l2_errors) + STAT(c, l2_timeouts) + STAT(c, seal_failures) >= 1);
 	/* A dropped link shows as a second connection (after the backoff); a kept one does not. */
