@@ -714,6 +714,7 @@ int route_request(struct txn *t)
 		route_fail(st, &st->err);
 		return 1;
 	}
+	st->index = cJSON_GetObjectItemCaseSensitive(st->req, "IndexName") != NULL;
 	/* The batch owns the tree from here; st->req stays a borrowed pointer into it. */
 	st->batch = route_batch_new(st, st->req);
 	if (st->batch == NULL) {

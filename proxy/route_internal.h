@@ -65,6 +65,7 @@ struct route_state {
 	struct crypt_batch *batch;         /* the items being encrypted or decrypted */
 	int involved;                      /* a configured table is concerned */
 	const struct config_table *table;  /* single-table operations */
+	int index;                         /* Query/Scan: the request names an IndexName */
 	enum route_return ret;             /* single-table operations: the request's ReturnValues */
 	const char *ret_name;              /* its value as DynamoDB spells it (static), "NONE" */
 	struct route_proj *projs;          /* one per read part: [0] for single-table reads,

@@ -230,6 +230,69 @@ static int collect_list(struct route_state *st, struct crypt_batch *b, const str
 
 /* Finds every item of a successful response and adds it to the batch: 0, or -1 with st->err
  * set (out of memory, or an answer dynaseal cannot read). */
+/*
+ * A key DynamoDB hands back beside the items (LastEvaluatedKey, ItemCollectionKey) is relayed
+ * without a signature to check, so it may hold key attributes only: those of the table
+ * (partition_only: its partition key alone), or with an index also the index's, which are
+ * never encrypted.  Anything else (an encrypted or reserved attribute, a value that is not a
+ * key's S, N or B) is refused rather than handed to the application unverified.
+ */
+static int check_answer_key(struct route_state *st, const struct config_table *t,
+			    const cJSON *key, const char *where, int index, int partition_only)
+{
+	const cJSON *a;
+
+	if (key == NULL || t == NULL)
+		return 0;
+	if (!cJSON_IsObject(key))
+		return not_a_map(st, t, where);
+	cJSON_ArrayForEach(a, key) {
+		size_t n = strlen(a->string);
+		enum attr_action act = ACTION_DO_NOTHING;
+		int is_key = partition_only ? strcmp(a->string, t->partition_key) == 0
+					    : config_table_is_key(t, a->string, n);
+		const cJSON *v = a->child;
+		int scalar = cJSON_IsObject(a) && v != NULL && v->next == NULL &&
+			     (strcmp(v->string, "S") == 0 || strcmp(v->string, "N") == 0 ||
+			      strcmp(v->string, "B") == 0) && cJSON_IsString(v);
+
+		if (!is_key && (!index || item_name_is_reserved(a->string, n) ||
+				config_table_action(t, a->string, n, &act) != 0 ||
+				act == ACTION_ENCRYPT_AND_SIGN))
+			return answer_refused(st, "table \"%s\": DynamoDB's answer to %s holds %s with "
+					      "\"%.64s\", which is not a key attribute; dynaseal cannot "
+					      "pass on what it cannot verify; retry the request",
+					      t->name, st->t->op, where, a->string);
+		if (!scalar)
+			return answer_refused(st, "table \"%s\": DynamoDB's answer to %s holds %s whose "
+					      "\"%.64s\" is not a key value (S, N or B); retry the request",
+					      t->name, st->t->op, where, a->string);
+	}
+	return 0;
+}
+
+/* The ItemCollectionMetrics of a write: {ItemCollectionKey: {pk}, ...}, or per table for
+ * BatchWriteItem and TransactWriteItems. */
+static int check_collection_keys(struct route_state *st, const cJSON *doc)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "ItemCollectionMetrics"), *tbl, *x;
+
+	if (m == NULL)
+		return 0;
+	if (st->table != NULL)
+		return check_answer_key(st, st->table,
+					cJSON_GetObjectItemCaseSensitive(m, "ItemCollectionKey"),
+					"ItemCollectionMetrics.ItemCollectionKey", 0, 1);
+	cJSON_ArrayForEach(tbl, m) {
+		const struct config_table *t = route_table(st, tbl->string);
+		cJSON_ArrayForEach(x, tbl)
+			if (check_answer_key(st, t, cJSON_GetObjectItemCaseSensitive(x, "ItemCollectionKey"),
+					     "ItemCollectionMetrics[].ItemCollectionKey", 0, 1) != 0)
+				return -1;
+	}
+	return 0;
+}
+
 static int collect_items(struct route_state *st, struct crypt_batch *b, cJSON *doc)
 {
 	cJSON *x, *responses;
@@ -243,11 +306,19 @@ static int collect_items(struct route_state *st, struct crypt_batch *b, cJSON *d
 	case ROUTE_PUT:
 	case ROUTE_DELETE:
 	case ROUTE_UPDATE:
+		if (check_collection_keys(st, doc) != 0)
+			return -1;
 		return collect_attributes(st, b, doc);
 	case ROUTE_QUERY:
 	case ROUTE_SCAN:
+		if (check_answer_key(st, st->table, cJSON_GetObjectItemCaseSensitive(doc,
+				     "LastEvaluatedKey"), "LastEvaluatedKey", st->index, 0) != 0)
+			return -1;
 		return collect_list(st, b, &st->projs[0], cJSON_GetObjectItemCaseSensitive(doc, "Items"),
 				    "Items");
+	case ROUTE_BATCH_WRITE:
+	case ROUTE_TRANSACT_WRITE:
+		return check_collection_keys(st, doc);
 	case ROUTE_BATCH_GET:
 		responses = cJSON_GetObjectItemCaseSensitive(doc, "Responses");
 		/* Items are told apart by their table's name: without names, none is checked. */

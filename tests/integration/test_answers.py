@@ -464,6 +464,44 @@ class FakeUpstreamAnswersTest(Refusals, unittest.TestCase):
         self.refused(lambda: self.app.scan(TableName=TABLE), 502, INTERNAL, "Scan", "Items",
                      "not a list")
 
+    def test_keys_beside_items_hold_key_attributes_only(self):
+        """LastEvaluatedKey and ItemCollectionKey carry no signature: an attribute that is not
+        a key (an encrypted one above all) is refused, never handed over unverified; real keys
+        pass, and with an index its (unencrypted) key attributes too."""
+        query = lambda **kw: self.app.query(TableName=TABLE, KeyConditionExpression="pk = :p",
+                                            ExpressionAttributeValues={":p": {"S": "u1"}}, **kw)
+        self.fake.answer("Query", {"Items": [self.sealed], "Count": 1, "ScannedCount": 1,
+                                   "LastEvaluatedKey": dict(KEY, ssn={"S": ATTACK_SSN})})
+        self.refused(query, 502, INTERNAL, 'table "%s"' % TABLE, "LastEvaluatedKey", '"ssn"',
+                     "not a key attribute")
+        self.fake.answer("Query", {"Items": [self.sealed], "Count": 1, "ScannedCount": 1,
+                                   "LastEvaluatedKey": dict(KEY, name={"S": "Ada"})})
+        self.refused(query, 502, INTERNAL, "LastEvaluatedKey", '"name"', "not a key attribute")
+        self.assertEqual(query(IndexName="by-name")["LastEvaluatedKey"], dict(KEY, name={"S": "Ada"}))
+        self.fake.answer("Query", {"Items": [self.sealed], "Count": 1, "ScannedCount": 1,
+                                   "LastEvaluatedKey": dict(KEY, email={"S": "x@example.com"})})
+        self.refused(lambda: query(IndexName="by-email"), 502, INTERNAL, '"email"', "not a key attribute")
+        self.fake.answer("Scan", {"Items": [], "Count": 0, "ScannedCount": 0,
+                                  "LastEvaluatedKey": dict(KEY, pk={"M": {"S": {"S": "x"}}})})
+        self.refused(lambda: self.app.scan(TableName=TABLE), 502, INTERNAL, '"pk"', "not a key value")
+        self.fake.answer("Scan", {"Items": [self.sealed], "Count": 1, "ScannedCount": 1,
+                                  "LastEvaluatedKey": KEY})
+        self.assertEqual(self.app.scan(TableName=TABLE)["LastEvaluatedKey"], KEY)
+        put = lambda: self.app.put_item(TableName=TABLE, Item=GENUINE,
+                                        ReturnItemCollectionMetrics="SIZE")
+        self.fake.answer("PutItem", {"ItemCollectionMetrics": {
+            "ItemCollectionKey": {"pk": {"S": "u1"}, "ssn": {"S": ATTACK_SSN}},
+            "SizeEstimateRangeGB": [0, 1]}})
+        self.refused(put, 502, INTERNAL, "ItemCollectionKey", '"ssn"')
+        self.fake.answer("PutItem", {"ItemCollectionMetrics": {
+            "ItemCollectionKey": {"pk": {"S": "u1"}}, "SizeEstimateRangeGB": [0, 1]}})
+        self.assertEqual(put()["ItemCollectionMetrics"]["ItemCollectionKey"], {"pk": {"S": "u1"}})
+        self.fake.answer("BatchWriteItem", {"UnprocessedItems": {}, "ItemCollectionMetrics": {TABLE: [
+            {"ItemCollectionKey": {"pk": {"S": "u1"}, "sk": {"N": "1"}}, "SizeEstimateRangeGB": [0, 1]}]}})
+        self.refused(lambda: self.app.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": GENUINE}}]},
+                                                       ReturnItemCollectionMetrics="SIZE"),
+                     502, INTERNAL, "ItemCollectionKey", '"sk"')
+
     def test_more_transaction_answers_than_requests_are_refused(self):
         self.fake.answer("TransactGetItems", {"Responses": [{"Item": self.sealed}, {"Item": FORGED}]})
         self.refused(lambda: self.app.transact_get_items(TransactItems=[
