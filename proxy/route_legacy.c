@@ -181,6 +181,19 @@ oom:
 	return -1;
 }
 
+/* Whether DynamoDB takes a Value of this type for an ADD (numbers, sets, lists) or a DELETE
+ * (sets) of AttributeUpdates. */
+static int update_type_ok(const char *action, const cJSON *v)
+{
+	static const char *const add[] = { "N", "SS", "NS", "BS", "L" };
+	const char *t = cJSON_IsObject(v) && v->child != NULL ? v->child->string : "";
+
+	for (size_t i = action[0] == 'D' ? 1 : 0; i < (action[0] == 'D' ? 4u : 5u); i++)
+		if (strcmp(t, add[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* AttributeUpdates as an UpdateExpression (API reference, UpdateItem, AttributeUpdates):
  * PUT sets, DELETE without a value removes, DELETE with one takes elements from a set, ADD
  * adds to a number or a set and appends to a list. */
@@ -222,6 +235,12 @@ static int updates(struct route_state *st, cJSON *req, struct placeholders *p)
 				     "allowed when no attribute value is specified");
 			goto out;
 		}
+		if (v != NULL && strcmp(a, "PUT") != 0 && !update_type_ok(a, v)) {
+			route_refuse(st, "One or more parameter values were invalid: %s action %sis not "
+				     "supported for the type %.8s", a, a[0] == 'D' ? "with value " : "",
+				     cJSON_IsObject(v) && v->child != NULL ? v->child->string : "");
+			goto out;
+		}
 		if (name_ph(p, u->string, n) != 0 || (v != NULL && value_ph(p, v, val) != 0))
 			goto oom;
 		if (strcmp(a, "PUT") == 0) {
@@ -258,6 +277,7 @@ static int updates(struct route_state *st, cJSON *req, struct placeholders *p)
 	    cJSON_AddStringToObject(req, "UpdateExpression", (const char *)evbuffer_pullup(all, -1)) == NULL)
 		goto oom;
 	cJSON_DeleteItemFromObjectCaseSensitive(req, "AttributeUpdates");
+	st->legacy_updates = 1;
 	rc = 0;
 	goto out;
 oom:
@@ -269,6 +289,14 @@ out:
 	if (all != NULL)
 		evbuffer_free(all);
 	return rc;
+}
+
+void route_legacy_wording(const struct route_state *st, struct ds_error *err)
+{
+	/* DynamoDB's words for the update expression's type error, said of AttributeUpdates. */
+	if (st->legacy_updates &&
+	    strcmp(err->message, "An operand in the update expression has an incorrect data type") == 0)
+		snprintf(err->message, sizeof(err->message), "Type mismatch for attribute to update");
 }
 
 int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op)

@@ -14,6 +14,7 @@
 #include "proxy/ddb/ddb_eval.h"
 #include "proxy/route_internal.h"
 #include "proxy/route_filter.h"
+#include "proxy/route_legacy.h"
 #include "proxy/route_rmw.h"
 #include "proxy/base/json.h"
 #include "proxy/route.h"
@@ -230,6 +231,24 @@ static int collect_list(struct route_state *st, struct crypt_batch *b, const str
 
 /* Finds every item of a successful response and adds it to the batch: 0, or -1 with st->err
  * set (out of memory, or an answer dynaseal cannot read). */
+/* DynamoDB's answer to the update expression dynaseal wrote from AttributeUpdates, in the
+ * words it uses for AttributeUpdates (route_legacy_wording).  1 when the message changed. */
+static int reword_legacy_error(const struct route_state *st, cJSON *doc)
+{
+	cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "message");
+	struct ds_error e = { 0 };
+
+	if (m == NULL)
+		m = cJSON_GetObjectItemCaseSensitive(doc, "Message");
+	if (!cJSON_IsString(m))
+		return 0;
+	snprintf(e.message, sizeof(e.message), "%s", m->valuestring);
+	route_legacy_wording(st, &e);
+	if (strcmp(e.message, m->valuestring) == 0)
+		return 0;
+	return cJSON_SetValuestring(m, e.message) != NULL;
+}
+
 /*
  * A key DynamoDB hands back beside the items (LastEvaluatedKey, ItemCollectionKey) is relayed
  * without a signature to check, so it may hold key attributes only: those of the table
@@ -715,7 +734,9 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		txn_fail(t, &e);
 		return;
 	}
-	if (crypt_batch_len(st->batch) == 0 && !(success && route_filter_count_only(st)) &&
+	if (!success && st->legacy_updates && reword_legacy_error(st, doc))
+		rc = 1;         /* the answer changes: it goes through response_ready */
+	if (rc == 0 && crypt_batch_len(st->batch) == 0 && !(success && route_filter_count_only(st)) &&
 	    !(success && st->op == ROUTE_BATCH_WRITE &&
 	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "UnprocessedItems")) > 0) &&
 	    !(success && st->op == ROUTE_BATCH_GET &&

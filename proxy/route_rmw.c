@@ -39,6 +39,7 @@
 #include "proxy/forward.h"
 #include "proxy/net/upstream.h"
 #include "proxy/route_internal.h"
+#include "proxy/route_legacy.h"
 #include "proxy/worker.h"
 
 /* Attempts of the read-modify-write before the request is answered 500 (retry). */
@@ -495,6 +496,7 @@ static void evaluate(struct route_state *st)
 	}
 	if (r->has_update && ddb_update_apply(&r->update, r->values, &item, &e) != 0) {
 		cJSON_Delete(item);
+		route_legacy_wording(st, &e);
 		fail(st, &e);
 		return;
 	}

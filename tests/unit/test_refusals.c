@@ -24,6 +24,12 @@ struct refusal {
 };
 
 static const struct refusal cases[] = {
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"AttributeUpdates\":{\"secret\":{\"Action\":\"DELETE\",\"Value\":{\"S\":\"x\"}}}}",
+	  VALIDATION, "400 One or more parameter values were invalid: DELETE action with value is not supported for the type S" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"AttributeUpdates\":{\"free\":{\"Action\":\"ADD\",\"Value\":{\"BOOL\":true}}}}",
+	  VALIDATION, "400 One or more parameter values were invalid: ADD action is not supported for the type BOOL" },
 	{ "PutItem",
 	  "[1]",
 	  SERIALIZATION, "400 The request body of PutItem is not a JSON object; dynaseal refuses it rather than forward what it cannot check" },
