@@ -192,6 +192,44 @@ static cJSON *key_of_item(const struct config_table *t, const cJSON *item)
 	return key;
 }
 
+/* Parses and checks the copy of the request (r->req) as DynamoDB would: its expressions,
+ * placeholders and ReturnValues.  0, or -1 with st->err set. */
+static int parse(struct route_state *st, struct route_rmw *r)
+{
+	const cJSON *ue, *ce, *names;
+	const char *exprs[2];
+
+	ue = cJSON_GetObjectItemCaseSensitive(r->req, "UpdateExpression");
+	ce = cJSON_GetObjectItemCaseSensitive(r->req, "ConditionExpression");
+	names = cJSON_GetObjectItemCaseSensitive(r->req, "ExpressionAttributeNames");
+	r->values = cJSON_GetObjectItemCaseSensitive(r->req, "ExpressionAttributeValues");
+	if (r->op == ROUTE_UPDATE) {
+		r->has_update = 1;
+		if (ddb_expr_parse(DDB_EXPR_UPDATE, "UpdateExpression", ue->valuestring, names,
+				   &r->update, &st->err) != 0)
+			return -1;
+	}
+	if (ce != NULL) {
+		r->has_cond = 1;
+		if (ddb_expr_parse(DDB_EXPR_CONDITION, "ConditionExpression", ce->valuestring, names,
+				   &r->cond, &st->err) != 0)
+			return -1;
+	}
+	if (r->values != NULL && !cJSON_IsObject(r->values))
+		return route_refuse(st, "ExpressionAttributeValues must be a map");
+	exprs[0] = ue != NULL ? ue->valuestring : NULL;
+	exprs[1] = ce != NULL ? ce->valuestring : NULL;
+	if (route_check_unused(st, names, "ExpressionAttributeNames", exprs, 2) != 0 ||
+	    route_check_unused(st, r->values, "ExpressionAttributeValues", exprs, 2) != 0 ||
+	    (r->has_update && ddb_eval_check_values(&r->update, "UpdateExpression", r->values,
+						    &st->err) != 0) ||
+	    (r->has_cond && ddb_eval_check_values(&r->cond, "ConditionExpression", r->values,
+						  &st->err) != 0) ||
+	    read_return_values(st, r, r->req) != 0)
+		return -1;
+	return 0;
+}
+
 int route_rmw_prepare(struct route_state *st, const struct config_table *t, const cJSON *req,
 		      enum route_op op)
 {
@@ -200,7 +238,6 @@ int route_rmw_prepare(struct route_state *st, const struct config_table *t, cons
 	const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames");
 	struct rmw_scan s = { t, 0, 0, NULL, NULL, NULL };
 	struct ds_error ignored = { 0 };
-	const char *exprs[2];
 	struct route_rmw *r;
 
 	/* What is malformed is left to route.c, which refuses it in its own words. */
@@ -236,33 +273,9 @@ int route_rmw_prepare(struct route_state *st, const struct config_table *t, cons
 	r->req = cJSON_Duplicate(req, 1);
 	if (r->req == NULL)
 		goto oom_st;
-	ue = cJSON_GetObjectItemCaseSensitive(r->req, "UpdateExpression");
-	ce = cJSON_GetObjectItemCaseSensitive(r->req, "ConditionExpression");
-	names = cJSON_GetObjectItemCaseSensitive(r->req, "ExpressionAttributeNames");
-	r->values = cJSON_GetObjectItemCaseSensitive(r->req, "ExpressionAttributeValues");
-	if (op == ROUTE_UPDATE) {
-		r->has_update = 1;
-		if (ddb_expr_parse(DDB_EXPR_UPDATE, "UpdateExpression", ue->valuestring, names,
-				   &r->update, &st->err) != 0)
-			return -1;
-	}
-	if (ce != NULL) {
-		r->has_cond = 1;
-		if (ddb_expr_parse(DDB_EXPR_CONDITION, "ConditionExpression", ce->valuestring, names,
-				   &r->cond, &st->err) != 0)
-			return -1;
-	}
-	if (r->values != NULL && !cJSON_IsObject(r->values))
-		return route_refuse(st, "ExpressionAttributeValues must be a map");
-	exprs[0] = ue != NULL ? ue->valuestring : NULL;
-	exprs[1] = ce != NULL ? ce->valuestring : NULL;
-	if (route_check_unused(st, names, "ExpressionAttributeNames", exprs, 2) != 0 ||
-	    route_check_unused(st, r->values, "ExpressionAttributeValues", exprs, 2) != 0 ||
-	    (r->has_update && ddb_eval_check_values(&r->update, "UpdateExpression", r->values,
-						    &st->err) != 0) ||
-	    (r->has_cond && ddb_eval_check_values(&r->cond, "ConditionExpression", r->values,
-						  &st->err) != 0) ||
-	    read_return_values(st, r, r->req) != 0)
+	/* A deferred update is forwarded, and DynamoDB checks it itself: it is parsed only if
+	 * dynaseal has to carry it out (route_rmw_fallback). */
+	if (!r->deferred && parse(st, r) != 0)
 		return -1;
 	if (op == ROUTE_PUT) {
 		const cJSON *item = cJSON_GetObjectItemCaseSensitive(r->req, "Item");
@@ -427,6 +440,11 @@ int route_rmw_fallback(struct route_state *st, struct http_msg *resp)
 	 * what to answer, the read tells. */
 	http_msg_free(resp);
 	st->rmw->deferred = 0;
+	if (parse(st, st->rmw) != 0) {
+		struct ds_error e = st->err;
+		txn_fail(st->t, &e);
+		return 1;
+	}
 	send_read(st);
 	return 1;
 }

@@ -4,7 +4,9 @@
 # making N requests over 4 keep-alive connections, and per request
 # (total at N=600 - total at N=100) / 500, which cancels start-up.  Counts do not depend on
 # the machine's load, so this is the repeatable check that a change made a request cheaper or
-# dearer.  Rows: a pass-through GetItem, a GetItem of a 1 KiB encrypted item, a PutItem of one.
+# dearer.  Rows: a pass-through GetItem, a GetItem of a 1 KiB encrypted item, a PutItem of one,
+# an UpdateItem of an unsigned (DO_NOTHING) attribute of that item (forwarded, conditioned on
+# the item existing).
 # Writes build/callgrind/; about 3 minutes.  Run through `make callgrind`.
 set -euo pipefail
 
@@ -72,6 +74,10 @@ elif kind == "get_plain":
     reqs = [("GetItem", {"TableName": "plain", "Key": {"pk": {"S": "k"}}})] * n
 elif kind == "get_enc":
     reqs = [("GetItem", {"TableName": "bench", "Key": {"pk": {"S": "k"}}})] * n
+elif kind == "update_free":
+    reqs = [("UpdateItem", {"TableName": "bench", "Key": {"pk": {"S": "k"}},
+                            "UpdateExpression": "SET #f = :v", "ExpressionAttributeNames": {"#f": "free"},
+                            "ExpressionAttributeValues": {":v": {"S": "x" * 150}}})] * n
 else:
     reqs = [("PutItem", {"TableName": "bench", "Item": item})] * n
 conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=120) for _ in range(4)]
@@ -107,14 +113,14 @@ total() {
 		>"$out/$kind.$n.log" 2>&1) &
 	pid=$!
 	wait_port "$port"
-	python3 "$client" "$port" "$kind" "$n"
+	python3 "$client" "$port" "$kind" "$n" || { kill "$pid"; exit 1; }
 	pkill -TERM -f "callgrind-out-file=$f" || true
 	wait "$pid" 2>/dev/null || true
 	awk '/^(summary|totals):/ { print $2; exit }' "$f"
 }
 
 printf '%-28s %14s %14s %16s\n' row "Ir at N=100" "Ir at N=600" "Ir per request"
-for kind in get_plain get_enc put_enc; do
+for kind in get_plain get_enc put_enc update_free; do
 	a=$(total "$kind" 100)
 	b=$(total "$kind" 600)
 	printf '%-28s %14s %14s %16s\n' "$kind" "$a" "$b" "$(( (b - a) / 500 ))"
