@@ -602,25 +602,36 @@ void cache_redis_free(struct cache_redis *r)
 	free(r);
 }
 
-enum cache_redis_result cache_redis_get(struct cache_redis *r, const char *name, size_t name_len,
-					cache_redis_get_cb cb, void *arg,
-					struct cache_redis_cmd **cmd)
+/* Sends a command whose answer goes to cb (a GET, a SET NX): PENDING with *cmd set, or DOWN,
+ * BUSY or ERROR with nothing sent. */
+static enum cache_redis_result send_answered(struct cache_redis *r, enum cmd_kind kind, int argc,
+					     const char **argv, const size_t *lens,
+					     cache_redis_get_cb cb, void *arg,
+					     struct cache_redis_cmd **cmd)
 {
-	const char *argv[2] = { "GET", name };
-	size_t lens[2] = { 3, name_len };
 	struct cache_redis_cmd *c;
 
 	if (r->state != REDIS_READY)
 		return CACHE_REDIS_DOWN;
 	if (r->ncmds >= r->opts.max_pending)
 		return CACHE_REDIS_BUSY;
-	c = redis_send(r, CMD_GET, 2, argv, lens);
+	c = redis_send(r, kind, argc, argv, lens);
 	if (c == NULL)
 		return CACHE_REDIS_ERROR;
 	c->cb = cb;
 	c->arg = arg;
 	*cmd = c;
 	return CACHE_REDIS_PENDING;
+}
+
+enum cache_redis_result cache_redis_get(struct cache_redis *r, const char *name, size_t name_len,
+					cache_redis_get_cb cb, void *arg,
+					struct cache_redis_cmd **cmd)
+{
+	const char *argv[2] = { "GET", name };
+	size_t lens[2] = { 3, name_len };
+
+	return send_answered(r, CMD_GET, 2, argv, lens, cb, arg, cmd);
 }
 
 void cache_redis_cancel(struct cache_redis *r, struct cache_redis_cmd *cmd)
@@ -653,19 +664,8 @@ enum cache_redis_result cache_redis_set_nx(struct cache_redis *r, const char *na
 {
 	const char *argv[4] = { "SET", name, (const char *)value, "NX" };
 	size_t lens[4] = { 3, name_len, len, 2 };
-	struct cache_redis_cmd *c;
 
-	if (r->state != REDIS_READY)
-		return CACHE_REDIS_DOWN;
-	if (r->ncmds >= r->opts.max_pending)
-		return CACHE_REDIS_BUSY;
-	c = redis_send(r, CMD_SETNX, 4, argv, lens);
-	if (c == NULL)
-		return CACHE_REDIS_ERROR;
-	c->cb = cb;
-	c->arg = arg;
-	*cmd = c;
-	return CACHE_REDIS_PENDING;
+	return send_answered(r, CMD_SETNX, 4, argv, lens, cb, arg, cmd);
 }
 
 const char *cache_redis_last_error(const struct cache_redis *r)

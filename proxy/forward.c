@@ -229,3 +229,20 @@ oom:
 	ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 	return NULL;
 }
+
+struct upstream_call *forward_send(struct worker *w, const struct http_msg *req, const char *region,
+				   const char *body, size_t body_len, int identity_only,
+				   upstream_done_cb cb, void *arg, struct ds_error *err)
+{
+	size_t len = 0;
+	char *bytes = forward_build(w, req, region, body, body_len, identity_only, &len, err);
+	struct upstream_call *call;
+
+	if (bytes == NULL)
+		return NULL;
+	call = upstream_call_start(w->dynamodb, bytes, len, cb, arg);
+	if (call == NULL)
+		ds_error_set(err, 503, DS_ERR_UNAVAILABLE, "dynaseal could not open a connection to "
+			     "the DynamoDB endpoint; retry the request");
+	return call;
+}

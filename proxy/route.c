@@ -612,8 +612,6 @@ static void request_ready(void *arg, struct crypt_batch *b, const struct ds_erro
 	struct txn *t = st->t;
 	struct ds_error ferr = { 0 };
 	char *body;
-	char *bytes;
-	size_t req_len = 0;
 
 	if (err != NULL) {
 		ferr = *err;
@@ -630,18 +628,11 @@ static void request_ready(void *arg, struct crypt_batch *b, const struct ds_erro
 		route_fail(st, &ferr);
 		return;
 	}
-	bytes = forward_build(t->worker, t->req, t->region, body, strlen(body), 1, &req_len, &ferr);
+	t->call = forward_send(t->worker, t->req, t->region, body, strlen(body), 1, route_response_cb,
+				st, &ferr);
 	free(body);
-	if (bytes == NULL) {
+	if (t->call == NULL)
 		route_fail(st, &ferr);
-		return;
-	}
-	t->call = upstream_call_start(t->worker->dynamodb, bytes, req_len, route_response_cb, st);
-	if (t->call == NULL) {
-		ds_error_set(&ferr, 503, DS_ERR_UNAVAILABLE, "dynaseal could not open a connection to "
-			     "the DynamoDB endpoint; retry the request");
-		route_fail(st, &ferr);
-	}
 }
 
 /* A batch orphaned by its request keeps the generation whose keyrings it uses alive. */

@@ -325,8 +325,7 @@ static void send_as(struct route_state *st, const char *op, cJSON *body, upstrea
 	struct http_header *hs;
 	char target[64];
 	struct ds_error err = { 0 };
-	char *text, *bytes;
-	size_t len = 0;
+	char *text;
 
 	text = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
@@ -349,19 +348,11 @@ static void send_as(struct route_state *st, const char *op, cJSON *body, upstrea
 		}
 		m.headers_len++;
 	}
-	bytes = forward_build(t->worker, &m, t->region, text, strlen(text), 1, &len, &err);
+	t->call = forward_send(t->worker, &m, t->region, text, strlen(text), 1, cb, st, &err);
 	free(hs);
 	cJSON_free(text);
-	if (bytes == NULL) {
+	if (t->call == NULL)
 		fail(st, &err);
-		return;
-	}
-	t->call = upstream_call_start(t->worker->dynamodb, bytes, len, cb, st);
-	if (t->call == NULL) {
-		ds_error_set(&err, 503, DS_ERR_UNAVAILABLE, "dynaseal could not open a connection to "
-			     "the DynamoDB endpoint; retry the request");
-		fail(st, &err);
-	}
 }
 
 static cJSON *copy_member(cJSON *to, const cJSON *from, const char *name)

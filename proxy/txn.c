@@ -122,22 +122,11 @@ void txn_forward(struct txn *t)
 	struct evbuffer *body = t->req->body;
 	size_t len = evbuffer_get_length(body);
 	const char *data = (const char *)evbuffer_pullup(body, -1);
-	size_t req_len = 0;
-	char *bytes;
-
 	if (route_request(t))
 		return;
-	bytes = forward_build(t->worker, t->req, t->region, data, len, 0, &req_len, &err);
-	if (bytes == NULL) {
+	t->call = forward_send(t->worker, t->req, t->region, data, len, 0, relay_cb, t, &err);
+	if (t->call == NULL)
 		txn_fail(t, &err);
-		return;
-	}
-	t->call = upstream_call_start(t->worker->dynamodb, bytes, req_len, relay_cb, t);
-	if (t->call == NULL) {
-		ds_error_set(&err, 503, DS_ERR_UNAVAILABLE, "dynaseal could not open a connection to "
-			     "the DynamoDB endpoint; retry the request");
-		txn_fail(t, &err);
-	}
 }
 
 /* Common end of an exchange: log, account, and go on with the connection. */

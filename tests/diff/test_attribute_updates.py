@@ -47,16 +47,6 @@ RETURNS = ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]
 
 
 class Gen(Values):
-    def a_set(self):
-        t = self.rng.choice(["SS", "NS", "BS"])
-        gen = {"SS": self.s, "NS": self.n, "BS": self.b}[t]
-        elems = []
-        for _ in range(self.rng.randint(1, 3)):
-            x = gen()
-            if x not in elems and not (t == "NS" and any(Decimal(x) == Decimal(y) for y in elems)):
-                elems.append(x)
-        return {t: elems}
-
     def like(self, item, attr):
         """A set of the item's set type for attr, sometimes sharing its elements."""
         v = item.get(attr)

@@ -31,6 +31,17 @@ class Values:
         t = self.rng.choice("SSNNB")
         return {t: getattr(self, t.lower())()}
 
+    def a_set(self):
+        """A set of one to three distinct elements (numbers distinct by value)."""
+        t = self.rng.choice(["SS", "NS", "BS"])
+        gen = {"SS": self.s, "NS": self.n, "BS": self.b}[t]
+        elems = []
+        for _ in range(self.rng.randint(1, 3)):
+            x = gen()
+            if x not in elems and not (t == "NS" and any(float(x) == float(y) for y in elems)):
+                elems.append(x)
+        return {t: elems}
+
     def value(self, depth=0):
         r = self.rng.random()
         if r < 0.45 or depth >= 2:
@@ -38,14 +49,7 @@ class Values:
         if r < 0.55:
             return self.rng.choice([{"BOOL": True}, {"BOOL": False}, {"NULL": True}])
         if r < 0.72:
-            t = self.rng.choice(["SS", "NS", "BS"])
-            gen = {"SS": self.s, "NS": self.n, "BS": self.b}[t]
-            elems = []
-            for _ in range(self.rng.randint(1, 3)):
-                x = gen()
-                if x not in elems and not (t == "NS" and any(float(x) == float(y) for y in elems)):
-                    elems.append(x)
-            return {t: elems}
+            return self.a_set()
         if r < 0.86:
             return {"L": [self.value(depth + 1) for _ in range(self.rng.randint(0, 3))]}
         return {"M": {k: self.value(depth + 1) for k in self.rng.sample(["x", "y"], self.rng.randint(0, 2))}}

@@ -25,7 +25,7 @@
  *
  * Input: the first byte picks the operation (X-Amz-Target), the rest is the body.  The
  * process-wide set-up is one config with a raw-aes keyring; the worker, its generation and
- * the hand-off points to the network (txn_*, forward_build, upstream_call_*) are stood in for
+ * the hand-off points to the network (txn_*, forward_send, upstream_call_*) are stood in for
  * by tests/harness/route_stubs.h, so no socket is ever opened: what would go upstream is
  * checked instead.
  */

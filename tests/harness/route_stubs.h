@@ -1,6 +1,6 @@
 /*
  * A stand-in for the network around proxy/route*.c, for tests that drive the rewriting of
- * configured tables without a socket: the hand-off points (txn_*, forward_build,
+ * configured tables without a socket: the hand-off points (txn_*, forward_send,
  * upstream_call_*, worker_gen_*) are defined here and record what the route did; what would
  * go upstream is kept in sent_body, its answer is given back through sent_cb.
  *
@@ -78,13 +78,13 @@ void txn_forward(struct txn *t)
 	abort();                                /* route.c never forwards by itself */
 }
 
-char *forward_build(struct worker *w, const struct http_msg *req, const char *region,
-		    const char *body, size_t body_len, int identity_only, size_t *out_len,
-		    struct ds_error *err)
+/* What forward.c would build is the body itself here: what would reach DynamoDB. */
+struct upstream_call *forward_send(struct worker *w, const struct http_msg *req, const char *region,
+				   const char *body, size_t body_len, int identity_only,
+				   upstream_done_cb cb, void *arg, struct ds_error *err)
 {
 	char *copy = malloc(body_len + 1);
 
-	(void)w;
 	(void)req;
 	(void)region;
 	(void)identity_only;
@@ -93,8 +93,7 @@ char *forward_build(struct worker *w, const struct http_msg *req, const char *re
 		abort();
 	memcpy(copy, body, body_len);
 	copy[body_len] = '\0';
-	*out_len = body_len;
-	return copy;
+	return upstream_call_start(w->dynamodb, copy, body_len, cb, arg);
 }
 
 struct upstream_call *upstream_call_start(struct upstream_pool *pool, char *request, size_t len,
