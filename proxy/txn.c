@@ -129,11 +129,11 @@ void txn_forward(struct txn *t)
 		txn_fail(t, &err);
 }
 
-/* Common end of an exchange: log, account, and go on with the connection. */
-static void txn_end(struct txn *t, int status, size_t bytes_out, int keep_alive)
+/* The access log line and the counters of an answered exchange: before the answer is sent, so
+ * that an application holding its answer finds it counted. */
+static void txn_account(struct txn *t, int status, size_t bytes_out)
 {
 	struct client_conn *c = t->client;
-	struct worker *w = t->worker;
 	double ms = metrics_elapsed_ms(&t->start);
 	char table[sizeof(t->table) * 4 + 8], client[sizeof(t->audit.client) * 4 + 8];
 
@@ -142,7 +142,16 @@ static void txn_end(struct txn *t, int status, size_t bytes_out, int keep_alive)
 		 client_id(c), client_peer(c), t->op[0] ? t->op : "-",
 		 log_value(t->table, table, sizeof(table)), status, ms, t->bytes_in, bytes_out,
 		 log_value(t->audit.client, client, sizeof(client)), t->audit.request_id);
-	metrics_request(&w->metrics, t->op, status, ms, t->bytes_in, bytes_out);
+	metrics_request(&t->worker->metrics, t->op, status, ms, t->bytes_in, bytes_out);
+}
+
+/* Sends the answer written to the connection's output, frees t, and goes on with the
+ * connection. */
+static void txn_end(struct txn *t, int keep_alive)
+{
+	struct client_conn *c = t->client;
+
+	client_send(c);
 	t->call = NULL;
 	txn_free(t);
 	client_txn_done(c, keep_alive);
@@ -150,27 +159,27 @@ static void txn_end(struct txn *t, int status, size_t bytes_out, int keep_alive)
 
 void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
 {
-	struct client_conn *c = t->client;
 	int keep_alive = t->req->keep_alive;
 	size_t out;
 
-	out = reply_relay(client_output(c), resp, body_changed, keep_alive);
-	client_send(c);
-	txn_end(t, resp->status, out, keep_alive);
+	out = reply_relay(client_output(t->client), resp, body_changed, keep_alive);
+	txn_account(t, resp->status, out);
 	http_msg_free(resp);
+	txn_end(t, keep_alive);
 }
 
 void txn_fail(struct txn *t, const struct ds_error *err)
 {
 	struct client_conn *c = t->client;
+	int keep_alive = t->req->keep_alive;
 	size_t out;
 
 	if (err->status >= 500)
 		log_warn("conn %lu %s: op=%s: %s", client_id(c), client_peer(c), t->op, err->message);
 	metrics_inc(&t->worker->metrics.errors_own, 1);
-	out = reply_error(client_output(c), err, t->req->keep_alive, t->audit.request_id);
-	client_send(c);
-	txn_end(t, err->status, out, t->req->keep_alive);
+	out = reply_error(client_output(c), err, keep_alive, t->audit.request_id);
+	txn_account(t, err->status, out);
+	txn_end(t, keep_alive);
 }
 
 void txn_free(struct txn *t)
