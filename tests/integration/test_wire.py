@@ -5,6 +5,7 @@ request to show the proxy keeps serving.  Under DYNASEAL_DIRECT=1 the behaviour 
 any HTTP/1.1 DynamoDB endpoint is checked against dynalite itself; dynaseal's own errors are
 skipped."""
 import json
+import os
 import re
 import socket
 import threading
@@ -143,6 +144,56 @@ class WireTest(unittest.TestCase):
                 self.assertEqual(json.loads(p_body), json.loads(d_body))
                 if not h.DIRECT:
                     self.assert_own_error(p_st, p_h, p_body, 400, "com.amazon.coral.service#")
+        self.assert_serving()
+
+    def test_signature_refusals_generated(self):
+        """The same comparison on generated requests: Authorization headers built at random from
+        the parts that matter (scheme, Credential, Signature, SignedHeaders, empty values,
+        separators), with or without X-Amz-Date or Date, and query-string signatures with some
+        of their five parameters.  dynalite and dynaseal must answer alike: the same refusal,
+        or both let the request through (dynalite then answers it; dynaseal forwards it)."""
+        import random
+        seed = int(os.environ.get("WIRE_SEED", "20261204"))
+        rng = random.Random(seed)
+        body = '{"TableName":"wire","Key":{"pk":{"S":"k1"}}}'
+        base = ddb_request("GetItem", body).decode()
+        authz = re.search(r"Authorization: ([^\r]*)\r\n", base).group(1)
+        parts = {"Credential": ["AKIDAPP/20260101/us-east-1/dynamodb/aws4_request", "", "x"],
+                 "Signature": ["00", "", "ab" * 32], "SignedHeaders": ["host;x-amz-date", "", "host"]}
+        query = ["X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Credential=A%2F20260101%2Fr%2Fdynamodb%2Faws4_request",
+                 "X-Amz-Signature=00", "X-Amz-SignedHeaders=host", "X-Amz-Date=20260101T000000Z"]
+        checked = 0
+        for i in range(120):
+            raw = base
+            if rng.random() < 0.8:
+                scheme = rng.choice(["AWS4-HMAC-SHA256", "AWS4-HMAC-SHA256", "AWS4-X", "Basic", "aws4-hmac-sha256"])
+                params = ["%s=%s" % (k, rng.choice(v)) for k, v in parts.items() if rng.random() < 0.75]
+                rng.shuffle(params)
+                value = (scheme + " " + rng.choice([", ", ",", " "]).join(params)).rstrip()
+                raw = raw.replace("Authorization: %s\r\n" % authz, "Authorization: %s\r\n" % value)
+            else:
+                raw = raw.replace("Authorization: %s\r\n" % authz, "")
+            if rng.random() < 0.2:
+                raw = raw.replace("X-Amz-Date: 20260101T000000Z\r\n",
+                                  rng.choice(["", "Date: Thu, 01 Jan 2026 00:00:00 GMT\r\n"]))
+            if rng.random() < 0.25:
+                q = [p for p in query if rng.random() < 0.7]
+                if q:
+                    raw = raw.replace("POST / ", "POST /?%s " % "&".join(q))
+            d_st, _, d_body = exchange(self.ddb.port, raw.encode())
+            p_st, _, p_body = exchange(self.proxy.port, raw.encode())
+            d_doc, p_doc = json.loads(d_body), json.loads(p_body)
+            with self.subTest(case=i, seed=seed):
+                refused = d_st == 400 and ("Signature" in d_doc.get("__type", "") or
+                                           "Authentication" in d_doc.get("__type", ""))
+                if refused:
+                    self.assertEqual((p_st, p_doc), (d_st, d_doc), raw.split("\r\n\r\n")[0])
+                    checked += 1
+                else:
+                    # dynalite took the signature: so must dynaseal (and it forwards the request).
+                    self.assertNotIn("Signature", p_doc.get("__type", ""), raw.split("\r\n\r\n")[0])
+                    self.assertNotIn("Authentication", p_doc.get("__type", ""), raw.split("\r\n\r\n")[0])
+        self.assertGreater(checked, 40)
         self.assert_serving()
 
     def test_byte_identical_to_direct(self):
