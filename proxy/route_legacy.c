@@ -291,12 +291,13 @@ out:
 	return rc;
 }
 
-void route_legacy_wording(const struct route_state *st, struct ds_error *err)
+const char *route_legacy_message(const struct route_state *st, const char *message)
 {
 	/* DynamoDB's words for the update expression's type error, said of AttributeUpdates. */
 	if (st->legacy_updates &&
-	    strcmp(err->message, "An operand in the update expression has an incorrect data type") == 0)
-		snprintf(err->message, sizeof(err->message), "Type mismatch for attribute to update");
+	    strcmp(message, "An operand in the update expression has an incorrect data type") == 0)
+		return "Type mismatch for attribute to update";
+	return NULL;
 }
 
 int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op)

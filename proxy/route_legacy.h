@@ -15,9 +15,9 @@
  * of a request that mixes both styles, or of a legacy parameter that is invalid.
  */
 int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op);
-/* An update's error (dynaseal's own or DynamoDB's answer to the expression it was sent) in the
- * words DynamoDB uses when the request said AttributeUpdates: "Type mismatch for attribute to
- * update".  Other errors and requests are left as they are. */
-void route_legacy_wording(const struct route_state *st, struct ds_error *err);
+/* The words DynamoDB uses for an update's error (dynaseal's own, or DynamoDB's answer to the
+ * expression it was sent) when the request said AttributeUpdates: "Type mismatch for attribute
+ * to update".  NULL when message stays as it is. */
+const char *route_legacy_message(const struct route_state *st, const char *message);
 
 #endif

@@ -232,21 +232,17 @@ static int collect_list(struct route_state *st, struct crypt_batch *b, const str
 /* Finds every item of a successful response and adds it to the batch: 0, or -1 with st->err
  * set (out of memory, or an answer dynaseal cannot read). */
 /* DynamoDB's answer to the update expression dynaseal wrote from AttributeUpdates, in the
- * words it uses for AttributeUpdates (route_legacy_wording).  1 when the message changed. */
+ * words it uses for AttributeUpdates (route_legacy_message).  1 when the message changed. */
 static int reword_legacy_error(const struct route_state *st, cJSON *doc)
 {
 	cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "message");
-	struct ds_error e = { 0 };
+	const char *words;
 
 	if (m == NULL)
 		m = cJSON_GetObjectItemCaseSensitive(doc, "Message");
-	if (!cJSON_IsString(m))
+	if (!cJSON_IsString(m) || (words = route_legacy_message(st, m->valuestring)) == NULL)
 		return 0;
-	snprintf(e.message, sizeof(e.message), "%s", m->valuestring);
-	route_legacy_wording(st, &e);
-	if (strcmp(e.message, m->valuestring) == 0)
-		return 0;
-	return cJSON_SetValuestring(m, e.message) != NULL;
+	return cJSON_SetValuestring(m, words) != NULL;
 }
 
 /*

@@ -505,7 +505,9 @@ static void evaluate(struct route_state *st)
 	}
 	if (r->has_update && ddb_update_apply(&r->update, r->values, &item, &e) != 0) {
 		cJSON_Delete(item);
-		route_legacy_wording(st, &e);
+		const char *words = route_legacy_message(st, e.message);
+		if (words != NULL)
+			snprintf(e.message, sizeof(e.message), "%s", words);
 		fail(st, &e);
 		return;
 	}
