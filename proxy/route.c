@@ -23,6 +23,7 @@
 #include "proxy/route_filter.h"
 #include "proxy/route_legacy.h"
 #include "proxy/route_rmw.h"
+#include "proxy/route_tx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,6 +331,12 @@ static int prepare_one(struct route_state *st, enum route_op op, const struct co
 {
 	if (check_legacy(st, t, obj, where) != 0)
 		return -1;
+	if (st->op == ROUTE_TRANSACT_WRITE && rp != NULL) {
+		/* An action on protected attributes is carried out by dynaseal (route_tx.c). */
+		int rc = route_tx_prepare(st, (size_t)(rp - st->projs), t, obj, op);
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
+	}
 	if ((op == ROUTE_UPDATE || op == ROUTE_PUT || op == ROUTE_DELETE) && *where == '\0') {
 		/* A single UpdateItem on protected attributes, a PutItem or DeleteItem whose
 		 * condition reads an encrypted one, is carried out by dynaseal. */
@@ -456,7 +463,7 @@ static int prepare_transact(struct route_state *st, cJSON *req)
 	} parts[] = {
 		{ "Get", ROUTE_TRANSACT_GET, params_tx_get }, { "Put", ROUTE_PUT, params_tx_put },
 		{ "Update", ROUTE_UPDATE, params_tx_update }, { "Delete", ROUTE_DELETE, params_tx_keyed },
-		{ "ConditionCheck", ROUTE_OTHER, params_tx_keyed },
+		{ "ConditionCheck", ROUTE_CONDITION_CHECK, params_tx_keyed },
 	};
 	const struct config_table *first = NULL;   /* a configured table the request names */
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(req, "TransactItems");
@@ -578,6 +585,7 @@ static void route_state_free(struct route_state *st)
 		return;
 	crypt_batch_free(st->batch);
 	route_rmw_free(st->rmw);
+	route_tx_free(st->tx);
 	route_filter_free(st->filter);
 	cJSON_Delete(st->original);
 	for (size_t i = 0; i < st->projs_len; i++) {
@@ -616,6 +624,18 @@ static void request_ready(void *arg, struct crypt_batch *b, const struct ds_erro
 	if (err != NULL) {
 		ferr = *err;
 		route_fail(st, &ferr);
+		return;
+	}
+	if (st->tx != NULL && route_tx_keep(st, crypt_batch_doc(b)) != 0) {
+		ds_error_set(&ferr, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		route_fail(st, &ferr);
+		return;
+	}
+	if (route_tx_active(st)) {
+		crypt_batch_free(b);
+		st->batch = NULL;
+		st->req = NULL;
+		route_tx_start(st);
 		return;
 	}
 	body = cJSON_PrintUnformatted(crypt_batch_doc(b));

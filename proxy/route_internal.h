@@ -29,6 +29,7 @@ enum route_op {
 	ROUTE_TRANSACT_GET,
 	ROUTE_TRANSACT_WRITE,
 	ROUTE_PARTIQL,
+	ROUTE_CONDITION_CHECK,             /* a transaction's ConditionCheck action */
 };
 
 /* What a single-item write's ReturnValues asked back, which decides how the answer's
@@ -77,6 +78,7 @@ struct route_state {
 	struct route_strip *strips;        /* decrypted items to trim to their projection */
 	size_t strips_len, strips_cap;
 	struct route_rmw *rmw;             /* UpdateItem carried out by dynaseal (route_rmw.c) */
+	struct route_tx *tx;               /* TransactWriteItems actions it carries out (route_tx.c) */
 	struct route_filter *filter;       /* a filter dynaseal applies (route_filter.c) */
 	struct ds_error err;               /* the refusal being answered */
 };

@@ -16,6 +16,7 @@
 #include "proxy/route_filter.h"
 #include "proxy/route_legacy.h"
 #include "proxy/route_rmw.h"
+#include "proxy/route_tx.h"
 #include "proxy/base/json.h"
 #include "proxy/route.h"
 
@@ -684,7 +685,7 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	const struct http_header *enc;
 	struct ds_error e = { 0 };
 	cJSON *doc;
-	int success, rc;
+	int success, rc, changed;
 
 	t->call = NULL;
 	if (err != NULL) {
@@ -692,7 +693,7 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		txn_fail(t, err);
 		return;
 	}
-	if (route_rmw_fallback(st, resp))
+	if (route_rmw_fallback(st, resp) || route_tx_fallback(st, resp))
 		return;
 	enc = http_msg_header(resp, "content-encoding");
 	if (enc != NULL && strcasecmp(enc->value, "identity") != 0) {
@@ -724,13 +725,14 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		txn_fail(t, &e);
 		return;
 	}
+	changed = !success && route_tx_reasons(st, doc);
 	rc = success ? collect_items(st, st->batch, doc) : collect_error_items(st, st->batch, doc);
 	if (rc != 0) {
 		e = st->err;
 		txn_fail(t, &e);
 		return;
 	}
-	if (!success && st->legacy_updates && reword_legacy_error(st, doc))
+	if ((!success && st->legacy_updates && reword_legacy_error(st, doc)) || changed)
 		rc = 1;         /* the answer changes: it goes through response_ready */
 	if (rc == 0 && crypt_batch_len(st->batch) == 0 && !(success && route_filter_count_only(st)) &&
 	    !(success && st->op == ROUTE_BATCH_WRITE &&

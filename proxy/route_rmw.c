@@ -42,35 +42,7 @@
 #include "proxy/route_legacy.h"
 #include "proxy/worker.h"
 
-/* Attempts of the read-modify-write before the request is answered 500 (retry). */
-#define RMW_ATTEMPTS 8
-
 #define CCF_TYPE "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"
-
-enum rmw_return { RMW_NONE, RMW_ALL_OLD, RMW_ALL_NEW, RMW_UPDATED_OLD, RMW_UPDATED_NEW };
-
-struct route_rmw {
-	enum route_op op;           /* ROUTE_UPDATE, ROUTE_PUT or ROUTE_DELETE */
-	cJSON *req;                 /* the application's request (dynaseal's own copy) */
-	cJSON *key;                 /* the item's key */
-	int has_update;             /* update is parsed */
-	const struct config_table *table;
-	struct ddb_expr update;     /* its UpdateExpression, parsed */
-	struct ddb_expr cond;       /* its ConditionExpression, parsed when has_cond */
-	int has_cond;
-	const cJSON *values;        /* ExpressionAttributeValues in req, or NULL */
-	cJSON *written;             /* DO_NOTHING attributes the update writes (names: true) */
-	cJSON *read;                /* DO_NOTHING attributes the request reads */
-	enum rmw_return ret;        /* ReturnValues */
-	int ccf_all_old;            /* ReturnValuesOnConditionCheckFailure is ALL_OLD */
-	int attempts;               /* reads started */
-	struct http_msg *read_resp; /* DynamoDB's answer to the last read (its head is reused) */
-	cJSON *raw;                 /* the item as stored, NULL when missing */
-	cJSON *plain;               /* the item verified and decrypted, NULL when missing */
-	struct crypt_batch *batch;  /* the decryption or encryption under way */
-	struct event *pause;        /* the wait before another attempt */
-	int deferred;               /* forwarded first; carried out only if it found no item */
-};
 
 /* What the scan of a request's expressions found. */
 struct rmw_scan {
@@ -194,7 +166,7 @@ static cJSON *key_of_item(const struct config_table *t, const cJSON *item)
 
 /* Parses and checks the copy of the request (r->req) as DynamoDB would: its expressions,
  * placeholders and ReturnValues.  0, or -1 with st->err set. */
-static int parse(struct route_state *st, struct route_rmw *r)
+int route_rmw_parse(struct route_state *st, struct route_rmw *r)
 {
 	const cJSON *ue, *ce, *names;
 	const char *exprs[2];
@@ -230,8 +202,8 @@ static int parse(struct route_state *st, struct route_rmw *r)
 	return 0;
 }
 
-int route_rmw_prepare(struct route_state *st, const struct config_table *t, const cJSON *req,
-		      enum route_op op)
+int route_rmw_new(struct route_state *st, const struct config_table *t, const cJSON *req,
+		  enum route_op op, struct route_rmw **out)
 {
 	const cJSON *ue = cJSON_GetObjectItemCaseSensitive(req, "UpdateExpression");
 	const cJSON *ce = cJSON_GetObjectItemCaseSensitive(req, "ConditionExpression");
@@ -240,6 +212,7 @@ int route_rmw_prepare(struct route_state *st, const struct config_table *t, cons
 	struct ds_error ignored = { 0 };
 	struct route_rmw *r;
 
+	*out = NULL;
 	/* What is malformed is left to route.c, which refuses it in its own words. */
 	if ((op == ROUTE_UPDATE ? !cJSON_IsString(ue) : !cJSON_IsString(ce)) ||
 	    (ce != NULL && !cJSON_IsString(ce)))
@@ -261,7 +234,7 @@ int route_rmw_prepare(struct route_state *st, const struct config_table *t, cons
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		goto oom;
-	st->rmw = r;
+	*out = r;
 	r->op = op;
 	r->deferred = !s.wanted;
 	r->table = t;
@@ -275,7 +248,7 @@ int route_rmw_prepare(struct route_state *st, const struct config_table *t, cons
 		goto oom_st;
 	/* A deferred update is forwarded, and DynamoDB checks it itself: it is parsed only if
 	 * dynaseal has to carry it out (route_rmw_fallback). */
-	if (!r->deferred && parse(st, r) != 0)
+	if (!r->deferred && route_rmw_parse(st, r) != 0)
 		return -1;
 	if (op == ROUTE_PUT) {
 		const cJSON *item = cJSON_GetObjectItemCaseSensitive(r->req, "Item");
@@ -300,16 +273,26 @@ oom_st:
 	return -1;
 }
 
+int route_rmw_prepare(struct route_state *st, const struct config_table *t, const cJSON *req,
+		      enum route_op op)
+{
+	struct route_rmw *r;
+	int rc = route_rmw_new(st, t, req, op, &r);
+
+	st->rmw = r;
+	return rc;
+}
+
 /* ---- the exchange ------------------------------------------------------------------------ */
 
-static void fail(struct route_state *st, const struct ds_error *err)
+void route_rmw_fail(struct route_state *st, const struct ds_error *err)
 {
 	struct ds_error e = *err;
 
 	txn_fail(st->t, &e);
 }
 
-static void fail_oom(struct route_state *st)
+void route_rmw_fail_oom(struct route_state *st)
 {
 	struct ds_error e;
 
@@ -317,8 +300,7 @@ static void fail_oom(struct route_state *st)
 	txn_fail(st->t, &e);
 }
 
-/* Sends body upstream as operation op ("GetItem", "UpdateItem"), signed as any request. */
-static void send_as(struct route_state *st, const char *op, cJSON *body, upstream_done_cb cb)
+void route_send_as(struct route_state *st, const char *op, cJSON *body, upstream_done_cb cb)
 {
 	struct txn *t = st->t;
 	struct http_msg m = *t->req;
@@ -333,7 +315,7 @@ static void send_as(struct route_state *st, const char *op, cJSON *body, upstrea
 	if (text == NULL || hs == NULL) {
 		free(hs);
 		cJSON_free(text);
-		fail_oom(st);
+		route_rmw_fail_oom(st);
 		return;
 	}
 	/* The application's request with its X-Amz-Target replaced. */
@@ -352,7 +334,7 @@ static void send_as(struct route_state *st, const char *op, cJSON *body, upstrea
 	free(hs);
 	cJSON_free(text);
 	if (t->call == NULL)
-		fail(st, &err);
+		route_rmw_fail(st, &err);
 }
 
 static cJSON *copy_member(cJSON *to, const cJSON *from, const char *name)
@@ -370,8 +352,7 @@ static cJSON *copy_member(cJSON *to, const cJSON *from, const char *name)
 	return to;
 }
 
-/* A JSON body of DynamoDB's answer, or NULL. */
-static cJSON *answer_json(struct http_msg *resp)
+cJSON *route_answer_json(struct http_msg *resp)
 {
 	size_t n = evbuffer_get_length(resp->body);
 	const char *p = (const char *)evbuffer_pullup(resp->body, -1);
@@ -379,20 +360,21 @@ static cJSON *answer_json(struct http_msg *resp)
 	return p != NULL ? cJSON_ParseWithLength(p, n) : NULL;
 }
 
-/* Whether DynamoDB's answer is a ConditionalCheckFailedException. */
-static int condition_failed(struct http_msg *resp)
+int route_answer_is(struct http_msg *resp, const char *error)
 {
 	cJSON *doc;
 	const cJSON *type;
-	int ccf;
+	const char *hash;
+	int is;
 
 	if (resp->status != 400)
 		return 0;
-	doc = answer_json(resp);
+	doc = route_answer_json(resp);
 	type = cJSON_GetObjectItemCaseSensitive(doc, "__type");
-	ccf = cJSON_IsString(type) && strstr(type->valuestring, "#ConditionalCheckFailedException") != NULL;
+	hash = cJSON_IsString(type) ? strrchr(type->valuestring, '#') : NULL;
+	is = hash != NULL && strcmp(hash + 1, error) == 0;
 	cJSON_Delete(doc);
-	return ccf;
+	return is;
 }
 
 static void read_cb(void *arg, struct http_msg *resp, const struct ds_error *err);
@@ -407,10 +389,10 @@ static void send_read(struct route_state *st)
 	    !cJSON_AddItemToObject(body, "Key", cJSON_Duplicate(r->key, 1)) ||
 	    cJSON_AddTrueToObject(body, "ConsistentRead") == NULL) {
 		cJSON_Delete(body);
-		fail_oom(st);
+		route_rmw_fail_oom(st);
 		return;
 	}
-	send_as(st, "GetItem", body, read_cb);
+	route_send_as(st, "GetItem", body, read_cb);
 }
 
 void route_rmw_start(struct route_state *st)
@@ -425,13 +407,13 @@ int route_rmw_deferred(const struct route_state *st)
 
 int route_rmw_fallback(struct route_state *st, struct http_msg *resp)
 {
-	if (!route_rmw_deferred(st) || !condition_failed(resp))
+	if (!route_rmw_deferred(st) || !route_answer_is(resp, "ConditionalCheckFailedException"))
 		return 0;
 	/* The item is missing (an upsert) or the application's condition is false: which, and
 	 * what to answer, the read tells. */
 	http_msg_free(resp);
 	st->rmw->deferred = 0;
-	if (parse(st, st->rmw) != 0) {
+	if (route_rmw_parse(st, st->rmw) != 0) {
 		struct ds_error e = st->err;
 		txn_fail(st->t, &e);
 		return 1;
@@ -455,7 +437,7 @@ static void answer_condition_failed(struct route_state *st)
 	     !cJSON_AddItemToObject(body, "Item", cJSON_Duplicate(r->plain, 1))) ||
 	    (text = cJSON_PrintUnformatted(body)) == NULL) {
 		cJSON_Delete(body);
-		fail_oom(st);
+		route_rmw_fail_oom(st);
 		return;
 	}
 	cJSON_Delete(body);
@@ -472,6 +454,36 @@ static void answer_condition_failed(struct route_state *st)
 static void write_ready(void *arg, struct crypt_batch *b, const struct ds_error *err);
 static void send_write(struct route_state *st, struct crypt_batch *b);
 
+int route_rmw_decide(struct route_state *st, struct route_rmw *r, cJSON **out, struct ds_error *e)
+{
+	cJSON *item;
+
+	*out = NULL;
+	if (r->has_cond) {
+		int rc = ddb_eval_condition(&r->cond, "ConditionExpression", r->plain, r->values, e);
+		if (rc <= 0)
+			return rc;
+	}
+	if (r->op != ROUTE_PUT && r->op != ROUTE_UPDATE)
+		return 1;
+	/* PutItem writes its Item; UpdateItem the item read (or its key) updated. */
+	item = cJSON_Duplicate(r->op == ROUTE_PUT ? cJSON_GetObjectItemCaseSensitive(r->req, "Item")
+			       : r->plain != NULL ? r->plain : r->key, 1);
+	if (item == NULL) {
+		ds_error_set(e, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		return -1;
+	}
+	if (r->has_update && ddb_update_apply(&r->update, r->values, &item, e) != 0) {
+		const char *words = route_legacy_message(st, e->message);
+		cJSON_Delete(item);
+		if (words != NULL)
+			snprintf(e->message, sizeof(e->message), "%s", words);
+		return -1;
+	}
+	*out = item;
+	return 1;
+}
+
 /* The item as it was (r->plain) is known: evaluate, apply, encrypt. */
 static void evaluate(struct route_state *st)
 {
@@ -480,54 +492,37 @@ static void evaluate(struct route_state *st)
 	struct ds_error e = { 0 };
 	struct keyring *k = route_keyring(st, t);
 	cJSON *item, *doc;
+	int rc = route_rmw_decide(st, r, &item, &e);
 
-	if (r->has_cond) {
-		int rc = ddb_eval_condition(&r->cond, "ConditionExpression", r->plain, r->values, &e);
-		if (rc < 0) {
-			fail(st, &e);
-			return;
-		}
-		if (rc == 0) {
-			answer_condition_failed(st);
-			return;
-		}
-	}
-	if (r->op == ROUTE_DELETE) {
-		send_write(st, NULL);
+	if (rc < 0) {
+		route_rmw_fail(st, &e);
 		return;
 	}
-	/* PutItem writes its Item; UpdateItem the item read (or its key) updated. */
-	item = cJSON_Duplicate(r->op == ROUTE_PUT ? cJSON_GetObjectItemCaseSensitive(r->req, "Item")
-			       : r->plain != NULL ? r->plain : r->key, 1);
+	if (rc == 0) {
+		answer_condition_failed(st);
+		return;
+	}
 	if (item == NULL) {
-		fail_oom(st);
-		return;
-	}
-	if (r->has_update && ddb_update_apply(&r->update, r->values, &item, &e) != 0) {
-		cJSON_Delete(item);
-		const char *words = route_legacy_message(st, e.message);
-		if (words != NULL)
-			snprintf(e.message, sizeof(e.message), "%s", words);
-		fail(st, &e);
+		send_write(st, NULL);
 		return;
 	}
 	if (k == NULL) {
 		cJSON_Delete(item);
 		ds_error_set(&e, 400, DS_ERR_VALIDATION, "table \"%s\": its keyring \"%s\" is not "
 			     "usable on this worker", t->name, t->keyring);
-		fail(st, &e);
+		route_rmw_fail(st, &e);
 		return;
 	}
 	doc = cJSON_CreateObject();
 	if (doc == NULL || !cJSON_AddItemToObject(doc, "Item", item)) {
 		cJSON_Delete(doc);
 		cJSON_Delete(item);
-		fail_oom(st);
+		route_rmw_fail_oom(st);
 		return;
 	}
 	r->batch = route_batch_new(st, doc);
 	if (r->batch == NULL || crypt_batch_add(r->batch, t, k, item, 1) != 0) {
-		fail_oom(st);
+		route_rmw_fail_oom(st);
 		return;
 	}
 	crypt_batch_run(r->batch, write_ready, st);
@@ -539,7 +534,7 @@ static void read_ready(void *arg, struct crypt_batch *b, const struct ds_error *
 	struct route_rmw *r = st->rmw;
 
 	if (err != NULL) {
-		fail(st, err);
+		route_rmw_fail(st, err);
 		return;
 	}
 	r->plain = cJSON_DetachItemFromObjectCaseSensitive(crypt_batch_doc(b), "Item");
@@ -575,7 +570,7 @@ static void read_cb(void *arg, struct http_msg *resp, const struct ds_error *err
 	cJSON_Delete(r->raw);
 	cJSON_Delete(r->plain);
 	r->raw = r->plain = NULL;
-	doc = answer_json(resp);
+	doc = route_answer_json(resp);
 	item = cJSON_GetObjectItemCaseSensitive(doc, "Item");
 	if (doc == NULL || !cJSON_IsObject(doc) || (item != NULL && !cJSON_IsObject(item))) {
 		cJSON_Delete(doc);
@@ -601,7 +596,7 @@ static void read_cb(void *arg, struct http_msg *resp, const struct ds_error *err
 	r->batch = route_batch_new(st, doc);
 	if (r->raw == NULL || r->batch == NULL ||
 	    crypt_batch_add_read_at(r->batch, r->table, k, item, "UpdateItem's read of the item") != 0) {
-		fail_oom(st);
+		route_rmw_fail_oom(st);
 		return;
 	}
 	crypt_batch_run(r->batch, read_ready, st);
@@ -609,19 +604,18 @@ static void read_cb(void *arg, struct http_msg *resp, const struct ds_error *err
 
 static void write_cb(void *arg, struct http_msg *resp, const struct ds_error *err);
 
+/* The operation of a single request carried out, by r->op. */
+static const char *const ops[] = { [ROUTE_PUT] = "PutItem", [ROUTE_UPDATE] = "UpdateItem",
+				   [ROUTE_DELETE] = "DeleteItem" };
+
 /* The ReturnValues the write asks for: whole items, cut for UPDATED_* (route_rmw_answer). */
 static const char *const write_return[] = {
 	[RMW_NONE] = "NONE", [RMW_ALL_OLD] = "ALL_OLD", [RMW_ALL_NEW] = "ALL_NEW",
 	[RMW_UPDATED_OLD] = "ALL_OLD", [RMW_UPDATED_NEW] = "ALL_NEW",
 };
 
-/* Sends the write: the new item (encrypted in b; none for DeleteItem) in place of the one read. */
-static void send_write(struct route_state *st, struct crypt_batch *b)
+cJSON *route_rmw_action(const struct route_rmw *r, const cJSON *enc)
 {
-	static const char *const ops[] = { [ROUTE_PUT] = "PutItem", [ROUTE_UPDATE] = "UpdateItem",
-					   [ROUTE_DELETE] = "DeleteItem" };
-	struct route_rmw *r = st->rmw;
-	const cJSON *enc = b != NULL ? cJSON_GetObjectItemCaseSensitive(crypt_batch_doc(b), "Item") : NULL;
 	struct route_rmw_write w = { r->table, r->raw, enc, r->written, r->read, r->op != ROUTE_UPDATE };
 	cJSON *body = route_rmw_write_body(&w);
 	int ok = body != NULL && copy_member(body, r->req, "TableName") != NULL;
@@ -630,19 +624,34 @@ static void send_write(struct route_state *st, struct crypt_batch *b)
 		ok = cJSON_AddItemToObject(body, "Item", cJSON_Duplicate(enc, 1));
 	else if (ok)
 		ok = cJSON_AddItemToObject(body, "Key", cJSON_Duplicate(r->key, 1));
-	ok = ok && cJSON_AddStringToObject(body, "ReturnValues", write_return[r->ret]) != NULL &&
-	     copy_member(body, r->req, "ReturnConsumedCapacity") != NULL &&
-	     copy_member(body, r->req, "ReturnItemCollectionMetrics") != NULL;
+	if (!ok) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
+/* Sends the write: the new item (encrypted in b; none for DeleteItem) in place of the one read. */
+static void send_write(struct route_state *st, struct crypt_batch *b)
+{
+	struct route_rmw *r = st->rmw;
+	const cJSON *enc = b != NULL ? cJSON_GetObjectItemCaseSensitive(crypt_batch_doc(b), "Item") : NULL;
+	cJSON *body = route_rmw_action(r, enc);
+	int ok = body != NULL &&
+		 cJSON_AddStringToObject(body, "ReturnValues", write_return[r->ret]) != NULL &&
+		 copy_member(body, r->req, "ReturnConsumedCapacity") != NULL &&
+		 copy_member(body, r->req, "ReturnItemCollectionMetrics") != NULL;
+
 	if (b != NULL) {
 		crypt_batch_free(b);
 		r->batch = NULL;
 	}
 	if (!ok) {
 		cJSON_Delete(body);
-		fail_oom(st);
+		route_rmw_fail_oom(st);
 		return;
 	}
-	send_as(st, ops[r->op], body, write_cb);
+	route_send_as(st, ops[r->op], body, write_cb);
 }
 
 static void write_ready(void *arg, struct crypt_batch *b, const struct ds_error *err)
@@ -650,7 +659,7 @@ static void write_ready(void *arg, struct crypt_batch *b, const struct ds_error 
 	struct route_state *st = arg;
 
 	if (err != NULL) {
-		fail(st, err);
+		route_rmw_fail(st, err);
 		return;
 	}
 	send_write(st, b);
@@ -663,34 +672,42 @@ static void pause_done(evutil_socket_t fd, short what, void *arg)
 	send_read(arg);
 }
 
-/* The item changed between the read and the write: start over after a pause. */
-static void conflict(struct route_state *st)
+void route_rmw_retry(struct route_state *st, struct event **pause, int attempts,
+		    event_callback_fn cb, const char *what)
 {
-	struct route_rmw *r = st->rmw;
 	struct txn *t = st->t;
-	struct ds_error e;
 	unsigned int rnd = 0;
 	struct timeval tv;
-	long cap_us = 2000L << (r->attempts < 7 ? r->attempts : 7);
+	long cap_us = 2000L << (attempts < 7 ? attempts : 7);
+	struct ds_error e;
 
 	metrics_inc(&t->worker->metrics.rmw_conflicts, 1);
-	if (r->attempts >= RMW_ATTEMPTS) {
-		ds_error_set(&e, 500, DS_ERR_INTERNAL, "table \"%s\": the item changed under dynaseal's "
-			     "read-modify-write of UpdateItem %d times in a row (other writers); retry "
-			     "the request", r->table->name, r->attempts);
+	if (attempts >= RMW_ATTEMPTS) {
+		ds_error_set(&e, 500, DS_ERR_INTERNAL, "%s changed under dynaseal's read-modify-write "
+			     "%d times in a row (other writers); retry the request", what, attempts);
 		txn_fail(t, &e);
 		return;
 	}
-	if (r->pause == NULL)
-		r->pause = evtimer_new(t->worker->base, pause_done, st);
-	if (r->pause == NULL) {
-		fail_oom(st);
+	if (*pause == NULL)
+		*pause = evtimer_new(t->worker->base, cb, st);
+	if (*pause == NULL) {
+		route_rmw_fail_oom(st);
 		return;
 	}
 	(void)RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
 	tv.tv_sec = 0;
 	tv.tv_usec = (long)(rnd % (unsigned long)cap_us);
-	evtimer_add(r->pause, &tv);
+	evtimer_add(*pause, &tv);
+}
+
+/* The item changed between the read and the write: start over after a pause. */
+static void conflict(struct route_state *st)
+{
+	struct route_rmw *r = st->rmw;
+	char what[300];
+
+	snprintf(what, sizeof(what), "table \"%s\": the item of %s", r->table->name, ops[r->op]);
+	route_rmw_retry(st, &r->pause, r->attempts, pause_done, what);
 }
 
 static void write_cb(void *arg, struct http_msg *resp, const struct ds_error *err)
@@ -705,12 +722,12 @@ static void write_cb(void *arg, struct http_msg *resp, const struct ds_error *er
 		txn_fail(t, err);
 		return;
 	}
-	if (condition_failed(resp)) {
+	if (route_answer_is(resp, "ConditionalCheckFailedException")) {
 		http_msg_free(resp);
 		conflict(st);
 		return;
 	}
-	metrics_inc(&t->worker->metrics.rmw, 1);
+	metrics_rmw(&t->worker->metrics, ops[r->op]);
 	/* The answer is read as any UpdateItem's with what the write asked back. */
 	st->ret = r->ret == RMW_NONE ? ROUTE_RETURN_NONE : ROUTE_RETURN_ALL;
 	st->ret_name = write_return[r->ret];

@@ -12,6 +12,9 @@ static const char *const op_labels[METRICS_OPS] = {
 	"UpdateTimeToLive", "DescribeEndpoints", "TagResource", "ListTagsOfResource",
 };
 
+/* The operations dynaseal may carry out itself (route_rmw.c, route_tx.c). */
+static const char *const rmw_ops[] = { "UpdateItem", "PutItem", "DeleteItem", "TransactWriteItems" };
+
 static const double bucket_ms[METRICS_BUCKETS - 1] = { 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000 };
 
 static size_t op_index(const char *op)
@@ -21,6 +24,11 @@ static size_t op_index(const char *op)
 			return i;
 	}
 	return 0;
+}
+
+void metrics_rmw(struct metrics *m, const char *op)
+{
+	metrics_inc(&m->rmw[op_index(op)], 1);
 }
 
 double metrics_elapsed_ms(const struct timespec *start)
@@ -119,10 +127,16 @@ void metrics_render(struct evbuffer *out, struct metrics *const *each, size_t n)
 		sum_at(each, n, offsetof(struct metrics, items_decrypted)));
 	counter(out, "dynaseal_item_failures_total", "Items that failed verification or decryption.",
 		sum_at(each, n, offsetof(struct metrics, item_failures)));
-	counter(out, "dynaseal_rmw_total", "UpdateItem requests on protected attributes that "
-		"dynaseal carried out itself (read, verify, apply, encrypt, write back).",
-		sum_at(each, n, offsetof(struct metrics, rmw)));
-	counter(out, "dynaseal_rmw_conflicts_total", "Write-backs of those updates that found the "
+	evbuffer_add_printf(out, "# HELP dynaseal_rmw_total Writes on protected attributes that dynaseal "
+			    "carried out itself (read, verify, evaluate, encrypt, write back), by "
+			    "operation.\n# TYPE dynaseal_rmw_total counter\n");
+	for (size_t i = 0; i < sizeof(rmw_ops) / sizeof(rmw_ops[0]); i++) {
+		size_t op = op_index(rmw_ops[i]);
+		evbuffer_add_printf(out, "dynaseal_rmw_total{operation=\"%s\"} %llu\n", rmw_ops[i],
+				    (unsigned long long)sum_at(each, n, offsetof(struct metrics, rmw) +
+							       op * sizeof(metrics_counter)));
+	}
+	counter(out, "dynaseal_rmw_conflicts_total", "Write-backs of those writes that found an "
 		"item changed by another writer, and started over.",
 		sum_at(each, n, offsetof(struct metrics, rmw_conflicts)));
 	for (size_t i = 0; i < n; i++)

@@ -34,7 +34,7 @@ struct metrics {
 	metrics_counter items_encrypted;             /* items encrypted and signed */
 	metrics_counter items_decrypted;             /* items verified and decrypted */
 	metrics_counter item_failures;               /* items that failed verification */
-	metrics_counter rmw;                         /* updates dynaseal carried out (route_rmw.c) */
+	metrics_counter rmw[METRICS_OPS];            /* writes dynaseal carried out, by operation */
 	metrics_counter rmw_conflicts;               /* their writes that found the item changed */
 	atomic_int connections;                      /* client connections open now */
 };
@@ -44,6 +44,8 @@ struct metrics {
 double metrics_elapsed_ms(const struct timespec *start);
 void metrics_request(struct metrics *m, const char *op, int status, double latency_ms,
 		     size_t bytes_in, size_t bytes_out);
+/* Counts a write dynaseal carried out itself (read, evaluate, write back) for operation op. */
+void metrics_rmw(struct metrics *m, const char *op);
 static inline void metrics_inc(metrics_counter *c, uint64_t n)
 {
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);

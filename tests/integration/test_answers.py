@@ -446,9 +446,9 @@ class FakeUpstreamAnswersTest(Refusals, unittest.TestCase):
     def transact_write(self):
         return self.app.transact_write_items(TransactItems=[
             {"Put": {"TableName": TABLE, "Item": dict(GENUINE, pk={"S": "u2"})}},
-            {"Update": {"TableName": TABLE, "Key": KEY, "UpdateExpression": "SET visits = :v",
-                        "ExpressionAttributeValues": {":v": {"N": "2"}},
-                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}])
+            {"ConditionCheck": {"TableName": TABLE, "Key": KEY, "ConditionExpression": "visits = :v",
+                                "ExpressionAttributeValues": {":v": {"N": "2"}},
+                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}])
 
     # ---- shapes that hide an item -------------------------------------------------------
 

@@ -412,22 +412,24 @@ class ModelTest(unittest.TestCase):
                 acts.append({"Put": {"TableName": t, "Item": item}})
                 after[(t, self.kid(k))] = item
             elif r < 0.7:
-                # A transaction's update writes DO_NOTHING attributes only, of an item that exists.
-                expr, names, values, new = self.update_plan(old, k, protected_ok=False)
+                # An update of any attributes, of an item that exists or not (an upsert); with
+                # signed or encrypted ones dynaseal carries the transaction out.
+                expr, names, values, new = self.update_plan(old, k)
                 u = {"TableName": t, "Key": k, "UpdateExpression": expr, "ExpressionAttributeNames": names}
                 if values:
                     u["ExpressionAttributeValues"] = values
                 acts.append({"Update": u})
-                ok = ok and old is not None
                 after[(t, self.kid(k))] = new
             elif r < 0.85:
                 acts.append({"Delete": {"TableName": t, "Key": k}})
                 after[(t, self.kid(k))] = None
             else:
+                # On a signed attribute (DynamoDB evaluates it) or an encrypted one (dynaseal does).
                 exists = self.rng.random() < 0.5
-                acts.append({"ConditionCheck": {"TableName": t, "Key": k, "ExpressionAttributeNames": {"#t": "tag"},
+                attr = self.rng.choice(("tag",) + ENC)
+                acts.append({"ConditionCheck": {"TableName": t, "Key": k, "ExpressionAttributeNames": {"#t": attr},
                                                 "ConditionExpression": "attribute_%sexists(#t)" % ("" if exists else "not_")}})
-                ok = ok and ((old is not None and "tag" in old) == exists)
+                ok = ok and ((old is not None and attr in old) == exists)
         if not ok:
             with self.assertRaises(self.app.exceptions.TransactionCanceledException):
                 self.app.transact_write_items(TransactItems=acts)
@@ -517,8 +519,11 @@ class ModelTest(unittest.TestCase):
         self.check_backend()
         # The updates of signed and encrypted attributes were carried out by dynaseal itself.
         if counts.get("op_update", 0) >= 20 and not h.DIRECT:
-            rmw = re.search(r"^dynaseal_rmw_total (\d+)", h.metrics(self.proxy), re.M)
+            rmw = re.search(r"^dynaseal_rmw_total\{operation=\"UpdateItem\"\} (\d+)", h.metrics(self.proxy), re.M)
             self.assertTrue(rmw and int(rmw.group(1)) > 0, "no update went through dynaseal_rmw")
+        if counts.get("op_transact_write", 0) >= 20 and not h.DIRECT:
+            rmw = re.search(r"^dynaseal_rmw_total\{operation=\"TransactWriteItems\"\} (\d+)", h.metrics(self.proxy), re.M)
+            self.assertTrue(rmw and int(rmw.group(1)) > 0, "no transaction was carried out by dynaseal")
 
     def check_backend(self):
         """The backend, read without dynaseal: the model's items exactly, ciphertext only."""
