@@ -16,6 +16,7 @@
  */
 #include "proxy/ddb/ddb_expr.h"
 #include "proxy/ddb/ddb_expr_lex.h"
+#include "proxy/ddb/ddb_reserved.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,8 @@ struct parser {
 	struct arena *arena;         /* where nodes are made */
 	size_t group_open;           /* the '(' of the last parenthesized condition closed */
 	size_t group_close;          /* its ')' */
+	size_t reserved_off;         /* the first reserved word used as a name, */
+	size_t reserved_len;         /* refused once the expression parsed (reserved_len > 0) */
 };
 
 /* One function: where it may appear and what its arguments are. */
@@ -63,10 +66,6 @@ static const struct func_def funcs[] = {
 
 /* The grammar's own keywords (case-insensitive): never a bare attribute name.  DynamoDB's
  * full reserved-word list is longer; DynamoDB refuses the rest itself. */
-static const char *const keywords[] = {
-	"AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE",
-};
-
 /* The update clauses, indexed by enum ddb_clause (and its bit in parse_update()'s "seen"). */
 static const char *const clauses[] = { "SET", "REMOVE", "ADD", "DELETE" };
 
@@ -133,13 +132,15 @@ static int is_word_tok(const struct parser *p, const char *w)
 	       strncasecmp(p->s + p->cur.off, w, p->cur.len) == 0;
 }
 
-static int is_keyword(const struct parser *p)
+/* Notes a bare name that DynamoDB reserves: the expression is refused for it once it parsed
+ * (a syntax error is told first, as DynamoDB does). */
+static void note_reserved(struct parser *p)
 {
-	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
-		if (is_word_tok(p, keywords[i]))
-			return 1;
+	if (p->cur.type == TOK_IDENT && p->reserved_len == 0 &&
+	    ddb_reserved(p->s + p->cur.off, p->cur.len)) {
+		p->reserved_off = p->cur.off;
+		p->reserved_len = p->cur.len;
 	}
-	return 0;
 }
 
 /* Bounds the recursion: every nested construct enters once and leaves once. */
@@ -251,13 +252,7 @@ static struct ddb_node *parse_path(struct parser *p)
 {
 	struct ddb_node *path, *el;
 
-	if (p->cur.type == TOK_IDENT && is_keyword(p)) {
-		ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: Attribute name is a reserved "
-			     "keyword; reserved keyword: %.*s (at offset %zu; use an "
-			     "ExpressionAttributeNames placeholder)", p->param, (int)p->cur.len,
-			     p->s + p->cur.off, p->cur.off);
-		return NULL;
-	}
+	note_reserved(p);
 	if (p->cur.type != TOK_IDENT && p->cur.type != TOK_NAME_PH) {
 		syntax_error(p, "a document path (an attribute name or #placeholder)");
 		return NULL;
@@ -274,6 +269,7 @@ static struct ddb_node *parse_path(struct parser *p)
 				syntax_error(p, "a name or #placeholder after '.'");
 				return NULL;
 			}
+			note_reserved(p);
 			if ((el = name_node(p)) == NULL)
 				return NULL;
 		} else if (p->cur.type == TOK_LBRACKET) {
@@ -716,6 +712,12 @@ int ddb_expr_parse(enum ddb_expr_kind kind, const char *param, const char *expr,
 		return syntax_error(&p, kind == DDB_EXPR_PROJECTION ? "',' between paths" :
 				    kind == DDB_EXPR_CONDITION ? "AND, OR or the end of the expression" :
 				    "the end of the expression");
+	if (p.reserved_len > 0) {
+		ds_error_set(err, 400, DS_ERR_VALIDATION, "Invalid %s: Attribute name is a reserved "
+			     "keyword; reserved keyword: %.*s", p.param, (int)p.reserved_len,
+			     p.s + p.reserved_off);
+		return -1;
+	}
 	out->root = root;
 	return 0;
 }

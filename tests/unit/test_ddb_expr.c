@@ -138,7 +138,7 @@ static void test_condition_operators(void **state)
 	COND("#yr = :yyyy and title between :letter1 and :letter2", "{\"#yr\":\"year\"}",
 	     "year:0:0 title:0:0");
 	COND("price BETWEEN :lo AND :hi or tags.color IN (:a, :b)", NULL, "price:0:0 tags:0:1");
-	COND("\tname = :n\r\n AND\nage > :a ", NULL, "name:0:0 age:0:0");
+	COND("\tnm = :n\r\n AND\nage > :a ", NULL, "nm:0:0 age:0:0");
 	COND("_private = :v AND a1 = :w", NULL, "_private:0:0 a1:0:0");
 	/* Keywords are case-insensitive. */
 	COND("a = :v aNd b = :w Or NoT c = :x", NULL, "a:0:0 b:0:0 c:0:0");
@@ -159,9 +159,9 @@ static void test_condition_paths(void **state)
 	COND("#ab = :v", "{\"#ab\":\"a.b\"}", "a.b:0:0");
 	COND("#ab.c = :v", "{\"#ab\":\"a.b\"}", "a.b:0:1");
 	/* The same name twice is reported twice; the text is resolved, not the placeholder. */
-	COND("#n = :a OR #n = :b OR name = :c", "{\"#n\":\"name\"}", "name:0:0 name:0:0 name:0:0");
-	/* Keywords and function names are fine below the top level. */
-	COND("a.size = :v AND b.and = :w", NULL, "a:0:1 b:0:1");
+	COND("#n = :a OR #n = :b OR nm = :c", "{\"#n\":\"nm\"}", "nm:0:0 nm:0:0 nm:0:0");
+	/* Reserved words stand for names through placeholders, below the top level too. */
+	COND("a.#s = :v AND b.#a = :w", "{\"#s\":\"size\",\"#a\":\"and\"}", "a:0:1 b:0:1");
 }
 
 static void test_updates(void **state)
@@ -286,8 +286,15 @@ static void test_syntax_errors(void **state)
 	fails_with(DDB_EXPR_CONDITION, "(a = :v) (b = :w)", NULL, "offset 9 near \"(\"");
 	/* Keywords are never bare names. */
 	fails(DDB_EXPR_CONDITION, "a = :v AND in = :w", NULL,
-	      "Invalid ConditionExpression: Attribute name is a reserved keyword; reserved keyword: "
-	      "in (at offset 11; use an ExpressionAttributeNames placeholder)");
+	      "Invalid ConditionExpression: Attribute name is a reserved keyword; reserved keyword: in");
+	/* DynamoDB's 573 reserved words, in any case, at any level of a path. */
+	fails(DDB_EXPR_UPDATE, "SET Status = :v", NULL,
+	      "Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: Status");
+	fails_with(DDB_EXPR_CONDITION, "a.size = :v", NULL, "reserved keyword: size");
+	fails_with(DDB_EXPR_CONDITION, "a[0].year = :v", NULL, "reserved keyword: year");
+	fails_with(DDB_EXPR_PROJECTION, "a, zone", NULL, "reserved keyword: zone");
+	fails_with(DDB_EXPR_PROJECTION, "ABORT", NULL, "reserved keyword: ABORT");
+	COND("zones = :v AND abor = :w AND a.nomen = :x", NULL, "zones:0:0 abor:0:0 a:0:1");
 	fails_with(DDB_EXPR_PROJECTION, "a, Delete", NULL, "reserved keyword: Delete");
 	/* Functions: known names only, case-sensitive, in their own grammar and place. */
 	fails(DDB_EXPR_CONDITION, "foo(a)", NULL,
@@ -524,14 +531,14 @@ static void test_projection_strip(void **state)
 {
 	struct ddb_projection p;
 	struct ds_error err = { 0 };
-	cJSON *names = cJSON_Parse("{\"#d\":\"a.b\"}");
+	cJSON *names = cJSON_Parse("{\"#d\":\"a.b\",\"#n\":\"name\"}");
 	cJSON *item = cJSON_Parse("{\"name\":{\"S\":\"a\"},\"tags\":{\"L\":[{\"S\":\"x\"},{\"S\":\"y\"}]},"
 				  "\"email\":{\"S\":\"e\"},\"a.b\":{\"N\":\"1\"},\"a\":{\"N\":\"2\"},"
 				  "\"aws_dbe_head\":{\"B\":\"AA==\"}}");
 	char *out;
 
 	(void)state;
-	assert_int_equal(ddb_projection_parse("name, tags[1], #d", names, &p, &err), 0);
+	assert_int_equal(ddb_projection_parse("#n, tags[1], #d", names, &p, &err), 0);
 	ddb_projection_strip(&p, item);
 	out = cJSON_PrintUnformatted(item);
 	/* tags asked for through tags[1] is kept whole; "a.b" is not "a". */
