@@ -534,8 +534,12 @@ static int prepare(struct route_state *st)
 	case ROUTE_TRANSACT_GET:
 	case ROUTE_TRANSACT_WRITE:
 		return prepare_transact(st, req);
-	case ROUTE_PARTIQL:
-		return route_partiql_prepare(st, req);
+	case ROUTE_PARTIQL: {
+		int rc = route_partiql_prepare(st, req);
+		if (rc != ROUTE_PARTIQL_TRANSLATED)
+			return rc;
+		break;          /* st->op is now the classic operation req holds */
+	}
 	default:
 		break;
 	}
@@ -629,6 +633,20 @@ static void request_ready(void *arg, struct crypt_batch *b, const struct ds_erro
 	if (st->tx != NULL && route_tx_keep(st, crypt_batch_doc(b)) != 0) {
 		ds_error_set(&ferr, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 		route_fail(st, &ferr);
+		return;
+	}
+	if (st->partiql_op != NULL) {
+		/* The classic request a statement became goes as that operation. */
+		cJSON *copy = cJSON_Duplicate(crypt_batch_doc(b), 1);
+		crypt_batch_free(b);
+		st->batch = NULL;
+		st->req = NULL;
+		if (copy == NULL) {
+			ds_error_set(&ferr, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+			route_fail(st, &ferr);
+			return;
+		}
+		route_send_as(st, st->partiql_op, copy, route_response_cb);
 		return;
 	}
 	if (route_tx_active(st)) {

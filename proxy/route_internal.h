@@ -80,14 +80,20 @@ struct route_state {
 	struct route_rmw *rmw;             /* UpdateItem carried out by dynaseal (route_rmw.c) */
 	struct route_tx *tx;               /* TransactWriteItems actions it carries out (route_tx.c) */
 	struct route_filter *filter;       /* a filter dynaseal applies (route_filter.c) */
+	const char *partiql_op;            /* ExecuteStatement carried out as this operation */
+	int partiql_insert;                /* ... for an INSERT */
 	struct ds_error err;               /* the refusal being answered */
 };
 
 /* Sets st->err to a 400 ValidationException with the message; returns -1. */
 int route_refuse(struct route_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Checks a PartiQL request (route_partiql.c): 0 when it names no configured table, else -1
- * with st->err set. */
-int route_partiql_prepare(struct route_state *st, const cJSON *req);
+/* Checks a PartiQL request (route_partiql.c): 0 when it names no configured table, -1 with
+ * st->err set when it is refused, ROUTE_PARTIQL_TRANSLATED when req now holds the classic
+ * request that does what the statement does (st->op, st->partiql_op set). */
+#define ROUTE_PARTIQL_TRANSLATED 2
+int route_partiql_prepare(struct route_state *st, cJSON *req);
+/* A translated statement's answer (st->resp) in PartiQL's shape. */
+void route_partiql_answer(struct route_state *st, cJSON *doc);
 /* DynamoDB refuses an ExpressionAttributeNames or ExpressionAttributeValues (param) that is
  * empty or holds a placeholder none of the n expressions uses: refuses it in its words ("Value
  * provided in ExpressionAttributeValues unused in expressions: keys: {:a, :b}"); map may be

@@ -1,16 +1,32 @@
 /*
  * PartiQL (ExecuteStatement, BatchExecuteStatement, ExecuteTransaction) when tables are
- * configured: dynaseal cannot rewrite statements, so a statement that names a configured table
- * is refused, and so is a request of another shape than the operation's (a member it does not
- * define, a statement list that is not a list of statements), which DynamoDB might read where
- * dynaseal did not look.
+ * configured.  An ExecuteStatement on a configured table is read (ddb_partiql.c) into the
+ * classic request that does the same -- Query or Scan, PutItem if absent, UpdateItem if
+ * present, DeleteItem -- which then goes the way of any (encrypted, verified, carried out by
+ * dynaseal where it must); its answer goes back in PartiQL's shape: Items, and a NextToken
+ * that carries the LastEvaluatedKey with an HMAC under a key of this process, so that a
+ * client cannot make dynaseal start from a key it did not give out.
+ *
+ * BatchExecuteStatement and ExecuteTransaction naming a configured table are refused, and so
+ * is any request of another shape than the operation's (a member it does not define, a
+ * statement list that is not a list of statements), which DynamoDB might read where dynaseal
+ * did not look.
  */
 #include "proxy/route_internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "proxy/base/codec.h"
+#include "proxy/ddb/ddb_partiql.h"
 #include "proxy/worker.h"
 
 #define refuse route_refuse
@@ -85,13 +101,217 @@ static int check_statement(struct route_state *st, const cJSON *stmt, const char
 	t = partiql_table(st, stmt->valuestring);
 	if (t == NULL)
 		return 0;
-	return refuse(st, "table \"%s\": %s (PartiQL) cannot be used on a table dynaseal encrypts, "
-		      "because dynaseal cannot rewrite statements; use PutItem, GetItem, UpdateItem, "
-		      "DeleteItem, Query, Scan and their batch and transaction forms",
-		      t->name, st->t->op);
+	return refuse(st, "table \"%s\": %s (PartiQL) is not carried out on a table dynaseal "
+		      "encrypts; send each statement with ExecuteStatement, or use the classic "
+		      "operations and their batch and transaction forms", t->name, st->t->op);
 }
 
-int route_partiql_prepare(struct route_state *st, const cJSON *req)
+/* ---- NextToken --------------------------------------------------------------------------- */
+
+static unsigned char token_key[32];
+static pthread_once_t token_once = PTHREAD_ONCE_INIT;
+
+static void token_init(void)
+{
+	if (RAND_bytes(token_key, sizeof(token_key)) != 1)
+		abort();        /* no randomness: nothing safe to do */
+}
+
+static void token_mac(const char *json, size_t n, char hex[65])
+{
+	unsigned char mac[32];
+	unsigned int len = sizeof(mac);
+
+	pthread_once(&token_once, token_init);
+	HMAC(EVP_sha256(), token_key, sizeof(token_key), (const unsigned char *)json, n, mac, &len);
+	codec_hex_encode(mac, sizeof(mac), hex);
+}
+
+/* NextToken for a LastEvaluatedKey: base64(JSON) "." hex(HMAC(JSON)); malloc'd or NULL. */
+static char *token_of(const cJSON *lek)
+{
+	char *json = cJSON_PrintUnformatted(lek);
+	size_t n = json != NULL ? strlen(json) : 0;
+	char *tok = json != NULL ? malloc(CODEC_B64_ENC_LEN(n) + 66) : NULL;
+	size_t b;
+
+	if (tok != NULL) {
+		b = codec_b64_encode((const unsigned char *)json, n, tok);
+		tok[b] = '.';
+		token_mac(json, n, tok + b + 1);
+	}
+	cJSON_free(json);
+	return tok;
+}
+
+/* The LastEvaluatedKey a NextToken carries, or NULL when it is not one this process gave. */
+static cJSON *key_of_token(const char *tok)
+{
+	const char *dot = strrchr(tok, '.');
+	size_t n = dot != NULL ? (size_t)(dot - tok) : 0;
+	unsigned char *json;
+	char hex[65];
+	long len;
+	cJSON *key = NULL;
+
+	if (dot == NULL || strlen(dot + 1) != 64 || (json = malloc(n + 1)) == NULL)
+		return NULL;
+	len = codec_b64_decode(tok, n, json);
+	if (len >= 0) {
+		json[len] = '\0';
+		token_mac((const char *)json, (size_t)len, hex);
+		if (CRYPTO_memcmp(hex, dot + 1, 64) == 0)
+			key = cJSON_ParseWithLength((const char *)json, (size_t)len);
+	}
+	free(json);
+	return key;
+}
+
+/* ---- ExecuteStatement ---------------------------------------------------------------------- */
+
+static enum route_op classic_op(const char *op)
+{
+	return strcmp(op, "Query") == 0 ? ROUTE_QUERY : strcmp(op, "Scan") == 0 ? ROUTE_SCAN :
+	       strcmp(op, "PutItem") == 0 ? ROUTE_PUT : strcmp(op, "UpdateItem") == 0 ? ROUTE_UPDATE :
+	       ROUTE_DELETE;
+}
+
+/* Moves the members of from into to (emptied first). */
+static void replace_members(cJSON *to, cJSON *from)
+{
+	cJSON *c;
+
+	while (to->child != NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(to, to->child->string);
+	while ((c = from->child) != NULL) {
+		cJSON_DetachItemViaPointer(from, c);
+		cJSON_AddItemToObject(to, c->string, c);
+	}
+}
+
+/* The statement on configured table t becomes its classic request, in req's place.  Returns
+ * ROUTE_PARTIQL_TRANSLATED, or -1 with st->err set. */
+static int translate(struct route_state *st, cJSON *req, const struct ddb_partiql *pq,
+		     const struct config_table *t)
+{
+	static const char *const carried[] = { "ReturnConsumedCapacity",
+		"ReturnValuesOnConditionCheckFailure", NULL };
+	const cJSON *next = cJSON_GetObjectItemCaseSensitive(req, "NextToken");
+	const cJSON *consistent = cJSON_GetObjectItemCaseSensitive(req, "ConsistentRead");
+	const cJSON *limit = cJSON_GetObjectItemCaseSensitive(req, "Limit");
+	const char *op = NULL;
+	struct ds_error e;
+	cJSON *classic = ddb_partiql_request(pq, t->partition_key, t->sort_key, &op, &e);
+
+	if (classic == NULL) {
+		st->err = e;        /* DynamoDB's own words */
+		return -1;
+	}
+	for (size_t i = 0; carried[i] != NULL; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, carried[i]);
+		if (v != NULL)
+			cJSON_AddItemToObject(classic, carried[i], cJSON_Duplicate(v, 1));
+	}
+	if (pq->kind == DDB_PQ_SELECT) {
+		if (consistent != NULL)
+			cJSON_AddItemToObject(classic, "ConsistentRead", cJSON_Duplicate(consistent, 1));
+		if (limit != NULL)
+			cJSON_AddItemToObject(classic, "Limit", cJSON_Duplicate(limit, 1));
+		if (next != NULL) {
+			cJSON *key = cJSON_IsString(next) ? key_of_token(next->valuestring) : NULL;
+			if (key == NULL) {
+				cJSON_Delete(classic);
+				return route_refuse(st, "table \"%s\": ExecuteStatement: the NextToken is not "
+						    "one dynaseal gave out (a token is good in the dynaseal "
+						    "process that gave it)", t->name);
+			}
+			cJSON_AddItemToObject(classic, "ExclusiveStartKey", key);
+		}
+	}
+	replace_members(req, classic);
+	cJSON_Delete(classic);
+	st->partiql_op = op;
+	st->partiql_insert = pq->kind == DDB_PQ_INSERT;
+	st->op = classic_op(op);
+	st->index = pq->index != NULL;
+	return ROUTE_PARTIQL_TRANSLATED;
+}
+
+static int execute_statement(struct route_state *st, cJSON *req)
+{
+	const cJSON *stmt = cJSON_GetObjectItemCaseSensitive(req, "Statement");
+	struct ddb_partiql pq;
+	struct ds_error e;
+	const struct config_table *t;
+	int rc;
+
+	if (!cJSON_IsString(stmt))
+		return refuse(st, "%s: request.Statement must be a string", st->t->op);
+	if (ddb_partiql_parse(stmt->valuestring, cJSON_GetObjectItemCaseSensitive(req, "Parameters"),
+			      &pq, &e) != 0) {
+		/* Unread: refused if it may name a configured table, else DynamoDB's to answer;
+		 * DynamoDB's own errors in its words, dynaseal's refusals naming the table. */
+		int refused = pq.refused;
+		t = partiql_table(st, stmt->valuestring);
+		ddb_partiql_free(&pq);
+		if (t == NULL)
+			return 0;
+		st->err = e;
+		if (e.status == 400 && refused)
+			snprintf(st->err.message, sizeof(st->err.message), "table \"%s\": ExecuteStatement: %s",
+				 t->name, e.message);
+		return -1;
+	}
+	t = route_table(st, pq.table);
+	rc = t == NULL ? 0 : translate(st, req, &pq, t);
+	ddb_partiql_free(&pq);
+	if (rc == ROUTE_PARTIQL_TRANSLATED)
+		st->involved = 1;
+	return rc;
+}
+
+void route_partiql_answer(struct route_state *st, cJSON *doc)
+{
+	cJSON *items = cJSON_CreateArray();
+	cJSON *c;
+
+	if (items == NULL)
+		return;
+	if (st->resp->status != 200) {
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(doc, "__type");
+		cJSON_Delete(items);
+		if (st->partiql_insert && cJSON_IsString(type) &&
+		    strstr(type->valuestring, "#ConditionalCheckFailedException") != NULL) {
+			/* INSERT of a key that is there. */
+			cJSON_ReplaceItemInObjectCaseSensitive(doc, "__type", cJSON_CreateString(
+				"com.amazonaws.dynamodb.v20120810#DuplicateItemException"));
+			cJSON_ReplaceItemInObjectCaseSensitive(doc, "message", cJSON_CreateString(
+				"Duplicate primary key exists in table"));
+			cJSON_DeleteItemFromObjectCaseSensitive(doc, "Item");
+		}
+		return;
+	}
+	if ((c = cJSON_DetachItemFromObjectCaseSensitive(doc, "Items")) != NULL) {
+		cJSON_Delete(items);
+		items = c;
+	} else if ((c = cJSON_DetachItemFromObjectCaseSensitive(doc, "Attributes")) != NULL) {
+		cJSON_AddItemToArray(items, c);
+	}
+	c = cJSON_DetachItemFromObjectCaseSensitive(doc, "LastEvaluatedKey");
+	if (c != NULL) {
+		char *tok = token_of(c);
+		cJSON_Delete(c);
+		if (tok != NULL)
+			cJSON_AddStringToObject(doc, "NextToken", tok);
+		free(tok);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(doc, "Count");
+	cJSON_DeleteItemFromObjectCaseSensitive(doc, "ScannedCount");
+	cJSON_DeleteItemFromObjectCaseSensitive(doc, "ItemCollectionMetrics");
+	cJSON_AddItemToObject(doc, "Items", items);
+}
+
+int route_partiql_prepare(struct route_state *st, cJSON *req)
 {
 	const char *op = st->t->op;
 	const char *list_name = NULL;
@@ -116,7 +336,7 @@ int route_partiql_prepare(struct route_state *st, const cJSON *req)
 	if (check_partiql_members(st, req, outer, "") != 0)
 		return -1;
 	if (list_name == NULL)
-		return check_statement(st, cJSON_GetObjectItemCaseSensitive(req, "Statement"), "request");
+		return execute_statement(st, req);
 	list = cJSON_GetObjectItemCaseSensitive(req, list_name);
 	if (!cJSON_IsArray(list))
 		return refuse(st, "%s: %s must be a list of statements", op, list_name);
@@ -130,4 +350,3 @@ int route_partiql_prepare(struct route_state *st, const cJSON *req)
 	}
 	return 0;
 }
-

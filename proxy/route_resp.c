@@ -657,6 +657,8 @@ static void response_ready(void *arg, struct crypt_batch *b, const struct ds_err
 		}
 	if (st->rmw != NULL)
 		route_rmw_answer(st, doc);
+	if (st->partiql_op != NULL)
+		route_partiql_answer(st, doc);
 	if (st->op == ROUTE_BATCH_GET)
 		restore_unprocessed_keys(st, doc);
 	if (st->op == ROUTE_BATCH_WRITE && restore_unprocessed_items(st, doc) != 0) {
@@ -734,7 +736,8 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	}
 	if ((!success && st->legacy_updates && reword_legacy_error(st, doc)) || changed)
 		rc = 1;         /* the answer changes: it goes through response_ready */
-	if (rc == 0 && crypt_batch_len(st->batch) == 0 && !(success && route_filter_count_only(st)) &&
+	if (rc == 0 && crypt_batch_len(st->batch) == 0 && st->partiql_op == NULL &&
+	    !(success && route_filter_count_only(st)) &&
 	    !(success && st->op == ROUTE_BATCH_WRITE &&
 	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "UnprocessedItems")) > 0) &&
 	    !(success && st->op == ROUTE_BATCH_GET &&
