@@ -263,6 +263,18 @@ static int execute_statement(struct route_state *st, cJSON *req)
 		return -1;
 	}
 	t = route_table(st, pq.table);
+	if (t == NULL) {
+		/* A table named in another letter case is refused rather than trusted to be
+		 * another table: PartiQL reads unquoted names without regard to case. */
+		const struct config *cfg = st->t->gen->cfg;
+		for (size_t i = 0; i < cfg->tables_len; i++)
+			if (strcasecmp(cfg->tables[i].name, pq.table) == 0) {
+				refuse(st, "table \"%s\": ExecuteStatement names it \"%.64s\"; name the "
+				       "table as it is spelt", cfg->tables[i].name, pq.table);
+				ddb_partiql_free(&pq);
+				return -1;
+			}
+	}
 	rc = t == NULL ? 0 : translate(st, req, &pq, t);
 	ddb_partiql_free(&pq);
 	if (rc == ROUTE_PARTIQL_TRANSLATED)

@@ -78,6 +78,43 @@ static long key_conj(const struct ddb_partiql *pq, const char *name, int *read_e
 	return found;
 }
 
+/* Whether text is "#qN op :qM" (op not <>), "#qN BETWEEN :qA AND :qB" or
+ * "begins_with(#qN, :qM)": the form of a sort key condition. */
+static int range_form(const char *t)
+{
+	char op[3] = "";
+	int n = -1;
+
+	if (sscanf(t, "begins_with(#q%*d, :q%*d)%n", &n) >= 0 && n > 0 && t[n] == '\0')
+		return 1;
+	n = -1;
+	if (sscanf(t, "#q%*d BETWEEN :q%*d AND :q%*d%n", &n) >= 0 && n > 0 && t[n] == '\0')
+		return 1;
+	n = -1;
+	if (sscanf(t, "#q%*d %2[<>=] :q%*d%n", op, &n) == 1 && n > 0 && t[n] == '\0')
+		return strcmp(op, "<>") != 0;
+	return 0;
+}
+
+/* The one conjunct that reads the sort key sk and nothing else, in a key condition's form;
+ * -1 when there is none such (or another conjunct reads sk too). */
+static long range_conj(const struct ddb_partiql *pq, const char *sk)
+{
+	long found = -1;
+
+	for (size_t i = 0; i < pq->where_len; i++) {
+		const struct ddb_pq_conj *c = &pq->where[i];
+		for (size_t k = 0; k < c->names_len; k++) {
+			if (strcmp(c->names[k], sk) != 0)
+				continue;
+			if (found >= 0 || c->names_len != 1 || !range_form(c->text))
+				return -1;
+			found = (long)i;
+		}
+	}
+	return found;
+}
+
 /* The conjuncts but skip_a and skip_b, joined by AND (NULL when none); *head put first. */
 static char *join_conj(const struct ddb_partiql *pq, long skip_a, long skip_b, const char *head)
 {
@@ -109,19 +146,24 @@ cJSON *ddb_partiql_request(const struct ddb_partiql *pq, const char *pk, const c
 	memset(err, 0, sizeof(*err));
 	ok = req != NULL && pk_ph != NULL && cJSON_AddStringToObject(req, "TableName", pq->table) != NULL;
 	switch (pq->kind) {
-	case DDB_PQ_SELECT:
+	case DDB_PQ_SELECT: {
 		if (pq->projection != NULL)
 			ok = ok && cJSON_AddStringToObject(req, "ProjectionExpression", pq->projection);
 		texts[0] = pq->projection != NULL ? strdup(pq->projection) : NULL;
-		if (pq->index == NULL && kp >= 0 && !pk_else && !sk_else) {
-			/* pk = v [AND sk = v]: a Query; the rest filters (which may not read a key:
-			 * when it does, a Scan). */
+		long kr = sk != NULL && ks < 0 && sk_else ? range_conj(pq, sk) : -1;
+		if (pq->index == NULL && kp >= 0 && !pk_else && (!sk_else || kr >= 0)) {
+			/* pk = v [AND a condition on sk]: a Query; the rest filters (which may not
+			 * read a key: when it would, a Scan). */
 			struct sb kc = { 0 };
 			*op = "Query";
 			/* Written name first, as a key condition must be. */
 			pq_sb_add(&kc, "%s = %s", pk_ph, pq->where[kp].eq_value->string);
 			if (ks >= 0)
 				pq_sb_add(&kc, " AND %s = %s", ph_of(pq, sk), pq->where[ks].eq_value->string);
+			if (kr >= 0) {
+				pq_sb_add(&kc, " AND %s", pq->where[kr].text);
+				ks = kr;
+			}
 			texts[1] = kc.oom ? (free(kc.p), NULL) : kc.p;
 			texts[2] = join_conj(pq, kp, ks, NULL);
 			ok = ok && texts[1] != NULL &&
@@ -136,6 +178,7 @@ cJSON *ddb_partiql_request(const struct ddb_partiql *pq, const char *pk, const c
 				    cJSON_AddStringToObject(req, "FilterExpression", texts[2]) != NULL);
 		}
 		break;
+	}
 	case DDB_PQ_INSERT: {
 		char cond[64];
 		*op = "PutItem";

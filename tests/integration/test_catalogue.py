@@ -392,7 +392,7 @@ class CatalogueTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             return [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
         want, got = run(self.direct), run(self.proxy)
-        self.assertEqual(len(want), 13)
+        self.assertEqual(len(want), 16)
         for w, g in zip(want, got):
             with self.subTest(step=w["step"]):
                 if w["step"] == "type error":      # MOTO_STATIC_TYPE, above

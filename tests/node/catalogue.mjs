@@ -6,7 +6,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DynamoDBDocumentClient, PutCommand, GetCommand, UpdateCommand, DeleteCommand, QueryCommand,
-  ScanCommand, TransactWriteCommand, BatchGetCommand,
+  ScanCommand, TransactWriteCommand, BatchGetCommand, ExecuteStatementCommand,
 } from "@aws-sdk/lib-dynamodb";
 
 const table = process.argv[2];
@@ -53,6 +53,16 @@ const steps = [
     { Put: { TableName: table, Item: { pk: "js-3", email: "cy@example.com", name: "Cy" } } },
     { Update: { TableName: table, Key: { pk: "js-1" }, UpdateExpression: "ADD visits :one",
       ExpressionAttributeValues: { ":one": 10 } } }] })],
+  ["transaction on encrypted", () => new TransactWriteCommand({ TransactItems: [
+    { Update: { TableName: table, Key: { pk: "js-3" }, UpdateExpression: "SET email = :e",
+      ConditionExpression: "begins_with(email, :c)", ExpressionAttributeValues: { ":e": "cy@new.example", ":c": "cy" } } },
+    { ConditionCheck: { TableName: table, Key: { pk: "js-1" }, ConditionExpression: "attribute_exists(email)" } }] })],
+  ["transaction on encrypted, false", () => new TransactWriteCommand({ TransactItems: [
+    { Update: { TableName: table, Key: { pk: "js-3" }, UpdateExpression: "SET email = :e",
+      ConditionExpression: "email = :old", ExpressionAttributeValues: { ":e": "never@example", ":old": "cy@example.com" },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD" } }] })],
+  ["PartiQL", () => new ExecuteStatementCommand({ Statement: `SELECT pk, email FROM "${table}" WHERE pk = ?`,
+    Parameters: ["js-3"] })],
   ["batch get", () => new BatchGetCommand({ RequestItems: { [table]: { Keys: [{ pk: "js-1" }, { pk: "js-3" }],
     ProjectionExpression: "pk, email, visits" } } })],
   ["type error", () => new UpdateCommand({ TableName: table, Key: { pk: "js-1" },

@@ -53,11 +53,30 @@ static void test_select(void **state)
 	  "\"#q1 = :q0 AND #q2 = :q1\",\"FilterExpression\":\"#q3 <> :q2\",\"ExpressionAttributeNames\":"
 	  "{\"#q0\":\"email\",\"#q1\":\"pk\",\"#q2\":\"sk\",\"#q3\":\"n\"},\"ExpressionAttributeValues\":"
 	  "{\":q0\":{\"S\":\"a\"},\":q1\":{\"N\":\"2\"},\":q2\":{\"N\":\"1\"}}}");
-	/* A filter that reads a key attribute, an OR, or an index: a Scan. */
+	/* One condition of a key condition's form on the sort key joins the key condition. */
 	T("SELECT * FROM t WHERE pk = 'a' AND sk > 3",
-	  "Scan {\"TableName\":\"t\",\"FilterExpression\":\"#q0 = :q0 AND #q1 > :q1\","
+	  "Query {\"TableName\":\"t\",\"KeyConditionExpression\":\"#q0 = :q0 AND #q1 > :q1\","
 	  "\"ExpressionAttributeNames\":{\"#q0\":\"pk\",\"#q1\":\"sk\"},\"ExpressionAttributeValues\":"
 	  "{\":q0\":{\"S\":\"a\"},\":q1\":{\"N\":\"3\"}}}");
+	T("SELECT * FROM t WHERE sk BETWEEN 1 AND 5 AND pk = 'a'",
+	  "Query {\"TableName\":\"t\",\"KeyConditionExpression\":\"#q1 = :q2 AND #q0 BETWEEN :q0 AND "
+	  ":q1\",\"ExpressionAttributeNames\":{\"#q0\":\"sk\",\"#q1\":\"pk\"},"
+	  "\"ExpressionAttributeValues\":{\":q0\":{\"N\":\"1\"},\":q1\":{\"N\":\"5\"},\":q2\":"
+	  "{\"S\":\"a\"}}}");
+	/* A filter that would read a key attribute, an OR, or an index: a Scan. */
+	T("SELECT * FROM t WHERE pk = 'a' AND sk <> 3",
+	  "Scan {\"TableName\":\"t\",\"FilterExpression\":\"#q0 = :q0 AND #q1 <> :q1\","
+	  "\"ExpressionAttributeNames\":{\"#q0\":\"pk\",\"#q1\":\"sk\"},\"ExpressionAttributeValues\":"
+	  "{\":q0\":{\"S\":\"a\"},\":q1\":{\"N\":\"3\"}}}");
+	T("SELECT pk FROM t WHERE pk = 'a' AND sk > 3 AND sk < 9",
+	  "Scan {\"TableName\":\"t\",\"ProjectionExpression\":\"#q0\",\"FilterExpression\":\"#q0 = :q0 "
+	  "AND #q1 > :q1 AND #q1 < :q2\",\"ExpressionAttributeNames\":{\"#q0\":\"pk\",\"#q1\":\"sk\"},"
+	  "\"ExpressionAttributeValues\":{\":q0\":{\"S\":\"a\"},\":q1\":{\"N\":\"3\"},\":q2\":"
+	  "{\"N\":\"9\"}}}");
+	T("SELECT pk FROM t WHERE pk = 'a' AND 3 < sk",
+	  "Scan {\"TableName\":\"t\",\"ProjectionExpression\":\"#q0\",\"FilterExpression\":\"#q0 = :q0 "
+	  "AND :q1 < #q1\",\"ExpressionAttributeNames\":{\"#q0\":\"pk\",\"#q1\":\"sk\"},"
+	  "\"ExpressionAttributeValues\":{\":q0\":{\"S\":\"a\"},\":q1\":{\"N\":\"3\"}}}");
 	T("SELECT a.b[2], \"c d\" FROM \"t\".\"i\" WHERE x IS NOT MISSING OR begins_with(e, 'q')",
 	  "Scan {\"TableName\":\"t\",\"ProjectionExpression\":\"#q0.#q1[2], #q2\",\"IndexName\":\"i\","
 	  "\"FilterExpression\":\"(attribute_exists(#q3)) OR (begins_with(#q4, :q0))\","
