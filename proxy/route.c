@@ -538,6 +538,8 @@ static int prepare(struct route_state *st)
 		int rc = route_partiql_prepare(st, req);
 		if (rc != ROUTE_PARTIQL_TRANSLATED)
 			return rc;
+		if (st->op == ROUTE_TRANSACT_GET || st->op == ROUTE_TRANSACT_WRITE)
+			return prepare_transact(st, req);
 		break;          /* st->op is now the classic operation req holds */
 	}
 	default:
@@ -602,6 +604,7 @@ static void route_state_free(struct route_state *st)
 	}
 	free(st->strips);
 	free(st->projs);
+	free(st->partiql_inserts);
 	http_msg_free(st->resp);
 	free(st);
 }

@@ -82,6 +82,8 @@ struct route_state {
 	struct route_filter *filter;       /* a filter dynaseal applies (route_filter.c) */
 	const char *partiql_op;            /* ExecuteStatement carried out as this operation */
 	int partiql_insert;                /* ... for an INSERT */
+	unsigned char *partiql_inserts;    /* ExecuteTransaction: which statements are INSERTs */
+	size_t partiql_n;                  /* ... of how many (0: not a transaction) */
 	struct ds_error err;               /* the refusal being answered */
 };
 

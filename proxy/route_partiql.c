@@ -237,6 +237,18 @@ static int translate(struct route_state *st, cJSON *req, const struct ddb_partiq
 	return ROUTE_PARTIQL_TRANSLATED;
 }
 
+/* Whether a statement names a configured table in another letter case: refused then. */
+static int other_case(struct route_state *st, const char *name)
+{
+	const struct config *cfg = st->t->gen->cfg;
+
+	for (size_t i = 0; i < cfg->tables_len; i++)
+		if (strcasecmp(cfg->tables[i].name, name) == 0 && strcmp(cfg->tables[i].name, name) != 0)
+			return refuse(st, "table \"%s\": %s names it \"%.64s\"; name the table as it is "
+				      "spelt", cfg->tables[i].name, st->t->op, name);
+	return 0;
+}
+
 static int execute_statement(struct route_state *st, cJSON *req)
 {
 	const cJSON *stmt = cJSON_GetObjectItemCaseSensitive(req, "Statement");
@@ -263,17 +275,11 @@ static int execute_statement(struct route_state *st, cJSON *req)
 		return -1;
 	}
 	t = route_table(st, pq.table);
-	if (t == NULL) {
-		/* A table named in another letter case is refused rather than trusted to be
-		 * another table: PartiQL reads unquoted names without regard to case. */
-		const struct config *cfg = st->t->gen->cfg;
-		for (size_t i = 0; i < cfg->tables_len; i++)
-			if (strcasecmp(cfg->tables[i].name, pq.table) == 0) {
-				refuse(st, "table \"%s\": ExecuteStatement names it \"%.64s\"; name the "
-				       "table as it is spelt", cfg->tables[i].name, pq.table);
-				ddb_partiql_free(&pq);
-				return -1;
-			}
+	if (t == NULL && other_case(st, pq.table) != 0) {
+		/* Refused rather than trusted to be another table: PartiQL reads unquoted names
+		 * without regard to case. */
+		ddb_partiql_free(&pq);
+		return -1;
 	}
 	rc = t == NULL ? 0 : translate(st, req, &pq, t);
 	ddb_partiql_free(&pq);
@@ -282,12 +288,53 @@ static int execute_statement(struct route_state *st, cJSON *req)
 	return rc;
 }
 
+/* ExecuteTransaction's cancellation: an INSERT's failed condition is its DuplicateItem, and
+ * the message lists the codes as DynamoDB does. */
+static void transaction_answer(struct route_state *st, cJSON *doc)
+{
+	cJSON *reasons = cJSON_GetObjectItemCaseSensitive(doc, "CancellationReasons");
+	cJSON *r;
+	char msg[512];
+	size_t i = 0, len;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(doc, "ItemCollectionMetrics");
+	if (!cJSON_IsArray(reasons))
+		return;
+	len = (size_t)snprintf(msg, sizeof(msg), "Transaction cancelled, please refer cancellation "
+			       "reasons for specific reasons [");
+	cJSON_ArrayForEach(r, reasons) {
+		const cJSON *code = cJSON_GetObjectItemCaseSensitive(r, "Code");
+		if (i < st->partiql_n && st->partiql_inserts[i] && cJSON_IsString(code) &&
+		    strcmp(code->valuestring, "ConditionalCheckFailed") == 0) {
+			cJSON_ReplaceItemInObjectCaseSensitive(r, "Code", cJSON_CreateString("DuplicateItem"));
+			cJSON_ReplaceItemInObjectCaseSensitive(r, "Message", cJSON_CreateString(
+				"Duplicate primary key exists in table"));
+			cJSON_DeleteItemFromObjectCaseSensitive(r, "Item");
+		}
+		code = cJSON_GetObjectItemCaseSensitive(r, "Code");
+		if (len < sizeof(msg))
+			len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s%s", i ? ", " : "",
+						cJSON_IsString(code) ? code->valuestring : "None");
+		i++;
+	}
+	if (len < sizeof(msg))
+		snprintf(msg + len, sizeof(msg) - len, "]");
+	if (cJSON_GetObjectItemCaseSensitive(doc, "message") != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(doc, "message", cJSON_CreateString(msg));
+	else if (cJSON_GetObjectItemCaseSensitive(doc, "Message") != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(doc, "Message", cJSON_CreateString(msg));
+}
+
 void route_partiql_answer(struct route_state *st, cJSON *doc)
 {
-	cJSON *items = cJSON_CreateArray();
+	cJSON *items;
 	cJSON *c;
 
-	if (items == NULL)
+	if (st->partiql_n > 0) {
+		transaction_answer(st, doc);
+		return;
+	}
+	if ((items = cJSON_CreateArray()) == NULL)
 		return;
 	if (st->resp->status != 200) {
 		const cJSON *type = cJSON_GetObjectItemCaseSensitive(doc, "__type");
@@ -321,6 +368,97 @@ void route_partiql_answer(struct route_state *st, cJSON *doc)
 	cJSON_DeleteItemFromObjectCaseSensitive(doc, "ScannedCount");
 	cJSON_DeleteItemFromObjectCaseSensitive(doc, "ItemCollectionMetrics");
 	cJSON_AddItemToObject(doc, "Items", items);
+}
+
+/*
+ * ExecuteTransaction with statements on configured tables: its classic equivalent, in req's
+ * place -- TransactWriteItems (INSERT as a Put if absent, UPDATE, DELETE) or, when every
+ * statement is a SELECT of one item by its key, TransactGetItems.  Statements on other tables
+ * beside them are refused (dynaseal would need their keys).
+ */
+static int execute_transaction(struct route_state *st, cJSON *req, const cJSON *list)
+{
+	size_t n = (size_t)cJSON_GetArraySize(list), i = 0, configured = 0, reads = 0;
+	struct ddb_partiql *pqs = calloc(n ? n : 1, sizeof(*pqs));
+	const struct config_table **tables = calloc(n ? n : 1, sizeof(*tables));
+	const struct config_table *named = NULL;
+	cJSON *out = cJSON_CreateObject(), *items = out != NULL ? cJSON_AddArrayToObject(out, "TransactItems") : NULL;
+	const cJSON *s, *v;
+	int rc = -1, unread = 0;
+	struct ds_error e;
+
+	st->partiql_inserts = calloc(n ? n : 1, 1);
+	if (pqs == NULL || tables == NULL || items == NULL || st->partiql_inserts == NULL) {
+		ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		goto out;
+	}
+	cJSON_ArrayForEach(s, list) {
+		const cJSON *stmt = cJSON_GetObjectItemCaseSensitive(s, "Statement");
+		if (!cJSON_IsString(stmt)) {
+			refuse(st, "ExecuteTransaction: TransactStatements[%zu].Statement must be a string", i);
+			goto out;
+		}
+		if (ddb_partiql_parse(stmt->valuestring, cJSON_GetObjectItemCaseSensitive(s, "Parameters"),
+				      &pqs[i], &e) != 0) {
+			const struct config_table *t = partiql_table(st, stmt->valuestring);
+			if (t != NULL) {
+				st->err = e;
+				if (pqs[i].refused)
+					snprintf(st->err.message, sizeof(st->err.message), "table \"%s\": "
+						 "ExecuteTransaction: TransactStatements[%zu]: %s", t->name, i, e.message);
+				goto out;
+			}
+			unread = 1;
+		} else if (other_case(st, pqs[i].table) != 0) {
+			goto out;
+		} else if ((tables[i] = route_table(st, pqs[i].table)) != NULL) {
+			configured++;
+			named = tables[i];
+			reads += pqs[i].kind == DDB_PQ_SELECT;
+			st->partiql_inserts[i] = pqs[i].kind == DDB_PQ_INSERT;
+		}
+		i++;
+	}
+	if (configured == 0) {
+		rc = 0;         /* no configured table: DynamoDB's to answer */
+		goto out;
+	}
+	if (configured < n || unread) {
+		refuse(st, "table \"%s\": ExecuteTransaction has statements on it and on other tables; "
+		       "dynaseal carries out a transaction whose statements are all on tables it "
+		       "encrypts: send the others in another transaction", named->name);
+		goto out;
+	}
+	if (reads != 0 && reads != n) {
+		refuse(st, "table \"%s\": ExecuteTransaction mixes SELECT with writes; a transaction "
+		       "reads only or writes only", named->name);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		cJSON *act = ddb_partiql_action(&pqs[i], tables[i]->partition_key, tables[i]->sort_key, &e);
+		if (act == NULL) {
+			st->err = e;
+			goto out;
+		}
+		cJSON_AddItemToArray(items, act);
+	}
+	if (reads == 0 && (v = cJSON_GetObjectItemCaseSensitive(req, "ClientRequestToken")) != NULL)
+		cJSON_AddItemToObject(out, "ClientRequestToken", cJSON_Duplicate(v, 1));
+	if ((v = cJSON_GetObjectItemCaseSensitive(req, "ReturnConsumedCapacity")) != NULL)
+		cJSON_AddItemToObject(out, "ReturnConsumedCapacity", cJSON_Duplicate(v, 1));
+	replace_members(req, out);
+	st->op = reads ? ROUTE_TRANSACT_GET : ROUTE_TRANSACT_WRITE;
+	st->partiql_op = reads ? "TransactGetItems" : "TransactWriteItems";
+	st->partiql_n = n;
+	st->involved = 1;
+	rc = ROUTE_PARTIQL_TRANSLATED;
+out:
+	for (i = 0; pqs != NULL && i < n; i++)
+		ddb_partiql_free(&pqs[i]);
+	free(pqs);
+	free(tables);
+	cJSON_Delete(out);
+	return rc;
 }
 
 int route_partiql_prepare(struct route_state *st, cJSON *req)
@@ -357,8 +495,9 @@ int route_partiql_prepare(struct route_state *st, cJSON *req)
 		if (!cJSON_IsObject(s))
 			return refuse(st, "%s: %s must be an object with a Statement", op, where);
 		if (check_partiql_members(st, s, inner, where) != 0 ||
-		    check_statement(st, cJSON_GetObjectItemCaseSensitive(s, "Statement"), where) != 0)
+		    (inner != params_transact_statement &&
+		     check_statement(st, cJSON_GetObjectItemCaseSensitive(s, "Statement"), where) != 0))
 			return -1;
 	}
-	return 0;
+	return inner == params_transact_statement ? execute_transaction(st, req, list) : 0;
 }

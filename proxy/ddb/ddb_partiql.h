@@ -66,6 +66,13 @@ int ddb_partiql_parse(const char *stmt, const cJSON *params, struct ddb_partiql 
  */
 cJSON *ddb_partiql_request(const struct ddb_partiql *pq, const char *pk, const char *sk,
 			   const char **op, struct ds_error *err);
+/*
+ * The statement as one action of ExecuteTransaction's classic equivalent: {"Put": ...},
+ * {"Update": ...} or {"Delete": ...} of TransactWriteItems, {"Get": ...} of TransactGetItems (a
+ * SELECT of one item by its whole key).  NULL with err set when it cannot be one.
+ */
+cJSON *ddb_partiql_action(const struct ddb_partiql *pq, const char *pk, const char *sk,
+			  struct ds_error *err);
 void ddb_partiql_free(struct ddb_partiql *pq);
 
 #endif

@@ -262,3 +262,61 @@ void ddb_partiql_free(struct ddb_partiql *pq)
 	cJSON_Delete(pq->values);
 	memset(pq, 0, sizeof(*pq));
 }
+
+cJSON *ddb_partiql_action(const struct ddb_partiql *pq, const char *pk, const char *sk,
+			  struct ds_error *err)
+{
+	const char *op = NULL;
+	cJSON *act = cJSON_CreateObject(), *body;
+	int pk_else, sk_else;
+	long kp = key_conj(pq, pk, &pk_else), ks = sk != NULL ? key_conj(pq, sk, &sk_else) : -1;
+
+	memset(err, 0, sizeof(*err));
+	if (act == NULL)
+		goto oom;
+	if (pq->returning != NULL) {
+		ds_error_set(err, 400, DS_ERR_VALIDATION, "RETURNING is not allowed in a statement of "
+			     "ExecuteTransaction");
+		goto fail;
+	}
+	if (pq->kind != DDB_PQ_SELECT) {
+		body = ddb_partiql_request(pq, pk, sk, &op, err);
+		if (body == NULL)
+			goto fail;
+		if (!cJSON_AddItemToObject(act, strcmp(op, "PutItem") == 0 ? "Put" :
+					   strcmp(op, "UpdateItem") == 0 ? "Update" : "Delete", body)) {
+			cJSON_Delete(body);
+			goto oom;
+		}
+		return act;
+	}
+	/* A read: one item by its whole key, nothing else. */
+	if (kp < 0 || (sk != NULL && ks < 0) || pq->index != NULL) {
+		ds_error_set(err, 400, DS_ERR_VALIDATION, "Where clause does not contain a mandatory "
+			     "equality on all key attributes");
+		goto fail;
+	}
+	if (pq->where_len != (sk != NULL ? 2u : 1u)) {
+		ds_error_set(err, 400, DS_ERR_VALIDATION, "A SELECT in ExecuteTransaction reads one item "
+			     "by its key; remove the other conditions");
+		goto fail;
+	}
+	{
+		const char *text[1] = { pq->projection };
+		cJSON *get = cJSON_AddObjectToObject(act, "Get");
+		cJSON *key = get != NULL ? cJSON_AddObjectToObject(get, "Key") : NULL;
+		if (key == NULL || cJSON_AddStringToObject(get, "TableName", pq->table) == NULL ||
+		    !cJSON_AddItemToObject(key, pk, cJSON_Duplicate(pq->where[kp].eq_value, 1)) ||
+		    (ks >= 0 && !cJSON_AddItemToObject(key, sk, cJSON_Duplicate(pq->where[ks].eq_value, 1))) ||
+		    (pq->projection != NULL &&
+		     (cJSON_AddStringToObject(get, "ProjectionExpression", pq->projection) == NULL ||
+		      add_used(get, "ExpressionAttributeNames", pq->names, text, 1) != 0)))
+			goto oom;
+	}
+	return act;
+oom:
+	ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+fail:
+	cJSON_Delete(act);
+	return NULL;
+}

@@ -3,7 +3,8 @@
  * NUL byte, then its Parameters as JSON (absent: none).  Properties: no crash, leak or
  * out-of-bounds read; a refusal is a 400 or 500 that says why; and whatever is accepted becomes
  * a classic request (on a table keyed pk, sk) whose every expression parses (ddb_expr.c) with
- * its names and values, and uses only placeholders the request defines.
+ * its names and values, and uses only placeholders the request defines; and as a transaction's
+ * action, one action object or a refusal that says why.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -76,6 +77,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_expr(req, "UpdateExpression", DDB_EXPR_UPDATE);
 		check_expr(req, "ProjectionExpression", DDB_EXPR_PROJECTION);
 		cJSON_Delete(req);
+	}
+	if (err.status == 0 || pq.table != NULL) {
+		/* As a transaction's action: an object of one action, or a refusal. */
+		cJSON *act = pq.table != NULL ? ddb_partiql_action(&pq, "pk", "sk", &err) : NULL;
+		if (pq.table != NULL && act == NULL && (err.status == 0 || err.message[0] == '\0'))
+			__builtin_trap();
+		if (act != NULL && (act->child == NULL || act->child->next != NULL ||
+				    !cJSON_IsObject(act->child)))
+			__builtin_trap();
+		cJSON_Delete(act);
 	}
 	ddb_partiql_free(&pq);
 	cJSON_Delete(params);

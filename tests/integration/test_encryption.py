@@ -397,7 +397,7 @@ class EncryptionTest(unittest.TestCase):
                                                ConditionExpression="attribute_not_exists(aws_dbe_foot)"),
                             'ConditionExpression references "aws_dbe_foot"',
                             "attributes starting with aws_dbe_ are reserved for the encryption format")
-        self.assert_refused(lambda: a.execute_transaction(TransactStatements=[
+        self.assert_refused(lambda: a.batch_execute_statement(Statements=[
             {"Statement": "UPDATE users SET visits = 2 WHERE pk = 'rf2' AND sk = 1"}]), "PartiQL")
         self.assertIsNone(self.raw_item("users", "rf3"))
         self.assert_ciphertext_only(self.raw_item("users", "rf2"))

@@ -65,15 +65,21 @@ class PartiQLTest(unittest.TestCase):
                             {"Statements": [], "TransactStatements": [{"Statement": insert}]},
                             'member "Statements"', "does not define")
         self.assert_not_stored("t2")
-        self.assert_refused("ExecuteTransaction", {"TransactStatements": [{"Statement": insert}]},
-                            'table "users"', "PartiQL")
-        self.assert_not_stored("t2")
         self.assert_refused("BatchExecuteStatement",
                             {"Statements": [{"Statement": "SELECT * FROM plain"}, {"Statement": insert}]},
                             'table "users"')
         self.assert_refused("ExecuteStatement", {"Statement": insert.replace("users", '"Users"')},
                             'table "users"')
+        self.assert_refused("ExecuteTransaction", {"TransactStatements": [
+            {"Statement": "INSERT INTO plain VALUE {'pk':'t2'}"}, {"Statement": insert}]}, 'table "users"')
         self.assert_not_stored("t2")
+        # Read and carried out, the INSERT stores the item encrypted.
+        status, doc = post(self.proxy.port, "ExecuteTransaction",
+                           json.dumps({"TransactStatements": [{"Statement": insert}]}))
+        self.assertEqual(status, 200, doc)
+        stored = self.raw.get_item(TableName="users", Key={"pk": {"S": "t2"}})["Item"]
+        self.assertEqual(list(stored["ssn"]), ["B"])
+        self.assertNotIn("999-88-7777", json.dumps(stored, default=str))
 
     def test_members_partiql_does_not_define(self):
         cases = [

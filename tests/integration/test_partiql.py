@@ -1,6 +1,7 @@
-"""ExecuteStatement (PartiQL) on a table dynaseal encrypts (in front of moto), compared as the
-application sees it with the classic operations DynamoDB documents as doing the same, sent
-straight to dynalite holding the same items unencrypted.
+"""ExecuteStatement (PartiQL) on a table dynaseal encrypts (in front of dynalite), compared as
+the application sees it with the classic operations DynamoDB documents as doing the same, sent
+straight to a second dynalite holding the same items unencrypted.  ExecuteTransaction needs
+transactions, which dynalite lacks: its test runs dynaseal in front of moto.
 
 moto's own PartiQL cannot be the oracle: moto 5 answers most statements with a 500 (nested
 projections, '?' parameters, UPDATE, RETURNING, any WHERE on a non-key attribute; seen on this
@@ -8,10 +9,10 @@ machine).  So each statement's documented classic equivalent is the reference: a
 Query or Scan with the same condition, an INSERT a PutItem that fails on an existing key
 (DuplicateItemException), an UPDATE an UpdateItem of an existing item, a DELETE a DeleteItem.
 Besides the fixed cases, PARTIQL_CASES random WHERE conditions (PARTIQL_SEED) are compared with
-the Scan of the same condition written as a FilterExpression.  dynalite is the reference here,
-not moto: moto's BETWEEN leaves out an item whose value equals a lower bound of 0 (seen on this
-machine: "n BETWEEN :zero AND :three" without n = 0), where dynalite and DynamoDB's documented
-BETWEEN (greater than or equal to the first) keep it.
+the Scan of the same condition written as a FilterExpression.  dynalite, not moto: moto's
+BETWEEN leaves out an item whose value equals a lower bound of 0 (seen on this machine:
+"n BETWEEN :zero AND :three" without n = 0), where dynalite and DynamoDB's documented BETWEEN
+(greater than or equal to the first) keep it.
 """
 import json
 import os
@@ -55,20 +56,21 @@ def srt(items):
 class PartiqlTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.direct, cls.backing = h.start_dynalite(), h.start_moto()
+        cls.direct, cls.backing, cls.moto = h.start_dynalite(), h.start_dynalite(), h.start_moto()
         try:
             key = h.random_key_file(cls.backing.workdir, "pq.key")
-            cls.proxy = h.start_dynaseal(cls.backing.url, config={
-                "keyrings": {"local": {"type": "raw-aes", "key_file": key}},
-                "tables": {T: {"keyring": "local", "partition_key": "pk", "sort_key": "sk",
-                               "attribute_actions": ACTIONS}}})
+            cls.config = {"keyrings": {"local": {"type": "raw-aes", "key_file": key}},
+                          "tables": {T: {"keyring": "local", "partition_key": "pk", "sort_key": "sk",
+                                         "attribute_actions": ACTIONS}}}
+            cls.proxy = h.start_dynaseal(cls.backing.url, config=cls.config)
+            cls.proxy_tx = h.start_dynaseal(cls.moto.url, config=cls.config)
         except Exception:
             cls.tearDownClass()
             raise
 
     @classmethod
     def tearDownClass(cls):
-        for s in ("proxy", "backing", "direct"):
+        for s in ("proxy", "proxy_tx", "backing", "direct", "moto"):
             if hasattr(cls, s):
                 getattr(cls, s).stop()
 
@@ -172,6 +174,62 @@ class PartiqlTest(unittest.TestCase):
         self.assertNotIn("Item", self.app.get_item(TableName=T, Key={"pk": {"S": "p1"}, "sk": {"N": "7"}}))
         false = self.statement("DELETE FROM \"%s\" WHERE pk = 'p1' AND sk = 10 AND email = 'no'" % T)
         self.assertEqual(false["error"], "ConditionalCheckFailedException")
+
+    def test_execute_transaction(self):
+        """ExecuteTransaction as TransactWriteItems and TransactGetItems (dynalite has no
+        transactions: the outcomes are checked against the items and DynamoDB's documented
+        cancellation reasons)."""
+        app = h.boto3_client(self.proxy_tx)
+        db = h.boto3_client(self.moto)
+        if T in db.list_tables()["TableNames"]:
+            db.delete_table(TableName=T)
+        h.create_table(db, T, keys=(("pk", "S", "HASH"), ("sk", "N", "RANGE")))
+        for i in range(24):
+            app.put_item(TableName=T, Item=item(i))
+
+        def tx(*stmts):
+            try:
+                r = app.execute_transaction(TransactStatements=[{"Statement": x} for x in stmts])
+                return {k: v for k, v in r.items() if k not in ("ResponseMetadata", "ConsumedCapacity")}
+            except app.exceptions.ClientError as e:
+                return {"error": e.response["Error"]["Code"], "message": e.response["Error"]["Message"],
+                        "reasons": e.response.get("CancellationReasons")}
+
+        def get(pk, sk):
+            return app.get_item(TableName=T, Key={"pk": {"S": pk}, "sk": {"N": str(sk)}}).get("Item")
+        self.assertEqual(tx("INSERT INTO \"%s\" VALUE {'pk': 'x', 'sk': 1, 'email': 'x1@example.com'}" % T,
+                            "UPDATE \"%s\" SET email = 'moved@example.com' WHERE pk = 'p1' AND sk = 1 "
+                            "AND begins_with(email, 'u1@')" % T), {})
+        self.assertEqual(get("x", 1)["email"], {"S": "x1@example.com"})
+        self.assertEqual(get("p1", 1)["email"], {"S": "moved@example.com"})
+        # A duplicate INSERT and a false condition on an encrypted attribute: nothing happens.
+        got = tx("INSERT INTO \"%s\" VALUE {'pk': 'x', 'sk': 1}" % T,
+                 "DELETE FROM \"%s\" WHERE pk = 'p2' AND sk = 2 AND email = 'nobody'" % T,
+                 "UPDATE \"%s\" SET n = 100 WHERE pk = 'p0' AND sk = 3" % T)
+        self.assertEqual(got["error"], "TransactionCanceledException")
+        self.assertEqual([r["Code"] for r in got["reasons"]], ["DuplicateItem", "ConditionalCheckFailed", "None"])
+        self.assertEqual(got["message"], "Transaction cancelled, please refer cancellation reasons for specific "
+                                         "reasons [DuplicateItem, ConditionalCheckFailed, None]")
+        self.assertEqual(get("p0", 3)["n"], item(3)["n"])
+        self.assertEqual(get("x", 1)["email"], {"S": "x1@example.com"})
+        # Reads: one item each, by key.
+        got = tx("SELECT email FROM \"%s\" WHERE pk = 'x' AND sk = 1" % T,
+                 "SELECT * FROM \"%s\" WHERE pk = 'p2' AND sk = 5" % T,
+                 "SELECT * FROM \"%s\" WHERE pk = 'none' AND sk = 5" % T)
+        self.assertEqual(plain(got), plain({"Responses": [{"Item": {"email": {"S": "x1@example.com"}}},
+                                                          {"Item": item(5)}, {}]}))
+        for stmts, words in [
+                (["SELECT * FROM \"%s\" WHERE pk = 'x' AND sk = 1" % T,
+                  "DELETE FROM \"%s\" WHERE pk = 'x' AND sk = 1" % T], "mixes SELECT with writes"),
+                (["SELECT * FROM \"%s\" WHERE pk = 'x'" % T], "mandatory equality on all key attributes"),
+                (["UPDATE \"%s\" SET n = 1 WHERE pk = 'x' AND sk = 1 RETURNING ALL NEW *" % T], "RETURNING"),
+                (["DELETE FROM \"%s\" WHERE pk = 'x' AND sk = 1" % T, "DELETE FROM other WHERE pk = 'o'"],
+                 "statements on it and on other tables")]:
+            with self.subTest(stmts=stmts):
+                got = tx(*stmts)
+                self.assertEqual(got["error"], "ValidationException", got)
+                self.assertIn(words, got["message"])
+        self.assertEqual(get("x", 1)["email"], {"S": "x1@example.com"})
 
     def test_refusals_and_tokens(self):
         r = self.app.execute_statement(Statement='SELECT * FROM "%s"' % T, Limit=2)

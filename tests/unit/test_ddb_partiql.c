@@ -142,12 +142,56 @@ static void test_refused(void **state)
 			    "ERR Parameters must be a list of attribute values, each a map of one type to its value");
 }
 
+/* The action of a transaction a statement becomes, or "ERR <message>". */
+static const char *action(const char *stmt)
+{
+	static char out[1024];
+	struct ddb_partiql pq;
+	struct ds_error err;
+	cJSON *act = NULL;
+
+	if (ddb_partiql_parse(stmt, NULL, &pq, &err) != 0 ||
+	    (act = ddb_partiql_action(&pq, "pk", "sk", &err)) == NULL) {
+		snprintf(out, sizeof(out), "ERR %s", err.message);
+	} else {
+		char *text = cJSON_PrintUnformatted(act);
+		snprintf(out, sizeof(out), "%s", text);
+		free(text);
+	}
+	cJSON_Delete(act);
+	ddb_partiql_free(&pq);
+	return out;
+}
+
+static void test_transaction_actions(void **state)
+{
+	(void)state;
+	assert_string_equal(action("SELECT a FROM t WHERE sk = 1 AND pk = 'x'"),
+			    "{\"Get\":{\"Key\":{\"pk\":{\"S\":\"x\"},\"sk\":{\"N\":\"1\"}},\"TableName\":"
+			    "\"t\",\"ProjectionExpression\":\"#q0\",\"ExpressionAttributeNames\":{\"#q0\":\"a\"}}}");
+	assert_string_equal(action("DELETE FROM t WHERE pk = 'x' AND sk = 1"),
+			    "{\"Delete\":{\"TableName\":\"t\",\"Key\":{\"pk\":{\"S\":\"x\"},\"sk\":"
+			    "{\"N\":\"1\"}}}}");
+	assert_string_equal(action("INSERT INTO t VALUE {'pk': 'x', 'sk': 1}"),
+			    "{\"Put\":{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"x\"},\"sk\":{\"N\":"
+			    "\"1\"}},\"ConditionExpression\":\"attribute_not_exists(#q0)\","
+			    "\"ExpressionAttributeNames\":{\"#q0\":\"pk\"}}}");
+	assert_string_equal(action("SELECT * FROM t WHERE pk = 'x' AND sk = 1 AND a = 2"),
+			    "ERR A SELECT in ExecuteTransaction reads one item by its key; remove the other "
+			    "conditions");
+	assert_string_equal(action("SELECT * FROM t WHERE pk = 'x'"),
+			    "ERR Where clause does not contain a mandatory equality on all key attributes");
+	assert_string_equal(action("DELETE FROM t WHERE pk = 'x' AND sk = 1 RETURNING ALL OLD *"),
+			    "ERR RETURNING is not allowed in a statement of ExecuteTransaction");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_writes),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_transaction_actions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
