@@ -84,6 +84,20 @@ struct config_client {
 };
 
 /* One configured (encrypted) table under "tables". */
+/* A standard beacon of a table's "search" block (DB-ESDK searchable encryption). */
+struct config_beacon {
+	char *name;                         /* the ENCRYPT_AND_SIGN attribute it is made of */
+	unsigned int length;                /* bits, 1..63 */
+};
+
+/* A table's "search" block: the beacons written beside its encrypted attributes. */
+struct config_search {
+	char *keyring;                      /* an aws-kms-hierarchical keyring: its beacon keys */
+	struct config_keyring *keyring_ref; /* resolved by post-validation */
+	struct config_beacon *standard;     /* sorted by name */
+	size_t standard_len;
+};
+
 struct config_table {
 	char *name;                         /* the physical DynamoDB table name */
 	char *logical_name;                 /* default: name */
@@ -98,6 +112,7 @@ struct config_table {
 	size_t allowed_unsigned_len;
 	char *allowed_unsigned_prefix;      /* "allowed_unsigned_attribute_prefix", optional */
 	enum plaintext_policy plaintext_policy;
+	struct config_search *search;       /* NULL when the table has no beacons */
 };
 
 struct config {

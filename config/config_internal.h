@@ -147,5 +147,11 @@ void cfg_parse_tables(struct cfg_ctx *ctx, const cJSON *obj, struct config *cfg)
 /* Cross-checks tables against keyrings (post-validation). */
 void cfg_post_tables(struct cfg_ctx *ctx, struct config *cfg);
 void cfg_table_cleanup(struct config_table *t);
+/* A table's "search" block (config_search.c), after its attribute_actions; its keyring once
+ * the keyrings are known. */
+void cfg_parse_search(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
+		      struct config_table *t);
+void cfg_post_search(struct cfg_ctx *ctx, const struct config *cfg, struct config_table *t);
+void cfg_search_cleanup(struct config_search *s);
 
 #endif

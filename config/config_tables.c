@@ -17,7 +17,7 @@
 static const char *const table_keys[] = {
 	"keyring", "logical_name", "partition_key", "sort_key", "algorithm_suite",
 	"attribute_actions", "allowed_unsigned_attributes", "allowed_unsigned_attribute_prefix",
-	"plaintext_policy", NULL,
+	"plaintext_policy", "search", NULL,
 };
 
 /* Indexed by enum attr_action. */
@@ -53,6 +53,7 @@ void cfg_table_cleanup(struct config_table *t)
 		free(t->allowed_unsigned[i]);
 	free(t->allowed_unsigned);
 	free(t->allowed_unsigned_prefix);
+	cfg_search_cleanup(t->search);
 }
 
 int cfg_table_name_valid(const char *s)
@@ -436,6 +437,10 @@ static void parse_table(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
 			ctx->oom = 1;
 	}
 	check_actions(ctx, path, t);
+	if ((item = cfg_member(obj, "search")) != NULL) {
+		cfg_path(kp, sizeof(kp), path, "search");
+		cfg_parse_search(ctx, item, kp, t);
+	}
 }
 
 static int table_cmp(const void *a, const void *b)
@@ -504,6 +509,7 @@ void cfg_post_tables(struct cfg_ctx *ctx, struct config *cfg)
 			continue;
 		}
 		t->keyring_ref = kr;
+		cfg_post_search(ctx, cfg, t);
 		if (kr->type != KEYRING_AWS_KMS_HIERARCHICAL || kr->branch_key_id_attribute == NULL)
 			continue;
 		/* On decrypt the branch key id supplier only sees the encryption context: the key
