@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -64,22 +65,29 @@ static void test_basic_hash(void **state)
 
 static void test_beacon_values(void **state)
 {
+	/* name, value, length, beacon ("ERR": none) */
+	static const char *const cases[][4] = {
+		{ "std2", "{\"N\":\"1.23\"}", "24", "ac6f5d" },
+		{ "std2", "{\"N\":\"000001.23000000\"}", "24", "ac6f5d" },
+		{ "Name", "{\"S\":\"MyName\"}", "32", "7d9bfa40" },
+		{ "Title", "{\"S\":\"MyTitle\"}", "32", "e4feb833" },
+		{ "std4", "{\"S\":\"abc\"}", "24", "0e9064" },
+		{ "std6", "{\"S\":\"666\"}", "26", "2d99222" },
+		{ "NameTitleField", "{\"S\":\"MyName__mytitle\"}", "28", "4c577d7" },
+		{ "Name", "{\"S\":\"\"}", "32", "e0e88994" },
+		{ "Title", "{\"S\":\"\"}", "32", "af34f26f" },
+		/* A number is its normalized text: the same beacon as that string. */
+		{ "std2", "{\"S\":\"1.23\"}", "24", "ac6f5d" },
+		/* Neither a string, a number nor a binary: no beacon. */
+		{ "std2", "{\"BOOL\":true}", "24", "ERR" },
+		{ "std2", "{\"N\":\"one\"}", "24", "ERR" },
+		{ "std2", "{\"B\":\"!!\"}", "24", "ERR" },
+	};
+
 	(void)state;
-	assert_string_equal(value_of("std2", "{\"N\":\"1.23\"}", 24), "ac6f5d");
-	assert_string_equal(value_of("std2", "{\"N\":\"000001.23000000\"}", 24), "ac6f5d");
-	assert_string_equal(value_of("Name", "{\"S\":\"MyName\"}", 32), "7d9bfa40");
-	assert_string_equal(value_of("Title", "{\"S\":\"MyTitle\"}", 32), "e4feb833");
-	assert_string_equal(value_of("std4", "{\"S\":\"abc\"}", 24), "0e9064");
-	assert_string_equal(value_of("std6", "{\"S\":\"666\"}", 26), "2d99222");
-	assert_string_equal(value_of("NameTitleField", "{\"S\":\"MyName__mytitle\"}", 28), "4c577d7");
-	assert_string_equal(value_of("Name", "{\"S\":\"\"}", 32), "e0e88994");
-	assert_string_equal(value_of("Title", "{\"S\":\"\"}", 32), "af34f26f");
-	/* A number is its normalized text: the same beacon as that string. */
-	assert_string_equal(value_of("std2", "{\"S\":\"1.23\"}", 24), "ac6f5d");
-	/* Neither a string, a number nor a binary: no beacon. */
-	assert_string_equal(value_of("std2", "{\"BOOL\":true}", 24), "ERR");
-	assert_string_equal(value_of("std2", "{\"N\":\"one\"}", 24), "ERR");
-	assert_string_equal(value_of("std2", "{\"B\":\"!!\"}", 24), "ERR");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(value_of(cases[i][0], cases[i][1], (unsigned int)atoi(cases[i][2])),
+				    cases[i][3]);
 }
 
 int main(void)
