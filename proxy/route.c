@@ -540,6 +540,8 @@ static int prepare(struct route_state *st)
 			return rc;
 		if (st->op == ROUTE_TRANSACT_GET || st->op == ROUTE_TRANSACT_WRITE)
 			return prepare_transact(st, req);
+		if (st->op == ROUTE_BATCH_GET)
+			return prepare_batch_get(st, req);
 		break;          /* st->op is now the classic operation req holds */
 	}
 	default:
@@ -605,6 +607,7 @@ static void route_state_free(struct route_state *st)
 	free(st->strips);
 	free(st->projs);
 	free(st->partiql_inserts);
+	cJSON_Delete(st->partiql_batch);
 	http_msg_free(st->resp);
 	free(st);
 }

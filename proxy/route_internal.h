@@ -84,6 +84,7 @@ struct route_state {
 	int partiql_insert;                /* ... for an INSERT */
 	unsigned char *partiql_inserts;    /* ExecuteTransaction: which statements are INSERTs */
 	size_t partiql_n;                  /* ... of how many (0: not a transaction) */
+	cJSON *partiql_batch;              /* BatchExecuteStatement: each statement's table and key */
 	struct ds_error err;               /* the refusal being answered */
 };
 

@@ -91,21 +91,6 @@ static int check_partiql_members(struct route_state *st, const cJSON *obj, const
 	return 0;
 }
 
-/* One statement: a string that names no configured table. */
-static int check_statement(struct route_state *st, const cJSON *stmt, const char *where)
-{
-	const struct config_table *t;
-
-	if (!cJSON_IsString(stmt))
-		return refuse(st, "%s: %s.Statement must be a string", st->t->op, where);
-	t = partiql_table(st, stmt->valuestring);
-	if (t == NULL)
-		return 0;
-	return refuse(st, "table \"%s\": %s (PartiQL) is not carried out on a table dynaseal "
-		      "encrypts; send each statement with ExecuteStatement, or use the classic "
-		      "operations and their batch and transaction forms", t->name, st->t->op);
-}
-
 /* ---- NextToken --------------------------------------------------------------------------- */
 
 static unsigned char token_key[32];
@@ -325,11 +310,75 @@ static void transaction_answer(struct route_state *st, cJSON *doc)
 		cJSON_ReplaceItemInObjectCaseSensitive(doc, "Message", cJSON_CreateString(msg));
 }
 
+/* Whether item has the key key (every member of key, equal). */
+static int has_key(const cJSON *item, const cJSON *key)
+{
+	const cJSON *k;
+
+	cJSON_ArrayForEach(k, key)
+		if (!cJSON_Compare(k, cJSON_GetObjectItemCaseSensitive(item, k->string), 1))
+			return 0;
+	return 1;
+}
+
+/* The first of list ([items] or [keys]) with the key key, or NULL. */
+static const cJSON *find_key(const cJSON *list, const cJSON *key)
+{
+	const cJSON *x;
+
+	cJSON_ArrayForEach(x, list)
+		if (has_key(x, key))
+			return x;
+	return NULL;
+}
+
+/* BatchGetItem's answer as BatchExecuteStatement's: one response per statement, in order. */
+static void batch_answer(struct route_state *st, cJSON *doc)
+{
+	const cJSON *got = cJSON_GetObjectItemCaseSensitive(doc, "Responses");
+	const cJSON *left = cJSON_GetObjectItemCaseSensitive(doc, "UnprocessedKeys");
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *q;
+
+	if (out == NULL)
+		return;
+	cJSON_ArrayForEach(q, st->partiql_batch) {
+		const char *t = cJSON_GetObjectItemCaseSensitive(q, "TableName")->valuestring;
+		const cJSON *key = cJSON_GetObjectItemCaseSensitive(q, "Key");
+		const cJSON *item = find_key(cJSON_GetObjectItemCaseSensitive(got, t), key);
+		const cJSON *ka = cJSON_GetObjectItemCaseSensitive(left, t);
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "TableName", t);
+		if (item != NULL) {
+			cJSON *copy = cJSON_Duplicate(item, 1);
+			const cJSON *k;
+			cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(q, "Strip"))
+				cJSON_DeleteItemFromObjectCaseSensitive(copy, k->valuestring);
+			cJSON_AddItemToObject(r, "Item", copy);
+		} else if (find_key(cJSON_GetObjectItemCaseSensitive(ka, "Keys"), key) != NULL) {
+			cJSON *e = cJSON_AddObjectToObject(r, "Error");
+			cJSON_AddStringToObject(e, "Code", "ThrottlingError");
+			cJSON_AddStringToObject(e, "Message", "DynamoDB left this read unprocessed; "
+						"retry the statement");
+		}
+		cJSON_AddItemToArray(out, r);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(doc, "UnprocessedKeys");
+	cJSON_ReplaceItemInObjectCaseSensitive(doc, "Responses", out);
+	if (cJSON_GetObjectItemCaseSensitive(doc, "Responses") != out)
+		cJSON_AddItemToObject(doc, "Responses", out);
+}
+
 void route_partiql_answer(struct route_state *st, cJSON *doc)
 {
 	cJSON *items;
 	cJSON *c;
 
+	if (st->partiql_batch != NULL) {
+		if (st->resp->status == 200)
+			batch_answer(st, doc);
+		return;
+	}
 	if (st->partiql_n > 0) {
 		transaction_answer(st, doc);
 		return;
@@ -370,93 +419,276 @@ void route_partiql_answer(struct route_state *st, cJSON *doc)
 	cJSON_AddItemToObject(doc, "Items", items);
 }
 
-/*
- * ExecuteTransaction with statements on configured tables: its classic equivalent, in req's
- * place -- TransactWriteItems (INSERT as a Put if absent, UPDATE, DELETE) or, when every
- * statement is a SELECT of one item by its key, TransactGetItems.  Statements on other tables
- * beside them are refused (dynaseal would need their keys).
- */
-static int execute_transaction(struct route_state *st, cJSON *req, const cJSON *list)
-{
-	size_t n = (size_t)cJSON_GetArraySize(list), i = 0, configured = 0, reads = 0;
-	struct ddb_partiql *pqs = calloc(n ? n : 1, sizeof(*pqs));
-	const struct config_table **tables = calloc(n ? n : 1, sizeof(*tables));
-	const struct config_table *named = NULL;
-	cJSON *out = cJSON_CreateObject(), *items = out != NULL ? cJSON_AddArrayToObject(out, "TransactItems") : NULL;
-	const cJSON *s, *v;
-	int rc = -1, unread = 0;
-	struct ds_error e;
+/* A list of statements (ExecuteTransaction's, BatchExecuteStatement's), parsed. */
+struct stmt_list {
+	size_t n;
+	struct ddb_partiql *pqs;
+	const struct config_table **tables;   /* per statement: configured, or NULL */
+	size_t configured, reads;
+	int unread;                           /* a statement did not parse (on no configured table) */
+	const struct config_table *named;     /* a configured table they name */
+};
 
-	st->partiql_inserts = calloc(n ? n : 1, 1);
-	if (pqs == NULL || tables == NULL || items == NULL || st->partiql_inserts == NULL) {
+static void stmt_list_free(struct stmt_list *l)
+{
+	for (size_t i = 0; l->pqs != NULL && i < l->n; i++)
+		ddb_partiql_free(&l->pqs[i]);
+	free(l->pqs);
+	free(l->tables);
+}
+
+/* Parses the statements of list (the member list_name of the operation).  -1 with st->err
+ * set when one that may name a configured table is refused, else 0; l->configured == 0 means
+ * the request is DynamoDB's to answer.  With several tables or reads and writes mixed beside
+ * a configured table: refused, as dynaseal would need the other tables' keys. */
+static int read_list(struct route_state *st, const cJSON *list, const char *list_name,
+		     struct stmt_list *l)
+{
+	const char *op = st->t->op;
+	const cJSON *s;
+	struct ds_error e;
+	size_t i = 0;
+
+	memset(l, 0, sizeof(*l));
+	l->n = (size_t)cJSON_GetArraySize(list);
+	l->pqs = calloc(l->n ? l->n : 1, sizeof(*l->pqs));
+	l->tables = calloc(l->n ? l->n : 1, sizeof(*l->tables));
+	if (l->pqs == NULL || l->tables == NULL) {
 		ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
-		goto out;
+		return -1;
 	}
 	cJSON_ArrayForEach(s, list) {
 		const cJSON *stmt = cJSON_GetObjectItemCaseSensitive(s, "Statement");
-		if (!cJSON_IsString(stmt)) {
-			refuse(st, "ExecuteTransaction: TransactStatements[%zu].Statement must be a string", i);
-			goto out;
-		}
+		if (!cJSON_IsString(stmt))
+			return refuse(st, "%s: %s[%zu].Statement must be a string", op, list_name, i);
 		if (ddb_partiql_parse(stmt->valuestring, cJSON_GetObjectItemCaseSensitive(s, "Parameters"),
-				      &pqs[i], &e) != 0) {
+				      &l->pqs[i], &e) != 0) {
 			const struct config_table *t = partiql_table(st, stmt->valuestring);
 			if (t != NULL) {
 				st->err = e;
-				if (pqs[i].refused)
+				if (l->pqs[i].refused)
 					snprintf(st->err.message, sizeof(st->err.message), "table \"%s\": "
-						 "ExecuteTransaction: TransactStatements[%zu]: %s", t->name, i, e.message);
-				goto out;
+						 "%s: %s[%zu]: %s", t->name, op, list_name, i, e.message);
+				return -1;
 			}
-			unread = 1;
-		} else if (other_case(st, pqs[i].table) != 0) {
-			goto out;
-		} else if ((tables[i] = route_table(st, pqs[i].table)) != NULL) {
-			configured++;
-			named = tables[i];
-			reads += pqs[i].kind == DDB_PQ_SELECT;
-			st->partiql_inserts[i] = pqs[i].kind == DDB_PQ_INSERT;
+			l->unread = 1;
+		} else if (other_case(st, l->pqs[i].table) != 0) {
+			return -1;
+		} else if ((l->tables[i] = route_table(st, l->pqs[i].table)) != NULL) {
+			l->configured++;
+			l->named = l->tables[i];
+			l->reads += l->pqs[i].kind == DDB_PQ_SELECT;
 		}
 		i++;
 	}
-	if (configured == 0) {
-		rc = 0;         /* no configured table: DynamoDB's to answer */
+	if (l->configured == 0)
+		return 0;
+	if (l->configured < l->n || l->unread)
+		return refuse(st, "table \"%s\": %s has statements on it and on other tables; dynaseal "
+			      "carries out a list whose statements are all on tables it encrypts: send "
+			      "the others apart", l->named->name, op);
+	if (l->reads != 0 && l->reads != l->n)
+		return refuse(st, "table \"%s\": %s mixes SELECT with writes; a list reads only or "
+			      "writes only", l->named->name, op);
+	return 0;
+}
+
+/* The request becomes out (taken), a classic request of operation op. */
+static int become(struct route_state *st, cJSON *req, cJSON *out, const cJSON *from,
+		  enum route_op op, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, "ReturnConsumedCapacity");
+
+	if (v != NULL)
+		cJSON_AddItemToObject(out, "ReturnConsumedCapacity", cJSON_Duplicate(v, 1));
+	replace_members(req, out);
+	cJSON_Delete(out);
+	st->op = op;
+	st->partiql_op = name;
+	st->involved = 1;
+	return ROUTE_PARTIQL_TRANSLATED;
+}
+
+/*
+ * ExecuteTransaction with statements on configured tables: its classic equivalent, in req's
+ * place -- TransactWriteItems (INSERT as a Put if absent, UPDATE, DELETE) or, when every
+ * statement is a SELECT of one item by its key, TransactGetItems.
+ */
+static int execute_transaction(struct route_state *st, cJSON *req, const cJSON *list)
+{
+	struct stmt_list l;
+	cJSON *out = cJSON_CreateObject(), *items = out != NULL ? cJSON_AddArrayToObject(out, "TransactItems") : NULL;
+	const cJSON *v;
+	struct ds_error e;
+	int rc = -1;
+
+	if (read_list(st, list, "TransactStatements", &l) != 0 || l.configured == 0) {
+		rc = l.configured == 0 && st->err.status == 0 ? 0 : -1;
 		goto out;
 	}
-	if (configured < n || unread) {
-		refuse(st, "table \"%s\": ExecuteTransaction has statements on it and on other tables; "
-		       "dynaseal carries out a transaction whose statements are all on tables it "
-		       "encrypts: send the others in another transaction", named->name);
+	st->partiql_inserts = calloc(l.n ? l.n : 1, 1);
+	if (items == NULL || st->partiql_inserts == NULL) {
+		ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 		goto out;
 	}
-	if (reads != 0 && reads != n) {
-		refuse(st, "table \"%s\": ExecuteTransaction mixes SELECT with writes; a transaction "
-		       "reads only or writes only", named->name);
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		cJSON *act = ddb_partiql_action(&pqs[i], tables[i]->partition_key, tables[i]->sort_key, &e);
+	for (size_t i = 0; i < l.n; i++) {
+		cJSON *act = ddb_partiql_action(&l.pqs[i], l.tables[i]->partition_key,
+						l.tables[i]->sort_key, &e);
 		if (act == NULL) {
 			st->err = e;
 			goto out;
 		}
 		cJSON_AddItemToArray(items, act);
+		st->partiql_inserts[i] = l.pqs[i].kind == DDB_PQ_INSERT;
 	}
-	if (reads == 0 && (v = cJSON_GetObjectItemCaseSensitive(req, "ClientRequestToken")) != NULL)
+	if (l.reads == 0 && (v = cJSON_GetObjectItemCaseSensitive(req, "ClientRequestToken")) != NULL)
 		cJSON_AddItemToObject(out, "ClientRequestToken", cJSON_Duplicate(v, 1));
-	if ((v = cJSON_GetObjectItemCaseSensitive(req, "ReturnConsumedCapacity")) != NULL)
-		cJSON_AddItemToObject(out, "ReturnConsumedCapacity", cJSON_Duplicate(v, 1));
-	replace_members(req, out);
-	st->op = reads ? ROUTE_TRANSACT_GET : ROUTE_TRANSACT_WRITE;
-	st->partiql_op = reads ? "TransactGetItems" : "TransactWriteItems";
-	st->partiql_n = n;
-	st->involved = 1;
-	rc = ROUTE_PARTIQL_TRANSLATED;
+	st->partiql_n = l.n;
+	rc = become(st, req, out, req, l.reads ? ROUTE_TRANSACT_GET : ROUTE_TRANSACT_WRITE,
+		    l.reads ? "TransactGetItems" : "TransactWriteItems");
+	out = NULL;
 out:
-	for (i = 0; pqs != NULL && i < n; i++)
-		ddb_partiql_free(&pqs[i]);
-	free(pqs);
-	free(tables);
+	stmt_list_free(&l);
+	cJSON_Delete(out);
+	return rc;
+}
+
+/* Whether the projection of ka (placeholders only, as ddb_partiql writes them) reads the
+ * top-level attribute name. */
+static int projects(const cJSON *ka, const char *name)
+{
+	const char *p = cJSON_GetObjectItemCaseSensitive(ka, "ProjectionExpression")->valuestring;
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(ka, "ExpressionAttributeNames");
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ".[, ");
+		char ph[24];
+		const cJSON *v;
+		snprintf(ph, sizeof(ph), "%.*s", (int)(n < 23 ? n : 23), p);
+		v = cJSON_GetObjectItemCaseSensitive(names, ph);
+		if (cJSON_IsString(v) && strcmp(v->valuestring, name) == 0)
+			return 1;
+		p = strchr(p, ',');             /* the next path's first name */
+		if (p == NULL)
+			break;
+		p += strspn(p, ", ");
+	}
+	return 0;
+}
+
+/* Whether a and b have equal members name (both absent counts as equal). */
+static int same_member(const cJSON *a, const cJSON *b, const char *name)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, name);
+	const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, name);
+
+	return (x == NULL && y == NULL) || (x != NULL && y != NULL && cJSON_Compare(x, y, 1));
+}
+
+/* The key attributes a projection leaves out are read too, to tell the answers apart, and
+ * noted ("Strip") to be removed once matched. */
+static void add_keys(cJSON *ka, const struct config_table *t)
+{
+	const char *keys[] = { t->partition_key, t->sort_key };
+	cJSON *expr = cJSON_GetObjectItemCaseSensitive(ka, "ProjectionExpression");
+	cJSON *names = cJSON_GetObjectItemCaseSensitive(ka, "ExpressionAttributeNames");
+	cJSON *strip = cJSON_AddArrayToObject(ka, "Strip");
+
+	for (size_t i = 0; i < 2 && strip != NULL && names != NULL; i++) {
+		char ph[8], *text;
+		if (keys[i] == NULL || projects(ka, keys[i]))
+			continue;
+		snprintf(ph, sizeof(ph), "#k%zu", i);
+		if (asprintf(&text, "%s, %s", expr->valuestring, ph) < 0)
+			return;
+		cJSON_SetValuestring(expr, text);
+		free(text);
+		cJSON_AddStringToObject(names, ph, keys[i]);
+		cJSON_AddItemToArray(strip, cJSON_CreateString(keys[i]));
+	}
+}
+
+/*
+ * BatchExecuteStatement of SELECTs on configured tables, each of one item by its key: a
+ * BatchGetItem, its answer in the statements' order (route_partiql_answer).  Writes have no
+ * classic batch equivalent with conditions and are refused.
+ */
+static int batch_execute(struct route_state *st, cJSON *req, const cJSON *list)
+{
+	struct stmt_list l;
+	cJSON *out = cJSON_CreateObject(), *ri = out != NULL ? cJSON_AddObjectToObject(out, "RequestItems") : NULL;
+	struct ds_error e;
+	const cJSON *s = list->child;
+	int rc = -1;
+
+	if (read_list(st, list, "Statements", &l) != 0 || l.configured == 0) {
+		rc = l.configured == 0 && st->err.status == 0 ? 0 : -1;
+		goto out;
+	}
+	if (l.reads == 0) {
+		refuse(st, "table \"%s\": BatchExecuteStatement writes are not carried out on a table "
+		       "dynaseal encrypts; send them with ExecuteStatement, or together with "
+		       "ExecuteTransaction", l.named->name);
+		goto out;
+	}
+	st->partiql_batch = cJSON_CreateArray();
+	if (ri == NULL || st->partiql_batch == NULL) {
+		ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < l.n; i++, s = s->next) {
+		cJSON *act = ddb_partiql_action(&l.pqs[i], l.tables[i]->partition_key,
+						l.tables[i]->sort_key, &e);
+		cJSON *get = act != NULL ? cJSON_DetachItemFromObjectCaseSensitive(act, "Get") : NULL;
+		cJSON *ka, *keys, *proj;
+		const cJSON *cr = cJSON_GetObjectItemCaseSensitive(s, "ConsistentRead");
+		cJSON_Delete(act);
+		if (get == NULL) {
+			st->err = e;
+			goto out;
+		}
+		ka = cJSON_GetObjectItemCaseSensitive(ri, l.tables[i]->name);
+		if (ka == NULL) {
+			/* The first SELECT on a table sets what is read of its items. */
+			ka = cJSON_AddObjectToObject(ri, l.tables[i]->name);
+			cJSON_AddArrayToObject(ka, "Keys");
+			/* What the statements ask for, to compare the next ones with. */
+			cJSON_AddItemToObject(ka, "Asked", cJSON_Duplicate(get, 1));
+			if ((proj = cJSON_GetObjectItemCaseSensitive(get, "ProjectionExpression")) != NULL) {
+				cJSON_AddItemToObject(ka, "ProjectionExpression", cJSON_Duplicate(proj, 1));
+				cJSON_AddItemToObject(ka, "ExpressionAttributeNames", cJSON_Duplicate(
+					cJSON_GetObjectItemCaseSensitive(get, "ExpressionAttributeNames"), 1));
+				add_keys(ka, l.tables[i]);
+			}
+		} else if (!same_member(cJSON_GetObjectItemCaseSensitive(ka, "Asked"), get, "ProjectionExpression") ||
+			   !same_member(cJSON_GetObjectItemCaseSensitive(ka, "Asked"), get,
+					"ExpressionAttributeNames")) {
+			cJSON_Delete(get);
+			refuse(st, "table \"%s\": BatchExecuteStatement selects different attributes of it "
+			       "in Statements[%zu]; select the same ones in every statement on a table, or "
+			       "send them apart", l.tables[i]->name, i);
+			goto out;
+		}
+		if (cJSON_IsTrue(cr) && cJSON_GetObjectItemCaseSensitive(ka, "ConsistentRead") == NULL)
+			cJSON_AddTrueToObject(ka, "ConsistentRead");
+		if (cJSON_GetObjectItemCaseSensitive(ka, "Strip") != NULL)
+			cJSON_AddItemToObject(get, "Strip", cJSON_Duplicate(
+				cJSON_GetObjectItemCaseSensitive(ka, "Strip"), 1));
+		keys = cJSON_GetObjectItemCaseSensitive(ka, "Keys");
+		cJSON_AddItemToArray(keys, cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(get, "Key"), 1));
+		/* What the answer is matched by: the table and the key. */
+		cJSON_DeleteItemFromObjectCaseSensitive(get, "ProjectionExpression");
+		cJSON_DeleteItemFromObjectCaseSensitive(get, "ExpressionAttributeNames");
+		cJSON_AddItemToArray(st->partiql_batch, get);
+	}
+	for (cJSON *t = ri->child; t != NULL; t = t->next) {
+		cJSON_DeleteItemFromObjectCaseSensitive(t, "Strip");
+		cJSON_DeleteItemFromObjectCaseSensitive(t, "Asked");
+	}
+	rc = become(st, req, out, req, ROUTE_BATCH_GET, "BatchGetItem");
+	out = NULL;
+out:
+	stmt_list_free(&l);
 	cJSON_Delete(out);
 	return rc;
 }
@@ -494,10 +726,9 @@ int route_partiql_prepare(struct route_state *st, cJSON *req)
 		snprintf(where, sizeof(where), "%s[%d]", list_name, i++);
 		if (!cJSON_IsObject(s))
 			return refuse(st, "%s: %s must be an object with a Statement", op, where);
-		if (check_partiql_members(st, s, inner, where) != 0 ||
-		    (inner != params_transact_statement &&
-		     check_statement(st, cJSON_GetObjectItemCaseSensitive(s, "Statement"), where) != 0))
+		if (check_partiql_members(st, s, inner, where) != 0)
 			return -1;
 	}
-	return inner == params_transact_statement ? execute_transaction(st, req, list) : 0;
+	return inner == params_transact_statement ? execute_transaction(st, req, list)
+						  : batch_execute(st, req, list);
 }

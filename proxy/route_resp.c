@@ -657,10 +657,10 @@ static void response_ready(void *arg, struct crypt_batch *b, const struct ds_err
 		}
 	if (st->rmw != NULL)
 		route_rmw_answer(st, doc);
-	if (st->partiql_op != NULL)
-		route_partiql_answer(st, doc);
 	if (st->op == ROUTE_BATCH_GET)
 		restore_unprocessed_keys(st, doc);
+	if (st->partiql_op != NULL)
+		route_partiql_answer(st, doc);
 	if (st->op == ROUTE_BATCH_WRITE && restore_unprocessed_items(st, doc) != 0) {
 		e = st->err;
 		txn_fail(t, &e);

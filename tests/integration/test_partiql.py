@@ -231,6 +231,38 @@ class PartiqlTest(unittest.TestCase):
                 self.assertIn(words, got["message"])
         self.assertEqual(get("x", 1)["email"], {"S": "x1@example.com"})
 
+    def test_batch_execute_statement(self):
+        """BatchExecuteStatement of SELECTs as one BatchGetItem, answered per statement and in
+        order; its writes are refused, naming the table."""
+        stmts = [{"Statement": 'SELECT email, n FROM "%s" WHERE pk = ? AND sk = ?' % T,
+                  "Parameters": [{"S": "p%d" % (i % 3)}, {"N": str(i)}]} for i in (5, 1, 99, 4)]
+        r = self.app.batch_execute_statement(Statements=stmts)["Responses"]
+        want = []
+        for i in (5, 1, 99, 4):
+            got = self.ref.get_item(TableName=T, Key={"pk": {"S": "p%d" % (i % 3)}, "sk": {"N": str(i)}},
+                                    ProjectionExpression="email, n").get("Item")
+            want.append({"TableName": T, "Item": got} if got is not None else {"TableName": T})
+        self.assertEqual(plain(r), plain(want))
+        self.assertNotIn("Item", r[2])
+        r = self.app.batch_execute_statement(Statements=[
+            {"Statement": 'SELECT * FROM "%s" WHERE pk = \'p2\' AND sk = %d' % (T, i)} for i in (2, 5)])["Responses"]
+        self.assertEqual(plain(r), plain([{"TableName": T, "Item": item(2)}, {"TableName": T, "Item": item(5)}]))
+        try:
+            self.app.batch_execute_statement(Statements=[
+                {"Statement": 'SELECT * FROM "%s" WHERE pk = \'p1\' AND sk = 1' % T},
+                {"Statement": 'SELECT email FROM "%s" WHERE pk = \'p1\' AND sk = 4' % T}])
+            self.fail("different projections on one table were not refused")
+        except self.app.exceptions.ClientError as e:
+            self.assertIn('table "%s": BatchExecuteStatement selects different attributes of it in Statements[1]' % T,
+                          e.response["Error"]["Message"])
+        try:
+            self.app.batch_execute_statement(Statements=[
+                {"Statement": "DELETE FROM \"%s\" WHERE pk = 'p1' AND sk = 1" % T}])
+            self.fail("a batch write was not refused")
+        except self.app.exceptions.ClientError as e:
+            self.assertIn('table "%s": BatchExecuteStatement writes are not carried out' % T,
+                          e.response["Error"]["Message"])
+
     def test_refusals_and_tokens(self):
         r = self.app.execute_statement(Statement='SELECT * FROM "%s"' % T, Limit=2)
         self.assertIn("NextToken", r)
@@ -245,12 +277,12 @@ class PartiqlTest(unittest.TestCase):
         params = self.statement('SELECT * FROM "%s" WHERE pk = ? AND sk = ?' % T, [{"S": "p1"}])
         self.assertEqual(params, {"error": "ValidationException",
                                   "message": "Number of parameters in request and statement don't match."})
-        # BatchExecuteStatement stays refused, naming the table.
+        # A BatchExecuteStatement SELECT reads one item by its whole key.
         try:
             self.app.batch_execute_statement(Statements=[{"Statement": 'SELECT * FROM "%s"' % T}])
-            self.fail("BatchExecuteStatement was not refused")
+            self.fail("a SELECT without the key was not refused")
         except self.app.exceptions.ClientError as e:
-            self.assertIn('table "%s": BatchExecuteStatement (PartiQL) is not carried out' % T,
+            self.assertIn("Where clause does not contain a mandatory equality on all key attributes",
                           e.response["Error"]["Message"])
 
     def test_no_plaintext_stored(self):
