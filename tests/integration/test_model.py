@@ -441,6 +441,46 @@ class ModelTest(unittest.TestCase):
             else:
                 self.model[t][kid] = item
 
+    def op_partiql(self):
+        """ExecuteStatement: SELECT, INSERT, UPDATE or DELETE of one item by its key."""
+        t, k = self.any_key()
+        old = self.want(t, k)
+        where = " AND ".join('"%s" = ?' % a for a in sorted(k))
+        kparams = [k[a] for a in sorted(k)]
+        r = self.rng.random()
+        if r < 0.4:
+            out = self.app.execute_statement(Statement='SELECT * FROM "%s" WHERE %s' % (t, where),
+                                             Parameters=kparams)
+            self.same(out["Items"][0] if out["Items"] else None, old, "PartiQL SELECT")
+            self.assertLessEqual(len(out["Items"]), 1)
+        elif r < 0.6:
+            item = self.gen.item(k)
+            names = sorted(item)
+            stmt = 'INSERT INTO "%s" VALUE {%s}' % (t, ", ".join("'%s': ?" % a for a in names))
+            if old is not None:
+                with self.assertRaises(self.app.exceptions.DuplicateItemException):
+                    self.app.execute_statement(Statement=stmt, Parameters=[item[a] for a in names])
+                return
+            self.app.execute_statement(Statement=stmt, Parameters=[item[a] for a in names])
+            self.model[t][self.kid(k)] = item
+        elif r < 0.85:
+            attr = self.rng.choice(ENC + SIGNED + ("note",))
+            val = self.gen.value(attr in ENC)
+            stmt = 'UPDATE "%s" SET "%s" = ? WHERE %s RETURNING ALL NEW *' % (t, attr, where)
+            if old is None:
+                with self.assertRaises(self.app.exceptions.ConditionalCheckFailedException):
+                    self.app.execute_statement(Statement=stmt, Parameters=[val] + kparams)
+                return
+            new = dict(copy.deepcopy(old), **{attr: val})
+            out = self.app.execute_statement(Statement=stmt, Parameters=[val] + kparams)
+            self.same(out["Items"][0], new, "PartiQL UPDATE RETURNING ALL NEW")
+            self.model[t][self.kid(k)] = new
+        else:
+            out = self.app.execute_statement(Statement='DELETE FROM "%s" WHERE %s RETURNING ALL OLD *' % (t, where),
+                                             Parameters=kparams)
+            self.same(out["Items"][0] if out["Items"] else None, old, "PartiQL DELETE RETURNING ALL OLD")
+            self.model[t].pop(self.kid(k), None)
+
     def op_transact_get(self):
         keys = self.distinct_keys(self.rng.randrange(1, 6))
         out = self.app.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": k}} for t, k in keys])
@@ -504,7 +544,7 @@ class ModelTest(unittest.TestCase):
         self.model = {SORTED: {}, HASHED: {}}
         mix = [(self.op_put, 18), (self.op_update, 14), (self.op_delete, 5), (self.op_batch_write, 5),
                (self.op_batch_get, 8), (self.op_transact_write, 6), (self.op_transact_get, 6),
-               (self.op_get, 22), (self.op_query, 14), (self.op_scan, 2)]
+               (self.op_get, 22), (self.op_query, 14), (self.op_scan, 2), (self.op_partiql, 6)]
         ops, weights = zip(*mix)
         counts = {}
         for self.op in range(OPS):
