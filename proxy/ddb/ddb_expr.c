@@ -31,6 +31,8 @@ struct parser {
 	size_t len;                  /* its length, at most DDB_EXPR_MAX */
 	size_t pos;                  /* where lexing resumes, just after cur */
 	struct tok cur;              /* the lookahead token */
+	struct tok prev;             /* the token before it, when has_prev (for messages) */
+	int has_prev, started;
 	const cJSON *names;          /* ExpressionAttributeNames, or NULL */
 	struct ds_error *err;        /* where failures are described */
 	int depth;                   /* current nesting, bounded by DDB_EXPR_MAX_DEPTH */
@@ -69,21 +71,31 @@ static const struct func_def funcs[] = {
 /* The update clauses, indexed by enum ddb_clause (and its bit in parse_update()'s "seen"). */
 static const char *const clauses[] = { "SET", "REMOVE", "ADD", "DELETE" };
 
-/* A syntax error at the lookahead token (quoted, cut at 32 bytes): what was expected there.
- * Returns -1. */
-static int syntax_error(struct parser *p, const char *expected)
+/* Refuses the expression in DynamoDB's words for a syntax error: the token (len bytes at
+ * off; "<EOF>" when len is 0) and the text near it, from..to.  Returns -1. */
+static int refuse_near(struct parser *p, size_t off, size_t len, size_t from, size_t to)
+{
+	if (to - from > 160)
+		to = from + 160;
+	ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: Syntax error; token: \"%.*s\", "
+		     "near: \"%.*s\"", p->param, len ? (int)(len > 64 ? 64 : len) : 5,
+		     len ? p->s + off : "<EOF>", (int)(to - from), p->s + from);
+	return -1;
+}
+
+/* A syntax error at the lookahead token: near is the text from the token before it through
+ * the token after it (at the end: the token before). */
+static int syntax_error(struct parser *p)
 {
 	const struct tok *t = &p->cur;
-	char near[48];
+	size_t from = p->has_prev ? p->prev.off : t->off;
+	struct tok nx;
 
 	if (t->type == TOK_END)
-		snprintf(near, sizeof(near), "the end of the expression");
-	else
-		snprintf(near, sizeof(near), "\"%.*s\"%s", (int)(t->len > 32 ? 32 : t->len),
-			 p->s + t->off, t->len > 32 ? "..." : "");
-	ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: Syntax error at offset %zu near %s: "
-		     "expected %s", p->param, p->cur.off, near, expected);
-	return -1;
+		return refuse_near(p, 0, 0, from, p->has_prev ? p->prev.off + p->prev.len : from);
+	if (ddb_expr_lex(p->s, p->len, p->pos, &nx) == 0 && nx.type != TOK_END)
+		return refuse_near(p, t->off, t->len, from, nx.off + nx.len);
+	return refuse_near(p, t->off, t->len, from, t->off + t->len);
 }
 
 /* Moves to the next token.  Returns 0, or -1 with err set on a byte that starts none. */
@@ -92,18 +104,18 @@ static int next(struct parser *p)
 	struct tok t;
 
 	if (ddb_expr_lex(p->s, p->len, p->pos, &t) != 0) {
+		/* A byte no token starts with is the token (a whole UTF-8 character). */
 		unsigned char c = (unsigned char)p->s[t.off];
-		char what[64];
-		if (c == '#' || c == ':')
-			snprintf(what, sizeof(what), "'%c' must be followed by letters, digits or '_'", c);
-		else if (c >= 0x21 && c < 0x7f)
-			snprintf(what, sizeof(what), "unexpected character '%c'", c);
-		else
-			snprintf(what, sizeof(what), "unexpected byte 0x%02x", c);
-		ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: Syntax error at offset %zu: %s",
-			     p->param, t.off, what);
-		return -1;
+		size_t n = c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		if (t.off + n > p->len)
+			n = p->len - t.off;
+		return refuse_near(p, t.off, n, p->started ? p->cur.off : t.off, t.off + n);
 	}
+	if (p->started) {
+		p->prev = p->cur;
+		p->has_prev = 1;
+	}
+	p->started = 1;
 	p->cur = t;
 	p->pos = t.off + t.len;
 	return 0;
@@ -117,11 +129,11 @@ static enum tok_type peek_type(const struct parser *p)
 	return ddb_expr_lex(p->s, p->len, p->pos, &t) == 0 ? t.type : TOK_END;
 }
 
-/* Consumes a token of the given type, or fails naming what was expected. */
-static int expect(struct parser *p, enum tok_type type, const char *expected)
+/* Consumes a token of the given type, or fails on the lookahead. */
+static int expect(struct parser *p, enum tok_type type)
 {
 	if (p->cur.type != type)
-		return syntax_error(p, expected);
+		return syntax_error(p);
 	return next(p);
 }
 
@@ -254,7 +266,7 @@ static struct ddb_node *parse_path(struct parser *p)
 
 	note_reserved(p);
 	if (p->cur.type != TOK_IDENT && p->cur.type != TOK_NAME_PH) {
-		syntax_error(p, "a document path (an attribute name or #placeholder)");
+		syntax_error(p);
 		return NULL;
 	}
 	path = node(p, DDB_NODE_PATH);
@@ -266,7 +278,7 @@ static struct ddb_node *parse_path(struct parser *p)
 			if (next(p) != 0)
 				return NULL;
 			if (p->cur.type != TOK_IDENT && p->cur.type != TOK_NAME_PH) {
-				syntax_error(p, "a name or #placeholder after '.'");
+				syntax_error(p);
 				return NULL;
 			}
 			note_reserved(p);
@@ -276,7 +288,7 @@ static struct ddb_node *parse_path(struct parser *p)
 			if (next(p) != 0)
 				return NULL;
 			if (p->cur.type != TOK_NUMBER) {
-				syntax_error(p, "a list index (digits) after '['");
+				syntax_error(p);
 				return NULL;
 			}
 			if ((el = node(p, DDB_NODE_INDEX)) == NULL)
@@ -289,7 +301,7 @@ static struct ddb_node *parse_path(struct parser *p)
 			if (next(p) != 0)
 				return NULL;
 			if (p->cur.type != TOK_RBRACKET) {
-				syntax_error(p, "']' after the list index");
+				syntax_error(p);
 				return NULL;
 			}
 			el->end = p->cur.off + p->cur.len;
@@ -303,27 +315,33 @@ static struct ddb_node *parse_path(struct parser *p)
 	return path;
 }
 
-/* Finds the function named by the lookahead (an identifier followed by '('). */
+/* A function used where DynamoDB's grammar does not take it, in its words. */
+static int misused(struct parser *p, const char *name)
+{
+	ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: The function is not allowed to be "
+		     "used this way in an expression; function: %s", p->param, name);
+	return -1;
+}
+
+/* Finds the function named by the lookahead (an identifier followed by '('): names are
+ * case-sensitive and each grammar knows its own; a condition's function in an update is a
+ * syntax error at its '(' (as DynamoDB answers). */
 static int find_func(struct parser *p, const struct func_def **f)
 {
 	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
 		if (p->cur.len == strlen(funcs[i].name) &&
 		    memcmp(p->s + p->cur.off, funcs[i].name, p->cur.len) == 0) {
-			if (funcs[i].kind != p->kind) {
-				ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: the function %s "
-					     "(at offset %zu) can only be used in %s", p->param,
-					     funcs[i].name, p->cur.off, funcs[i].kind == DDB_EXPR_UPDATE ?
-					     "an UpdateExpression" : "a condition, filter or key "
-					     "condition expression");
-				return -1;
+			if (funcs[i].kind == p->kind) {
+				*f = &funcs[i];
+				return 0;
 			}
-			*f = &funcs[i];
-			return 0;
+			if (p->kind == DDB_EXPR_UPDATE)
+				return next(p) != 0 ? -1 : syntax_error(p);
+			break;
 		}
 	}
 	ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: Invalid function name; function: "
-		     "%.*s (at offset %zu; function names are case-sensitive)", p->param,
-		     p->cur.len > 64 ? 64 : (int)p->cur.len, p->s + p->cur.off, p->cur.off);
+		     "%.*s", p->param, p->cur.len > 64 ? 64 : (int)p->cur.len, p->s + p->cur.off);
 	return -1;
 }
 
@@ -333,26 +351,32 @@ static struct ddb_node *parse_operand(struct parser *p);
 static struct ddb_node *parse_call(struct parser *p, const struct func_def *f)
 {
 	struct ddb_node *call, *arg, *out = NULL;
+	int n = 0;
 
 	if (enter(p) != 0)
 		return NULL;
 	call = node(p, DDB_NODE_CALL);
-	if (call == NULL || next(p) != 0 || expect(p, TOK_LPAREN, "'('") != 0)
+	if (call == NULL || next(p) != 0 || expect(p, TOK_LPAREN) != 0)
 		goto out;
 	call->op = (int)f->id;
-	for (int i = 0; i < f->args; i++) {
-		if (i > 0 && expect(p, TOK_COMMA, "',' between the function's arguments") != 0)
+	for (int i = 0; p->cur.type != TOK_RPAREN || i == 0; i++) {
+		if (i > 0 && expect(p, TOK_COMMA) != 0)
 			goto out;
+		if (i == 0 && f->path_first && p->cur.type == TOK_VALUE_PH) {
+			ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: Operator or function "
+				     "requires a document path; operator or function: %s", p->param, f->name);
+			goto out;
+		}
 		arg = i == 0 && f->path_first ? parse_path(p) : parse_operand(p);
 		if (arg == NULL)
 			goto out;
 		adopt(call, arg);
+		n++;
 	}
-	if (p->cur.type != TOK_RPAREN) {
-		char what[96];
-		snprintf(what, sizeof(what), "')' closing %s(, which takes %d argument%s", f->name,
-			 f->args, f->args > 1 ? "s" : "");
-		syntax_error(p, what);
+	if (n != f->args) {
+		ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: Incorrect number of operands "
+			     "for operator or function; operator or function: %s, number of operands: %d",
+			     p->param, f->name, n);
 		goto out;
 	}
 	call->end = p->cur.off + p->cur.len;
@@ -385,9 +409,7 @@ static struct ddb_node *parse_single_operand(struct parser *p)
 		if (find_func(p, &f) != 0)
 			return NULL;
 		if (f->condition) {
-			ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: the function %s (at "
-				     "offset %zu) is a condition, not an operand", p->param, f->name,
-				     p->cur.off);
+			misused(p, f->name);
 			return NULL;
 		}
 		return parse_call(p, f);
@@ -449,9 +471,7 @@ static struct ddb_node *parse_parens(struct parser *p)
 		if (c == NULL) {
 			/* failed: err is set */
 		} else if (p->cur.type != TOK_RPAREN) {
-			char what[64];
-			snprintf(what, sizeof(what), "')' closing the '(' at offset %zu", open);
-			syntax_error(p, what);
+			syntax_error(p);
 			c = NULL;
 		} else if (p->group_open == first && p->group_close + 1 == p->cur.off - trailing_space(p)) {
 			/* ((condition)): DynamoDB refuses it (observed; moto does the same). */
@@ -474,7 +494,7 @@ static struct ddb_node *parse_in(struct parser *p, struct ddb_node *a)
 {
 	struct ddb_node *in = join(p, DDB_NODE_IN, 0, a, NULL, NULL), *el;
 
-	if (in == NULL || next(p) != 0 || expect(p, TOK_LPAREN, "'(' after IN") != 0)
+	if (in == NULL || next(p) != 0 || expect(p, TOK_LPAREN) != 0)
 		return NULL;
 	for (;;) {
 		if ((el = parse_operand(p)) == NULL)
@@ -486,7 +506,7 @@ static struct ddb_node *parse_in(struct parser *p, struct ddb_node *a)
 			return NULL;
 	}
 	in->end = p->cur.off + p->cur.len;
-	return expect(p, TOK_RPAREN, "',' or ')' closing the IN list") == 0 ? in : NULL;
+	return expect(p, TOK_RPAREN) == 0 ? in : NULL;
 }
 
 /*
@@ -519,7 +539,7 @@ static struct ddb_node *parse_primary(struct parser *p)
 		if (next(p) != 0 || (b = parse_operand(p)) == NULL)
 			return NULL;
 		if (!is_word_tok(p, "AND")) {
-			syntax_error(p, "AND in BETWEEN ... AND ...");
+			syntax_error(p);
 			return NULL;
 		}
 		if (next(p) != 0 || (c = parse_operand(p)) == NULL)
@@ -528,7 +548,10 @@ static struct ddb_node *parse_primary(struct parser *p)
 	}
 	if (is_word_tok(p, "IN"))
 		return parse_in(p, a);
-	syntax_error(p, "a comparator (=, <>, <, <=, >, >=), BETWEEN or IN");
+	if (a->kind == DDB_NODE_CALL)
+		misused(p, "size");     /* size() compares; alone it is no condition */
+	else
+		syntax_error(p);
 	return NULL;
 }
 
@@ -582,7 +605,7 @@ static struct ddb_node *parse_action(struct parser *p, enum ddb_clause clause)
 	switch (clause) {
 	case DDB_CLAUSE_SET:
 		if (p->cur.type != TOK_CMP || p->s[p->cur.off] != '=' || p->cur.len != 1) {
-			syntax_error(p, "'=' after the path a SET action writes");
+			syntax_error(p);
 			return NULL;
 		}
 		if (next(p) != 0 || (v = parse_operand(p)) == NULL)
@@ -591,8 +614,7 @@ static struct ddb_node *parse_action(struct parser *p, enum ddb_clause clause)
 	case DDB_CLAUSE_ADD:
 	case DDB_CLAUSE_DELETE:
 		if (p->cur.type != TOK_VALUE_PH) {
-			syntax_error(p, clause == DDB_CLAUSE_ADD ? "a :value to ADD after the path" :
-				     "a :value (a set) to DELETE after the path");
+			syntax_error(p);
 			return NULL;
 		}
 		if ((v = parse_single_operand(p)) == NULL)
@@ -620,14 +642,13 @@ static struct ddb_node *parse_update(struct parser *p)
 				clause = i;
 		}
 		if (clause < 0) {
-			syntax_error(p, seen ? "',' or the next clause (SET, REMOVE, ADD or DELETE)" :
-				     "SET, REMOVE, ADD or DELETE");
+			syntax_error(p);
 			return NULL;
 		}
 		if (seen & (1u << clause)) {
-			ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: the %s clause appears "
-				     "twice (again at offset %zu); each of SET, REMOVE, ADD and DELETE "
-				     "may appear once", p->param, clauses[clause], p->cur.off);
+			ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: The \"%s\" section "
+				     "can only be used once in an update expression;", p->param,
+				     clauses[clause]);
 			return NULL;
 		}
 		seen |= 1u << clause;
@@ -707,11 +728,9 @@ int ddb_expr_parse(enum ddb_expr_kind kind, const char *param, const char *expr,
 	if (root == NULL)
 		return -1;
 	if (p.cur.type == TOK_RPAREN)
-		return syntax_error(&p, "the end of the expression (this ')' closes nothing)");
+		return syntax_error(&p);
 	if (p.cur.type != TOK_END)
-		return syntax_error(&p, kind == DDB_EXPR_PROJECTION ? "',' between paths" :
-				    kind == DDB_EXPR_CONDITION ? "AND, OR or the end of the expression" :
-				    "the end of the expression");
+		return syntax_error(&p);
 	if (p.reserved_len > 0) {
 		ds_error_set(err, 400, DS_ERR_VALIDATION, "Invalid %s: Attribute name is a reserved "
 			     "keyword; reserved keyword: %.*s", p.param, (int)p.reserved_len,
@@ -768,38 +787,4 @@ int ddb_expr_scan(enum ddb_expr_kind kind, const char *param, const char *expr, 
 		rc = walk(e.root, 0, param != NULL ? param : "expression", cb, arg, err);
 	ddb_expr_release(&e);
 	return rc;
-}
-
-int ddb_projection_parse(const char *expr, const cJSON *names, struct ddb_projection *out,
-			 struct ds_error *err)
-{
-	struct ddb_expr e;
-	size_t n = 0, i = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (ddb_expr_parse(DDB_EXPR_PROJECTION, "ProjectionExpression", expr, names, &e, err) != 0)
-		goto fail;
-	for (const struct ddb_node *k = e.root->kids; k != NULL; k = k->next)
-		n++;
-	out->paths = calloc(n, sizeof(*out->paths));
-	if (out->paths == NULL)
-		goto oom;
-	for (const struct ddb_node *k = e.root->kids; k != NULL; k = k->next, i++) {
-		struct ddb_projection_path *pp = &out->paths[i];
-
-		pp->name = strndup(k->kids->name, k->kids->len);
-		pp->text = strndup(expr + k->off, k->end - k->off);
-		pp->nested = path_nested(k);
-		out->len = i + 1;
-		if (pp->name == NULL || pp->text == NULL)
-			goto oom;
-	}
-	ddb_expr_release(&e);
-	return 0;
-oom:
-	ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
-fail:
-	ddb_expr_release(&e);
-	ddb_projection_cleanup(out);
-	return -1;
 }

@@ -1,12 +1,48 @@
 /*
- * What is done with a parsed ProjectionExpression (ddb_projection.h): extended with the
+ * A ProjectionExpression (ddb_projection.h): read into its paths, extended with the
  * attributes verification needs before it goes upstream, and the answer trimmed back to it.
  */
 #include "proxy/ddb/ddb_projection.h"
 
+#include "proxy/ddb/ddb_expr.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int ddb_projection_parse(const char *expr, const cJSON *names, struct ddb_projection *out,
+			 struct ds_error *err)
+{
+	struct ddb_expr e;
+	size_t n = 0, i = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (ddb_expr_parse(DDB_EXPR_PROJECTION, "ProjectionExpression", expr, names, &e, err) != 0)
+		goto fail;
+	for (const struct ddb_node *k = e.root->kids; k != NULL; k = k->next)
+		n++;
+	out->paths = calloc(n, sizeof(*out->paths));
+	if (out->paths == NULL)
+		goto oom;
+	for (const struct ddb_node *k = e.root->kids; k != NULL; k = k->next, i++) {
+		struct ddb_projection_path *pp = &out->paths[i];
+
+		pp->name = strndup(k->kids->name, k->kids->len);
+		pp->text = strndup(expr + k->off, k->end - k->off);
+		pp->nested = k->kids->next != NULL;   /* more than the attribute */
+		out->len = i + 1;
+		if (pp->name == NULL || pp->text == NULL)
+			goto oom;
+	}
+	ddb_expr_release(&e);
+	return 0;
+oom:
+	ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+fail:
+	ddb_expr_release(&e);
+	ddb_projection_cleanup(out);
+	return -1;
+}
 
 void ddb_projection_cleanup(struct ddb_projection *p)
 {

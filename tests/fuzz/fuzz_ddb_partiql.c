@@ -29,13 +29,15 @@ static void check_expr(const cJSON *req, const char *param, enum ddb_expr_kind k
 		__builtin_trap();
 	if (ddb_expr_parse(kind, param, text->valuestring,
 			   cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames"), &e, &err) != 0) {
-		/* A reserved word the statement used as a name is DynamoDB's refusal too; anything
-		 * else means the translation wrote an expression it should not have. */
+		/* What the statement itself asks wrongly (a reserved word, a function misused) is
+		 * DynamoDB's refusal too; a syntax error means the translation wrote an expression
+		 * it should not have. */
 		if (strstr(err.message, "reserved keyword") == NULL && strstr(err.message, "nested deeper") == NULL &&
 		    strstr(err.message, "longer than") == NULL && strstr(err.message, "redundant parentheses") == NULL &&
-		    strstr(err.message, "Invalid function name") == NULL && strstr(err.message, "can only be used") == NULL &&
-		    strstr(err.message, "is a condition, not an operand") == NULL &&
-		    strstr(err.message, "expected a document path") == NULL)
+		    strstr(err.message, "Invalid function name") == NULL &&
+		    strstr(err.message, "The function is not allowed") == NULL &&
+		    strstr(err.message, "requires a document path") == NULL &&
+		    strstr(err.message, "Incorrect number of operands") == NULL)
 			__builtin_trap();
 		ddb_expr_release(&e);
 		return;

@@ -228,11 +228,9 @@ static void test_placeholder_errors(void **state)
 	/* names that is not an object holds no placeholder. */
 	fails_with(DDB_EXPR_CONDITION, "#x = :v", "[\"#x\"]", "attribute name: #x");
 	fails(DDB_EXPR_CONDITION, "# = :v", NULL,
-	      "Invalid ConditionExpression: Syntax error at offset 0: '#' must be followed by "
-	      "letters, digits or '_'");
+	      "Invalid ConditionExpression: Syntax error; token: \"#\", near: \"#\"");
 	fails(DDB_EXPR_CONDITION, "a = :", NULL,
-	      "Invalid ConditionExpression: Syntax error at offset 4: ':' must be followed by "
-	      "letters, digits or '_'");
+	      "Invalid ConditionExpression: Syntax error; token: \":\", near: \"= :\"");
 }
 
 static void ok_condition(const char *expr)
@@ -243,17 +241,93 @@ static void ok_condition(const char *expr)
 		fail_msg("%s: %s", expr, err.message);
 }
 
+/* (grammar, expression, DynamoDB's refusal) */
+struct refusal {
+	enum ddb_expr_kind kind;
+	const char *expr;
+	const char *message;
+};
+
+static void refused_all(const struct refusal *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fails(r[i].kind, r[i].expr, NULL, r[i].message);
+}
+
 static void test_syntax_errors(void **state)
 {
+	/* DynamoDB's words: the token (<EOF> at the end) and the text from the token before
+	 * it through the token after it; the same as moto's for update expressions. */
+	static const struct refusal syntax[] = {
+		{ DDB_EXPR_CONDITION, "(a = :v",
+		  "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \":v\"" },
+		{ DDB_EXPR_CONDITION, "a = :v)",
+		  "Invalid ConditionExpression: Syntax error; token: \")\", near: \":v)\"" },
+		{ DDB_EXPR_CONDITION, "((a = :v) AND b = :w",
+		  "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \":w\"" },
+		{ DDB_EXPR_CONDITION, "a IN (:x, :y",
+		  "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \":y\"" },
+		{ DDB_EXPR_CONDITION, "a = $v",
+		  "Invalid ConditionExpression: Syntax error; token: \"$\", near: \"= $\"" },
+		{ DDB_EXPR_CONDITION, "a = :v;",
+		  "Invalid ConditionExpression: Syntax error; token: \";\", near: \":v;\"" },
+		{ DDB_EXPR_CONDITION, "été = :v",
+		  "Invalid ConditionExpression: Syntax error; token: \"é\", near: \"é\"" },
+		{ DDB_EXPR_CONDITION, "first-name = :v",
+		  "Invalid ConditionExpression: Syntax error; token: \"-\", near: \"first-name\"" },
+		{ DDB_EXPR_CONDITION, "a :v",
+		  "Invalid ConditionExpression: Syntax error; token: \":v\", near: \"a :v\"" },
+		{ DDB_EXPR_CONDITION, "a = ",
+		  "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \"=\"" },
+		{ DDB_EXPR_CONDITION, "a = :v b = :w",
+		  "Invalid ConditionExpression: Syntax error; token: \"b\", near: \":v b =\"" },
+		{ DDB_EXPR_CONDITION, "a = :v AND",
+		  "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \"AND\"" },
+		{ DDB_EXPR_CONDITION, "a BETWEEN :x OR :y",
+		  "Invalid ConditionExpression: Syntax error; token: \"OR\", near: \":x OR :y\"" },
+		{ DDB_EXPR_CONDITION, "a IN :x",
+		  "Invalid ConditionExpression: Syntax error; token: \":x\", near: \"IN :x\"" },
+		{ DDB_EXPR_CONDITION, "a = b + :c",
+		  "Invalid ConditionExpression: Syntax error; token: \"+\", near: \"b + :c\"" },
+		{ DDB_EXPR_CONDITION, "a.[1] = :v",
+		  "Invalid ConditionExpression: Syntax error; token: \"[\", near: \".[1\"" },
+		{ DDB_EXPR_CONDITION, "a[x] = :v",
+		  "Invalid ConditionExpression: Syntax error; token: \"x\", near: \"[x]\"" },
+		{ DDB_EXPR_CONDITION, "a[1 = :v",
+		  "Invalid ConditionExpression: Syntax error; token: \"=\", near: \"1 = :v\"" },
+		{ DDB_EXPR_CONDITION, "1a = :v",
+		  "Invalid ConditionExpression: Syntax error; token: \"1\", near: \"1a\"" },
+		{ DDB_EXPR_CONDITION, "(a = :v) (b = :w)",
+		  "Invalid ConditionExpression: Syntax error; token: \"(\", near: \") (b\"" },
+		{ DDB_EXPR_PROJECTION, "size(a)",
+		  "Invalid ProjectionExpression: Syntax error; token: \"(\", near: \"size(a\"" },
+		{ DDB_EXPR_PROJECTION, "a b",
+		  "Invalid ProjectionExpression: Syntax error; token: \"b\", near: \"a b\"" },
+	};
+	/* Functions: known names only, case-sensitive, in their own grammar and place. */
+	static const struct refusal functions[] = {
+		{ DDB_EXPR_CONDITION, "foo(a)",
+		  "Invalid ConditionExpression: Invalid function name; function: foo" },
+		{ DDB_EXPR_CONDITION, "SIZE(a) > :v",
+		  "Invalid ConditionExpression: Invalid function name; function: SIZE" },
+		{ DDB_EXPR_CONDITION, "if_not_exists(a, :v) = :w",
+		  "Invalid ConditionExpression: Invalid function name; function: if_not_exists" },
+		{ DDB_EXPR_UPDATE, "SET a = size(b)",
+		  "Invalid UpdateExpression: Syntax error; token: \"(\", near: \"size(b\"" },
+		{ DDB_EXPR_CONDITION, "a = contains(b, :v)",
+		  "Invalid ConditionExpression: The function is not allowed to be used this way in an expression; function: contains" },
+		{ DDB_EXPR_CONDITION, "attribute_exists(:v)",
+		  "Invalid ConditionExpression: Operator or function requires a document path; operator or function: attribute_exists" },
+		{ DDB_EXPR_CONDITION, "attribute_exists(a, b)",
+		  "Invalid ConditionExpression: Incorrect number of operands for operator or function; operator or function: attribute_exists, number of operands: 2" },
+		{ DDB_EXPR_CONDITION, "begins_with(a)",
+		  "Invalid ConditionExpression: Incorrect number of operands for operator or function; operator or function: begins_with, number of operands: 1" },
+		{ DDB_EXPR_CONDITION, "size(a)",
+		  "Invalid ConditionExpression: The function is not allowed to be used this way in an expression; function: size" },
+	};
+
 	(void)state;
-	fails(DDB_EXPR_CONDITION, "(a = :v", NULL,
-	      "Invalid ConditionExpression: Syntax error at offset 7 near the end of the expression: "
-	      "expected ')' closing the '(' at offset 0");
-	fails(DDB_EXPR_CONDITION, "a = :v)", NULL,
-	      "Invalid ConditionExpression: Syntax error at offset 6 near \")\": expected the end of "
-	      "the expression (this ')' closes nothing)");
-	fails_with(DDB_EXPR_CONDITION, "((a = :v) AND b = :w", NULL, "expected ')' closing the '(' at offset 0");
-	fails_with(DDB_EXPR_CONDITION, "a IN (:x, :y", NULL, "expected ',' or ')' closing the IN list");
+	refused_all(syntax, sizeof(syntax) / sizeof(syntax[0]));
 	/* A parenthesized condition alone inside parentheses: DynamoDB refuses it. */
 	fails(DDB_EXPR_CONDITION, "((a = :v))", NULL,
 	      "Invalid ConditionExpression: The expression has redundant parentheses;");
@@ -264,26 +338,6 @@ static void test_syntax_errors(void **state)
 	ok_condition("((a = :v) AND (b = :w))");
 	ok_condition("(a = :v) AND ((b = :w) OR c = :x)");
 	ok_condition("NOT (a = :v)");
-	fails(DDB_EXPR_CONDITION, "a = $v", NULL,
-	      "Invalid ConditionExpression: Syntax error at offset 4: unexpected character '$'");
-	fails_with(DDB_EXPR_CONDITION, "a = :v;", NULL, "offset 6: unexpected character ';'");
-	fails_with(DDB_EXPR_CONDITION, "\xc3\xa9t\xc3\xa9 = :v", NULL, "offset 0: unexpected byte 0xc3");
-	fails_with(DDB_EXPR_CONDITION, "a = :v\x01", NULL, "offset 6: unexpected byte 0x01");
-	fails_with(DDB_EXPR_CONDITION, "first-name = :v", NULL,
-		   "offset 5 near \"-\": expected a comparator (=, <>, <, <=, >, >=), BETWEEN or IN");
-	fails_with(DDB_EXPR_CONDITION, "a :v", NULL, "offset 2 near \":v\": expected a comparator");
-	fails_with(DDB_EXPR_CONDITION, "a = ", NULL,
-		   "offset 4 near the end of the expression: expected a document path");
-	fails_with(DDB_EXPR_CONDITION, "a = :v b = :w", NULL, "expected AND, OR or the end");
-	fails_with(DDB_EXPR_CONDITION, "a = :v AND", NULL, "near the end of the expression");
-	fails_with(DDB_EXPR_CONDITION, "a BETWEEN :x OR :y", NULL, "expected AND in BETWEEN");
-	fails_with(DDB_EXPR_CONDITION, "a IN :x", NULL, "expected '(' after IN");
-	fails_with(DDB_EXPR_CONDITION, "a = b + :c", NULL, "near \"+\"");
-	fails_with(DDB_EXPR_CONDITION, "a.[1] = :v", NULL, "expected a name or #placeholder after '.'");
-	fails_with(DDB_EXPR_CONDITION, "a[x] = :v", NULL, "expected a list index (digits) after '['");
-	fails_with(DDB_EXPR_CONDITION, "a[1 = :v", NULL, "expected ']' after the list index");
-	fails_with(DDB_EXPR_CONDITION, "1a = :v", NULL, "near \"1\": expected a document path");
-	fails_with(DDB_EXPR_CONDITION, "(a = :v) (b = :w)", NULL, "offset 9 near \"(\"");
 	/* Keywords are never bare names. */
 	fails(DDB_EXPR_CONDITION, "a = :v AND in = :w", NULL,
 	      "Invalid ConditionExpression: Attribute name is a reserved keyword; reserved keyword: in");
@@ -296,55 +350,48 @@ static void test_syntax_errors(void **state)
 	fails_with(DDB_EXPR_PROJECTION, "ABORT", NULL, "reserved keyword: ABORT");
 	COND("zones = :v AND abor = :w AND a.nomen = :x", NULL, "zones:0:0 abor:0:0 a:0:1");
 	fails_with(DDB_EXPR_PROJECTION, "a, Delete", NULL, "reserved keyword: Delete");
-	/* Functions: known names only, case-sensitive, in their own grammar and place. */
-	fails(DDB_EXPR_CONDITION, "foo(a)", NULL,
-	      "Invalid ConditionExpression: Invalid function name; function: foo (at offset 0; "
-	      "function names are case-sensitive)");
-	fails_with(DDB_EXPR_CONDITION, "SIZE(a) > :v", NULL, "Invalid function name; function: SIZE");
-	fails(DDB_EXPR_CONDITION, "if_not_exists(a, :v) = :w", NULL,
-	      "Invalid ConditionExpression: the function if_not_exists (at offset 0) can only be "
-	      "used in an UpdateExpression");
-	fails_with(DDB_EXPR_UPDATE, "SET a = size(b)", NULL,
-		   "the function size (at offset 8) can only be used in a condition");
-	fails_with(DDB_EXPR_CONDITION, "a = contains(b, :v)", NULL,
-		   "the function contains (at offset 4) is a condition, not an operand");
-	fails_with(DDB_EXPR_CONDITION, "attribute_exists(:v)", NULL, "expected a document path");
-	fails_with(DDB_EXPR_CONDITION, "attribute_exists(a, b)", NULL,
-		   "expected ')' closing attribute_exists(, which takes 1 argument");
-	fails_with(DDB_EXPR_CONDITION, "begins_with(a)", NULL,
-		   "expected ',' between the function's arguments");
-	fails_with(DDB_EXPR_CONDITION, "size(a)", NULL, "expected a comparator");
-	fails_with(DDB_EXPR_PROJECTION, "size(a)", NULL, "expected ',' between paths");
+	refused_all(functions, sizeof(functions) / sizeof(functions[0]));
 }
 
 static void test_update_errors(void **state)
 {
+	static const struct refusal update[] = {
+		{ DDB_EXPR_UPDATE, "SET a :v",
+		  "Invalid UpdateExpression: Syntax error; token: \":v\", near: \"a :v\"" },
+		{ DDB_EXPR_UPDATE, "SET a = :v, b",
+		  "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \"b\"" },
+		{ DDB_EXPR_UPDATE, "SET a < :v",
+		  "Invalid UpdateExpression: Syntax error; token: \"<\", near: \"a < :v\"" },
+		{ DDB_EXPR_UPDATE, "SET a = :v SET b = :w",
+		  "Invalid UpdateExpression: The \"SET\" section can only be used once in an update expression;" },
+		{ DDB_EXPR_UPDATE, "remove a ADD b :v REMOVE c",
+		  "Invalid UpdateExpression: The \"REMOVE\" section can only be used once in an update expression;" },
+		{ DDB_EXPR_UPDATE, "a = :v",
+		  "Invalid UpdateExpression: Syntax error; token: \"a\", near: \"a =\"" },
+		{ DDB_EXPR_UPDATE, "SET a = :v b = :w",
+		  "Invalid UpdateExpression: Syntax error; token: \"b\", near: \":v b =\"" },
+		{ DDB_EXPR_UPDATE, "SET",
+		  "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \"SET\"" },
+		{ DDB_EXPR_UPDATE, "SET a = :v,",
+		  "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \",\"" },
+		{ DDB_EXPR_UPDATE, "ADD a",
+		  "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \"a\"" },
+		{ DDB_EXPR_UPDATE, "DELETE a b",
+		  "Invalid UpdateExpression: Syntax error; token: \"b\", near: \"a b\"" },
+		{ DDB_EXPR_UPDATE, "REMOVE a = :v",
+		  "Invalid UpdateExpression: Syntax error; token: \"=\", near: \"a = :v\"" },
+		{ DDB_EXPR_UPDATE, "SET :v = a",
+		  "Invalid UpdateExpression: Syntax error; token: \":v\", near: \"SET :v =\"" },
+		{ DDB_EXPR_UPDATE, "SET a = b + c + d",
+		  "Invalid UpdateExpression: Syntax error; token: \"+\", near: \"c + d\"" },
+		{ DDB_EXPR_UPDATE, "SET a = list_append(b)",
+		  "Invalid UpdateExpression: Incorrect number of operands for operator or function; operator or function: list_append, number of operands: 1" },
+		{ DDB_EXPR_UPDATE, "SET a = (b)",
+		  "Invalid UpdateExpression: Syntax error; token: \"(\", near: \"= (b\"" },
+	};
+
 	(void)state;
-	fails(DDB_EXPR_UPDATE, "SET a :v", NULL,
-	      "Invalid UpdateExpression: Syntax error at offset 6 near \":v\": expected '=' after "
-	      "the path a SET action writes");
-	fails_with(DDB_EXPR_UPDATE, "SET a = :v, b", NULL,
-		   "near the end of the expression: expected '=' after the path a SET action writes");
-	fails_with(DDB_EXPR_UPDATE, "SET a < :v", NULL, "expected '=' after the path");
-	fails(DDB_EXPR_UPDATE, "SET a = :v SET b = :w", NULL,
-	      "Invalid UpdateExpression: the SET clause appears twice (again at offset 11); each "
-	      "of SET, REMOVE, ADD and DELETE may appear once");
-	fails_with(DDB_EXPR_UPDATE, "remove a ADD b :v REMOVE c", NULL, "the REMOVE clause appears twice");
-	fails(DDB_EXPR_UPDATE, "a = :v", NULL,
-	      "Invalid UpdateExpression: Syntax error at offset 0 near \"a\": expected SET, REMOVE, "
-	      "ADD or DELETE");
-	fails_with(DDB_EXPR_UPDATE, "SET a = :v b = :w", NULL,
-		   "near \"b\": expected ',' or the next clause (SET, REMOVE, ADD or DELETE)");
-	fails_with(DDB_EXPR_UPDATE, "SET", NULL, "near the end of the expression: expected a document path");
-	fails_with(DDB_EXPR_UPDATE, "SET a = :v,", NULL, "expected a document path");
-	fails_with(DDB_EXPR_UPDATE, "ADD a", NULL, "expected a :value to ADD after the path");
-	fails_with(DDB_EXPR_UPDATE, "DELETE a b", NULL, "expected a :value (a set) to DELETE");
-	fails_with(DDB_EXPR_UPDATE, "REMOVE a = :v", NULL, "near \"=\"");
-	fails_with(DDB_EXPR_UPDATE, "SET :v = a", NULL, "expected a document path");
-	/* One '+' or '-' per value, as the SET grammar has it. */
-	fails_with(DDB_EXPR_UPDATE, "SET a = b + c + d", NULL, "offset 14 near \"+\"");
-	fails_with(DDB_EXPR_UPDATE, "SET a = list_append(b)", NULL, "expected ',' between");
-	fails_with(DDB_EXPR_UPDATE, "SET a = (b)", NULL, "near \"(\": expected a document path");
+	refused_all(update, sizeof(update) / sizeof(update[0]));
 	fails_with(DDB_EXPR_UPDATE, "SET set = :v", NULL, "reserved keyword: set");
 }
 
@@ -462,8 +509,8 @@ static void test_projection_parse(void **state)
 	assert_int_equal(p.len, 0);
 	ddb_projection_cleanup(&p);
 	assert_int_equal(ddb_projection_parse("a b", NULL, &p, &err), -1);
-	assert_string_equal(err.message, "Invalid ProjectionExpression: Syntax error at offset 2 "
-			    "near \"b\": expected ',' between paths");
+	assert_string_equal(err.message, "Invalid ProjectionExpression: Syntax error; token: \"b\", "
+			    "near: \"a b\"");
 	assert_int_equal(ddb_projection_parse("a,", NULL, &p, &err), -1);
 	assert_int_equal(ddb_projection_parse(",a", NULL, &p, &err), -1);
 	assert_int_equal(ddb_projection_parse("a..b", NULL, &p, &err), -1);
