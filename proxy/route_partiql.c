@@ -234,6 +234,20 @@ static int other_case(struct route_state *st, const char *name)
 	return 0;
 }
 
+/* A statement on another table that still mentions a configured one (in a string, a
+ * name with bytes DynamoDB refuses in table names...) is refused rather than forwarded: what
+ * dynaseal forwards unread names no table it encrypts. */
+static int mentions_configured(struct route_state *st, const char *stmt, const char *table)
+{
+	const struct config_table *t = partiql_table(st, stmt);
+
+	if (t == NULL)
+		return 0;
+	return refuse(st, "table \"%s\": %s: a statement on table \"%.64s\" that mentions \"%s\" "
+		      "is refused, not forwarded unread; name the table it reads as it is spelt",
+		      t->name, st->t->op, table, t->name);
+}
+
 static int execute_statement(struct route_state *st, cJSON *req)
 {
 	const cJSON *stmt = cJSON_GetObjectItemCaseSensitive(req, "Statement");
@@ -260,7 +274,8 @@ static int execute_statement(struct route_state *st, cJSON *req)
 		return -1;
 	}
 	t = route_table(st, pq.table);
-	if (t == NULL && other_case(st, pq.table) != 0) {
+	if (t == NULL && (other_case(st, pq.table) != 0 ||
+			  mentions_configured(st, stmt->valuestring, pq.table) != 0)) {
 		/* Refused rather than trusted to be another table: PartiQL reads unquoted names
 		 * without regard to case. */
 		ddb_partiql_free(&pq);
@@ -478,6 +493,8 @@ static int read_list(struct route_state *st, const cJSON *list, const char *list
 			l->configured++;
 			l->named = l->tables[i];
 			l->reads += l->pqs[i].kind == DDB_PQ_SELECT;
+		} else if (mentions_configured(st, stmt->valuestring, l->pqs[i].table) != 0) {
+			return -1;
 		}
 		i++;
 	}

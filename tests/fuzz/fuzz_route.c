@@ -414,7 +414,8 @@ static int unverified_item(const char *op, const char *rv, int status, const cJS
 	"\"note\":{\"S\":\"n\"},\"free\":{\"S\":\"f\"}}"
 
 #define UPDATE(rv) "{\"TableName\":\"users\",\"Key\":" ITEM_KEY ",\"UpdateExpression\":" \
-	"\"SET free = :f\",\"ExpressionAttributeValues\":{\":f\":{\"S\":\"x\"}}," \
+	"\"SET #f = :f\",\"ExpressionAttributeNames\":{\"#f\":\"free\"}," \
+	"\"ExpressionAttributeValues\":{\":f\":{\"S\":\"x\"}}," \
 	"\"ReturnValues\":\"" rv "\"}"
 
 /* The request each operation's answer is fuzzed against (NULL: not one dynaseal rewrites);
