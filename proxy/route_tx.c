@@ -32,11 +32,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <openssl/sha.h>
 
 #include "crypto/item/item_crypt.h"
+#include "proxy/base/codec.h"
 #include "proxy/route_rmw.h"
 #include "proxy/worker.h"
 
@@ -45,6 +45,7 @@ struct route_tx {
 	struct route_rmw **acts;    /* per index: an action dynaseal carries out, or NULL */
 	unsigned char *cond_false;  /* per index: its condition was false in this attempt */
 	cJSON **enc;                /* per index: its new item, encrypted, in this attempt */
+	int any;                    /* some action is carried out or deferred */
 	int wanted;                 /* some action must be carried out (not only deferred) */
 	int active;                 /* dynaseal carries the transaction out */
 	int failed;                 /* some condition was false in this attempt */
@@ -102,6 +103,7 @@ int route_tx_prepare(struct route_state *st, size_t i, const struct config_table
 		route_rmw_free(r);
 	if (rc <= 0 || i >= x->n)
 		return rc < 0 ? -1 : 0;
+	x->any = 1;
 	if (r->deferred)
 		return 0;
 	x->wanted = 1;
@@ -120,6 +122,8 @@ int route_tx_keep(struct route_state *st, const cJSON *doc)
 {
 	struct route_tx *x = st->tx;
 
+	if (!x->any)
+		return 0;       /* nothing dynaseal may carry out: the request goes as it is */
 	cJSON_Delete(x->body);
 	x->body = cJSON_Duplicate(doc, 1);
 	return x->body != NULL ? 0 : -1;
@@ -377,21 +381,15 @@ static int derive_token(cJSON *body, int attempt)
 {
 	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(body, "ClientRequestToken");
 	unsigned char h[SHA256_DIGEST_LENGTH];
-	char hex[37];
-	struct evbuffer *b;
-	size_t n;
+	char in[128], hex[37];
+	int n;
 
 	if (attempt <= 1 || !cJSON_IsString(tok))
 		return 0;
-	b = evbuffer_new();
-	if (b == NULL)
-		return -1;
-	evbuffer_add_printf(b, "%s\n%d", tok->valuestring, attempt);
-	n = evbuffer_get_length(b);
-	SHA256(evbuffer_pullup(b, -1), n, h);
-	evbuffer_free(b);
-	for (size_t i = 0; i < 18; i++)
-		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	/* DynamoDB takes tokens of at most 36 characters: the input is never cut. */
+	n = snprintf(in, sizeof(in), "%.64s\n%d", tok->valuestring, attempt);
+	SHA256((const unsigned char *)in, (size_t)n, h);
+	codec_hex_encode(h, 18, hex);
 	return cJSON_ReplaceItemInObjectCaseSensitive(body, "ClientRequestToken",
 						      cJSON_CreateString(hex)) ? 0 : -1;
 }
