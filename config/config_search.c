@@ -8,8 +8,8 @@
  *
  * at least one standard beacon; names unique; each the name of an ENCRYPT_AND_SIGN attribute
  * (so never a key attribute); lengths 1 to 63 bits; the keyring's key store holds the beacon
- * keys.  Compound beacons and virtual fields are not carried out, and are refused by name; a
- * valid block is refused too, saying so, until beacons are written and searched.
+ * keys (per tenant when it has a branch_key_id_attribute, which must then not be encrypted).
+ * Compound beacons and virtual fields are not carried out, and are refused by name.
  */
 #include "config/config.h"
 #include "config/config_internal.h"
@@ -145,9 +145,17 @@ void cfg_post_search(struct cfg_ctx *ctx, const struct config *cfg, struct confi
 			    "keys come from a branch key store", q);
 	else
 		s->keyring_ref = kr;
-	if (s->keyring_ref != NULL && s->standard_len > 0 && ctx->problems->len == 0)
-		/* The block is valid; the write and query paths of beacons are not in this
-		 * dynaseal yet, and a search that silently found nothing would be worse. */
-		cfg_problem(ctx, sp, "beacons are not written by this dynaseal yet: remove the "
-			    "\"search\" block (the configuration is otherwise valid)");
+	if (s->keyring_ref != NULL && s->keyring_ref->branch_key_id_attribute != NULL) {
+		/* search-config.md#beacon-version-initialization: the attribute that chooses the
+		 * beacon key must be readable in queries, so never encrypted. */
+		const char *attr = s->keyring_ref->branch_key_id_attribute;
+		enum attr_action action;
+		if (config_table_action(t, attr, strlen(attr), &action) == 0 &&
+		    action == ACTION_ENCRYPT_AND_SIGN) {
+			cfg_quote(q, sizeof(q), attr);
+			cfg_problem(ctx, kp, "attribute \"%s\" chooses the beacon key "
+				    "(branch_key_id_attribute of the keyring) and must not be "
+				    "ENCRYPT_AND_SIGN", q);
+		}
+	}
 }

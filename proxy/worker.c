@@ -209,6 +209,16 @@ struct keyring *worker_gen_keyring(const struct worker_gen *g, const struct conf
 	return i < g->keyrings_len ? g->keyrings[i] : NULL;
 }
 
+struct keyring *worker_gen_search_keyring(const struct worker_gen *g, const struct config_table *t)
+{
+	size_t i;
+
+	if (t->search == NULL || t->search->keyring_ref == NULL)
+		return NULL;
+	i = (size_t)(t->search->keyring_ref - g->cfg->keyrings);
+	return i < g->keyrings_len ? g->keyrings[i] : NULL;
+}
+
 /* On the worker's thread after SIGHUP: new requests get the reloaded config and keyrings built
  * from it; requests in flight finish with the generation they started with. */
 static void worker_reload_cb(evutil_socket_t fd, short what, void *arg)

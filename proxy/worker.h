@@ -53,6 +53,8 @@ struct worker_gen *worker_gen_hold(struct worker_gen *g);
 void worker_gen_release(struct worker_gen *g);
 /* The worker's keyring for a configured table of generation g. */
 struct keyring *worker_gen_keyring(const struct worker_gen *g, const struct config_table *t);
+/* The keyring of t's search block (its beacon keys) in generation g, or NULL. */
+struct keyring *worker_gen_search_keyring(const struct worker_gen *g, const struct config_table *t);
 
 /* One worker thread. */
 struct worker {

@@ -338,7 +338,7 @@ void bs_get_item(struct branch_store *s, const char *branch_key_id, const char *
 /* One GetActiveBranchKey / GetBranchKeyVersion in flight. */
 struct get_op {
 	struct branch_store *store;
-	enum branch_item_kind want;               /* ACTIVE or VERSION */
+	enum branch_item_kind want;               /* ACTIVE, VERSION or BEACON */
 	char branch_key_id[256];
 	char version[BRANCH_UUID_STRLEN + 1];     /* asked for (VERSION) */
 	struct branch_item item;                  /* what was read */
@@ -384,7 +384,8 @@ static void get_decrypted_cb(void *arg, const struct kms_result *res, const stru
 	 * the context KMS just authenticated. */
 	snprintf(key.branch_key_id, sizeof(key.branch_key_id), "%s", op->item.branch_key_id);
 	snprintf(key.version, sizeof(key.version), "%s", op->item.version);
-	if (keyring_uuid_parse(key.version, key.version_bin) != 0) {
+	/* A beacon key has no version (#getbeaconkey): version stays "" and its bytes zero. */
+	if (op->want != BRANCH_ITEM_BEACON && keyring_uuid_parse(key.version, key.version_bin) != 0) {
 		ds_error_set(&err, 502, DS_ERR_INTERNAL, "branch key \"%s\": bad version", op->branch_key_id);
 		get_end(op, NULL, &err);
 		return;
@@ -411,7 +412,12 @@ static void get_item_cb(void *arg, const cJSON *resp, const char *error_type, co
 	}
 	item = cJSON_GetObjectItemCaseSensitive(resp, "Item");
 	if (item == NULL) {
-		if (op->want == BRANCH_ITEM_ACTIVE)
+		if (op->want == BRANCH_ITEM_BEACON)
+			ds_error_set(&err, 400, DS_ERR_VALIDATION, "branch key \"%s\" has no beacon key "
+				     "(\"beacon:ACTIVE\" item) in key store table \"%s\": it was deleted or "
+				     "never created (create one with dynaseal branch-key create)",
+				     op->branch_key_id, op->store->table);
+		else if (op->want == BRANCH_ITEM_ACTIVE)
 			ds_error_set(&err, 400, DS_ERR_VALIDATION, "branch key \"%s\" has no ACTIVE item in "
 				     "key store table \"%s\": it was deleted or never created (create one "
 				     "with dynaseal branch-key create)", op->branch_key_id, op->store->table);
@@ -476,6 +482,8 @@ static void get_start(struct branch_store *s, enum branch_item_kind want, const 
 	op->arg = arg;
 	if (want == BRANCH_ITEM_ACTIVE)
 		snprintf(type, sizeof(type), "%s", BS_TYPE_ACTIVE);
+	else if (want == BRANCH_ITEM_BEACON)
+		snprintf(type, sizeof(type), "%s", BS_TYPE_BEACON);
 	else
 		snprintf(type, sizeof(type), "%s%s", BS_VERSION_PREFIX, version);
 	bs_get_item(s, branch_key_id, type, get_item_cb, op);
@@ -491,4 +499,10 @@ void branch_store_get_version(struct branch_store *s, const char *branch_key_id,
 			      const struct audit_ctx *audit, branch_store_key_cb cb, void *arg)
 {
 	get_start(s, BRANCH_ITEM_VERSION, branch_key_id, version, audit, cb, arg);
+}
+
+void branch_store_get_beacon(struct branch_store *s, const char *branch_key_id,
+			     const struct audit_ctx *audit, branch_store_key_cb cb, void *arg)
+{
+	get_start(s, BRANCH_ITEM_BEACON, branch_key_id, NULL, audit, cb, arg);
 }

@@ -118,5 +118,9 @@ void branch_store_get_active(struct branch_store *s, const char *branch_key_id,
 /* GetBranchKeyVersion (version is a UUID string); audit as above. */
 void branch_store_get_version(struct branch_store *s, const char *branch_key_id, const char *version,
 			      const struct audit_ctx *audit, branch_store_key_cb cb, void *arg);
+/* GetBeaconKey: the "beacon:ACTIVE" key of branch_key_id, as a branch_key whose version is ""
+ * (searchable-encryption/search-config.md#beacon-keys); audit as above. */
+void branch_store_get_beacon(struct branch_store *s, const char *branch_key_id,
+			     const struct audit_ctx *audit, branch_store_key_cb cb, void *arg);
 
 #endif

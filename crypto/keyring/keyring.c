@@ -47,6 +47,25 @@ void keyring_on_decrypt(struct keyring *k, struct materials *m, const struct edk
 	k->ops->on_decrypt(k, m, edks, nedks, done, arg);
 }
 
+void keyring_beacon_key(struct keyring *k, const char *tenant, const struct audit_ctx *audit,
+			keyring_beacon_cb cb, void *arg)
+{
+	struct ds_error err;
+
+	if (k->ops->beacon_key == NULL) {
+		ds_error_set(&err, 500, DS_ERR_INTERNAL, "keyring \"%s\" (%s) has no beacon keys",
+			     k->name, k->ops->type);
+		cb(arg, NULL, 0, NULL, &err);
+		return;
+	}
+	k->ops->beacon_key(k, tenant, audit, cb, arg);
+}
+
+const char *keyring_tenant_attr(const struct keyring *k)
+{
+	return k->ops->tenant_attr != NULL ? k->ops->tenant_attr(k) : NULL;
+}
+
 int keyring_ensure_data_key(struct materials *m)
 {
 	unsigned char key[SUITE_KEY_LEN];

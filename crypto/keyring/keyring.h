@@ -17,7 +17,13 @@
 /* Completion of on_encrypt/on_decrypt: rc 0, or negative with err describing the failure. */
 typedef void (*keyring_done_cb)(void *arg, int rc, const struct ds_error *err);
 
+/* Completion of a beacon key request: key (key_len bytes, wiped after the call) and the branch
+ * key id it belongs to, or NULL with err. */
+typedef void (*keyring_beacon_cb)(void *arg, const unsigned char *key, size_t key_len,
+				  const char *branch_key_id, const struct ds_error *err);
+
 struct keyring;
+struct audit_ctx;
 
 /* What a keyring implementation provides. */
 struct keyring_ops {
@@ -28,6 +34,11 @@ struct keyring_ops {
 	void (*on_decrypt)(struct keyring *k, struct materials *m, const struct edk *edks,
 			   size_t nedks, keyring_done_cb done, void *arg);
 	void (*free_impl)(void *impl);   /* wipes and frees impl */
+	/* Optional (a keyring with a branch key store): the beacon key of the branch key
+	 * tenant chooses, see keyring_beacon_key; and the attribute tenants are named by. */
+	void (*beacon_key)(struct keyring *k, const char *tenant, const struct audit_ctx *audit,
+			   keyring_beacon_cb cb, void *arg);
+	const char *(*tenant_attr)(const struct keyring *k);
 };
 
 /* A configured keyring. */
@@ -49,7 +60,19 @@ void keyring_on_decrypt(struct keyring *k, struct materials *m, const struct edk
 			size_t nedks, keyring_done_cb done, void *arg);
 
 /*
- * Intermediate key wrapping (MPL framework/algorithm-suites.md#intermediate-key-wrapping),
+ * The beacon key (the key store's "beacon:ACTIVE" item, searchable-encryption/search-config.md
+ * #get-beacon-key-materials) of the branch key k chooses: its fixed branch_key_id, or the one
+ * branch_key_ids maps tenant (a value of branch_key_id_attribute) to.  Cached like branch
+ * keys.  cb is called exactly once; audit (may be NULL) must live until then.  A keyring
+ * without a key store answers with an error.
+ */
+void keyring_beacon_key(struct keyring *k, const char *tenant, const struct audit_ctx *audit,
+			keyring_beacon_cb cb, void *arg);
+/* The attribute whose value chooses the beacon key (branch_key_id_attribute), or NULL when
+ * the keyring has one fixed branch key (or no beacon keys). */
+const char *keyring_tenant_attr(const struct keyring *k);
+
+/* Intermediate key wrapping (MPL framework/algorithm-suites.md#intermediate-key-wrapping),
  * which the DBE suites use for every keyring.  seal: makes the 48-byte wrapped data key from
  * the intermediate key and m's data key and EC, and derives the signing key.  open: the
  * reverse; returns -1 when the wrapped data key does not authenticate.

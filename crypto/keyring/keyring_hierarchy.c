@@ -21,12 +21,15 @@
 #include "proxy/base/audit.h"
 #include "proxy/base/log.h"
 
-/* One OnEncrypt/OnDecrypt waiting for a branch key. */
+/* One OnEncrypt/OnDecrypt waiting for a branch key, or one beacon key request. */
 struct hier_op {
 	struct keyring *k;
-	struct materials *m;
+	struct materials *m;                    /* NULL for a beacon key */
 	const struct edk *edk;                  /* decrypt: the EDK to open; NULL for encrypt */
 	int active;                             /* the ACTIVE key, or the version below */
+	int beacon;                             /* the beacon key (active and version unused) */
+	const struct audit_ctx *audit;          /* who the key is used for, or NULL */
+	keyring_beacon_cb beacon_done;          /* beacon: the requester's callback */
 	char branch_key_id[256];
 	char version[BRANCH_UUID_STRLEN + 1];   /* when !active */
 	struct cache_fetch *fetch;              /* the cache's fetch this op leads, while reading */
@@ -96,6 +99,24 @@ not_string:
 	return -1;
 }
 
+/* The branch key id of a branch_key_id_attribute value, through branch_key_ids. */
+static int map_lookup(struct keyring *k, const char *value, char *out, size_t cap,
+		      struct ds_error *err)
+{
+	struct hierarchy *h = k->impl;
+
+	for (size_t i = 0; i < h->map_len; i++) {
+		if (strcmp(h->map_from[i], value) == 0) {
+			snprintf(out, cap, "%s", h->map_to[i]);
+			return 0;
+		}
+	}
+	/* The value is not printed: it may be a customer's identifier. */
+	ds_error_set(err, 400, DS_ERR_VALIDATION, "keyring \"%s\": the item's \"%s\" has no entry in "
+		     "branch_key_ids, so no branch key is configured for it", k->name, h->attr);
+	return -1;
+}
+
 /* The branch key id for an item (the Branch Key Id Supplier): fixed, or its attribute through
  * the map. */
 static int pick_branch_key_id(struct keyring *k, const struct enc_ctx *ec, char *out, size_t cap,
@@ -110,16 +131,7 @@ static int pick_branch_key_id(struct keyring *k, const struct enc_ctx *ec, char 
 	}
 	if (keyring_hierarchy_attr_value(ec, h->attr, value, sizeof(value), err) != 0)
 		return -1;
-	for (size_t i = 0; i < h->map_len; i++) {
-		if (strcmp(h->map_from[i], value) == 0) {
-			snprintf(out, cap, "%s", h->map_to[i]);
-			return 0;
-		}
-	}
-	/* The value is not printed: it may be a customer's identifier. */
-	ds_error_set(err, 400, DS_ERR_VALIDATION, "keyring \"%s\": the item's \"%s\" has no entry in "
-		     "branch_key_ids, so no branch key is configured for it", k->name, h->attr);
-	return -1;
+	return map_lookup(k, value, out, cap, err);
 }
 
 /* Uses key for the operation and completes it. */
@@ -131,6 +143,12 @@ static void op_apply(struct hier_op *op, const struct branch_key *key)
 	int rc;
 
 	ds_error_clear(&err);
+	if (op->beacon) {
+		keyring_beacon_cb cb = op->beacon_done;
+		free(op);
+		cb(arg, key->key, sizeof(key->key), key->branch_key_id, NULL);
+		return;
+	}
 	if (op->edk == NULL)
 		rc = keyring_branch_wrap(key->key, key->branch_key_id, key->version_bin, op->m, &err);
 	else
@@ -144,17 +162,23 @@ static void op_fail(struct hier_op *op, const struct ds_error *err)
 	keyring_done_cb done = op->done;
 	void *arg = op->arg;
 	struct ds_error copy = *err;
+	int beacon = op->beacon;
+	keyring_beacon_cb cb = op->beacon_done;
 
 	free(op);
-	done(arg, -1, &copy);
+	if (beacon)
+		cb(arg, NULL, 0, NULL, &copy);
+	else
+		done(arg, -1, &copy);
 }
 
 /* The cache entry of a branch key: "<key store table>/<branch key id>/ACTIVE" or
- * ".../<version uuid>". */
-static void cache_id_of(const struct hierarchy *h, const char *id, int active, const char *version,
-			char *out, size_t cap)
+ * ".../<version uuid>"; of a beacon key ".../beacon" (a version is a UUID, never "beacon"). */
+static void cache_id_of(const struct hierarchy *h, const struct hier_op *op, const char *id,
+			int active, const char *version, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s/%s/%s", branch_store_table(h->store), id, active ? "ACTIVE" : version);
+	snprintf(out, cap, "%s/%s/%s", branch_store_table(h->store), id,
+		 op->beacon ? "beacon" : active ? "ACTIVE" : version);
 }
 
 /* The key store answered a read made without a cache: the key serves this op only. */
@@ -186,11 +210,16 @@ static void store_cb(void *arg, const struct branch_key *key, const struct ds_er
 		cache_fetch_done(fetch, (const uint8_t *)err, sizeof(*err), 1);
 		return;
 	}
-	log_info("keyring \"%s\": branch key \"%s\" version %s read from key store \"%s\" (KMS "
-		 "Decrypt %s), cached %d s", op->k->name, key->branch_key_id, key->version,
-		 branch_store_table(h->store), op->active ? "ACTIVE" : "version", h->ttl_s);
-	if (op->active) {
-		cache_id_of(h, key->branch_key_id, 0, key->version, id, sizeof(id));
+	if (op->beacon)
+		log_info("keyring \"%s\": beacon key of branch key \"%s\" read from key store \"%s\" "
+			 "(KMS Decrypt), cached %d s", op->k->name, key->branch_key_id,
+			 branch_store_table(h->store), h->ttl_s);
+	else
+		log_info("keyring \"%s\": branch key \"%s\" version %s read from key store \"%s\" "
+			 "(KMS Decrypt %s), cached %d s", op->k->name, key->branch_key_id, key->version,
+			 branch_store_table(h->store), op->active ? "ACTIVE" : "version", h->ttl_s);
+	if (op->active && !op->beacon) {
+		cache_id_of(h, op, key->branch_key_id, 0, key->version, id, sizeof(id));
 		cache_put(h->cache, id, strlen(id), (const uint8_t *)key, sizeof(*key), h->ttl_s);
 	}
 	cache_fetch_done(fetch, (const uint8_t *)key, sizeof(*key), 0);
@@ -201,11 +230,12 @@ static void store_read(struct hier_op *op, branch_store_key_cb cb)
 {
 	struct hierarchy *h = op->k->impl;
 
-	if (op->active)
-		branch_store_get_active(h->store, op->branch_key_id, op->m->audit, cb, op);
+	if (op->beacon)
+		branch_store_get_beacon(h->store, op->branch_key_id, op->audit, cb, op);
+	else if (op->active)
+		branch_store_get_active(h->store, op->branch_key_id, op->audit, cb, op);
 	else
-		branch_store_get_version(h->store, op->branch_key_id, op->version, op->m->audit, cb,
-					 op);
+		branch_store_get_version(h->store, op->branch_key_id, op->version, op->audit, cb, op);
 }
 
 /* The cache's fetch for the leader of a branch key's flight. */
@@ -229,7 +259,8 @@ static void cached_cb(void *arg, const uint8_t *value, size_t len, int err)
 	if (err == 0 && len == sizeof(key)) {
 		memcpy(&key, value, sizeof(key));
 		if (strcmp(key.branch_key_id, op->branch_key_id) == 0 &&
-		    (op->active || strcmp(key.version, op->version) == 0)) {
+		    (op->beacon ? key.version[0] == '\0'
+				: op->active || strcmp(key.version, op->version) == 0)) {
 			op_apply(op, &key);
 			branch_key_wipe(&key);
 			return;
@@ -261,7 +292,7 @@ static void op_get_key(struct hier_op *op, const char *id, int active, const cha
 		store_read(op, store_direct_cb);
 		return;
 	}
-	cache_id_of(h, id, active, version, cid, sizeof(cid));
+	cache_id_of(h, op, id, active, version, cid, sizeof(cid));
 	(void)cache_get_or_fetch(h->cache, cid, strlen(cid), h->ttl_s, key_fetch, op, cached_cb, op,
 				 &cop);
 }
@@ -273,6 +304,7 @@ static struct hier_op *op_new(struct keyring *k, struct materials *m, keyring_do
 	if (op != NULL) {
 		op->k = k;
 		op->m = m;
+		op->audit = m != NULL ? m->audit : NULL;
 		op->done = done;
 		op->arg = arg;
 	}
@@ -341,6 +373,45 @@ static void hier_on_decrypt(struct keyring *k, struct materials *m, const struct
 	done(arg, -1, &err);
 }
 
+static const char *hier_tenant_attr(const struct keyring *k)
+{
+	const struct hierarchy *h = k->impl;
+
+	return h->fixed_id != NULL ? NULL : h->attr;
+}
+
+static void hier_beacon_key(struct keyring *k, const char *tenant, const struct audit_ctx *audit,
+			    keyring_beacon_cb cb, void *arg)
+{
+	struct hierarchy *h = k->impl;
+	struct ds_error err;
+	struct hier_op *op;
+	char id[256];
+
+	ds_error_clear(&err);
+	if (h->fixed_id != NULL) {
+		snprintf(id, sizeof(id), "%s", h->fixed_id);
+	} else if (tenant == NULL || map_lookup(k, tenant, id, sizeof(id), &err) != 0) {
+		if (tenant == NULL)
+			ds_error_set(&err, 400, DS_ERR_VALIDATION, "keyring \"%s\": the beacon key is "
+				     "chosen by attribute \"%s\", which the request does not give",
+				     k->name, h->attr);
+		cb(arg, NULL, 0, NULL, &err);
+		return;
+	}
+	op = op_new(k, NULL, NULL, arg);
+	if (op == NULL) {
+		ds_error_set(&err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		cb(arg, NULL, 0, NULL, &err);
+		return;
+	}
+	op->beacon = 1;
+	op->beacon_done = cb;
+	op->audit = audit;
+	audit_event("beacon-key", "use", id, audit, "use ACTIVE");
+	op_get_key(op, id, 1, NULL);
+}
+
 static void hier_free_impl(void *impl)
 {
 	struct hierarchy *h = impl;
@@ -359,6 +430,8 @@ static const struct keyring_ops hierarchy_ops = {
 	.on_encrypt = hier_on_encrypt,
 	.on_decrypt = hier_on_decrypt,
 	.free_impl = hier_free_impl,
+	.beacon_key = hier_beacon_key,
+	.tenant_attr = hier_tenant_attr,
 };
 
 struct keyring *keyring_hierarchy_new(const struct config_keyring *c, struct ddb_client *ddb,

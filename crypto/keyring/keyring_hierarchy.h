@@ -43,4 +43,5 @@ void keyring_hierarchy_set_cache(struct keyring *k, struct cache *cache);
 int keyring_hierarchy_attr_value(const struct enc_ctx *ec, const char *attr, char *out, size_t cap,
 				 struct ds_error *err) __attribute__((warn_unused_result));
 
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crypto/item/item_crypt.h"
+#include "proxy/ddb/crypt_beacon.h"
 #include "proxy/base/log.h"
 #include "proxy/base/metrics.h"
 
@@ -22,6 +23,7 @@ struct crypt_job {
 	int has_h;                          /* h needs cleanup */
 	int has_m;                          /* m needs cleanup */
 	int has_audit;                      /* audit below is set */
+	cJSON *beacons;                     /* write with beacons: the item's, until merged */
 	/* Last, not zeroed by crypt_batch_add: set only when auditing is on. */
 	struct audit_ctx audit;             /* the request's, with the item's table */
 };
@@ -36,6 +38,8 @@ struct crypt_batch {
 	int running;                        /* crypt_batch_run was called */
 	const struct audit_ctx *audit;      /* the request's, or NULL */
 	struct metrics *metrics;            /* the worker's counters, or NULL */
+	crypt_batch_keyring_fn search_keyring; /* the keyring of a table's search block */
+	void *search_arg;
 	void (*release)(void *);            /* called when destroyed, with release_arg */
 	void *release_arg;
 	crypt_batch_done_cb cb;
@@ -100,6 +104,8 @@ static void job_cleanup(struct crypt_job *j)
 	if (j->has_h)
 		item_header_cleanup(&j->h);
 	j->has_m = j->has_h = 0;
+	cJSON_Delete(j->beacons);
+	j->beacons = NULL;
 }
 
 static void batch_destroy(struct crypt_batch *b)
@@ -169,15 +175,11 @@ static void keyring_failed(struct crypt_job *j, const struct ds_error *kerr)
 	job_done(j, &err);
 }
 
-static void encrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
+/* Encrypts the item with the completed materials; its beacons (if any) join it after. */
+static void encrypt_now(struct crypt_job *j)
 {
-	struct crypt_job *j = arg;
 	struct ds_error err = { 0 };
 
-	if (rc != 0) {
-		keyring_failed(j, kerr);
-		return;
-	}
 	if (j->batch->orphaned || j->batch->failed) {
 		job_done(j, NULL);
 		return;
@@ -186,9 +188,70 @@ static void encrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
 		job_done(j, &err);
 		return;
 	}
+	if (j->beacons != NULL) {
+		crypt_beacons_merge(j->item, j->beacons);
+		j->beacons = NULL;
+	}
 	if (j->batch->metrics != NULL)
 		metrics_inc(&j->batch->metrics->items_encrypted, 1);
 	job_done(j, NULL);
+}
+
+/* The beacon key came: the beacons are computed from the plaintext, then the item encrypted. */
+static void beacon_key_done(void *arg, const unsigned char *key, size_t key_len,
+			    const char *branch_key_id, const struct ds_error *kerr)
+{
+	struct crypt_job *j = arg;
+	struct ds_error err = { 0 };
+
+	(void)branch_key_id;
+	if (key == NULL) {
+		keyring_failed(j, kerr);
+		return;
+	}
+	if (j->batch->orphaned || j->batch->failed) {
+		job_done(j, NULL);
+		return;
+	}
+	j->beacons = crypt_beacons_of(j->table, key, key_len, j->item, &err);
+	if (j->beacons == NULL) {
+		job_done(j, &err);
+		return;
+	}
+	encrypt_now(j);
+}
+
+static void encrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
+{
+	struct crypt_job *j = arg;
+	struct crypt_batch *b = j->batch;
+	struct keyring *sk;
+	struct ds_error err = { 0 };
+	const char *attr;
+	char tenant[256];
+
+	if (rc != 0) {
+		keyring_failed(j, kerr);
+		return;
+	}
+	if (j->table->search == NULL || b->orphaned || b->failed) {
+		encrypt_now(j);
+		return;
+	}
+	sk = b->search_keyring != NULL ? b->search_keyring(b->search_arg, j->table) : NULL;
+	if (sk == NULL) {
+		ds_error_set(&err, 500, DS_ERR_INTERNAL, "table \"%s\": the keyring of its search "
+			     "block is not available", j->table->name);
+		job_done(j, &err);
+		return;
+	}
+	attr = keyring_tenant_attr(sk);
+	if (attr != NULL && crypt_beacon_tenant(j->table, attr, j->item, tenant, sizeof(tenant),
+						&err) != 0) {
+		job_done(j, &err);
+		return;
+	}
+	keyring_beacon_key(sk, attr != NULL ? tenant : NULL, j->m.audit, beacon_key_done, j);
 }
 
 static void decrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
@@ -208,6 +271,7 @@ static void decrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
 		job_done(j, &err);
 		return;
 	}
+	crypt_beacons_strip(j->item);
 	if (j->batch->metrics != NULL)
 		metrics_inc(&j->batch->metrics->items_decrypted, 1);
 	job_done(j, NULL);
@@ -221,6 +285,12 @@ void crypt_batch_set_audit(struct crypt_batch *b, const struct audit_ctx *ctx)
 void crypt_batch_set_metrics(struct crypt_batch *b, struct metrics *m)
 {
 	b->metrics = m;
+}
+
+void crypt_batch_set_search_keyring(struct crypt_batch *b, crypt_batch_keyring_fn fn, void *arg)
+{
+	b->search_keyring = fn;
+	b->search_arg = arg;
 }
 
 void crypt_batch_set_owner(struct crypt_batch *b, void (*release)(void *), void *arg)
@@ -261,6 +331,7 @@ static void job_run(struct crypt_job *j)
 	}
 	if (item_is_plaintext(j->item)) {
 		if (j->table->plaintext_policy == PLAINTEXT_ALLOW_READ) {
+			crypt_beacons_strip(j->item);
 			job_done(j, NULL);
 			return;
 		}

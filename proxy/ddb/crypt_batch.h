@@ -40,6 +40,10 @@ void crypt_batch_set_audit(struct crypt_batch *b, const struct audit_ctx *ctx);
 /* Where items encrypted, decrypted and failed are counted (the worker's metrics), or NULL. */
 struct metrics;
 void crypt_batch_set_metrics(struct crypt_batch *b, struct metrics *m);
+/* The keyring of table t's search block (an aws-kms-hierarchical keyring on this worker), which
+ * gives the beacon keys of items written to t; NULL when there is none. */
+typedef struct keyring *(*crypt_batch_keyring_fn)(void *arg, const struct config_table *t);
+void crypt_batch_set_search_keyring(struct crypt_batch *b, crypt_batch_keyring_fn fn, void *arg);
 /* Called with arg when the batch is finally destroyed (it may outlive its request): how the
  * configuration and keyrings its items use are kept alive. */
 void crypt_batch_set_owner(struct crypt_batch *b, void (*release)(void *), void *arg);

@@ -133,6 +133,13 @@ struct keyring *worker_gen_keyring(const struct worker_gen *g, const struct conf
 	return i < g->keyrings_len ? g->keyrings[i] : NULL;
 }
 
+struct keyring *worker_gen_search_keyring(const struct worker_gen *g, const struct config_table *t)
+{
+	(void)g;
+	(void)t;
+	return NULL;                            /* the harness's table has no search block */
+}
+
 /*
  * The process-wide config: a raw-aes keyring "local" (a fixed key) and table TABLE ("users"):
  * pk and sk its keys, secret ENCRYPT_AND_SIGN, note SIGN_ONLY, free DO_NOTHING.

@@ -15,11 +15,16 @@ static void test_search_valid(void **state)
 	struct config *cfg;
 
 	(void)state;
-	/* A valid block gets the one problem that beacons are not written yet. */
-	EXPECT_ONE(S("{'keyring':'h','standard_beacons':[{'name':'phone','length':12},"
-		     "{'name':'email','length':16}]}"),
-		   "config: \"tables.users.search\": beacons are not written by this dynaseal yet: remove "
-		   "the \"search\" block (the configuration is otherwise valid)");
+	/* A valid block: its beacons sorted by name, its keyring resolved. */
+	cfg = EXPECT_OK(S("{'keyring':'h','standard_beacons':[{'name':'phone','length':12},"
+			  "{'name':'email','length':16}]}"));
+	assert_non_null(cfg->tables[0].search);
+	assert_int_equal(cfg->tables[0].search->standard_len, 2);
+	assert_string_equal(cfg->tables[0].search->standard[0].name, "email");
+	assert_int_equal(cfg->tables[0].search->standard[0].length, 16);
+	assert_string_equal(cfg->tables[0].search->standard[1].name, "phone");
+	assert_string_equal(cfg->tables[0].search->keyring_ref->name, "h");
+	config_free(cfg);
 	/* No search block: no beacons. */
 	cfg = EXPECT_OK("{" UP "," H_KR ",'tables':{'users':{'keyring':'h','partition_key':'pk'}}}");
 	assert_null(cfg->tables[0].search);
@@ -59,6 +64,14 @@ static void test_search_rules(void **state)
 		     "'virtual_fields':[]}"),
 		   "config: \"tables.users.search.virtual_fields\": virtual fields are not carried out by this dynaseal");
 	EXPECT_ONE(S("[]"), "config: \"tables.users.search\": expected an object, got an array");
+	/* A per-tenant beacon key is chosen by an attribute queries must be able to read. */
+	EXPECT_ONE("{" UP ",'keyrings':{'k':{'type':'aws-kms','key_id':'" ARN "'},'t':{'type':'aws-kms-hierarchical','key_store_table':'keys',"
+		   "'kms_key_id':'" ARN "','branch_key_id_attribute':'tenant','branch_key_ids':{'a':'b'}}},"
+		   "'tables':{'users':{'keyring':'k','partition_key':'pk','attribute_actions':"
+		   "{'email':'ENCRYPT_AND_SIGN','tenant':'ENCRYPT_AND_SIGN'},'search':{'keyring':'t',"
+		   "'standard_beacons':[{'name':'email','length':8}]}}}}",
+		   "config: \"tables.users.search.keyring\": attribute \"tenant\" chooses the beacon key "
+		   "(branch_key_id_attribute of the keyring) and must not be ENCRYPT_AND_SIGN");
 }
 
 int main(void)

@@ -1,0 +1,100 @@
+/*
+ * Beacons of written items and their removal from read ones: see crypt_beacon.h.
+ */
+#include "proxy/ddb/crypt_beacon.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/item/beacon.h"
+#include "crypto/item/item_crypt.h"
+
+cJSON *crypt_beacons_of(const struct config_table *t, const unsigned char *beacon_key,
+			size_t key_len, const cJSON *plain, struct ds_error *err)
+{
+	const struct config_search *s = t->search;
+	unsigned char hkey[BEACON_KEY_LEN];
+	char hex[BEACON_HEX_MAX + 1], name[300];
+	cJSON *out = cJSON_CreateObject(), *v;
+	const char *why = NULL;
+
+	if (out == NULL)
+		goto oom;
+	for (size_t i = 0; i < s->standard_len; i++) {
+		const struct config_beacon *b = &s->standard[i];
+		const cJSON *av = cJSON_GetObjectItemCaseSensitive(plain, b->name);
+
+		if (av == NULL)
+			continue;       /* GetEncryptedBeacons: only beacons the item can build */
+		if (beacon_hmac_key(beacon_key, key_len, b->name, hkey) != 0) {
+			ds_error_set(err, 500, DS_ERR_INTERNAL, "table \"%s\": deriving the key of beacon "
+				     "\"%s\" failed", t->name, b->name);
+			goto fail;
+		}
+		if (beacon_value(hkey, av, b->length, hex, &why) != 0) {
+			ds_error_set(err, 400, DS_ERR_VALIDATION, "table \"%s\": attribute \"%s\" has a "
+				     "standard beacon (search.standard_beacons), so it must be a string, "
+				     "number or binary; this item's is %s", t->name, b->name, why);
+			goto fail;
+		}
+		snprintf(name, sizeof(name), "%s%s", BEACON_ATTR_PREFIX, b->name);
+		if ((v = cJSON_AddObjectToObject(out, name)) == NULL ||
+		    cJSON_AddStringToObject(v, "S", hex) == NULL)
+			goto oom;
+	}
+	if ((v = cJSON_AddObjectToObject(out, CRYPT_BEACON_VERSION_TAG)) == NULL ||
+	    cJSON_AddStringToObject(v, "S", " ") == NULL)
+		goto oom;
+	OPENSSL_cleanse(hkey, sizeof(hkey));
+	return out;
+oom:
+	ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+fail:
+	OPENSSL_cleanse(hkey, sizeof(hkey));
+	cJSON_Delete(out);
+	return NULL;
+}
+
+void crypt_beacons_merge(cJSON *item, cJSON *beacons)
+{
+	cJSON *a;
+
+	while ((a = beacons->child) != NULL) {
+		cJSON_DetachItemViaPointer(beacons, a);
+		cJSON_DeleteItemFromObjectCaseSensitive(item, a->string);
+		cJSON_AddItemToObject(item, a->string, a);
+	}
+	cJSON_Delete(beacons);
+}
+
+void crypt_beacons_strip(cJSON *item)
+{
+	cJSON *a = item != NULL ? item->child : NULL;
+
+	while (a != NULL) {
+		cJSON *next = a->next;
+		if (a->string != NULL && strncmp(a->string, ITEM_RESERVED_PREFIX,
+						 sizeof(ITEM_RESERVED_PREFIX) - 1) == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(item, a));
+		a = next;
+	}
+}
+
+int crypt_beacon_tenant(const struct config_table *t, const char *attr, const cJSON *plain,
+			char *out, size_t cap, struct ds_error *err)
+{
+	const cJSON *av = cJSON_GetObjectItemCaseSensitive(plain, attr);
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(av, "S");
+
+	if (!cJSON_IsString(s) || strlen(s->valuestring) >= cap) {
+		ds_error_set(err, 400, DS_ERR_VALIDATION, "table \"%s\": the item's beacon key is chosen "
+			     "by attribute \"%s\" (branch_key_id_attribute of keyring \"%s\"), so every "
+			     "item must have it as a string of at most %zu bytes", t->name, attr,
+			     t->search->keyring, cap - 1);
+		return -1;
+	}
+	memcpy(out, s->valuestring, strlen(s->valuestring) + 1);
+	return 0;
+}
