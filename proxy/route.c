@@ -20,6 +20,7 @@
 #include "proxy/route.h"
 #include "proxy/base/json.h"
 #include "proxy/route_internal.h"
+#include "proxy/route_beacon.h"
 #include "proxy/route_filter.h"
 #include "proxy/route_legacy.h"
 #include "proxy/route_rmw.h"
@@ -578,7 +579,8 @@ static int prepare(struct route_state *st)
 		return -1;
 	if (st->op == ROUTE_QUERY || st->op == ROUTE_SCAN) {
 		const cJSON *sel;
-		if (route_filter_prepare(st, t, req) < 0)
+		if (route_beacon_prepare(st, t, req) != 0 || route_filter_prepare(st, t, req) < 0 ||
+		    route_beacon_finish(st, req) != 0)
 			return -1;
 		sel = cJSON_GetObjectItemCaseSensitive(req, "Select");
 		if (cJSON_IsString(sel) && strcmp(sel->valuestring, "COUNT") == 0)
@@ -595,6 +597,7 @@ static void route_state_free(struct route_state *st)
 	route_rmw_free(st->rmw);
 	route_tx_free(st->tx);
 	route_filter_free(st->filter);
+	route_beacon_free(st->beacon);
 	cJSON_Delete(st->original);
 	for (size_t i = 0; i < st->projs_len; i++) {
 		if (st->projs[i].has_proj)

@@ -17,6 +17,7 @@
 #include "crypto/item/item_crypt.h"
 #include "proxy/ddb/ddb_eval.h"
 #include "proxy/ddb/ddb_expr_lex.h"
+#include "proxy/route_beacon.h"
 #include "proxy/route_internal.h"
 
 struct route_filter {
@@ -24,6 +25,9 @@ struct route_filter {
 	cJSON *names, *values;      /* the request's ExpressionAttributeNames and Values (copies) */
 	struct ddb_expr expr;       /* text, parsed */
 	int parsed;
+	char *key_text;             /* a key condition's beacon conjuncts (route_beacon.c), or NULL */
+	struct ddb_expr key_expr;   /* key_text, parsed: an item failing it was never scanned */
+	int key_parsed;
 	int count_only;             /* Select: COUNT */
 	char **attrs;               /* the DO_NOTHING attributes it reads: projected too */
 	size_t attrs_len;
@@ -75,6 +79,9 @@ void route_filter_free(struct route_filter *f)
 		return;
 	if (f->parsed)
 		ddb_expr_release(&f->expr);
+	if (f->key_parsed)
+		ddb_expr_release(&f->key_expr);
+	free(f->key_text);
 	free(f->text);
 	cJSON_Delete(f->names);
 	cJSON_Delete(f->values);
@@ -140,6 +147,14 @@ int route_filter_prepare(struct route_state *st, const struct config_table *t, c
 			   &st->err) != 0)
 		return -1;
 	f->parsed = 1;
+	if (route_beacon_key_part(st) != NULL) {
+		if ((f->key_text = strdup(route_beacon_key_part(st))) == NULL)
+			goto oom;
+		if (ddb_expr_parse(DDB_EXPR_CONDITION, "KeyConditionExpression", f->key_text, f->names,
+				   &f->key_expr, &st->err) != 0)
+			return -1;
+		f->key_parsed = 1;
+	}
 	/* What DynamoDB would refuse whatever the items: in its words, before anything is sent. */
 	for (size_t i = 0; i < 3; i++) {
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(req, params[i]);
@@ -181,15 +196,24 @@ int route_filter_apply(struct route_state *st, cJSON *doc)
 {
 	struct route_filter *f = st->filter;
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "Items");
-	cJSON *it;
-	int kept = 0;
+	cJSON *it, *scanned;
+	int kept = 0, unscanned = 0;
 
 	if (f == NULL)
 		return 0;
 	it = cJSON_IsArray(items) ? items->child : NULL;
 	while (it != NULL) {
 		cJSON *next = it->next;
-		int rc = ddb_eval_condition(&f->expr, "FilterExpression", it, f->values, &st->err);
+		int rc = 1;
+		/* A beacon's false positive does not meet the key condition: not scanned. */
+		if (f->key_parsed) {
+			rc = ddb_eval_condition(&f->key_expr, "KeyConditionExpression", it, f->values,
+						&st->err);
+			if (rc == 0)
+				unscanned++;
+		}
+		if (rc > 0)
+			rc = ddb_eval_condition(&f->expr, "FilterExpression", it, f->values, &st->err);
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
@@ -205,6 +229,10 @@ int route_filter_apply(struct route_state *st, cJSON *doc)
 	}
 	if (cJSON_GetObjectItemCaseSensitive(doc, "Count") != NULL)
 		cJSON_ReplaceItemInObjectCaseSensitive(doc, "Count", cJSON_CreateNumber(kept));
+	scanned = cJSON_GetObjectItemCaseSensitive(doc, "ScannedCount");
+	if (unscanned > 0 && cJSON_IsNumber(scanned))
+		cJSON_ReplaceItemInObjectCaseSensitive(doc, "ScannedCount",
+						       cJSON_CreateNumber(scanned->valuedouble - unscanned));
 	if (f->count_only)
 		cJSON_DeleteItemFromObjectCaseSensitive(doc, "Items");
 	return 0;

@@ -80,6 +80,7 @@ struct route_state {
 	struct route_rmw *rmw;             /* UpdateItem carried out by dynaseal (route_rmw.c) */
 	struct route_tx *tx;               /* TransactWriteItems actions it carries out (route_tx.c) */
 	struct route_filter *filter;       /* a filter dynaseal applies (route_filter.c) */
+	struct route_beacon *beacon;       /* conditions in beacon form (route_beacon.c) */
 	const char *partiql_op;            /* ExecuteStatement carried out as this operation */
 	int partiql_insert;                /* ... for an INSERT */
 	unsigned char *partiql_inserts;    /* ExecuteTransaction: which statements are INSERTs */

@@ -12,6 +12,7 @@
  * the application unverified.
  */
 #include "proxy/ddb/ddb_eval.h"
+#include "proxy/route_beacon.h"
 #include "proxy/route_internal.h"
 #include "proxy/route_filter.h"
 #include "proxy/route_legacy.h"
@@ -272,6 +273,10 @@ static int check_answer_key(struct route_state *st, const struct config_table *t
 			     (strcmp(v->string, "S") == 0 || strcmp(v->string, "N") == 0 ||
 			      strcmp(v->string, "B") == 0) && cJSON_IsString(v);
 
+		/* An index keyed by a beacon pages by it: an HMAC, not the value. */
+		if (!is_key && index && route_beacon_is_attr(t, a->string) && scalar &&
+		    strcmp(v->string, "S") == 0)
+			continue;
 		if (!is_key && (!index || item_name_is_reserved(a->string, n) ||
 				config_table_action(t, a->string, n, &act) != 0 ||
 				act == ACTION_ENCRYPT_AND_SIGN))

@@ -24,6 +24,8 @@ struct crypt_job {
 	int has_m;                          /* m needs cleanup */
 	int has_audit;                      /* audit below is set */
 	cJSON *beacons;                     /* write with beacons: the item's, until merged */
+	const char *beacon;                 /* a beacon job: the standard beacon's name (config) */
+	char tenant[256];                   /* a beacon job: what chooses its key, or "" */
 	/* Last, not zeroed by crypt_batch_add: set only when auditing is on. */
 	struct audit_ctx audit;             /* the request's, with the item's table */
 };
@@ -84,6 +86,21 @@ int crypt_batch_add_read_at(struct crypt_batch *b, const struct config_table *t,
 	if (crypt_batch_add(b, t, k, item, 0) != 0)
 		return -1;
 	snprintf(b->jobs[b->len - 1].where, sizeof(b->jobs[b->len - 1].where), "%s", where);
+	return 0;
+}
+
+int crypt_batch_add_beacon(struct crypt_batch *b, const struct config_table *t, cJSON *av,
+			   const char *name, const char *tenant)
+{
+	struct crypt_job *j;
+
+	if (tenant != NULL && strlen(tenant) >= sizeof(j->tenant))
+		return -1;
+	if (crypt_batch_add(b, t, NULL, av, 0) != 0)
+		return -1;
+	j = &b->jobs[b->len - 1];
+	j->beacon = name;
+	snprintf(j->tenant, sizeof(j->tenant), "%s", tenant != NULL ? tenant : "");
 	return 0;
 }
 
@@ -221,6 +238,21 @@ static void beacon_key_done(void *arg, const unsigned char *key, size_t key_len,
 	encrypt_now(j);
 }
 
+/* The keyring of the job's table's search block, or NULL with the job failed. */
+static struct keyring *search_keyring(struct crypt_job *j)
+{
+	struct crypt_batch *b = j->batch;
+	struct keyring *sk = b->search_keyring != NULL ? b->search_keyring(b->search_arg, j->table) : NULL;
+	struct ds_error err = { 0 };
+
+	if (sk == NULL) {
+		ds_error_set(&err, 500, DS_ERR_INTERNAL, "table \"%s\": the keyring of its search "
+			     "block is not available", j->table->name);
+		job_done(j, &err);
+	}
+	return sk;
+}
+
 static void encrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
 {
 	struct crypt_job *j = arg;
@@ -228,7 +260,6 @@ static void encrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
 	struct keyring *sk;
 	struct ds_error err = { 0 };
 	const char *attr;
-	char tenant[256];
 
 	if (rc != 0) {
 		keyring_failed(j, kerr);
@@ -238,20 +269,45 @@ static void encrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
 		encrypt_now(j);
 		return;
 	}
-	sk = b->search_keyring != NULL ? b->search_keyring(b->search_arg, j->table) : NULL;
-	if (sk == NULL) {
-		ds_error_set(&err, 500, DS_ERR_INTERNAL, "table \"%s\": the keyring of its search "
-			     "block is not available", j->table->name);
-		job_done(j, &err);
+	if ((sk = search_keyring(j)) == NULL)
 		return;
-	}
 	attr = keyring_tenant_attr(sk);
-	if (attr != NULL && crypt_beacon_tenant(j->table, attr, j->item, tenant, sizeof(tenant),
+	if (attr != NULL && crypt_beacon_tenant(j->table, attr, j->item, j->tenant, sizeof(j->tenant),
 						&err) != 0) {
 		job_done(j, &err);
 		return;
 	}
-	keyring_beacon_key(sk, attr != NULL ? tenant : NULL, j->m.audit, beacon_key_done, j);
+	keyring_beacon_key(sk, attr != NULL ? j->tenant : NULL, j->m.audit, beacon_key_done, j);
+}
+
+/* A beacon job's key came: the value becomes its beacon. */
+static void beacon_value_done(void *arg, const unsigned char *key, size_t key_len,
+			      const char *branch_key_id, const struct ds_error *kerr)
+{
+	struct crypt_job *j = arg;
+	struct ds_error err = { 0 };
+
+	(void)branch_key_id;
+	if (key == NULL) {
+		keyring_failed(j, kerr);
+		return;
+	}
+	if (!j->batch->orphaned && !j->batch->failed &&
+	    crypt_beacon_value(j->table, key, key_len, j->beacon, j->item, &err) != 0) {
+		job_done(j, &err);
+		return;
+	}
+	job_done(j, NULL);
+}
+
+static void beacon_run(struct crypt_job *j)
+{
+	struct keyring *sk = search_keyring(j);
+
+	if (sk == NULL)
+		return;
+	keyring_beacon_key(sk, j->tenant[0] != '\0' ? j->tenant : NULL,
+			   j->has_audit ? &j->audit : NULL, beacon_value_done, j);
 }
 
 static void decrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
@@ -317,6 +373,10 @@ static void job_run(struct crypt_job *j)
 {
 	struct ds_error err = { 0 };
 
+	if (j->beacon != NULL) {
+		beacon_run(j);
+		return;
+	}
 	if (j->encrypt) {
 		/* Set before the call: on failure the materials hold what was built so far, and
 		 * the caller cleans them up (item_crypt.h). */

@@ -57,6 +57,47 @@ fail:
 	return NULL;
 }
 
+int crypt_beacon_value(const struct config_table *t, const unsigned char *beacon_key, size_t key_len,
+		       const char *name, cJSON *av, struct ds_error *err)
+{
+	const struct config_beacon *b = NULL;
+	unsigned char hkey[BEACON_KEY_LEN];
+	char hex[BEACON_HEX_MAX + 1];
+	const char *why = NULL;
+	cJSON *s;
+	int rc = -1;
+
+	for (size_t i = 0; t->search != NULL && i < t->search->standard_len; i++)
+		if (strcmp(t->search->standard[i].name, name) == 0)
+			b = &t->search->standard[i];
+	if (b == NULL) {
+		ds_error_set(err, 500, DS_ERR_INTERNAL, "table \"%s\": no beacon \"%s\"", t->name, name);
+		return -1;
+	}
+	if (beacon_hmac_key(beacon_key, key_len, b->name, hkey) != 0) {
+		ds_error_set(err, 500, DS_ERR_INTERNAL, "table \"%s\": deriving the key of beacon "
+			     "\"%s\" failed", t->name, b->name);
+		goto cleanup;
+	}
+	if (beacon_value(hkey, av, b->length, hex, &why) != 0) {
+		ds_error_set(err, 400, DS_ERR_VALIDATION, "table \"%s\": a value compared with \"%s\" "
+			     "is found through its beacon (search.standard_beacons), so it must be a "
+			     "string, number or binary; this one is %s", t->name, b->name, why);
+		goto cleanup;
+	}
+	if ((s = cJSON_CreateString(hex)) == NULL) {
+		ds_error_set(err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		goto cleanup;
+	}
+	while (av->child != NULL)
+		cJSON_Delete(cJSON_DetachItemViaPointer(av, av->child));
+	cJSON_AddItemToObject(av, "S", s);
+	rc = 0;
+cleanup:
+	OPENSSL_cleanse(hkey, sizeof(hkey));
+	return rc;
+}
+
 void crypt_beacons_merge(cJSON *item, cJSON *beacons)
 {
 	cJSON *a;

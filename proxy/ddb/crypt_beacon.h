@@ -29,6 +29,14 @@ cJSON *crypt_beacons_of(const struct config_table *t, const unsigned char *beaco
 			size_t key_len, const cJSON *plain, struct ds_error *err)
 	__attribute__((warn_unused_result));
 
+/*
+ * Replaces av (an attribute value a request compares with beacon name of table t) by its
+ * beacon, {"S": hex}.  0, or -1 with err when av is not a string, number or binary.
+ */
+int crypt_beacon_value(const struct config_table *t, const unsigned char *beacon_key, size_t key_len,
+		       const char *name, cJSON *av, struct ds_error *err)
+	__attribute__((warn_unused_result));
+
 /* Moves every attribute of beacons (which it frees) into item. */
 void crypt_beacons_merge(cJSON *item, cJSON *beacons);
 
