@@ -24,6 +24,7 @@
 #include "proxy/route_filter.h"
 #include "proxy/route_legacy.h"
 #include "proxy/route_rmw.h"
+#include "proxy/route_table.h"
 #include "proxy/route_tx.h"
 
 #include <stdio.h>
@@ -57,7 +58,8 @@ static const struct {
 	{ "BatchGetItem", ROUTE_BATCH_GET }, { "BatchWriteItem", ROUTE_BATCH_WRITE },
 	{ "TransactGetItems", ROUTE_TRANSACT_GET }, { "TransactWriteItems", ROUTE_TRANSACT_WRITE },
 	{ "ExecuteStatement", ROUTE_PARTIQL }, { "BatchExecuteStatement", ROUTE_PARTIQL },
-	{ "ExecuteTransaction", ROUTE_PARTIQL },
+	{ "ExecuteTransaction", ROUTE_PARTIQL }, { "CreateTable", ROUTE_TABLE_ADMIN },
+	{ "UpdateTable", ROUTE_TABLE_ADMIN }, { "DescribeTable", ROUTE_TABLE_ADMIN },
 };
 
 static enum route_op op_of(const char *name)
@@ -553,6 +555,8 @@ static int prepare(struct route_state *st)
 		return 0;
 	st->involved = 1;
 	st->table = t;
+	if (st->op == ROUTE_TABLE_ADMIN)
+		return 0;       /* route_table.c */
 	st->projs = calloc(1, sizeof(*st->projs));
 	if (st->projs == NULL)
 		return oom(st);
@@ -725,7 +729,7 @@ int route_request(struct txn *t)
 		return 0;
 	data = (const char *)evbuffer_pullup(body, -1);
 	if (op == ROUTE_GET || op == ROUTE_PUT || op == ROUTE_DELETE || op == ROUTE_UPDATE ||
-	    op == ROUTE_QUERY || op == ROUTE_SCAN) {
+	    op == ROUTE_QUERY || op == ROUTE_SCAN || op == ROUTE_TABLE_ADMIN) {
 		/* A single-table request on an unconfigured table goes out untouched without a
 		 * parse, but only when its one table name is beyond doubt (ddb_sole_table);
 		 * anything less plain is parsed and checked below. */
@@ -784,6 +788,18 @@ int route_request(struct txn *t)
 			     "dynaseal cannot carry through a configured table unchanged: remove it", t->op);
 		metrics_inc(&t->worker->metrics.refused, 1);
 		route_fail(st, &st->err);
+		return 1;
+	}
+	if (st->op == ROUTE_TABLE_ADMIN) {
+		if (strcmp(t->op, "DescribeTable") == 0 && st->table->search == NULL) {
+			route_free(t);
+			return 0;       /* nothing to rename */
+		}
+		if (route_table_request(st, st->req) != 0) {
+			if (st->err.status == 400)
+				metrics_inc(&t->worker->metrics.refused, 1);
+			route_fail(st, &st->err);
+		}
 		return 1;
 	}
 	if (st->rmw != NULL && !route_rmw_deferred(st)) {

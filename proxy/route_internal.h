@@ -30,6 +30,7 @@ enum route_op {
 	ROUTE_TRANSACT_WRITE,
 	ROUTE_PARTIQL,
 	ROUTE_CONDITION_CHECK,             /* a transaction's ConditionCheck action */
+	ROUTE_TABLE_ADMIN,                 /* CreateTable, UpdateTable, DescribeTable */
 };
 
 /* What a single-item write's ReturnValues asked back, which decides how the answer's

@@ -129,6 +129,11 @@ class BeaconTest(unittest.TestCase):
                                                 "age": "SIGN_ONLY", "visits": "DO_NOTHING"},
                           "search": {"keyring": "hier",
                                      "standard_beacons": [{"name": "email", "length": 4}]}},
+                "made": {"keyring": "hier", "partition_key": "pk",
+                         "attribute_actions": {"pk": "SIGN_ONLY", "email": "ENCRYPT_AND_SIGN",
+                                               "ssn": "ENCRYPT_AND_SIGN", "age": "SIGN_ONLY"},
+                         "search": {"keyring": "hier",
+                                    "standard_beacons": [{"name": "email", "length": 8}]}},
                 "tenants": {"keyring": "tenant", "partition_key": "tenant", "sort_key": "sk",
                             "attribute_actions": {"tenant": "SIGN_ONLY", "sk": "SIGN_ONLY",
                                                   "email": "ENCRYPT_AND_SIGN"},
@@ -338,6 +343,49 @@ class BeaconTest(unittest.TestCase):
         got, want = self.all_pages(app.scan, TableName="short", **kw), self.all_pages(self.raw.scan, TableName="plain", **kw)
         self.assertEqual(sorted(i["pk"]["S"] for i in got[0]), sorted(i["pk"]["S"] for i in want[0]))
         self.assertEqual(got[1], 11)
+
+    def test_indexes_created_and_described_with_the_applications_names(self):
+        app = h.boto3_client(self.start_proxy().url)
+        gsi = lambda name, attr: {"IndexName": name, "Projection": {"ProjectionType": "ALL"},
+                                  "KeySchema": [{"AttributeName": attr, "KeyType": "HASH"}]}
+        defs = lambda *attrs: [{"AttributeName": a, "AttributeType": "S"} for a in ("pk",) + attrs]
+        # An index on an encrypted attribute without a beacon could never hold an item.
+        with self.assertRaises(Exception) as cm:
+            app.create_table(TableName="made", BillingMode="PAY_PER_REQUEST", AttributeDefinitions=defs("ssn"),
+                             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                             GlobalSecondaryIndexes=[gsi("by-ssn", "ssn")])
+        err = cm.exception.response["Error"]
+        self.assertEqual((err["Code"], err["Message"]), (
+            "ValidationException",
+            'table "made": CreateTable: index "by-ssn" is keyed by "ssn", which dynaseal encrypts '
+            "(ENCRYPT_AND_SIGN), and DynamoDB cannot index ciphertext; add a standard beacon for it "
+            "(search.standard_beacons) to index it, or key the index by a signed attribute"))
+        self.assertNotIn("made", self.raw.list_tables()["TableNames"])
+        made = app.create_table(TableName="made", BillingMode="PAY_PER_REQUEST",
+                                AttributeDefinitions=defs("email"),
+                                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                GlobalSecondaryIndexes=[gsi("by-email", "email")])["TableDescription"]
+        raw = self.raw.describe_table(TableName="made")["Table"]
+        self.assertEqual(raw["GlobalSecondaryIndexes"][0]["KeySchema"][0]["AttributeName"], "aws_dbe_b_email")
+        self.assertIn({"AttributeName": "aws_dbe_b_email", "AttributeType": "S"}, raw["AttributeDefinitions"])
+        for desc in (made, app.describe_table(TableName="made")["Table"]):
+            self.assertEqual(desc["GlobalSecondaryIndexes"][0]["KeySchema"][0]["AttributeName"], "email")
+            self.assertIn({"AttributeName": "email", "AttributeType": "S"}, desc["AttributeDefinitions"])
+            self.assertFalse([d for d in desc["AttributeDefinitions"] if d["AttributeName"].startswith("aws_dbe_")])
+        # UpdateTable: a new index on a signed attribute passes, one on "ssn" is refused.
+        with self.assertRaises(Exception) as cm:
+            app.update_table(TableName="made", AttributeDefinitions=defs("ssn"),
+                             GlobalSecondaryIndexUpdates=[{"Create": gsi("by-ssn", "ssn")}])
+        self.assertIn('table "made": UpdateTable: index "by-ssn" is keyed by "ssn"',
+                      cm.exception.response["Error"]["Message"])
+        # The index made through dynaseal answers queries on "email".
+        for i in range(30):
+            app.put_item(TableName="made", Item={"pk": {"S": "m%d" % i}, "email": {"S": "e%d@x" % (i % 3)},
+                                                 "ssn": {"S": "000-00-%04d" % i}})
+        got = app.query(TableName="made", IndexName="by-email", KeyConditionExpression="email = :e",
+                        ExpressionAttributeValues={":e": {"S": "e1@x"}})
+        self.assertEqual(sorted(i["pk"]["S"] for i in got["Items"]), sorted("m%d" % i for i in range(1, 30, 3)))
+        self.assertEqual(got["Count"], 10)
 
     def test_beacon_refusals(self):
         app = h.boto3_client(self.start_proxy().url)
