@@ -413,7 +413,10 @@ int route_beacon_prepare(struct route_state *st, const struct config_table *t, c
 					       "ProjectionExpression" };
 	const cJSON *kce = cJSON_GetObjectItemCaseSensitive(req, "KeyConditionExpression");
 	const cJSON *fe = cJSON_GetObjectItemCaseSensitive(req, "FilterExpression");
-	const char *texts[2] = { cJSON_IsString(kce) ? kce->valuestring : NULL,
+	/* A beaconed attribute is never a key of the table: only an index's key condition may
+	 * name one (else route_check.c refuses it as any encrypted attribute). */
+	int index = cJSON_GetObjectItemCaseSensitive(req, "IndexName") != NULL;
+	const char *texts[2] = { cJSON_IsString(kce) && index ? kce->valuestring : NULL,
 				 cJSON_IsString(fe) ? fe->valuestring : NULL };
 	struct split *sp = NULL;
 	char tenant[256];

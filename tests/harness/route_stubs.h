@@ -135,18 +135,40 @@ struct keyring *worker_gen_keyring(const struct worker_gen *g, const struct conf
 
 struct keyring *worker_gen_search_keyring(const struct worker_gen *g, const struct config_table *t)
 {
-	(void)g;
-	(void)t;
-	return NULL;                            /* the harness's table has no search block */
+	size_t i;
+
+	if (t->search == NULL)
+		return NULL;
+	i = (size_t)(t->search->keyring_ref - g->cfg->keyrings);
+	return i < g->keyrings_len ? g->keyrings[i] : NULL;
 }
+
+/* The beacon keys of the table's search block: one fixed key, given at once (the key store's
+ * reads are not what the harness exercises). */
+static void stub_beacon_key(struct keyring *k, const char *tenant, const struct audit_ctx *audit,
+			    keyring_beacon_cb cb, void *arg)
+{
+	static const unsigned char key[32] = { 7, 1, 4, 1, 5, 9, 2, 6 };
+
+	(void)k;
+	(void)tenant;
+	(void)audit;
+	cb(arg, key, sizeof(key), "stub", NULL);
+}
+
+static const struct keyring_ops stub_beacon_ops = {
+	.type = "stub-beacons",
+	.beacon_key = stub_beacon_key,
+};
 
 /*
  * The process-wide config: a raw-aes keyring "local" (a fixed key) and table TABLE ("users"):
- * pk and sk its keys, secret ENCRYPT_AND_SIGN, note SIGN_ONLY, free DO_NOTHING.
+ * pk and sk its keys, secret ENCRYPT_AND_SIGN (with a 63-bit standard beacon, whose key comes
+ * from the stand-in "beacons"), note SIGN_ONLY, free DO_NOTHING.
  */
 static void setup(void)
 {
-	char dir[] = "/tmp/route_stubs.XXXXXX", key[64], json[2048];
+	char dir[] = "/tmp/route_stubs.XXXXXX", key[64], json[4096];
 	struct config_problems problems;
 	unsigned char k[32];
 	FILE *f;
@@ -163,11 +185,15 @@ static void setup(void)
 	n = snprintf(json, sizeof(json),
 		     "{\"upstream\": {\"endpoint\": \"http://127.0.0.1:1\", \"region\": \"us-east-1\"},"
 		     " \"keyrings\": {\"local\": {\"type\": \"raw-aes\", \"key_file\": \"%s\","
-		     "   \"key_namespace\": \"fuzz\", \"key_name\": \"k\"}},"
+		     "   \"key_namespace\": \"fuzz\", \"key_name\": \"k\"},"
+		     "  \"beacons\": {\"type\": \"aws-kms-hierarchical\", \"key_store_table\": \"keys\","
+		     "   \"kms_key_id\": \"arn:aws:kms:us-east-1:111122223333:key/k\","
+		     "   \"branch_key_id\": \"b\"}},"
 		     " \"tables\": {\"" TABLE "\": {\"keyring\": \"local\", \"partition_key\": \"pk\","
 		     "   \"sort_key\": \"sk\", \"attribute_actions\": {\"pk\": \"SIGN_ONLY\","
 		     "   \"sk\": \"SIGN_ONLY\", \"secret\": \"ENCRYPT_AND_SIGN\", \"note\": \"SIGN_ONLY\","
-		     "   \"free\": \"DO_NOTHING\"}}},"
+		     "   \"free\": \"DO_NOTHING\"}, \"search\": {\"keyring\": \"beacons\","
+		     "   \"standard_beacons\": [{\"name\": \"secret\", \"length\": 63}]}}},"
 		     " \"log\": {\"level\": \"error\"}}", key);
 	cfg = config_parse(json, (size_t)n, NULL, &problems);
 	if (cfg == NULL)
@@ -177,7 +203,9 @@ static void setup(void)
 	gen.keyrings_len = cfg->keyrings_len;
 	gen.keyrings = calloc(cfg->keyrings_len, sizeof(*gen.keyrings));
 	for (size_t i = 0; i < cfg->keyrings_len; i++)
-		if ((gen.keyrings[i] = keyring_raw_aes_new(&cfg->keyrings[i])) == NULL)
+		if ((gen.keyrings[i] = cfg->keyrings[i].type == KEYRING_AWS_KMS_HIERARCHICAL
+				       ? keyring_new(&stub_beacon_ops, cfg->keyrings[i].name, NULL)
+				       : keyring_raw_aes_new(&cfg->keyrings[i])) == NULL)
 			abort();
 	gen.refs = 1;
 	unlink(key);

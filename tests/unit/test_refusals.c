@@ -135,6 +135,17 @@ static const struct refusal cases[] = {
 	{ "Scan",
 	  "{\"TableName\":\"users\",\"FilterExpression\":\"secret = :s\",\"ExpressionAttributeValues\":{\":s\":{\"S\":\"a\"}},\"ExpressionAttributeNames\":{\"#u\":\"unused\"}}",
 	  VALIDATION, "400 Value provided in ExpressionAttributeNames unused in expressions: keys: {#u}" },
+	/* Beacons (the table's search block): equality only, and no aws_dbe_ names of the
+	 * application's own beside the ones dynaseal adds. */
+	{ "Query",
+	  "{\"TableName\":\"users\",\"IndexName\":\"by-secret\",\"KeyConditionExpression\":\"begins_with(secret, :s)\",\"ExpressionAttributeValues\":{\":s\":{\"S\":\"a\"}}}",
+	  VALIDATION, "400 table \"users\": KeyConditionExpression compares \"secret\" other than by equality; its beacon (search.standard_beacons) finds equal values only: use \"secret = :value\"" },
+	{ "Query",
+	  "{\"TableName\":\"users\",\"IndexName\":\"by-secret\",\"KeyConditionExpression\":\"secret = :s\",\"FilterExpression\":\"#b = :s\",\"ExpressionAttributeNames\":{\"#b\":\"aws_dbe_b_secret\"},\"ExpressionAttributeValues\":{\":s\":{\"S\":\"a\"}}}",
+	  VALIDATION, "400 table \"users\": FilterExpression references \"aws_dbe_b_secret\"; attributes starting with aws_dbe_ are reserved for the encryption format" },
+	{ "Query",
+	  "{\"TableName\":\"users\",\"IndexName\":\"by-secret\",\"KeyConditionExpression\":\"secret = :s\",\"ExpressionAttributeValues\":{\":s\":{\"L\":[]}}}",
+	  VALIDATION, "400 table \"users\": a value compared with \"secret\" is found through its beacon (search.standard_beacons), so it must be a string, number or binary; this one is not a string, number or binary attribute value" },
 };
 
 static void test_each_refusal(void **state)
