@@ -241,14 +241,14 @@ static const char *xml_code(const char *body, size_t len, char *out, size_t cap)
 	return out;
 }
 
-/* A string member copied, or NULL when absent; -1 when present but not a string or out of
+/* A string member copied, or NULL when absent or null; -1 when it is something else or out of
  * memory. */
 static int str_member(const cJSON *obj, const char *name, char **out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
 
 	*out = NULL;
-	if (v == NULL)
+	if (v == NULL || cJSON_IsNull(v))
 		return 0;
 	if (!cJSON_IsString(v) || (*out = strdup(v->valuestring)) == NULL)
 		return -1;
@@ -330,8 +330,11 @@ struct kms_parsed *kms_parse_response(const char *op, int status, const char *bo
 	}
 	memset(res, 0, sizeof(*res));
 	if (strcmp(op, "DescribeKey") == 0) {
-		if (describe_key_members(doc, p) != 0)
-			goto bad;
+		if (describe_key_members(doc, p) != 0) {
+			ds_error_set(err, 502, DS_ERR_INTERNAL, "KMS DescribeKey on key %s: the response "
+				     "lacks KeyMetadata with string Arn and KeyState", key_id);
+			goto fail;
+		}
 		res->key_id = p->key_id;
 		res->key_state = p->key_state;
 		res->key_usage = p->key_usage;

@@ -165,8 +165,12 @@ static void test_describe_key_parse(void **state)
 	assert_null(res.plaintext);
 	kms_parsed_free(p);
 
-	/* KeyUsage may be left out; Arn and KeyState may not. */
+	/* KeyUsage may be left out or null (moto); Arn and KeyState may not. */
 	p = parse_describe(200, "{\"KeyMetadata\":{\"Arn\":\"" ARN "\",\"KeyState\":\"Disabled\"}}", &res, &err);
+	assert_non_null(p);
+	assert_null(res.key_usage);
+	kms_parsed_free(p);
+	p = parse_describe(200, "{\"KeyMetadata\":{\"Arn\":\"" ARN "\",\"KeyState\":\"Enabled\",\"KeyUsage\":null}}", &res, &err);
 	assert_non_null(p);
 	assert_null(res.key_usage);
 	kms_parsed_free(p);
@@ -176,13 +180,14 @@ static void test_describe_key_parse(void **state)
 		"{\"KeyMetadata\":{\"KeyState\":\"Enabled\"}}",
 		"{\"KeyMetadata\":{\"Arn\":\"" ARN "\"}}",
 		"{\"KeyMetadata\":{\"Arn\":7,\"KeyState\":\"Enabled\"}}",
+		"{\"KeyMetadata\":{\"Arn\":null,\"KeyState\":\"Enabled\"}}",
 		"{\"KeyMetadata\":{\"Arn\":\"" ARN "\",\"KeyState\":\"Enabled\",\"KeyUsage\":[]}}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_null(parse_describe(200, bad[i], &res, &err));
 		assert_int_equal(err.status, 502);
 		assert_string_equal(err.message, "KMS DescribeKey on key alias/orders-key: the response "
-				    "lacks a field or has one that is not valid base64");
+				    "lacks KeyMetadata with string Arn and KeyState");
 	}
 	assert_null(parse_describe(200, "not json", &res, &err));
 	assert_string_equal(err.message, "KMS DescribeKey on key alias/orders-key: the response is not JSON");
