@@ -79,10 +79,7 @@ class KmsAliasTest(unittest.TestCase):
 
     @classmethod
     def cli(cls, *args):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(cls.env)
-        return subprocess.run([h.DYNASEAL, "branch-key", *args, "--endpoint", cls.moto.url],
-                              env=env, capture_output=True, text=True, timeout=60)
+        return h.branch_key_cli(cls.env, cls.moto.url, *args)
 
     def config(self, key_id=ALIAS, previous=None, store_key=STORE_ALIAS, store_previous=None):
         kms = {"type": "aws-kms", "key_id": key_id}
