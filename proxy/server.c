@@ -274,8 +274,8 @@ static void log_aliases(const char *prefix, const struct config *cfg, const stru
 				was = &old->keyrings[j];
 		}
 		if (was != NULL && was->kms_arn != NULL && strcmp(was->kms_arn, kr->kms_arn) != 0)
-			log_warn("%skeyring %s: alias %s now names %s (was %s): new items use it; items "
-				 "under the %zu key(s) it named before still read", prefix, kr->name,
+			log_warn("%skeyring %s: alias %s now names %s (was %s): new items use it; reads "
+				 "still accept %zu other key(s)", prefix, kr->name,
 				 config_keyring_kms_name(kr), kr->kms_arn, was->kms_arn,
 				 kr->accept_arns_len - 1);
 		else
