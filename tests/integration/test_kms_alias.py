@@ -5,7 +5,8 @@ written before still read.  A process started after the move reads the old items
 old key is listed in previous_key_ids.  An aws-kms-hierarchical keyring whose key store key is
 named by alias keeps reading its branch keys across the move.  Unknown aliases and disabled keys
 stop dynaseal at start with the keyring, the alias and the reason; a reload onto a disabled key
-keeps the running config; `dynaseal doctor` prints what each alias resolves to."""
+keeps the running config; credentials without kms:DescribeKey stop it at start too; `dynaseal
+doctor` prints what each alias resolves to."""
 import json
 import os
 import signal
@@ -270,6 +271,44 @@ class KmsAliasTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn('FAIL  kms alias: config: "keyrings.orders.key_id": alias "alias/no-such-key" '
                       'cannot be resolved: ', r.stdout)
+
+
+
+class KmsAliasRefusedTest(unittest.TestCase):
+    """moto with IAM checks on: credentials without kms:DescribeKey cannot resolve an alias, and
+    dynaseal says so at start, naming the keyring, the alias and the permission."""
+
+    def test_describe_key_refused_stops_start_up(self):
+        # Five set-up calls run before moto starts checking signatures and policies.
+        moto = h.start_moto(auth_after=5)
+        try:
+            iam = h.boto3_client(moto.url, "iam", "AKIDBOOT", "boot")
+            iam.create_user(UserName="nodescribe")
+            key = iam.create_access_key(UserName="nodescribe")["AccessKey"]
+            iam.put_user_policy(UserName="nodescribe", PolicyName="p", PolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+                    "dynamodb:*", "kms:GenerateDataKey", "kms:Decrypt"]}]}))
+            kms = h.boto3_client(moto.url, "kms", "AKIDBOOT", "boot")
+            arn = kms.create_key()["KeyMetadata"]["Arn"]
+            kms.create_alias(AliasName=ALIAS, TargetKeyId=arn)
+            cfg = h.proxy_config(h.free_port(), h.free_port(), moto.url, {
+                "keyrings": {"orders": {"type": "aws-kms", "key_id": ALIAS}},
+                "tables": {"orders": {"keyring": "orders", "partition_key": "pk"}}})
+            path = os.path.join(moto.workdir, "refused.json")
+            with open(path, "w") as f:
+                json.dump(cfg, f)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+            env.update(h.proxy_env(key["AccessKeyId"], key["SecretAccessKey"]))
+            env.update(AWS_ENDPOINT_URL_KMS=moto.url, DYNASEAL_CONFIG="")
+            r = subprocess.run([h.DYNASEAL, "serve", "--config", path], capture_output=True,
+                               text=True, timeout=60, env=env)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn('config: "keyrings.orders.key_id": alias "%s" cannot be resolved: '
+                          "dynaseal's credentials may not call kms:DescribeKey on key %s: allow it in "
+                          "the key policy or the IAM policy of dynaseal's role" % (ALIAS, ALIAS), r.stderr)
+            self.assertNotIn("Sanitizer", r.stderr)
+        finally:
+            moto.stop()
 
 
 if __name__ == "__main__":
