@@ -49,10 +49,19 @@ struct config_keyring {
 	char *key_namespace;               /* default "dynaseal" */
 	char *key_name;                    /* default the keyring's name */
 	/* aws-kms */
-	char *key_id;                      /* KMS key ARN */
+	char *key_id;                      /* KMS key ARN, alias name or alias ARN */
 	/* aws-kms-hierarchical */
 	char *key_store_table;
-	char *kms_key_id;
+	char *kms_key_id;                  /* the key store's KMS key: as key_id */
+	/* both KMS keyrings */
+	char **previous_key_ids;           /* "previous_key_ids": key ARNs reads also accept */
+	size_t previous_key_ids_len;
+	char *kms_arn;                     /* the key ARN writes use: key_id (kms_key_id) itself, or
+					    * the key its alias names once resolved
+					    * (config_keyring_pin_kms); NULL while an alias is not */
+	char **accept_arns;                /* the key ARNs reads accept: kms_arn, previous_key_ids
+					    * and the keys the alias named before in this process */
+	size_t accept_arns_len;
 	char *branch_key_id;               /* fixed branch key id, or NULL when chosen per item */
 	char *branch_key_id_attribute;     /* attribute naming the tenant, with branch_key_ids */
 	char **branch_key_map_from;        /* tenant attribute values ... */
@@ -67,6 +76,28 @@ struct config_keyring {
 	unsigned char key_material[32];
 	int has_key_material;
 };
+
+/* How a KMS key is named (AWS KMS API reference, "KeyId": key ARN, alias name, alias ARN). */
+enum config_kms_ref {
+	KMS_REF_INVALID = 0,
+	KMS_REF_KEY_ARN,       /* arn:PARTITION:kms:REGION:ACCOUNT:key/ID */
+	KMS_REF_ALIAS_NAME,    /* alias/NAME */
+	KMS_REF_ALIAS_ARN,     /* arn:PARTITION:kms:REGION:ACCOUNT:alias/NAME */
+};
+
+/* What kind of KMS key name s is; KMS_REF_INVALID for anything else (a bare key id too). */
+enum config_kms_ref config_kms_ref(const char *s);
+/* The KMS key name a KMS keyring is configured with (key_id or kms_key_id), or NULL. */
+const char *config_keyring_kms_name(const struct config_keyring *kr);
+/*
+ * Pins a KMS keyring to the key ARN arn (its key_id itself, or what its alias names now):
+ * kms_arn becomes arn and accept_arns arn, previous_key_ids and seen[0..nseen) (the keys the
+ * alias named before), each once.  0, or -1 when out of memory (kr unchanged).
+ */
+int config_keyring_pin_kms(struct config_keyring *kr, const char *arn, const char *const *seen,
+			   size_t nseen) __attribute__((warn_unused_result));
+/* 1 when reads with kr accept an item whose key names the KMS key ARN arn[0..len). */
+int config_keyring_accepts(const struct config_keyring *kr, const char *arn, size_t len);
 
 /* One attribute and its action, as listed under "attribute_actions". */
 struct config_attr_action {
@@ -195,6 +226,9 @@ void config_free(struct config *cfg);
 struct config *config_hold(struct config *cfg);
 void config_release(struct config *cfg);
 void config_problems_free(struct config_problems *problems);
+/* Adds one problem ("config: " is not prefixed).  0, or -1 when out of memory. */
+int config_problems_add(struct config_problems *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Prints each problem on its own line ("config: ...") to out, for `dynaseal check`.
  * Returns the number printed, or -1 when writing fails. */
 int config_print_problems(const struct config_problems *p, FILE *out);

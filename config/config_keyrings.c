@@ -20,10 +20,10 @@
 static const char *const raw_aes_keys[] = {
 	"type", "key_file", "key_namespace", "key_name", NULL,
 };
-static const char *const kms_keys[] = { "type", "key_id", NULL };
+static const char *const kms_keys[] = { "type", "key_id", "previous_key_ids", NULL };
 static const char *const hierarchical_keys[] = {
-	"type", "key_store_table", "kms_key_id", "branch_key_id", "branch_key_id_attribute",
-	"branch_key_ids", "ttl_s", NULL,
+	"type", "key_store_table", "kms_key_id", "previous_key_ids", "branch_key_id",
+	"branch_key_id_attribute", "branch_key_ids", "ttl_s", NULL,
 };
 static const char *const static_keys[] = {
 	"type", "branch_key_id", "branch_key_version", "branch_key", NULL,
@@ -47,6 +47,13 @@ static const struct keyring_kind kinds[] = {
  * certainly something else. */
 #define KEY_FILE_MAX 4096
 
+static void free_list(char **list, size_t len)
+{
+	for (size_t i = 0; list != NULL && i < len; i++)
+		free(list[i]);
+	free(list);
+}
+
 void cfg_keyring_cleanup(struct config_keyring *kr)
 {
 	free(kr->name);
@@ -56,6 +63,9 @@ void cfg_keyring_cleanup(struct config_keyring *kr)
 	free(kr->key_id);
 	free(kr->key_store_table);
 	free(kr->kms_key_id);
+	free_list(kr->previous_key_ids, kr->previous_key_ids_len);
+	free(kr->kms_arn);
+	free_list(kr->accept_arns, kr->accept_arns_len);
 	free(kr->branch_key_id);
 	free(kr->branch_key_id_attribute);
 	for (size_t i = 0; i < kr->branch_key_map_len; i++) {
@@ -125,39 +135,182 @@ static void load_key_file(struct cfg_ctx *ctx, const char *path, struct config_k
 	free(buf);
 }
 
-/* A KMS key ARN: arn:PARTITION:kms:REGION:ACCOUNT:key/ID.  Aliases are refused: decryption
- * matches the ARN recorded in each item (MPL aws-kms-keyring, OnDecrypt). */
-static int kms_arn_valid(const char *s)
+/* An alias's name after "alias/": 1 to 250 of A-Z a-z 0-9 / _ - (KMS CreateAlias). */
+static int alias_name_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > 250)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (!isalnum(ch) && ch != '/' && ch != '_' && ch != '-')
+			return 0;
+	}
+	return 1;
+}
+
+/* The resource of a KMS ARN or an alias name: "key/ID" or "alias/NAME". */
+static enum config_kms_ref kms_resource(const char *s, size_t len, int in_arn)
+{
+	if (in_arn && len > 4 && memcmp(s, "key/", 4) == 0 && memchr(s, ':', len) == NULL)
+		return KMS_REF_KEY_ARN;
+	if (len > 6 && memcmp(s, "alias/", 6) == 0 && alias_name_valid(s + 6, len - 6))
+		return in_arn ? KMS_REF_ALIAS_ARN : KMS_REF_ALIAS_NAME;
+	return KMS_REF_INVALID;
+}
+
+enum config_kms_ref config_kms_ref(const char *s)
 {
 	const char *field[6];
 	size_t len[6];
 	const char *p = s;
 
+	if (s == NULL)
+		return KMS_REF_INVALID;
+	if (strncmp(s, "arn:", 4) != 0)
+		return kms_resource(s, strlen(s), 0);
 	/* Five ':' separate six fields; the resource (last) may not contain another ':'. */
 	for (int i = 0; i < 6; i++) {
 		const char *colon = i < 5 ? strchr(p, ':') : NULL;
 		if (i < 5 && colon == NULL)
-			return 0;
+			return KMS_REF_INVALID;
 		field[i] = p;
 		len[i] = colon != NULL ? (size_t)(colon - p) : strlen(p);
 		p = colon != NULL ? colon + 1 : p + len[i];
 	}
-	if (len[0] != 3 || memcmp(field[0], "arn", 3) != 0 || len[1] == 0 ||
-	    len[2] != 3 || memcmp(field[2], "kms", 3) != 0 || len[3] == 0 || len[4] == 0)
-		return 0;
-	return len[5] > 4 && memcmp(field[5], "key/", 4) == 0 && strchr(field[5], ':') == NULL;
+	if (len[1] == 0 || len[2] != 3 || memcmp(field[2], "kms", 3) != 0 || len[3] == 0 ||
+	    len[4] == 0)
+		return KMS_REF_INVALID;
+	return kms_resource(field[5], len[5], 1);
 }
 
-static void kms_arn_field(struct cfg_ctx *ctx, const char *path, const char *s)
+const char *config_keyring_kms_name(const struct config_keyring *kr)
 {
+	if (kr->type == KEYRING_AWS_KMS)
+		return kr->key_id;
+	if (kr->type == KEYRING_AWS_KMS_HIERARCHICAL)
+		return kr->kms_key_id;
+	return NULL;
+}
+
+/* The alias part of an alias name or alias ARN ("alias/NAME"). */
+static const char *alias_part(const char *s)
+{
+	const char *a = strstr(s, "alias/");
+
+	return a != NULL ? a : s;
+}
+
+/* key_id / kms_key_id: a key ARN, an alias name or an alias ARN.  The alias is resolved to
+ * its key when dynaseal starts (kms_alias.h); items always record the key ARN. */
+static void kms_key_field(struct cfg_ctx *ctx, const char *path, const char *s)
+{
+	enum config_kms_ref ref = config_kms_ref(s);
 	char q[128];
 
-	if (kms_arn_valid(s))
-		return;
 	cfg_quote(q, sizeof(q), s);
-	cfg_problem(ctx, path,
-		    "\"%s\" is not a KMS key ARN; expected arn:aws:kms:REGION:ACCOUNT:key/KEY-ID "
-		    "(an alias cannot decrypt)", q);
+	if (ref == KMS_REF_INVALID)
+		cfg_problem(ctx, path, "\"%s\" is not a KMS key ARN or alias; expected "
+			    "arn:aws:kms:REGION:ACCOUNT:key/KEY-ID, alias/NAME or "
+			    "arn:aws:kms:REGION:ACCOUNT:alias/NAME", q);
+	else if (ref != KMS_REF_KEY_ARN && strncmp(alias_part(s), "alias/aws/", 10) == 0)
+		cfg_problem(ctx, path, "\"%s\" names an AWS managed key, which only its AWS service "
+			    "may use; create a customer managed key and an alias for it", q);
+}
+
+/* "previous_key_ids": key ARNs (not aliases: an alias says which key it names now, not which
+ * key an item was written under) whose items reads keep accepting. */
+static void parse_previous_key_ids(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
+				   struct config_keyring *kr)
+{
+	const cJSON *list = cfg_member(obj, "previous_key_ids");
+	char kp[CFG_PATH_MAX];
+	char ip[CFG_PATH_MAX];
+	size_t n;
+	size_t i = 0;
+
+	if (list == NULL)
+		return;
+	cfg_path(kp, sizeof(kp), path, "previous_key_ids");
+	if (!cJSON_IsArray(list)) {
+		cfg_problem(ctx, kp, "expected an array of KMS key ARNs, got %s", cfg_type_name(list));
+		return;
+	}
+	n = (size_t)cJSON_GetArraySize(list);
+	if (n == 0)
+		return;
+	kr->previous_key_ids = calloc(n, sizeof(char *));
+	if (kr->previous_key_ids == NULL) {
+		ctx->oom = 1;
+		return;
+	}
+	for (const cJSON *c = list->child; c != NULL; c = c->next, i++) {
+		char q[128];
+		/* A path cut short still names the array; the message stays readable. */
+		if (snprintf(ip, sizeof(ip), "%s[%zu]", kp, i) >= (int)sizeof(ip))
+			ip[sizeof(ip) - 1] = '\0';
+		if (!cJSON_IsString(c)) {
+			cfg_problem(ctx, ip, "expected a string (a KMS key ARN), got %s", cfg_type_name(c));
+			continue;
+		}
+		if (config_kms_ref(c->valuestring) != KMS_REF_KEY_ARN) {
+			cfg_quote(q, sizeof(q), c->valuestring);
+			cfg_problem(ctx, ip, "\"%s\" is not a KMS key ARN; expected "
+				    "arn:aws:kms:REGION:ACCOUNT:key/KEY-ID (an alias names the key it "
+				    "points at now, not the one an item was written under)", q);
+			continue;
+		}
+		kr->previous_key_ids[kr->previous_key_ids_len] = cfg_strdup(ctx, c->valuestring);
+		if (kr->previous_key_ids[kr->previous_key_ids_len] != NULL)
+			kr->previous_key_ids_len++;
+	}
+}
+
+/* Adds arn to list (of *len, room for cap) unless it is there already. */
+static int accept_add(char **list, size_t *len, size_t cap, const char *arn)
+{
+	for (size_t i = 0; i < *len; i++) {
+		if (strcmp(list[i], arn) == 0)
+			return 0;
+	}
+	if (*len == cap || (list[*len] = strdup(arn)) == NULL)
+		return -1;
+	(*len)++;
+	return 0;
+}
+
+int config_keyring_pin_kms(struct config_keyring *kr, const char *arn, const char *const *seen,
+			   size_t nseen)
+{
+	size_t cap = 1 + kr->previous_key_ids_len + nseen;
+	char **list = calloc(cap, sizeof(char *));
+	char *pinned = strdup(arn);
+	size_t len = 0;
+	int rc = list != NULL ? accept_add(list, &len, cap, arn) : -1;
+
+	for (size_t i = 0; rc == 0 && i < kr->previous_key_ids_len; i++)
+		rc = accept_add(list, &len, cap, kr->previous_key_ids[i]);
+	for (size_t i = 0; rc == 0 && i < nseen; i++)
+		rc = accept_add(list, &len, cap, seen[i]);
+	if (rc != 0 || pinned == NULL) {
+		free_list(list, len);
+		free(pinned);
+		return -1;
+	}
+	free(kr->kms_arn);
+	free_list(kr->accept_arns, kr->accept_arns_len);
+	kr->kms_arn = pinned;
+	kr->accept_arns = list;
+	kr->accept_arns_len = len;
+	return 0;
+}
+
+int config_keyring_accepts(const struct config_keyring *kr, const char *arn, size_t len)
+{
+	for (size_t i = 0; i < kr->accept_arns_len; i++) {
+		if (strlen(kr->accept_arns[i]) == len && memcmp(kr->accept_arns[i], arn, len) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /* A UUID in its 36-character text form, as branch key versions are written. */
@@ -299,8 +452,9 @@ static void parse_hierarchical(struct cfg_ctx *ctx, const cJSON *obj, const char
 	str_field(ctx, obj, path, "kms_key_id", 1, &kr->kms_key_id);
 	if (kr->kms_key_id != NULL) {
 		cfg_path(kp, sizeof(kp), path, "kms_key_id");
-		kms_arn_field(ctx, kp, kr->kms_key_id);
+		kms_key_field(ctx, kp, kr->kms_key_id);
 	}
+	parse_previous_key_ids(ctx, obj, path, kr);
 	str_field(ctx, obj, path, "branch_key_id", 0, &kr->branch_key_id);
 	str_field(ctx, obj, path, "branch_key_id_attribute", 0, &kr->branch_key_id_attribute);
 	if (kr->branch_key_id_attribute != NULL) {
@@ -396,8 +550,9 @@ static void parse_keyring(struct cfg_ctx *ctx, const cJSON *obj, const char *pat
 		str_field(ctx, obj, path, "key_id", 1, &kr->key_id);
 		if (kr->key_id != NULL) {
 			cfg_path(kp, sizeof(kp), path, "key_id");
-			kms_arn_field(ctx, kp, kr->key_id);
+			kms_key_field(ctx, kp, kr->key_id);
 		}
+		parse_previous_key_ids(ctx, obj, path, kr);
 		break;
 	case KEYRING_AWS_KMS_HIERARCHICAL:
 		parse_hierarchical(ctx, obj, path, kr);
@@ -446,6 +601,10 @@ void cfg_parse_keyrings(struct cfg_ctx *ctx, const cJSON *obj, struct config *cf
 		}
 		kr->name = cfg_strdup(ctx, c->string);
 		parse_keyring(ctx, c, kp, kr);
+		/* A key ARN is its own key; an alias is pinned when resolved (kms_alias.h). */
+		if (config_kms_ref(config_keyring_kms_name(kr)) == KMS_REF_KEY_ARN &&
+		    config_keyring_pin_kms(kr, config_keyring_kms_name(kr), NULL, 0) != 0)
+			ctx->oom = 1;
 	}
 	qsort(cfg->keyrings, cfg->keyrings_len, sizeof(*cfg->keyrings), keyring_cmp);
 }

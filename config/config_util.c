@@ -97,6 +97,28 @@ void cfg_problem_subject(struct cfg_ctx *ctx, const char *path, int is_env, cons
 	va_end(ap);
 }
 
+int config_problems_add(struct config_problems *p, const char *fmt, ...)
+{
+	char *msg = NULL;
+	char **grown;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	grown = realloc(p->msgs, (p->len + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		free(msg);
+		return -1;
+	}
+	p->msgs = grown;
+	p->msgs[p->len++] = msg;
+	return 0;
+}
+
 void config_problems_free(struct config_problems *problems)
 {
 	if (problems == NULL)

@@ -20,14 +20,13 @@
 #include "proxy/base/log.h"
 #include "proxy/worker.h"
 
-/* The KMS key that protects the cache key: the first KMS key among the keyrings. */
+/* The KMS key that protects the cache key: the first KMS key among the keyrings (the key ARN
+ * its alias names, when named by alias). */
 static const char *cache_kms_key(const struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->keyrings_len; i++) {
-		if (cfg->keyrings[i].type == KEYRING_AWS_KMS)
-			return cfg->keyrings[i].key_id;
-		if (cfg->keyrings[i].type == KEYRING_AWS_KMS_HIERARCHICAL)
-			return cfg->keyrings[i].kms_key_id;
+		if (config_keyring_kms_name(&cfg->keyrings[i]) != NULL)
+			return cfg->keyrings[i].kms_arn;
 	}
 	return NULL;
 }

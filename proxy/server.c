@@ -21,6 +21,7 @@
 #include <event2/listener.h>
 
 #include "crypto/aws/cred_chain.h"
+#include "crypto/aws/kms_alias.h"
 #include "proxy/admin.h"
 #include "proxy/base/audit.h"
 #include "proxy/keycache.h"
@@ -249,6 +250,40 @@ static void reload_tls(struct server *srv, const struct config *cfg)
 	log_info("reload: TLS certificate reloaded from %s", cfg->tls_cert_file);
 }
 
+int server_resolve_aliases(struct server *srv, struct config *cfg, struct config_problems *problems)
+{
+	const struct kms_alias_env env = { srv->upstream_ssl, srv->region, srv->creds,
+					   srv->kms_connect_timeout_ms, srv->kms_response_timeout_ms,
+					   srv->kms_max_attempts };
+
+	return kms_alias_resolve(cfg, &env, srv->kms_aliases, problems);
+}
+
+/* One line per keyring named by alias: the key it writes with, and the older keys it reads
+ * (what a re-pointed alias means after a reload).  old is the config before, or NULL. */
+static void log_aliases(const char *prefix, const struct config *cfg, const struct config *old)
+{
+	for (size_t i = 0; i < cfg->keyrings_len; i++) {
+		const struct config_keyring *kr = &cfg->keyrings[i];
+		const struct config_keyring *was = NULL;
+		enum config_kms_ref ref = config_kms_ref(config_keyring_kms_name(kr));
+		if ((ref != KMS_REF_ALIAS_NAME && ref != KMS_REF_ALIAS_ARN) || kr->kms_arn == NULL)
+			continue;
+		for (size_t j = 0; old != NULL && j < old->keyrings_len; j++) {
+			if (strcmp(old->keyrings[j].name, kr->name) == 0)
+				was = &old->keyrings[j];
+		}
+		if (was != NULL && was->kms_arn != NULL && strcmp(was->kms_arn, kr->kms_arn) != 0)
+			log_warn("%skeyring %s: alias %s now names %s (was %s): new items use it; reads "
+				 "still accept %zu other key(s)", prefix, kr->name,
+				 config_keyring_kms_name(kr), kr->kms_arn, was->kms_arn,
+				 kr->accept_arns_len - 1);
+		else
+			log_info("%skeyring %s: alias %s names %s; reads accept %zu key(s)", prefix,
+				 kr->name, config_keyring_kms_name(kr), kr->kms_arn, kr->accept_arns_len);
+	}
+}
+
 /*
  * SIGHUP: reads the config file again.  A file with problems changes nothing (each problem is
  * logged).  A good one applies what can change under running requests — the log level and
@@ -274,7 +309,17 @@ static void signal_reload_cb(evutil_socket_t sig, short what, void *arg)
 		config_problems_free(&problems);
 		return;
 	}
+	if (server_resolve_aliases(srv, cfg, &problems) != 0) {
+		for (size_t i = 0; i < problems.len; i++)
+			log_error("reload: %s", problems.msgs[i]);
+		log_error("reload: a KMS alias of %s cannot be used; still serving with the config "
+			  "loaded before", old->path);
+		config_problems_free(&problems);
+		config_release(cfg);
+		return;
+	}
 	config_problems_free(&problems);
+	log_aliases("reload: ", cfg, old);
 	log_set_level((enum log_level)cfg->log_level);
 	log_set_json(cfg->log_json);
 	if (audit_open(cfg->audit_log) != 0)
@@ -378,6 +423,19 @@ int server_run(struct config *cfg, int workers)
 	srv.kms_connect_timeout_ms = cfg->kms_connect_timeout_ms;
 	srv.kms_response_timeout_ms = cfg->kms_response_timeout_ms;
 	srv.kms_max_attempts = cfg->kms_max_attempts;
+	srv.kms_aliases = kms_alias_seen_new();
+	if (srv.kms_aliases == NULL)
+		goto cleanup;
+	{
+		struct config_problems problems = { 0 };
+		int rc = server_resolve_aliases(&srv, cfg, &problems);
+		for (size_t i = 0; i < problems.len; i++)
+			log_error("%s", problems.msgs[i]);
+		config_problems_free(&problems);
+		if (rc != 0)
+			goto cleanup;
+		log_aliases("", cfg, NULL);
+	}
 	if (keycache_bootstrap(&srv) != 0)
 		goto cleanup;
 	if (bind_listeners(&srv, &cfg->listen) != 0)
@@ -450,6 +508,7 @@ cleanup:
 	pthread_mutex_destroy(&srv.listen_ssl_lock);
 	audit_close();
 	config_release(srv.cfg);
+	kms_alias_seen_free(srv.kms_aliases);
 	OPENSSL_cleanse(srv.cache_key, sizeof(srv.cache_key));
 	return status;
 }

@@ -44,7 +44,16 @@ struct server {
 	int kms_connect_timeout_ms;          /* config "kms" at start-up: every KMS client's */
 	int kms_response_timeout_ms;         /* limits (kms_client_set_limits) */
 	int kms_max_attempts;
+	struct kms_alias_seen *kms_aliases;  /* the keys each configured alias named so far */
 };
+
+/*
+ * Pins the KMS keyrings of cfg named by alias to the keys their aliases name now (kms_alias.h),
+ * remembering them in srv->kms_aliases when it is set.  Returns 0, or -1 with one message per
+ * alias that cannot be used in problems.
+ */
+int server_resolve_aliases(struct server *srv, struct config *cfg, struct config_problems *problems)
+	__attribute__((warn_unused_result));
 
 /* Builds the server from a config (which it takes), binds the listeners, starts the workers and
  * runs until SIGTERM/SIGINT.  Returns the process exit status. */

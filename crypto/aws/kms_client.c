@@ -60,6 +60,8 @@ struct kms_parsed {
 	unsigned char *ciphertext;
 	size_t ciphertext_len;
 	char *key_id;
+	char *key_state;                 /* DescribeKey */
+	char *key_usage;                 /* DescribeKey */
 };
 
 const struct kms_stats *kms_client_stats(const struct kms_client *c)
@@ -206,6 +208,8 @@ void kms_parsed_free(struct kms_parsed *p)
 	}
 	free(p->ciphertext);
 	free(p->key_id);
+	free(p->key_state);
+	free(p->key_usage);
 	free(p);
 }
 
@@ -235,6 +239,32 @@ static const char *xml_code(const char *body, size_t len, char *out, size_t cap)
 		out[e - b] = '\0';
 	}
 	return out;
+}
+
+/* A string member copied, or NULL when absent or null; -1 when it is something else or out of
+ * memory. */
+static int str_member(const cJSON *obj, const char *name, char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	*out = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v) || (*out = strdup(v->valuestring)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* DescribeKey's KeyMetadata: Arn and KeyState are needed, KeyUsage is kept when given. */
+static int describe_key_members(const cJSON *doc, struct kms_parsed *p)
+{
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(doc, "KeyMetadata");
+
+	if (!cJSON_IsObject(md) || str_member(md, "Arn", &p->key_id) != 0 ||
+	    str_member(md, "KeyState", &p->key_state) != 0 ||
+	    str_member(md, "KeyUsage", &p->key_usage) != 0)
+		return -1;
+	return p->key_id != NULL && p->key_state != NULL ? 0 : -1;
 }
 
 struct kms_parsed *kms_parse_response(const char *op, int status, const char *body, size_t len,
@@ -299,6 +329,17 @@ struct kms_parsed *kms_parse_response(const char *op, int status, const char *bo
 		goto fail;
 	}
 	memset(res, 0, sizeof(*res));
+	if (strcmp(op, "DescribeKey") == 0) {
+		if (describe_key_members(doc, p) != 0) {
+			ds_error_set(err, 502, DS_ERR_INTERNAL, "KMS DescribeKey on key %s: the response "
+				     "lacks KeyMetadata with string Arn and KeyState", key_id);
+			goto fail;
+		}
+		res->key_id = p->key_id;
+		res->key_state = p->key_state;
+		res->key_usage = p->key_usage;
+		goto done;
+	}
 	if (cJSON_GetObjectItemCaseSensitive(doc, "Plaintext") != NULL &&
 	    b64_member(doc, "Plaintext", &p->plaintext, &p->plaintext_len) != 0)
 		goto bad;
@@ -533,6 +574,11 @@ void kms_generate_data_key_without_plaintext(struct kms_client *c, const char *k
 		req = NULL;
 	}
 	call_start(c, "GenerateDataKeyWithoutPlaintext", key_id, req, audit, cb, arg);
+}
+
+void kms_describe_key(struct kms_client *c, const char *key_id, kms_done_cb cb, void *arg)
+{
+	call_start(c, "DescribeKey", key_id, cJSON_CreateObject(), NULL, cb, arg);
 }
 
 void kms_re_encrypt(struct kms_client *c, const char *source_key_id, const struct enc_ctx *source_ec,

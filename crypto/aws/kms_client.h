@@ -29,7 +29,9 @@ struct kms_result {
 	size_t plaintext_len;
 	const unsigned char *ciphertext;   /* GenerateDataKey, Encrypt: CiphertextBlob */
 	size_t ciphertext_len;
-	const char *key_id;                /* the key ARN KMS reports */
+	const char *key_id;                /* the key ARN KMS reports (DescribeKey: KeyMetadata.Arn) */
+	const char *key_state;             /* DescribeKey: KeyMetadata.KeyState ("Enabled", ...) */
+	const char *key_usage;             /* DescribeKey: KeyMetadata.KeyUsage, or NULL */
 };
 
 typedef void (*kms_done_cb)(void *arg, const struct kms_result *res, const struct ds_error *err);
@@ -89,6 +91,10 @@ void kms_re_encrypt(struct kms_client *c, const char *source_key_id, const struc
 		    const unsigned char *blob, size_t len, const char *dest_key_id,
 		    const struct enc_ctx *dest_ec, const struct audit_ctx *audit, kms_done_cb cb,
 		    void *arg);
+
+/* DescribeKey of key_id (a key ARN, alias name or alias ARN): the result's key_id is the ARN
+ * of the key it names, with its state and usage (what an alias resolves to). */
+void kms_describe_key(struct kms_client *c, const char *key_id, kms_done_cb cb, void *arg);
 
 /* Parses a KMS response body (for tests and fuzzing): fills res (pointing into the returned
  * allocation, which the caller frees with kms_parsed_free) or err. */

@@ -288,6 +288,25 @@ struct branch_store *branch_store_new(struct ddb_client *ddb, struct kms_client 
 	return s;
 }
 
+void branch_store_accept(struct branch_store *s, const char *const *arns, size_t n)
+{
+	s->accept = arns;
+	s->accept_len = n;
+}
+
+/* Whether reads may decrypt a branch key protected by arn: the configured key or an accepted
+ * one (any, when the store has no configured key). */
+static int store_accepts(const struct branch_store *s, const char *arn)
+{
+	if (s->kms_arn == NULL || strcmp(arn, s->kms_arn) == 0)
+		return 1;
+	for (size_t i = 0; i < s->accept_len; i++) {
+		if (strcmp(arn, s->accept[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 void branch_store_free(struct branch_store *s)
 {
 	if (s == NULL)
@@ -439,15 +458,16 @@ static void get_item_cb(void *arg, const cJSON *resp, const char *error_type, co
 		get_end(op, NULL, &err);
 		return;
 	}
-	/* #aws-kms-branch-key-decryption: the stored kms-arn must be the configured key. */
-	if (op->store->kms_arn != NULL && strcmp(op->item.kms_arn, op->store->kms_arn) != 0) {
+	/* #aws-kms-branch-key-decryption: the stored kms-arn must be the configured key (or one
+	 * its alias named before); it is decrypted with that key. */
+	if (!store_accepts(op->store, op->item.kms_arn)) {
 		ds_error_set(&err, 400, DS_ERR_VALIDATION, "branch key \"%s\" is protected by KMS key %s, "
 			     "not the configured kms_key_id %s", op->branch_key_id, op->item.kms_arn,
 			     op->store->kms_arn);
 		get_end(op, NULL, &err);
 		return;
 	}
-	kms_decrypt(op->store->kms, op->store->kms_arn ? op->store->kms_arn : op->item.kms_arn,
+	kms_decrypt(op->store->kms, op->item.kms_arn,
 		    op->item.enc, op->item.enc_len, &op->item.ec, op->has_audit ? &op->audit : NULL,
 		    get_decrypted_cb, op);
 }

@@ -95,6 +95,9 @@ struct branch_store *branch_store_new(struct ddb_client *ddb, struct kms_client 
 				      const char *table, const char *kms_arn)
 	__attribute__((warn_unused_result));
 void branch_store_free(struct branch_store *s);
+/* Branch keys protected by one of arns[0..n) (key ARNs, which must outlive the store) are read
+ * too, each decrypted with its own key: the keys an alias named before (kms_alias.h). */
+void branch_store_accept(struct branch_store *s, const char *const *arns, size_t n);
 const char *branch_store_table(const struct branch_store *s);
 
 /* Completion of create-store, create and rotate: text is the table status, the new branch key

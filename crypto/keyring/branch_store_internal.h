@@ -25,6 +25,8 @@ struct branch_store {
 	struct kms_client *kms;      /* not owned */
 	char *table;                 /* the table, also the logical key store name */
 	char *kms_arn;               /* the configured KMS key (NULL: only create-store works) */
+	const char *const *accept;   /* other KMS keys whose branch keys reads accept (not owned) */
+	size_t accept_len;
 };
 
 /* {"branch-key-id": {"S": id}, "type": {"S": type}}; NULL on allocation failure. */

@@ -18,7 +18,9 @@
 
 /* The keyring's state. */
 struct aws_kms {
-	char *key_arn;                 /* the configured key */
+	char *key_arn;                 /* the key writes use: key_id, or the key its alias names */
+	char **accept;                 /* the key ARNs reads accept (config accept_arns) */
+	size_t accept_len;
 	struct kms_client *client;     /* the worker's KMS client */
 	struct cache *cache;           /* the worker's key cache, or NULL */
 };
@@ -33,6 +35,7 @@ struct kms_op {
 	int matched;                   /* decrypt: an EDK for our key was found */
 	struct cache_fetch *fetch;     /* decrypt: the flight this op leads, while KMS is asked */
 	struct ds_error last;          /* decrypt: why the last attempt failed */
+	const char *key_arn;           /* decrypt: the accepted key the EDK being tried names */
 	keyring_done_cb done;
 	void *arg;
 };
@@ -48,6 +51,11 @@ static void op_end(struct kms_op *op, int rc, const struct ds_error *err)
 		copy = *err;
 	free(op);
 	done(arg, rc, err != NULL ? &copy : NULL);
+}
+
+static const char *r_key_arn(const struct kms_op *op)
+{
+	return ((const struct aws_kms *)op->k->impl)->key_arn;
 }
 
 static void generated_cb(void *arg, const struct kms_result *res, const struct ds_error *kerr)
@@ -67,6 +75,13 @@ static void generated_cb(void *arg, const struct kms_result *res, const struct d
 	if (res->plaintext_len != SUITE_KEY_LEN) {
 		ds_error_set(&err, 502, DS_ERR_INTERNAL, "KMS GenerateDataKey returned %zu bytes, not %d",
 			     res->plaintext_len, SUITE_KEY_LEN);
+		goto cleanup;
+	}
+	/* aws-kms-keyring.md OnEncrypt: the provider info is the KeyId KMS answers, which must be
+	 * a key ARN (an alias there would let whatever it names later claim the item). */
+	if (config_kms_ref(res->key_id) != KMS_REF_KEY_ARN) {
+		ds_error_set(&err, 502, DS_ERR_INTERNAL, "KMS GenerateDataKey on %s answered KeyId "
+			     "\"%.200s\", not a key ARN", r_key_arn(op), res->key_id ? res->key_id : "");
 		goto cleanup;
 	}
 	ct = malloc(WRAPPED_PDK_LEN + res->ciphertext_len);
@@ -111,21 +126,19 @@ static void kms_on_encrypt(struct keyring *k, struct materials *m, keyring_done_
 
 static void try_next(struct kms_op *op);
 
-/* Why KMS's answer to a Decrypt cannot be used: 0 when it holds the configured key's data key,
- * else -1 with err set. */
-static int check_decrypted(const struct keyring *k, const struct kms_result *res,
+/* Why KMS's answer to a Decrypt with key_arn cannot be used: 0 when it holds that key's data
+ * key, else -1 with err set. */
+static int check_decrypted(const struct keyring *k, const char *key_arn, const struct kms_result *res,
 			   const struct ds_error *kerr, struct ds_error *err)
 {
-	const struct aws_kms *r = k->impl;
-
 	if (kerr != NULL) {
 		*err = *kerr;
 		return -1;
 	}
-	/* aws-kms-keyring.md OnDecrypt: the key that decrypted must be the configured one. */
-	if (res->key_id != NULL && strcmp(res->key_id, r->key_arn) != 0) {
+	/* aws-kms-keyring.md OnDecrypt: the key that decrypted must be the one asked for. */
+	if (res->key_id != NULL && strcmp(res->key_id, key_arn) != 0) {
 		ds_error_set(err, 400, DS_ERR_VALIDATION, "keyring \"%s\": KMS decrypted the item's "
-			     "key with %s, not the configured %s", k->name, res->key_id, r->key_arn);
+			     "key with %s, not the configured %s", k->name, res->key_id, key_arn);
 		return -1;
 	}
 	if (res->plaintext_len != SUITE_KEY_LEN) {
@@ -182,7 +195,7 @@ static void decrypted_cb(void *arg, const struct kms_result *res, const struct d
 	struct kms_op *op = arg;
 	struct ds_error err;
 
-	if (check_decrypted(op->k, res, kerr, &err) != 0)
+	if (check_decrypted(op->k, op->key_arn, res, kerr, &err) != 0)
 		edk_failed(op, &err);
 	else
 		edk_opened(op, res->plaintext);
@@ -226,7 +239,7 @@ static void fetched_cb(void *arg, const struct kms_result *res, const struct ds_
 	struct ds_error err;
 
 	op->fetch = NULL;
-	if (check_decrypted(op->k, res, kerr, &err) != 0)
+	if (check_decrypted(op->k, op->key_arn, res, kerr, &err) != 0)
 		cache_fetch_done(fetch, (const uint8_t *)&err, sizeof(err), 1);
 	else
 		cache_fetch_done(fetch, res->plaintext, SUITE_KEY_LEN, 0);
@@ -241,7 +254,7 @@ static void kms_fetch(void *fetch_arg, const uint8_t *id, size_t id_len, struct 
 	(void)id;
 	(void)id_len;
 	op->fetch = fetch;
-	kms_decrypt(r->client, r->key_arn, e->ciphertext + WRAPPED_PDK_LEN,
+	kms_decrypt(r->client, op->key_arn, e->ciphertext + WRAPPED_PDK_LEN,
 		    e->ciphertext_len - WRAPPED_PDK_LEN, &op->m->ec, op->m->audit, fetched_cb, op);
 }
 
@@ -263,7 +276,18 @@ static void cached_cb(void *arg, const uint8_t *value, size_t len, int err)
 	edk_failed(op, &why);
 }
 
-/* Tries the EDKs in order: the first one for our key that KMS opens wins. */
+/* The accepted key ARN an EDK's provider info names, or NULL. */
+static const char *accepted_key(const struct aws_kms *r, const struct edk *e)
+{
+	for (size_t i = 0; i < r->accept_len; i++) {
+		if (e->provider_info_len == strlen(r->accept[i]) &&
+		    memcmp(e->provider_info, r->accept[i], e->provider_info_len) == 0)
+			return r->accept[i];
+	}
+	return NULL;
+}
+
+/* Tries the EDKs in order: the first one for an accepted key that KMS opens wins. */
 static void try_next(struct kms_op *op)
 {
 	struct aws_kms *r = op->k->impl;
@@ -274,9 +298,7 @@ static void try_next(struct kms_op *op)
 		if (e->provider_id_len != strlen(KMS_PROVIDER_ID) ||
 		    memcmp(e->provider_id, KMS_PROVIDER_ID, e->provider_id_len) != 0)
 			continue;
-		if (e->provider_info_len != strlen(r->key_arn) ||
-		    memcmp(e->provider_info, r->key_arn, e->provider_info_len) != 0 ||
-		    e->ciphertext_len <= WRAPPED_PDK_LEN)
+		if ((op->key_arn = accepted_key(r, e)) == NULL || e->ciphertext_len <= WRAPPED_PDK_LEN)
 			continue;
 		op->matched = 1;
 		if (r->cache != NULL && cache_id_of(e, op->m, id, sizeof(id)) == 0) {
@@ -286,14 +308,15 @@ static void try_next(struct kms_op *op)
 						 op, &cop);
 			return;
 		}
-		kms_decrypt(r->client, r->key_arn, e->ciphertext + WRAPPED_PDK_LEN,
+		kms_decrypt(r->client, op->key_arn, e->ciphertext + WRAPPED_PDK_LEN,
 			    e->ciphertext_len - WRAPPED_PDK_LEN, &op->m->ec, op->m->audit, decrypted_cb, op);
 		return;
 	}
 	if (!op->matched) {
 		ds_error_set(&op->last, 400, DS_ERR_VALIDATION, "keyring \"%s\": the item's data key was "
-			     "not encrypted under KMS key %s (no matching aws-kms encrypted data key); it was "
-			     "written with another keyring", op->k->name, r->key_arn);
+			     "not encrypted under KMS key %s%s (no matching aws-kms encrypted data key); it "
+			     "was written with another keyring", op->k->name, r->key_arn,
+			     r->accept_len > 1 ? " or a key it accepts from before" : "");
 	}
 	op_end(op, -1, &op->last);
 }
@@ -325,6 +348,9 @@ static void kms_free_impl(void *impl)
 	if (r == NULL)
 		return;
 	free(r->key_arn);
+	for (size_t i = 0; i < r->accept_len; i++)
+		free(r->accept[i]);
+	free(r->accept);
 	free(r);
 }
 
@@ -346,9 +372,16 @@ struct keyring *keyring_aws_kms_new(const struct config_keyring *c, struct kms_c
 {
 	struct aws_kms *r = calloc(1, sizeof(*r));
 
-	if (r == NULL || c->key_id == NULL || (r->key_arn = strdup(c->key_id)) == NULL) {
+	if (r == NULL || c->kms_arn == NULL || (r->key_arn = strdup(c->kms_arn)) == NULL ||
+	    (r->accept = calloc(c->accept_arns_len + 1, sizeof(char *))) == NULL) {
 		kms_free_impl(r);
 		return NULL;
+	}
+	for (; r->accept_len < c->accept_arns_len; r->accept_len++) {
+		if ((r->accept[r->accept_len] = strdup(c->accept_arns[r->accept_len])) == NULL) {
+			kms_free_impl(r);
+			return NULL;
+		}
 	}
 	r->client = client;
 	return keyring_new(&aws_kms_ops, c->name, r);

@@ -448,7 +448,12 @@ struct keyring *keyring_hierarchy_new(const struct config_keyring *c, struct ddb
 	h->map_from = c->branch_key_map_from;
 	h->map_to = c->branch_key_map_to;
 	h->map_len = c->branch_key_map_len;
-	h->store = branch_store_new(ddb, kms, c->key_store_table, c->kms_key_id);
+	/* The pinned key: kms_key_id itself, or the key its alias names (kms_alias.h). */
+	if (c->kms_arn == NULL)
+		goto fail;
+	h->store = branch_store_new(ddb, kms, c->key_store_table, c->kms_arn);
+	if (h->store != NULL)
+		branch_store_accept(h->store, (const char *const *)c->accept_arns, c->accept_arns_len);
 	if (h->store == NULL || (c->branch_key_id == NULL && c->branch_key_id_attribute == NULL) ||
 	    (c->branch_key_id != NULL && (h->fixed_id = strdup(c->branch_key_id)) == NULL) ||
 	    (c->branch_key_id_attribute != NULL && (h->attr = strdup(c->branch_key_id_attribute)) == NULL))

@@ -32,6 +32,7 @@ struct tool {
 	struct worker w;
 	int ready;              /* worker_setup succeeded */
 	struct ds_error cred_err; /* why no credentials were found */
+	struct config_problems alias_problems; /* the KMS aliases that could not be resolved */
 };
 
 /* The end of one asynchronous step, for the loop to stop on. */
@@ -65,6 +66,10 @@ static int tool_init(struct tool *tl, const char *path)
 	tl->srv.creds = cred_chain_once(tl->srv.upstream_ssl, tl->srv.region, &tl->cred_err);
 	if (tl->srv.creds == NULL)
 		return 0;
+	/* Keyrings named by alias are pinned to the keys their aliases name now, as serve does;
+	 * doctor reports the ones that cannot be. */
+	if (server_resolve_aliases(&tl->srv, tl->srv.cfg, &tl->alias_problems) != 0)
+		return 0;
 	tl->ready = worker_setup(&tl->srv, &tl->w, 0) == 0;
 	return 0;
 }
@@ -76,6 +81,7 @@ static void tool_cleanup(struct tool *tl)
 	if (tl->srv.upstream_ssl != NULL)
 		SSL_CTX_free(tl->srv.upstream_ssl);
 	credentials_unref(tl->srv.creds);
+	config_problems_free(&tl->alias_problems);
 	config_release(tl->srv.cfg);
 }
 
@@ -341,7 +347,7 @@ static void doctor_keyring(struct tool *tl, size_t i, int *failures)
 	}
 	check_line(failures, 1, what, "wraps and unwraps a data key%s%s",
 		   c->type == KEYRING_AWS_KMS ? " with KMS key " : "",
-		   c->type == KEYRING_AWS_KMS ? c->key_id : "");
+		   c->type == KEYRING_AWS_KMS ? c->kms_arn : "");
 done:
 	materials_cleanup(&enc);
 	materials_cleanup(&dec);
@@ -386,6 +392,26 @@ static void doctor_table(struct tool *tl, const struct config_table *t, int *fai
 	cJSON_Delete(doc);
 }
 
+/* What each KMS alias of the config names (DescribeKey), and the ones that cannot be used. */
+static void doctor_aliases(struct tool *tl, int *failures)
+{
+	const struct config *cfg = tl->srv.cfg;
+	char what[300];
+
+	for (size_t i = 0; i < cfg->keyrings_len; i++) {
+		const struct config_keyring *kr = &cfg->keyrings[i];
+		const char *name = config_keyring_kms_name(kr);
+		enum config_kms_ref ref = config_kms_ref(name);
+		if ((ref != KMS_REF_ALIAS_NAME && ref != KMS_REF_ALIAS_ARN) || kr->kms_arn == NULL)
+			continue;
+		snprintf(what, sizeof(what), "keyring %s alias", kr->name);
+		check_line(failures, 1, what, "%s resolves to %s (enabled); reads accept %zu key(s)",
+			   name, kr->kms_arn, kr->accept_arns_len);
+	}
+	for (size_t i = 0; i < tl->alias_problems.len; i++)
+		check_line(failures, 0, "kms alias", "%s", tl->alias_problems.msgs[i]);
+}
+
 /* cache.redis: connected, authenticated, database selected and PING answered, by the same
  * client the workers use (rediss:// verified like theirs). */
 static void doctor_redis(struct tool *tl, const char *url, int *failures)
@@ -426,6 +452,7 @@ int cmd_doctor(int argc, char **argv)
 			   credentials_get(tl.srv.creds)->access_key_id);
 	check_line(&failures, tl.srv.region[0] != '\0', "region", "%s",
 		   tl.srv.region[0] ? tl.srv.region : "none: set upstream.region or AWS_REGION");
+	doctor_aliases(&tl, &failures);
 	if (!tl.ready) {
 		check_line(&failures, 0, "setup", "dynaseal could not set up its upstream and keyrings "
 			   "(see the lines above)");

@@ -9,10 +9,13 @@
  * promises (Decrypt and GenerateDataKey a plaintext, the others a ciphertext) and a key id; an
  * error has a DynamoDB type, a status of 400, 502 or 503 and a terminated message; only a 5xx,
  * KMSInternalException or throttling is retryable, and throttling is answered as such.
+ * DescribeKey's answer (what an alias names) has a key id and a state, and kms_alias_check
+ * accepts it only for an Enabled key named by key ARN.
  *
  * Build: make build/fuzz/fuzz_kms_response (or clang -fsanitize=fuzzer,address,undefined with
  * the library sources, as the Makefile's fuzz rule does).
  */
+#include "crypto/aws/kms_alias.h"
 #include "crypto/aws/kms_client.h"
 
 #include <stdint.h>
@@ -24,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The operations the client parses answers for. */
 static const char *const fuzz_ops[] = {
 	"GenerateDataKey", "Decrypt", "Encrypt", "GenerateDataKeyWithoutPlaintext", "ReEncrypt",
+	"DescribeKey",
 };
 /* Statuses KMS and the endpoints in front of it answer with. */
 static const int fuzz_statuses[] = { 200, 400, 403, 404, 429, 500, 502, 503 };
@@ -63,7 +67,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = kms_parse_response(op, status, body, len, FUZZ_KEY, &res, &err, &retryable);
 	if (retryable != 0 && retryable != 1)
 		abort();
-	if (p != NULL) {
+	if (p != NULL && strcmp(op, "DescribeKey") == 0) {
+		char why[512];
+		if (status != 200 || err.status != 0 || retryable || res.key_id == NULL ||
+		    res.key_state == NULL || res.plaintext != NULL)
+			abort();
+		why[0] = '\0';
+		if (kms_alias_check("alias/fuzz", &res, why, sizeof(why)) == 0) {
+			if (config_kms_ref(res.key_id) != KMS_REF_KEY_ARN ||
+			    strcmp(res.key_state, "Enabled") != 0)
+				abort();
+		} else if (why[0] == '\0' || memchr(why, '\0', sizeof(why)) == NULL) {
+			abort();
+		}
+		kms_parsed_free(p);
+	} else if (p != NULL) {
 		int wants_plaintext = strcmp(op, "Decrypt") == 0 || strcmp(op, "GenerateDataKey") == 0;
 		if (status != 200 || err.status != 0 || retryable || res.key_id == NULL)
 			abort();

@@ -206,6 +206,19 @@ def proxy_env(access_key="AKIDDYNASEALPROXY", secret="dynaseal-proxy-secret", to
     return env
 
 
+def branch_key_cli(env, endpoint, *args):
+    """`dynaseal branch-key ARGS` with dynaseal's credentials in env (and no other AWS_ variable
+    of the test's own), `--endpoint endpoint` unless endpoint is None."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    full.update(env)
+    # A variable pointing DynamoDB clients elsewhere must not be followed by dynaseal.
+    full["AWS_ENDPOINT_URL_DYNAMODB"] = "http://127.0.0.1:9"
+    cmd = [DYNASEAL, "branch-key", *args]
+    if endpoint is not None:
+        cmd += ["--endpoint", endpoint]
+    return subprocess.run(cmd, env=full, capture_output=True, text=True, timeout=60)
+
+
 def proxy_config(port, admin, upstream_url, config=None, workers=2):
     """dynaseal's config: the defaults below with `config` merged over them, one level deep."""
     cfg = {

@@ -7,7 +7,6 @@ that tenant's items unreadable with an error naming the key."""
 import json
 import os
 import re
-import subprocess
 import threading
 import unittest
 import uuid
@@ -45,14 +44,7 @@ class HierarchyTest(unittest.TestCase):
 
     @classmethod
     def cli(cls, *args, endpoint=True):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(cls.env)
-        # A variable pointing DynamoDB clients elsewhere must not be followed by dynaseal.
-        env["AWS_ENDPOINT_URL_DYNAMODB"] = "http://127.0.0.1:9"
-        cmd = [h.DYNASEAL, "branch-key", *args]
-        if endpoint:
-            cmd += ["--endpoint", cls.moto.url]
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        return h.branch_key_cli(cls.env, cls.moto.url if endpoint else None, *args)
 
     @classmethod
     def create_key(cls):

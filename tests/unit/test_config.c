@@ -677,11 +677,11 @@ static void test_kms_keyring(void **state)
 {
 	(void)state;
 	EXPECT_ONE("{" UP ",'keyrings':{'kms':{'type':'aws-kms'}}}", "config: \"keyrings.kms.key_id\": missing required key");
-	EXPECT_ONE("{" UP ",'keyrings':{'kms':{'type':'aws-kms','key_id':'arn:aws:kms:us-east-1:111122223333:alias/app'}}}",
-		   "\"keyrings.kms.key_id\": \"arn:aws:kms:us-east-1:111122223333:alias/app\" is not a KMS key ARN");
-	EXPECT_ONE("{" UP ",'keyrings':{'kms':{'type':'aws-kms','key_id':'1234abcd-12ab'}}}", "is not a KMS key ARN");
+	EXPECT_ONE("{" UP ",'keyrings':{'kms':{'type':'aws-kms','key_id':'arn:aws:kms:us-east-1:111122223333:alias/'}}}",
+		   "\"keyrings.kms.key_id\": \"arn:aws:kms:us-east-1:111122223333:alias/\" is not a KMS key ARN or alias");
+	EXPECT_ONE("{" UP ",'keyrings':{'kms':{'type':'aws-kms','key_id':'1234abcd-12ab'}}}", "is not a KMS key ARN or alias");
 	EXPECT_ONE("{" UP ",'keyrings':{'kms':{'type':'aws-kms','key_id':'arn:aws:s3:us-east-1:1:key/x'}}}",
-		   "is not a KMS key ARN");
+		   "is not a KMS key ARN or alias");
 }
 
 static void test_raw_aes_key_files(void **state)

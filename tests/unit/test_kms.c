@@ -732,8 +732,13 @@ static struct keyring *keyring_for(struct kms_client *kms, const char *arn)
 	c.name = "kms";
 	c.type = KEYRING_AWS_KMS;
 	c.key_id = (char *)arn;
+	assert_int_equal(config_keyring_pin_kms(&c, arn, NULL, 0), 0);
 	k = keyring_aws_kms_new(&c, kms);
 	assert_non_null(k);
+	free(c.kms_arn);
+	for (size_t i = 0; i < c.accept_arns_len; i++)
+		free(c.accept_arns[i]);
+	free(c.accept_arns);
 	return k;
 }
 
