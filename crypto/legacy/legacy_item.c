@@ -188,8 +188,12 @@ static int decrypt_attrs(const char *table, const struct legacy_actions *a,
 				     LEGACY_TAMPERED);
 			goto cleanup;
 		}
-		/* Replacing keeps the iteration valid: it is swapped for plain in the list. */
+		/* plain takes over the name and it's place in the list, so iteration goes on. */
+		plain->string = it->string;
+		it->string = NULL;
 		if (!cJSON_ReplaceItemViaPointer(copy, it, plain)) {
+			it->string = plain->string;
+			plain->string = NULL;
 			cJSON_Delete(plain);
 			goto oom;
 		}

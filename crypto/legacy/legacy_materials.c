@@ -334,6 +334,48 @@ static const struct {
 	{ "RSA", NULL },
 };
 
+/* Java's MIME base64: lines of 76 characters, each line ended by CR LF. */
+#define MIME_LINE 76
+
+/*
+ * Decodes the text of a wrapped key into out, in one of the two spellings the legacy clients
+ * write: plain base64 (Python) or MIME base64 (Java).  Text that decodes but is not exactly
+ * how its bytes encode in either spelling is refused (-1), so that every changed character
+ * shows.  scratch holds 2 * len + 2 bytes: the text without line ends, then its re-encoding.
+ */
+static long decode_key_text(const char *text, size_t len, unsigned char *out, char *scratch)
+{
+	int mime = memchr(text, '\r', len) != NULL;
+	size_t o = 0;
+	size_t line = 0;
+	long n;
+	size_t el;
+
+	/* Drop the CR LF at the end of every line, and only there. */
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\r') {
+			if (i + 1 >= len || text[i + 1] != '\n' || (line != MIME_LINE && i + 2 != len))
+				return -1;
+			i++;
+			line = 0;
+			continue;
+		}
+		scratch[o++] = text[i];
+		if (++line > MIME_LINE && mime)
+			return -1;
+	}
+	/* MIME text ends with CR LF; plain text has none. */
+	if (o != len && (len < 2 || text[len - 1] != '\n'))
+		return -1;
+	n = codec_b64_decode(scratch, o, out);
+	if (n <= 0)
+		return -1;
+	el = codec_b64_encode(out, (size_t)n, scratch + o + 1);
+	if (el != o || memcmp(scratch, scratch + o + 1, o) != 0)
+		return -1;
+	return n;
+}
+
 /* Wrapped provider: decodes and unwraps "amzn-ddb-env-key". */
 static int unwrap_content_key(const struct legacy_materials *m, const struct legacy_desc *d,
 			      const char *table, unsigned char *key, size_t *key_len,
@@ -366,16 +408,13 @@ static int unwrap_content_key(const struct legacy_materials *m, const struct leg
 		return -1;
 	}
 	wrapped = malloc(CODEC_B64_DEC_MAX(env->value_len) + 1);
-	again = malloc(CODEC_B64_ENC_LEN(CODEC_B64_DEC_MAX(env->value_len)));
+	again = malloc(2 * env->value_len + 2);
 	if (wrapped == NULL || again == NULL) {
 		ds_error_set(err, 500, DS_ERR_INTERNAL, "table \"%s\": out of memory", table);
 		goto cleanup;
 	}
-	wl = codec_b64_decode(env->value, env->value_len, wrapped);
-	/* One spelling per key: text that decodes but is not how it encodes is refused. */
-	if (wl > 0)
-		codec_b64_encode(wrapped, (size_t)wl, again);
-	if (wl <= 0 || strcmp(again, env->value) != 0) {
+	wl = decode_key_text(env->value, env->value_len, wrapped, again);
+	if (wl <= 0) {
 		ds_error_set(err, 400, DS_ERR_VALIDATION, "table \"%s\": the wrapped content key "
 			     "(%s) is not base64; %s", table, LEGACY_DESC_ENV_KEY, LEGACY_TAMPERED);
 		goto cleanup;
