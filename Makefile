@@ -27,7 +27,7 @@ BIN     := bin/dynaseal$(if $(filter 1,$(SANITIZE)),-san,)
 
 # The layers, lowest first (README "Architecture"): a file may include the headers of its own
 # folder and of the folders before it, never of one after it.  check-layers enforces it.
-LAYERS  := proxy/base config proxy/net crypto/item crypto/aws cache crypto/keyring proxy/ddb \
+LAYERS  := proxy/base config proxy/net crypto/item crypto/legacy crypto/aws cache crypto/keyring proxy/ddb \
 	proxy proxy/cmd
 
 # Every module's sources; main.c is kept apart so unit tests link the rest.
