@@ -257,7 +257,7 @@ static void client_reject(struct client_conn *c, int status, const char *type, c
 	ds_error_set(&err, status, type, "%s", msg);
 	log_info("conn %lu %s: %d %s", c->id, c->peer, status, msg);
 	metrics_inc(&c->worker->metrics.errors_own, 1);
-	reply_error(bufferevent_get_output(c->bev), &err, 0, NULL);
+	reply_error(bufferevent_get_output(c->bev), &err, 0, NULL, NULL);
 	client_send(c);
 	c->linger = 1;
 	client_close_after_flush(c);

@@ -30,7 +30,8 @@
 static _Thread_local struct sigv4_key key_cache[8];
 static _Thread_local unsigned key_cache_next;
 
-/* Whether the query string of url has the parameter name (compared without case). */
+/* Whether the query string of url has the parameter name (compared without case): 1, and 2
+ * when it also has a value. */
 static int query_has(const char *url, const char *name)
 {
 	const char *q = url != NULL ? strchr(url, '?') : NULL;
@@ -39,7 +40,7 @@ static int query_has(const char *url, const char *name)
 	while (q != NULL) {
 		q++;
 		if (strncasecmp(q, name, n) == 0 && (q[n] == '=' || q[n] == '&' || q[n] == '\0'))
-			return 1;
+			return q[n] == '=' && q[n + 1] != '&' && q[n + 1] != '\0' ? 2 : 1;
 		q = strchr(q, '&');
 	}
 	return 0;
@@ -84,7 +85,8 @@ int client_auth_precheck(const struct http_msg *req, const struct sigv4_authz *a
 			snprintf(msg + used, sizeof(msg) - used, "Authorization=%s", h->value);
 	} else {
 		for (size_t i = 0; i < sizeof(query_params) / sizeof(query_params[0]); i++)
-			if (!query_has(req->url, query_params[i]) && used < sizeof(msg))
+			/* An empty parameter is a missing one, as AWS reads them. */
+			if (query_has(req->url, query_params[i]) != 2 && used < sizeof(msg))
 				used += (size_t)snprintf(msg + used, sizeof(msg) - used, "AWS query-string "
 							 "parameters must include '%s'. ",
 							 query_params[i]);

@@ -140,8 +140,11 @@ static int check_legacy(struct route_state *st, const struct config_table *t, co
  * else cannot be checked table by table, so it is refused whatever tables it holds. */
 static int check_request_items(struct route_state *st, const cJSON *items)
 {
-	if (items != NULL && !cJSON_IsObject(items))
-		return refuse(st, "%s: RequestItems must be a map of table names to requests", st->t->op);
+	if (items != NULL && !cJSON_IsObject(items)) {
+		/* A member of the wrong JSON type: DynamoDB's deserializer answers first. */
+		ds_error_set(&st->err, 400, DS_ERR_SERIALIZATION, "Unexpected field type");
+		return -1;
+	}
 	return 0;
 }
 

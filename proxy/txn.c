@@ -177,7 +177,7 @@ void txn_fail(struct txn *t, const struct ds_error *err)
 	if (err->status >= 500)
 		log_warn("conn %lu %s: op=%s: %s", client_id(c), client_peer(c), t->op, err->message);
 	metrics_inc(&t->worker->metrics.errors_own, 1);
-	out = reply_error(client_output(c), err, keep_alive, t->audit.request_id);
+	out = reply_error(client_output(c), err, keep_alive, t->audit.request_id, t->req);
 	txn_account(t, err->status, out);
 	txn_end(t, keep_alive);
 }

@@ -152,8 +152,27 @@ size_t reply_relay(struct evbuffer *out, struct http_msg *resp, int body_changed
 	return len;
 }
 
+const char *reply_content_type(const struct http_msg *req)
+{
+	const struct http_header *h = req != NULL ? http_msg_header(req, "content-type") : NULL;
+	static const char json[] = "application/json";
+	const char *v = h != NULL ? h->value : "";
+	size_t n = sizeof(json) - 1;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (strncasecmp(v, json, n) == 0) {
+		const char *r = v + n;
+		while (*r == ' ' || *r == '\t')
+			r++;
+		if (*r == '\0' || *r == ';')
+			return json;
+	}
+	return "application/x-amz-json-1.0";
+}
+
 size_t reply_error(struct evbuffer *out, const struct ds_error *err, int keep_alive,
-		   const char *request_id)
+		   const char *request_id, const struct http_msg *req)
 {
 	struct evbuffer *body = evbuffer_new();
 	char id[53];
@@ -161,7 +180,9 @@ size_t reply_error(struct evbuffer *out, const struct ds_error *err, int keep_al
 
 	if (body == NULL)
 		return 0;
-	evbuffer_add_printf(body, "{\"__type\":\"%s\",\"message\":\"", err->type);
+	/* DynamoDB's deserializer spells its member "Message"; its other errors "message". */
+	evbuffer_add_printf(body, "{\"__type\":\"%s\",\"%s\":\"", err->type,
+			    strcmp(err->type, DS_ERR_SERIALIZATION) == 0 ? "Message" : "message");
 	json_escape(body, err->message);
 	evbuffer_add(body, "\"}", 2);
 	len = evbuffer_get_length(body);
@@ -173,10 +194,11 @@ size_t reply_error(struct evbuffer *out, const struct ds_error *err, int keep_al
 			    "HTTP/1.1 %d %s\r\n"
 			    "x-amzn-RequestId: %s\r\n"
 			    "x-amz-crc32: %u\r\n"
-			    "Content-Type: application/x-amz-json-1.0\r\n"
+			    "Content-Type: %s\r\n"
 			    "Content-Length: %zu\r\n"
 			    "%s\r\n",
-			    err->status, http_status_reason(err->status), id, reply_crc32(body), len,
+			    err->status, http_status_reason(err->status), id, reply_crc32(body),
+			    reply_content_type(req), len,
 			    keep_alive ? "" : "Connection: close\r\n");
 	evbuffer_add_buffer(out, body);
 	evbuffer_free(body);

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import unittest
+import zlib
 
 import at_rest
 import peers as h
@@ -568,9 +569,14 @@ class EncryptionTest(unittest.TestCase):
         self.assertIn('RequestItems PutRequest has the parameter "Copy"', msg)
         # RequestItems as a list (its entries have no table name): refused, and the proxy,
         # which once read a NULL name there, still serves.
+        # DynamoDB's deserializer refuses it first, in its own words.
+        from test_wire import ddb_request, exchange
         for op in ("BatchWriteItem", "BatchGetItem"):
-            msg = self.raw_call(op, {"RequestItems": [{"PutRequest": {"Item": item}}]})
-            self.assertIn("%s: RequestItems must be a map of table names" % op, msg)
+            status, headers, resp = exchange(self.proxy.port, ddb_request(
+                op, json.dumps({"RequestItems": [{"PutRequest": {"Item": item}}]})))
+            self.assertEqual((status, json.loads(resp)), (400, {
+                "__type": "com.amazon.coral.service#SerializationException", "Message": "Unexpected field type"}))
+            self.assertEqual(int(headers["x-amz-crc32"]), zlib.crc32(resp))
         # Parts of the wrong shape that would carry an item along unexamined: refused too.
         msg = self.raw_call("BatchGetItem", {"RequestItems": {"users": [{"PutRequest": {"Item": item}}]}})
         self.assertIn("BatchGetItem RequestItems must be a map of parameters", msg)

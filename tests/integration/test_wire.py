@@ -78,8 +78,11 @@ def assert_own_error(tc, status, headers, body, code, type_part):
     tc.assertEqual(int(headers["x-amz-crc32"]), zlib.crc32(body))
     doc = json.loads(body)
     tc.assertIn(type_part, doc["__type"])
-    tc.assertTrue(doc["message"])
-    return doc["message"]
+    # DynamoDB's deserializer (SerializationException) spells the member "Message".
+    key = "Message" if doc["__type"].endswith("#SerializationException") else "message"
+    tc.assertEqual(list(doc), ["__type", key])
+    tc.assertTrue(doc[key])
+    return doc[key]
 
 
 class WireTest(unittest.TestCase):
@@ -134,14 +137,22 @@ class WireTest(unittest.TestCase):
             "signed both ways": good.replace("POST / ", "POST /?X-Amz-Algorithm=AWS4-HMAC-SHA256 "),
             "query missing parts": good.replace("Authorization: %s\r\n" % authz, "").replace(
                 "POST / ", "POST /?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00 "),
+            "query with an empty algorithm": good.replace("Authorization: %s\r\n" % authz, "").replace(
+                "POST / ", "POST /?X-Amz-Algorithm= "),
         }
+        # DynamoDB answers in the JSON media type it is asked in.
+        for name in list(cases):
+            cases[name + ", as application/json"] = re.sub(
+                r"Content-Type: [^\r]*\r\n", "Content-Type: application/json; charset=utf-8\r\n",
+                cases[name])
         for name, raw in cases.items():
             with self.subTest(name):
-                d_st, _, d_body = exchange(self.ddb.port, raw.encode())
+                d_st, d_h, d_body = exchange(self.ddb.port, raw.encode())
                 p_st, p_h, p_body = exchange(self.proxy.port, raw.encode())
                 self.assertEqual(d_st, 400, d_body)
                 self.assertEqual(p_st, d_st, p_body)
                 self.assertEqual(json.loads(p_body), json.loads(d_body))
+                self.assertEqual(p_h["content-type"], d_h["content-type"])
                 if not h.DIRECT:
                     self.assert_own_error(p_st, p_h, p_body, 400, "com.amazon.coral.service#")
         self.assert_serving()

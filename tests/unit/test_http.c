@@ -386,7 +386,7 @@ static void test_reply_error_shape(void **state)
 
 	(void)state;
 	ds_error_set(&err, 400, DS_ERR_VALIDATION, "attribute \"ssn\" is \\ bad\n");
-	reply_error(out, &err, 1, "REQ1");
+	reply_error(out, &err, 1, "REQ1", NULL);
 	n = evbuffer_get_length(out);
 	text = malloc(n + 1);
 	evbuffer_copyout(out, text, n);
