@@ -126,6 +126,9 @@ static int check_legacy(struct route_state *st, const struct config_table *t, co
 			const char *where)
 {
 	for (size_t i = 0; i < sizeof(legacy_params) / sizeof(legacy_params[0]); i++) {
+		if (strcmp(legacy_params[i], "KeyConditions") == 0 &&
+		    route_legacy_key_conditions_plain(t, obj))
+			continue;
 		if (cJSON_GetObjectItemCaseSensitive(obj, legacy_params[i]) != NULL)
 			return refuse(st, "table \"%s\": %s%suses the legacy parameter %s, which dynaseal "
 				      "cannot check against encrypted attributes; use the expression "
@@ -289,6 +292,16 @@ static int add_write(struct route_state *st, const struct config_table *t, cJSON
 	if (k == NULL)
 		return refuse(st, "table \"%s\": its keyring \"%s\" is not usable on this worker",
 			      t->name, t->keyring);
+	/* An item without its key: DynamoDB's refusal, in its words for the operation. */
+	for (size_t i = 0; i < 2; i++) {
+		const char *key = i == 0 ? t->partition_key : t->sort_key;
+		if (key == NULL || cJSON_GetObjectItemCaseSensitive(item, key) != NULL)
+			continue;
+		if (st->op == ROUTE_BATCH_WRITE)
+			return refuse(st, "The provided key element does not match the schema");
+		return refuse(st, "One or more parameter values were invalid: Missing the key %.64s in "
+			      "the item", key);
+	}
 	if (crypt_batch_add(st->batch, t, k, item, 1) != 0)
 		return oom(st);
 	return 0;
@@ -403,7 +416,7 @@ static int prepare_batch_get(struct route_state *st, cJSON *req)
 		{
 			const cJSON *key;
 			cJSON_ArrayForEach(key, cJSON_GetObjectItemCaseSensitive(ka, "Keys"))
-				if (route_check_key(st, t, key, "RequestItems Keys", 1) != 0)
+				if (route_check_key(st, t, key, 1) != 0)
 					return -1;
 		}
 		if (first == NULL)
@@ -441,8 +454,7 @@ static int prepare_batch_write(struct route_state *st, cJSON *req)
 			if (check_params(st, t, wr, params_write_request, "RequestItems") != 0 ||
 			    check_params(st, t, put, params_put_request, "RequestItems PutRequest") != 0 ||
 			    check_params(st, t, del, params_delete_request, "RequestItems DeleteRequest") != 0 ||
-			    route_check_key(st, t, cJSON_GetObjectItemCaseSensitive(del, "Key"),
-				      "RequestItems DeleteRequest.Key", 1) != 0)
+			    route_check_key(st, t, cJSON_GetObjectItemCaseSensitive(del, "Key"), 1) != 0)
 				return -1;
 			if (put != NULL && add_write(st, t, cJSON_GetObjectItemCaseSensitive(put, "Item"),
 						     "RequestItems PutRequest.Item") != 0)
@@ -501,7 +513,7 @@ static int prepare_transact(struct route_state *st, cJSON *req)
 			st->projs[i].table = t;
 			snprintf(where, sizeof(where), "TransactItems[%zu].%s", i, parts[p].key);
 			if (check_params(st, t, obj, parts[p].params, where) != 0 ||
-			    route_check_key(st, t, cJSON_GetObjectItemCaseSensitive(obj, "Key"), where, 1) != 0 ||
+			    route_check_key(st, t, cJSON_GetObjectItemCaseSensitive(obj, "Key"), 1) != 0 ||
 			    prepare_one(st, parts[p].op, t, obj, where, &st->projs[i]) != 0)
 				return -1;
 		}
@@ -576,9 +588,8 @@ static int prepare(struct route_state *st)
 					     ? by_op[st->op] : NULL;
 		if (allowed != NULL && check_params(st, t, req, allowed, "") != 0)
 			return -1;
-		if (route_check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "Key"), "Key", 1) != 0 ||
-		    route_check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "ExclusiveStartKey"),
-			      "ExclusiveStartKey", 0) != 0)
+		if (route_check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "Key"), 1) != 0 ||
+		    route_check_key(st, t, cJSON_GetObjectItemCaseSensitive(req, "ExclusiveStartKey"), 0) != 0)
 			return -1;
 	}
 	/* Legacy parameters go the way of the expressions they mean (route_legacy.c). */

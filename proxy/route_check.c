@@ -46,10 +46,11 @@ int route_check_unused(struct route_state *st, const cJSON *map, const char *par
  * A key holds key attributes, which are never encrypted.  A primary key (Key, Keys[],
  * DeleteRequest.Key: primary_only) names the table's partition and sort key only; an
  * ExclusiveStartKey may also hold an index's keys, but no ENCRYPT_AND_SIGN attribute.  What
- * else a key holds DynamoDB would refuse, but only after it had reached AWS in plaintext.
+ * else a key holds DynamoDB would refuse, but only after it had reached AWS in plaintext: so
+ * dynaseal refuses it, in DynamoDB's words for it.
  */
 int route_check_key(struct route_state *st, const struct config_table *t, const cJSON *key,
-		     const char *where, int primary_only)
+		    int primary_only)
 {
 	const cJSON *m;
 
@@ -59,14 +60,12 @@ int route_check_key(struct route_state *st, const struct config_table *t, const 
 			continue;
 		if (primary_only && strcmp(m->string, t->partition_key) != 0 &&
 		    (t->sort_key == NULL || strcmp(m->string, t->sort_key) != 0))
-			return route_refuse(st, "table \"%s\": %s names \"%.64s\", which is not a key attribute "
-				      "of the table (%s%s%s)", t->name, where, m->string, t->partition_key,
-				      t->sort_key != NULL ? ", " : "", t->sort_key != NULL ? t->sort_key : "");
+			return route_refuse(st, "The provided key element does not match the schema");
 		if (config_table_action(t, m->string, strlen(m->string), &action) == 0 &&
 		    action == ACTION_ENCRYPT_AND_SIGN)
-			return route_refuse(st, "table \"%s\": %s names the encrypted attribute \"%.64s\"; a key "
-				      "holds only key attributes, which dynaseal keeps in plaintext",
-				      t->name, where, m->string);
+			return route_refuse(st, "The provided starting key is invalid%s",
+					    st->index ? "" : ": The provided key element does not match "
+					    "the schema");
 	}
 	return 0;
 }

@@ -106,9 +106,10 @@ void route_partiql_answer(struct route_state *st, cJSON *doc);
 int route_check_unused(struct route_state *st, const cJSON *map, const char *param,
 		       const char *const *exprs, size_t n);
 /* A key (Key, Keys[], DeleteRequest.Key: primary_only; ExclusiveStartKey) holds key
- * attributes only, never an encrypted one: else refused, naming where.  0 or -1. */
+ * attributes only, never an encrypted one: else refused in DynamoDB's words for such a key
+ * ("The provided key element does not match the schema").  0 or -1. */
 int route_check_key(struct route_state *st, const struct config_table *t, const cJSON *key,
-		    const char *where, int primary_only);
+		    int primary_only);
 /* The expression parameter param of obj, of grammar kind, if present: refused when it cannot
  * be read, references a reserved attribute, compares an encrypted one or (an update) writes a
  * signed one.  0 or -1. */

@@ -300,6 +300,23 @@ const char *route_legacy_message(const struct route_state *st, const char *messa
 	return NULL;
 }
 
+int route_legacy_key_conditions_plain(const struct config_table *t, const cJSON *obj)
+{
+	const cJSON *kc = cJSON_GetObjectItemCaseSensitive(obj, "KeyConditions");
+	const cJSON *c;
+
+	if (t == NULL || !cJSON_IsObject(kc))
+		return 0;
+	cJSON_ArrayForEach(c, kc) {
+		enum attr_action action;
+		if (c->string == NULL ||
+		    (config_table_action(t, c->string, strlen(c->string), &action) == 0 &&
+		     action == ACTION_ENCRYPT_AND_SIGN))
+			return 0;
+	}
+	return 1;
+}
+
 int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op)
 {
 	struct placeholders p = { 0 };
@@ -320,7 +337,11 @@ int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op)
 	if (rc == 0 && op == ROUTE_UPDATE)
 		rc = updates(st, obj, &p);
 	if (rc == 0 && op == ROUTE_QUERY) {
-		rc = condition(st, obj, &p, "KeyConditions", DDB_LEGACY_FILTER, "KeyConditionExpression", 0);
+		/* KeyConditions on attributes kept in plaintext go to DynamoDB as they are (they may
+		 * go with expressions), so that it validates them in its own words. */
+		if (!route_legacy_key_conditions_plain(st->table, obj))
+			rc = condition(st, obj, &p, "KeyConditions", DDB_LEGACY_FILTER,
+				       "KeyConditionExpression", 0);
 		if (rc == 0)
 			rc = condition(st, obj, &p, "QueryFilter", DDB_LEGACY_FILTER, "FilterExpression", 1);
 	}

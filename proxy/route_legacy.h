@@ -15,6 +15,9 @@
  * of a request that mixes both styles, or of a legacy parameter that is invalid.
  */
 int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op);
+/* Whether obj's KeyConditions is a map naming no ENCRYPT_AND_SIGN attribute of t: it then goes
+ * to DynamoDB untranslated. */
+int route_legacy_key_conditions_plain(const struct config_table *t, const cJSON *obj);
 /* The words DynamoDB uses for an update's error (dynaseal's own, or DynamoDB's answer to the
  * expression it was sent) when the request said AttributeUpdates: "Type mismatch for attribute
  * to update".  NULL when message stays as it is. */

@@ -585,16 +585,37 @@ class EncryptionTest(unittest.TestCase):
         msg = self.raw_call("TransactWriteItems", {"TransactItems": {"a": {"Put": {"TableName": "users", "Item": item}}}})
         self.assertIn("TransactWriteItems: TransactItems must be a list", msg)
         self.assertIsNone(self.app.get_item(TableName="users", Key=key).get("Item"))
-        # A key never holds an encrypted attribute: refused instead of sent in plaintext.
+        # A key never holds an encrypted attribute: refused instead of sent in plaintext, in
+        # the words DynamoDB has for such a key.
         self.assert_refused(lambda: self.app.get_item(TableName="users", Key=dict(key, ssn={"S": "ssn-078-05-1120"})),
-                            'Key names "ssn", which is not a key attribute of the table (pk, sk)')
+                            "The provided key element does not match the schema")
         self.assert_refused(lambda: self.app.batch_write_item(RequestItems={"users": [
             {"DeleteRequest": {"Key": dict(key, email={"S": "ada@example.com"})}}]}),
-            '"email"', "DeleteRequest.Key", "not a key attribute")
+            "The provided key element does not match the schema")
         self.assert_refused(lambda: self.app.query(TableName="users", KeyConditionExpression="pk = :p",
                                                    ExpressionAttributeValues={":p": {"S": "unk"}},
                                                    ExclusiveStartKey=dict(key, ssn={"S": "ssn-078-05-1120"})),
-                            'ExclusiveStartKey names the encrypted attribute "ssn"')
+                            "The provided starting key is invalid: The provided key element does not match the schema")
+        for call in (lambda: self.app.get_item(TableName="users", Key=dict(key, ssn={"S": "x"})),
+                     lambda: self.app.get_item(TableName="plainpass", Key=dict(key, ssn={"S": "x"}))):
+            with self.assertRaises(Exception) as cm:
+                call()
+            self.assertEqual(cm.exception.response["Error"]["Message"],
+                             "The provided key element does not match the schema")
+        # An item without its key: DynamoDB's words, per operation (for BatchWriteItem as
+        # dynalite, which follows DynamoDB, words it; moto says "Missing the key" there too, so
+        # its pass-through table is not compared).
+        no_key = {"pk": {"S": "nokey"}, "email": {"S": "x@example.com"}}
+        for call, words, tables in (
+                (lambda t: self.app.put_item(TableName=t, Item=no_key),
+                 "One or more parameter values were invalid: Missing the key sk in the item",
+                 ("users", "plainpass")),
+                (lambda t: self.app.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": no_key}}]}),
+                 "The provided key element does not match the schema", ("users",))):
+            for table in tables:
+                with self.assertRaises(Exception) as cm:
+                    call(table)
+                self.assertEqual(cm.exception.response["Error"]["Message"], words, table)
         # A key of the wrong shape is refused whole (and no partly built state is kept).
         msg = self.raw_call("PutItem", {"TableName": "users", "Item": dict(item, sk={"K": "1"})})
         self.assertIn('table "users"', msg)
