@@ -89,6 +89,11 @@ static int condition(struct route_state *st, cJSON *req, struct placeholders *p,
 
 	if (conds == NULL)
 		return 0;
+	if (cJSON_IsObject(conds) && conds->child == NULL && op == NULL) {
+		/* An empty map is no condition at all: DynamoDB goes on to the rest. */
+		cJSON_DeleteItemFromObjectCaseSensitive(req, param);
+		return 0;
+	}
 	if (op != NULL && !cJSON_IsString(op))
 		return route_refuse(st, "ConditionalOperator must be a string");
 	if (ddb_legacy_condition(kind, conds, op != NULL ? op->valuestring : NULL, &p->names,

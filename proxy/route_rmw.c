@@ -175,7 +175,7 @@ int route_rmw_parse(struct route_state *st, struct route_rmw *r)
 	ce = cJSON_GetObjectItemCaseSensitive(r->req, "ConditionExpression");
 	names = cJSON_GetObjectItemCaseSensitive(r->req, "ExpressionAttributeNames");
 	r->values = cJSON_GetObjectItemCaseSensitive(r->req, "ExpressionAttributeValues");
-	if (r->op == ROUTE_UPDATE) {
+	if (r->op == ROUTE_UPDATE && ue != NULL) {
 		r->has_update = 1;
 		if (ddb_expr_parse(DDB_EXPR_UPDATE, "UpdateExpression", ue->valuestring, names,
 				   &r->update, &st->err) != 0)
@@ -213,15 +213,16 @@ int route_rmw_new(struct route_state *st, const struct config_table *t, const cJ
 	struct route_rmw *r;
 
 	*out = NULL;
-	/* What is malformed is left to route.c, which refuses it in its own words. */
-	if ((op == ROUTE_UPDATE ? !cJSON_IsString(ue) : !cJSON_IsString(ce)) ||
+	/* What is malformed is left to route.c, which refuses it in its own words.  An update
+	 * with no UpdateExpression writes nothing, but still creates a missing item. */
+	if ((op == ROUTE_UPDATE ? ue != NULL && !cJSON_IsString(ue) : !cJSON_IsString(ce)) ||
 	    (ce != NULL && !cJSON_IsString(ce)))
 		return 0;
 	s.written = cJSON_CreateObject();
 	s.read = cJSON_CreateObject();
 	if (s.written == NULL || s.read == NULL)
 		goto oom;
-	if ((op == ROUTE_UPDATE &&
+	if ((op == ROUTE_UPDATE && ue != NULL &&
 	     ddb_expr_scan(DDB_EXPR_UPDATE, "UpdateExpression", ue->valuestring, names, scan_cb,
 			   &s, &ignored) != 0) ||
 	    (ce != NULL && ddb_expr_scan(DDB_EXPR_CONDITION, "ConditionExpression", ce->valuestring,

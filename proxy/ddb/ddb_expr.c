@@ -417,9 +417,29 @@ static struct ddb_node *parse_single_operand(struct parser *p)
 	return parse_path(p);
 }
 
-static struct ddb_node *parse_operand(struct parser *p)
+/* An operand, or one in one pair of parentheses ("(size(a)) = :n", "SET a = (b) + (c)");
+ * two pairs DynamoDB refuses as redundant. */
+static struct ddb_node *parse_paren_operand(struct parser *p)
 {
-	struct ddb_node *a = parse_single_operand(p), *b;
+	struct ddb_node *a;
+
+	if (p->cur.type != TOK_LPAREN)
+		return parse_single_operand(p);
+	if (next(p) != 0)
+		return NULL;
+	if (p->cur.type == TOK_LPAREN) {
+		ds_error_set(p->err, 400, DS_ERR_VALIDATION, "Invalid %s: The expression has redundant "
+			     "parentheses;", p->param);
+		return NULL;
+	}
+	a = parse_single_operand(p);
+	return a != NULL && expect(p, TOK_RPAREN) == 0 ? a : NULL;
+}
+
+/* operand, and in an update value optionally '+' or '-' and another operand. */
+static struct ddb_node *parse_sum(struct parser *p, struct ddb_node *a)
+{
+	struct ddb_node *b;
 	enum ddb_node_kind kind;
 
 	if (a == NULL)
@@ -427,9 +447,58 @@ static struct ddb_node *parse_operand(struct parser *p)
 	if (p->kind != DDB_EXPR_UPDATE || (p->cur.type != TOK_PLUS && p->cur.type != TOK_MINUS))
 		return a;
 	kind = p->cur.type == TOK_PLUS ? DDB_NODE_PLUS : DDB_NODE_MINUS;
-	if (next(p) != 0 || (b = parse_single_operand(p)) == NULL)
+	if (next(p) != 0 || (b = parse_paren_operand(p)) == NULL)
 		return NULL;
 	return join(p, kind, 0, a, b, NULL);
+}
+
+static struct ddb_node *parse_operand(struct parser *p)
+{
+	return parse_sum(p, parse_single_operand(p));
+}
+
+/* The value of a SET action: a sum of operands in parentheses or not, the whole of it in one
+ * pair of parentheses or not ("SET b = ((c[1]) + (d))"). */
+static struct ddb_node *parse_set_value(struct parser *p)
+{
+	struct ddb_node *v;
+
+	if (p->cur.type != TOK_LPAREN)
+		return parse_sum(p, parse_paren_operand(p));
+	if (enter(p) != 0)
+		return NULL;
+	v = next(p) == 0 ? parse_sum(p, parse_paren_operand(p)) : NULL;
+	if (v != NULL && expect(p, TOK_RPAREN) != 0)
+		v = NULL;
+	/* "(a) + b": the parentheses held one operand of the sum. */
+	if (v != NULL && v->kind != DDB_NODE_PLUS && v->kind != DDB_NODE_MINUS)
+		v = parse_sum(p, v);
+	p->depth--;
+	return v;
+}
+
+/* Whether the lookahead '(' opens an operand in parentheses (a comparator, BETWEEN or IN
+ * follows its ')') rather than a condition. */
+static int operand_in_parens(const struct parser *p)
+{
+	size_t pos = p->cur.off, len = strlen(p->s);
+	int depth = 0;
+	struct tok t;
+
+	for (;;) {
+		if (ddb_expr_lex(p->s, len, pos, &t) != 0 || t.type == TOK_END)
+			return 0;
+		pos = t.off + t.len;
+		if (t.type == TOK_LPAREN)
+			depth++;
+		else if (t.type == TOK_RPAREN && --depth == 0)
+			break;
+	}
+	if (ddb_expr_lex(p->s, len, pos, &t) != 0)
+		return 0;
+	return t.type == TOK_CMP ||
+	       (t.type == TOK_IDENT && ((t.len == 7 && strncasecmp(p->s + t.off, "BETWEEN", 7) == 0) ||
+					(t.len == 2 && strncasecmp(p->s + t.off, "IN", 2) == 0)));
 }
 
 static struct ddb_node *parse_or(struct parser *p);
@@ -518,7 +587,7 @@ static struct ddb_node *parse_primary(struct parser *p)
 	const struct func_def *f;
 	struct ddb_node *a, *b, *c;
 
-	if (p->cur.type == TOK_LPAREN)
+	if (p->cur.type == TOK_LPAREN && !operand_in_parens(p))
 		return parse_parens(p);
 	if (p->cur.type == TOK_IDENT && peek_type(p) == TOK_LPAREN) {
 		if (find_func(p, &f) != 0)
@@ -526,23 +595,23 @@ static struct ddb_node *parse_primary(struct parser *p)
 		if (f->condition)
 			return parse_call(p, f);
 	}
-	if ((a = parse_operand(p)) == NULL)
+	if ((a = parse_paren_operand(p)) == NULL)
 		return NULL;
 	if (p->cur.type == TOK_CMP) {
 		enum ddb_cmp op = cmp_of(p);
 
-		if (next(p) != 0 || (b = parse_operand(p)) == NULL)
+		if (next(p) != 0 || (b = parse_paren_operand(p)) == NULL)
 			return NULL;
 		return join(p, DDB_NODE_CMP, (int)op, a, b, NULL);
 	}
 	if (is_word_tok(p, "BETWEEN")) {
-		if (next(p) != 0 || (b = parse_operand(p)) == NULL)
+		if (next(p) != 0 || (b = parse_paren_operand(p)) == NULL)
 			return NULL;
 		if (!is_word_tok(p, "AND")) {
 			syntax_error(p);
 			return NULL;
 		}
-		if (next(p) != 0 || (c = parse_operand(p)) == NULL)
+		if (next(p) != 0 || (c = parse_paren_operand(p)) == NULL)
 			return NULL;
 		return join(p, DDB_NODE_BETWEEN, 0, a, b, c);
 	}
@@ -608,7 +677,7 @@ static struct ddb_node *parse_action(struct parser *p, enum ddb_clause clause)
 			syntax_error(p);
 			return NULL;
 		}
-		if (next(p) != 0 || (v = parse_operand(p)) == NULL)
+		if (next(p) != 0 || (v = parse_set_value(p)) == NULL)
 			return NULL;
 		break;
 	case DDB_CLAUSE_ADD:
@@ -745,46 +814,4 @@ void ddb_expr_release(struct ddb_expr *e)
 {
 	arena_release(&e->arena);
 	e->root = NULL;
-}
-
-/* Whether a path goes below its attribute ("a.b", "a[1]"). */
-static int path_nested(const struct ddb_node *path)
-{
-	return path->kids != NULL && path->kids->next != NULL;
-}
-
-/* Calls cb for each path under n, in textual order; written for the path an action acts on. */
-static int walk(const struct ddb_node *n, int written, const char *param, ddb_expr_name_cb cb,
-		void *arg, struct ds_error *err)
-{
-	if (n->kind == DDB_NODE_PATH) {
-		const struct ddb_node *attr = n->kids;
-
-		if (cb(arg, attr->name, attr->len, written, path_nested(n), err) == 0)
-			return 0;
-		if (err->status == 0)
-			ds_error_set(err, 400, DS_ERR_VALIDATION, "Invalid %s: dynaseal refuses the "
-				     "attribute \"%.*s\"", param, attr->len > 64 ? 64 : (int)attr->len,
-				     attr->name);
-		return -1;
-	}
-	for (const struct ddb_node *k = n->kids; k != NULL; k = k->next) {
-		int w = n->kind == DDB_NODE_ACTION && k == n->kids;
-
-		if (walk(k, w, param, cb, arg, err) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-int ddb_expr_scan(enum ddb_expr_kind kind, const char *param, const char *expr, const cJSON *names,
-		  ddb_expr_name_cb cb, void *arg, struct ds_error *err)
-{
-	struct ddb_expr e;
-	int rc = ddb_expr_parse(kind, param, expr, names, &e, err);
-
-	if (rc == 0 && cb != NULL)
-		rc = walk(e.root, 0, param != NULL ? param : "expression", cb, arg, err);
-	ddb_expr_release(&e);
-	return rc;
 }
