@@ -27,6 +27,7 @@ struct upstream_pool;
 struct client_conn;
 struct server;
 struct keyring;
+struct legacy_reader;
 struct kms_client;
 struct worker_gen;
 struct worker;
@@ -44,6 +45,8 @@ struct worker_gen {
 	struct config *cfg;                  /* held (config_hold) */
 	struct keyring **keyrings;           /* parallel to cfg->keyrings */
 	size_t keyrings_len;
+	struct legacy_reader **legacy;       /* parallel to cfg->tables: the reader of a table's
+					      * legacy items, NULL where it reads none */
 	int refs;                            /* the worker while current, requests, batches */
 };
 
@@ -55,6 +58,9 @@ void worker_gen_release(struct worker_gen *g);
 struct keyring *worker_gen_keyring(const struct worker_gen *g, const struct config_table *t);
 /* The keyring of t's search block (its beacon keys) in generation g, or NULL. */
 struct keyring *worker_gen_search_keyring(const struct worker_gen *g, const struct config_table *t);
+
+/* The reader of t's legacy items in generation g, or NULL when t reads none. */
+struct legacy_reader *worker_gen_legacy_reader(const struct worker_gen *g, const struct config_table *t);
 
 /* One worker thread. */
 struct worker {

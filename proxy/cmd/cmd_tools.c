@@ -149,6 +149,12 @@ done:
 	return doc;
 }
 
+/* inspect reads a legacy item with the reader of the tool's generation. */
+static struct legacy_reader *tool_legacy_reader(void *gen, const struct config_table *t)
+{
+	return worker_gen_legacy_reader(gen, t);
+}
+
 static void batch_done(void *arg, struct crypt_batch *b, const struct ds_error *err)
 {
 	struct wait *wt = arg;
@@ -254,6 +260,7 @@ int cmd_inspect(int argc, char **argv)
 		b = crypt_batch_new(NULL);
 		if (b == NULL || crypt_batch_add(b, t, k, app, 0) != 0)
 			goto done;
+		crypt_batch_set_legacy_reader(b, tool_legacy_reader, tl.w.gen);
 		crypt_batch_run(b, batch_done, &wt);
 		while (!wt.done)
 			event_base_dispatch(tl.w.base);

@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "crypto/keyring/keyring.h"
+#include "crypto/keyring/legacy_reader.h"
 #include "proxy/base/audit.h"
 #include "proxy/base/error.h"
 
@@ -52,6 +53,11 @@ void crypt_batch_set_metrics(struct crypt_batch *b, struct metrics *m);
  * gives the beacon keys of items written to t; NULL when there is none. */
 typedef struct keyring *(*crypt_batch_keyring_fn)(void *arg, const struct config_table *t);
 void crypt_batch_set_search_keyring(struct crypt_batch *b, crypt_batch_keyring_fn fn, void *arg);
+/* The reader of table t's legacy items on this worker (a table whose legacy policy is
+ * allow-read), or NULL.  An item the legacy client wrote is read with it; without one it is
+ * refused. */
+typedef struct legacy_reader *(*crypt_batch_legacy_fn)(void *arg, const struct config_table *t);
+void crypt_batch_set_legacy_reader(struct crypt_batch *b, crypt_batch_legacy_fn fn, void *arg);
 /* Called with arg when the batch is finally destroyed (it may outlive its request): how the
  * configuration and keyrings its items use are kept alive. */
 void crypt_batch_set_owner(struct crypt_batch *b, void (*release)(void *), void *arg);
