@@ -239,11 +239,17 @@ struct keyring *worker_gen_search_keyring(const struct worker_gen *g, const stru
 	return i < g->keyrings_len ? g->keyrings[i] : NULL;
 }
 
-struct legacy_reader *worker_gen_legacy_reader(const struct worker_gen *g, const struct config_table *t)
+int worker_gen_legacy_open(const struct worker_gen *g, const struct config_table *t,
+			   const cJSON *item, const struct audit_ctx *audit, legacy_reader_done_cb cb,
+			   void *arg)
 {
 	size_t i = (size_t)(t - g->cfg->tables);
+	struct legacy_reader *r = g->legacy != NULL && i < g->cfg->tables_len ? g->legacy[i] : NULL;
 
-	return g->legacy != NULL && i < g->cfg->tables_len ? g->legacy[i] : NULL;
+	if (r == NULL)
+		return -1;
+	legacy_reader_open(r, item, audit, cb, arg);
+	return 0;
 }
 
 /* On the worker's thread after SIGHUP: new requests get the reloaded config and keyrings built

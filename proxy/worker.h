@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "config/config.h"
+#include "crypto/keyring/legacy_reader.h"
 #include "crypto/aws/credentials.h"
 #include "proxy/base/metrics.h"
 #include "proxy/server.h"
@@ -59,8 +60,12 @@ struct keyring *worker_gen_keyring(const struct worker_gen *g, const struct conf
 /* The keyring of t's search block (its beacon keys) in generation g, or NULL. */
 struct keyring *worker_gen_search_keyring(const struct worker_gen *g, const struct config_table *t);
 
-/* The reader of t's legacy items in generation g, or NULL when t reads none. */
-struct legacy_reader *worker_gen_legacy_reader(const struct worker_gen *g, const struct config_table *t);
+/* Opens item, written by the legacy client, with the reader of t's legacy items in generation
+ * g (legacy_reader_open: cb is called): 0, or -1 when t reads none. */
+struct audit_ctx;
+int worker_gen_legacy_open(const struct worker_gen *g, const struct config_table *t,
+			   const cJSON *item, const struct audit_ctx *audit, legacy_reader_done_cb cb,
+			   void *arg) __attribute__((warn_unused_result));
 
 /* One worker thread. */
 struct worker {

@@ -43,7 +43,7 @@ struct crypt_batch {
 	struct metrics *metrics;            /* the worker's counters, or NULL */
 	crypt_batch_keyring_fn search_keyring; /* the keyring of a table's search block */
 	void *search_arg;
-	crypt_batch_legacy_fn legacy_reader; /* the reader of a table's legacy items */
+	crypt_batch_legacy_fn legacy_open;  /* opens a legacy item with its table's reader */
 	void *legacy_arg;
 	void (*release)(void *);            /* called when destroyed, with release_arg */
 	void *release_arg;
@@ -352,9 +352,9 @@ void crypt_batch_set_search_keyring(struct crypt_batch *b, crypt_batch_keyring_f
 	b->search_arg = arg;
 }
 
-void crypt_batch_set_legacy_reader(struct crypt_batch *b, crypt_batch_legacy_fn fn, void *arg)
+void crypt_batch_set_legacy_open(struct crypt_batch *b, crypt_batch_legacy_fn fn, void *arg)
 {
-	b->legacy_reader = fn;
+	b->legacy_open = fn;
 	b->legacy_arg = arg;
 }
 
@@ -397,7 +397,6 @@ static void legacy_run(struct crypt_job *j)
 {
 	const struct config_legacy *l = j->table->legacy;
 	struct crypt_batch *b = j->batch;
-	struct legacy_reader *r;
 	struct ds_error err = { 0 };
 
 	if (l == NULL) {
@@ -417,14 +416,13 @@ static void legacy_run(struct crypt_job *j)
 		job_done(j, &err);
 		return;
 	}
-	r = b->legacy_reader != NULL ? b->legacy_reader(b->legacy_arg, j->table) : NULL;
-	if (r == NULL) {
+	if (b->legacy_open == NULL ||
+	    b->legacy_open(b->legacy_arg, j->table, j->item, j->has_audit ? &j->audit : NULL,
+			   legacy_done, j) != 0) {
 		ds_error_set(&err, 500, DS_ERR_INTERNAL, "table \"%s\": the reader of its legacy "
 			     "items is not available", j->table->name);
 		job_done(j, &err);
-		return;
 	}
-	legacy_reader_open(r, j->item, j->has_audit ? &j->audit : NULL, legacy_done, j);
 }
 
 /* Runs one job; the key uses it causes are attributed to the request's audit context with the
