@@ -25,6 +25,8 @@ import struct
 import unittest
 
 import peers as h
+from test_encryption import canon
+from test_vectors_e2e import ddb_value as to_boto
 
 VECTORS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared",
                        "vectors", "legacy-ddbec", "encrypted_item")
@@ -38,42 +40,6 @@ TAMPERED = ("the item was changed after the legacy client wrote it, or is read w
 def load(name):
     with open(os.path.join(VECTORS, name)) as f:
         return json.load(f)
-
-
-def to_boto(v):
-    """A vector's DynamoDB JSON value (binary in base64) as boto3's low-level client takes it."""
-    if isinstance(v, dict):
-        out = {}
-        for k, x in v.items():
-            if k == "B":
-                out[k] = base64.b64decode(x)
-            elif k == "BS":
-                out[k] = [base64.b64decode(b) for b in x]
-            else:
-                out[k] = to_boto(x)
-        return out
-    if isinstance(v, list):
-        return [to_boto(x) for x in v]
-    return v
-
-
-def canon(v):
-    """A value with sets sorted and numbers normalised, for comparison."""
-    if isinstance(v, dict):
-        out = {}
-        for k, x in v.items():
-            if k in ("SS", "BS"):
-                out[k] = sorted(x)
-            elif k == "NS":
-                out[k] = sorted(float(n) for n in x)
-            elif k == "N":
-                out[k] = float(x)
-            else:
-                out[k] = canon(x)
-        return out
-    if isinstance(v, list):
-        return [canon(x) for x in v]
-    return v
 
 
 def comparable(item):
