@@ -129,6 +129,52 @@ struct config_search {
 	size_t standard_len;
 };
 
+/* What a table does with items the legacy DynamoDB Encryption Client wrote ("legacy.policy";
+ * DB-ESDK ddb-table-encryption-config.md#legacy-policy, without legacy writes). */
+enum config_legacy_policy {
+	LEGACY_POLICY_FORBID = 0,           /* FORBID_ENCRYPT_FORBID_DECRYPT: refused by name */
+	LEGACY_POLICY_ALLOW_READ,           /* FORBID_ENCRYPT_ALLOW_DECRYPT: verified, decrypted */
+};
+
+/* The legacy materials provider that wrote a table's legacy items ("legacy.provider.type"). */
+enum config_legacy_provider {
+	CONFIG_LEGACY_STATIC = 0,           /* an AES content key and a signing key */
+	CONFIG_LEGACY_WRAPPED,              /* a key that unwraps the stored content key, a signing key */
+	CONFIG_LEGACY_AWS_KMS,              /* keys derived from a KMS data key */
+};
+
+/* A key file of a legacy provider, as read and checked at load; wiped by config_free. */
+struct config_legacy_key {
+	unsigned char *bytes;               /* owned: the symmetric key, or an RSA key's DER */
+	size_t len;                         /* bytes; 0 when the key is not set */
+	int rsa;                            /* 1: a PEM RSA key (DER kept), 0: a base64 key */
+};
+
+/* A table's "legacy" block (config_legacy.c): how to read legacy items. */
+struct config_legacy {
+	enum config_legacy_policy policy;   /* default forbid */
+	int has_provider;                   /* "provider" was given and parsed */
+	enum config_legacy_provider provider; /* valid when has_provider */
+	struct config_legacy_key content_key; /* static: "encryption_key_file" (AES) */
+	struct config_legacy_key wrapping_key; /* wrapped: "wrapping_key_file" (AES or RSA private) */
+	struct config_legacy_key signing_key; /* static, wrapped: "signing_key_file" (HMAC key or
+					     * RSA public key) */
+	char *signing_algorithm;            /* JCE name: "HmacSHA256" (default) or "SHA256withRSA"
+					     * (default for an RSA key) and their SHA-224/384/512 kin */
+	char *key_id;                       /* aws-kms: the KMS key ARN */
+	int has_actions;                    /* "attribute_actions" was given */
+	enum attr_action default_action;    /* ENCRYPT_AND_SIGN (default), SIGN_ONLY or DO_NOTHING */
+	char **encrypt;                     /* names listed as encrypted and signed */
+	size_t encrypt_len;
+	char **sign_only;                   /* names listed as signed only */
+	size_t sign_only_len;
+	char **do_nothing;                  /* names listed as left alone */
+	size_t do_nothing_len;
+	const char *keys[2];                /* the table's key attributes (borrowed), for the
+					     * legacy actions' key rule; [1] NULL without sort key */
+	size_t keys_len;                    /* 1 or 2 */
+};
+
 struct config_table {
 	char *name;                         /* the physical DynamoDB table name */
 	char *logical_name;                 /* default: name */
@@ -144,6 +190,7 @@ struct config_table {
 	char *allowed_unsigned_prefix;      /* "allowed_unsigned_attribute_prefix", optional */
 	enum plaintext_policy plaintext_policy;
 	struct config_search *search;       /* NULL when the table has no beacons */
+	struct config_legacy *legacy;       /* NULL when the table has no "legacy" block */
 };
 
 struct config {

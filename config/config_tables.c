@@ -17,7 +17,7 @@
 static const char *const table_keys[] = {
 	"keyring", "logical_name", "partition_key", "sort_key", "algorithm_suite",
 	"attribute_actions", "allowed_unsigned_attributes", "allowed_unsigned_attribute_prefix",
-	"plaintext_policy", "search", NULL,
+	"plaintext_policy", "search", "legacy", NULL,
 };
 
 /* Indexed by enum attr_action. */
@@ -54,6 +54,7 @@ void cfg_table_cleanup(struct config_table *t)
 	free(t->allowed_unsigned);
 	free(t->allowed_unsigned_prefix);
 	cfg_search_cleanup(t->search);
+	cfg_legacy_cleanup(t->legacy);
 }
 
 int cfg_table_name_valid(const char *s)
@@ -440,6 +441,10 @@ static void parse_table(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
 	if ((item = cfg_member(obj, "search")) != NULL) {
 		cfg_path(kp, sizeof(kp), path, "search");
 		cfg_parse_search(ctx, item, kp, t);
+	}
+	if ((item = cfg_member(obj, "legacy")) != NULL) {
+		cfg_path(kp, sizeof(kp), path, "legacy");
+		cfg_parse_legacy(ctx, item, kp, t);
 	}
 }
 

@@ -711,6 +711,12 @@ static struct keyring *gen_search_keyring(void *gen, const struct config_table *
 	return worker_gen_search_keyring(gen, t);
 }
 
+static int gen_legacy_open(void *gen, const struct config_table *t, const cJSON *item,
+			   const struct audit_ctx *audit, legacy_reader_done_cb cb, void *cb_arg)
+{
+	return worker_gen_legacy_open(gen, t, item, audit, cb, cb_arg);
+}
+
 struct crypt_batch *route_batch_new(struct route_state *st, cJSON *doc)
 {
 	struct txn *t = st->t;
@@ -723,6 +729,7 @@ struct crypt_batch *route_batch_new(struct route_state *st, cJSON *doc)
 	crypt_batch_set_audit(b, &t->audit);
 	crypt_batch_set_metrics(b, &t->worker->metrics);
 	crypt_batch_set_search_keyring(b, gen_search_keyring, t->gen);
+	crypt_batch_set_legacy_open(b, gen_legacy_open, t->gen);
 	crypt_batch_set_owner(b, gen_release, worker_gen_hold(t->gen));
 	return b;
 }

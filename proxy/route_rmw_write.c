@@ -7,8 +7,8 @@
  * holds.  DO_NOTHING attributes the update did not write are left to whoever writes them, so
  * a concurrent "ADD visits :one" is never undone.  It is conditioned on the item being the one
  * read: the stored aws_dbe_foot unchanged (it signs every signed attribute), or the item
- * still missing, or -- for an item read without a head, under plaintext_policy -- every
- * attribute unchanged; and on every DO_NOTHING attribute the request reads or writes still
+ * still missing, or -- for an item read without a head, under plaintext_policy or written by
+ * the legacy client -- every attribute unchanged; and on every DO_NOTHING attribute the request reads or writes still
  * holding the value read.  Names and values go through #rN and :rN placeholders.
  */
 #include "proxy/route_rmw.h"
@@ -20,6 +20,7 @@
 #include <event2/buffer.h>
 
 #include "crypto/item/item_crypt.h"
+#include "crypto/legacy/legacy_item.h"
 
 struct text_parts {
 	struct evbuffer *set, *remove, *cond;
@@ -63,14 +64,16 @@ static int guard(struct text_parts *w, const char *name, const cJSON *v)
 	return 0;
 }
 
-/* Whether the write sets or removes attribute name. */
+/* Whether the write sets or removes attribute name.  An item the legacy client wrote is
+ * rewritten whole: its DO_NOTHING attributes may hold legacy ciphertext, and its
+ * *amzn-ddb-map-desc* and *amzn-ddb-map-sig* go. */
 static int rewritten(const struct route_rmw_write *it, const char *name)
 {
 	enum attr_action action;
 
 	if (config_table_is_key(it->table, name, strlen(name)))
 		return 0;
-	if (item_name_is_reserved(name, strlen(name)))
+	if (item_name_is_reserved(name, strlen(name)) || legacy_item_is_legacy(it->raw))
 		return 1;
 	if (config_table_action(it->table, name, strlen(name), &action) != 0 ||
 	    action != ACTION_DO_NOTHING)

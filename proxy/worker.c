@@ -21,6 +21,7 @@
 #include "crypto/aws/kms_client.h"
 #include "crypto/keyring/keyring.h"
 #include "crypto/keyring/keyring_factory.h"
+#include "crypto/keyring/legacy_reader.h"
 #include "proxy/base/log.h"
 #include "proxy/client.h"
 #include "proxy/keycache.h"
@@ -179,6 +180,22 @@ struct worker_gen *worker_gen_new(struct worker *w, struct config *cfg)
 		if (g->keyrings[i] == NULL)
 			goto fail;
 	}
+	g->legacy = calloc(cfg->tables_len ? cfg->tables_len : 1, sizeof(*g->legacy));
+	if (g->legacy == NULL)
+		goto fail;
+	for (size_t i = 0; i < cfg->tables_len; i++) {
+		const struct config_table *t = &cfg->tables[i];
+		const struct keyring_env env = { env_kms, env_ddb, w->cache, w };
+		struct ds_error err;
+
+		if (t->legacy == NULL || t->legacy->policy != LEGACY_POLICY_ALLOW_READ)
+			continue;
+		g->legacy[i] = legacy_reader_new(t, &env, &err);
+		if (g->legacy[i] == NULL) {
+			log_error("worker %d: %s", w->id, err.message);
+			goto fail;
+		}
+	}
 	return g;
 fail:
 	worker_gen_release(g);
@@ -198,6 +215,9 @@ void worker_gen_release(struct worker_gen *g)
 	for (size_t i = 0; i < g->keyrings_len; i++)
 		keyring_free(g->keyrings[i]);
 	free(g->keyrings);
+	for (size_t i = 0; g->legacy != NULL && i < g->cfg->tables_len; i++)
+		legacy_reader_free(g->legacy[i]);
+	free(g->legacy);
 	config_release(g->cfg);
 	free(g);
 }
@@ -217,6 +237,19 @@ struct keyring *worker_gen_search_keyring(const struct worker_gen *g, const stru
 		return NULL;
 	i = (size_t)(t->search->keyring_ref - g->cfg->keyrings);
 	return i < g->keyrings_len ? g->keyrings[i] : NULL;
+}
+
+int worker_gen_legacy_open(const struct worker_gen *g, const struct config_table *t,
+			   const cJSON *item, const struct audit_ctx *audit, legacy_reader_done_cb cb,
+			   void *arg)
+{
+	size_t i = (size_t)(t - g->cfg->tables);
+	struct legacy_reader *r = g->legacy != NULL && i < g->cfg->tables_len ? g->legacy[i] : NULL;
+
+	if (r == NULL)
+		return -1;
+	legacy_reader_open(r, item, audit, cb, arg);
+	return 0;
 }
 
 /* On the worker's thread after SIGHUP: new requests get the reloaded config and keyrings built

@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "config/config.h"
+#include "crypto/keyring/legacy_reader.h"
 #include "crypto/aws/credentials.h"
 #include "proxy/base/metrics.h"
 #include "proxy/server.h"
@@ -27,6 +28,7 @@ struct upstream_pool;
 struct client_conn;
 struct server;
 struct keyring;
+struct legacy_reader;
 struct kms_client;
 struct worker_gen;
 struct worker;
@@ -44,6 +46,8 @@ struct worker_gen {
 	struct config *cfg;                  /* held (config_hold) */
 	struct keyring **keyrings;           /* parallel to cfg->keyrings */
 	size_t keyrings_len;
+	struct legacy_reader **legacy;       /* parallel to cfg->tables: the reader of a table's
+					      * legacy items, NULL where it reads none */
 	int refs;                            /* the worker while current, requests, batches */
 };
 
@@ -55,6 +59,13 @@ void worker_gen_release(struct worker_gen *g);
 struct keyring *worker_gen_keyring(const struct worker_gen *g, const struct config_table *t);
 /* The keyring of t's search block (its beacon keys) in generation g, or NULL. */
 struct keyring *worker_gen_search_keyring(const struct worker_gen *g, const struct config_table *t);
+
+/* Opens item, written by the legacy client, with the reader of t's legacy items in generation
+ * g (legacy_reader_open: cb is called): 0, or -1 when t reads none. */
+struct audit_ctx;
+int worker_gen_legacy_open(const struct worker_gen *g, const struct config_table *t,
+			   const cJSON *item, const struct audit_ctx *audit, legacy_reader_done_cb cb,
+			   void *arg) __attribute__((warn_unused_result));
 
 /* One worker thread. */
 struct worker {

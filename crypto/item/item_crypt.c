@@ -308,8 +308,7 @@ cleanup:
 	return rc;
 }
 
-/* The bytes of a {"B": base64} attribute, or -1 when it is missing or not binary. */
-static int binary_bytes(const cJSON *av, struct bufwrite *out)
+int item_binary_bytes(const cJSON *av, struct bufwrite *out)
 {
 	const cJSON *b = cJSON_GetObjectItemCaseSensitive(av, "B");
 	size_t tl;
@@ -389,7 +388,7 @@ static int load_fields(const struct config_table *t, struct field *f, size_t n,
 				return -1;
 			continue;
 		}
-		if (binary_bytes(f[i].node, &f[i].value) != 0 ||
+		if (item_binary_bytes(f[i].node, &f[i].value) != 0 ||
 		    f[i].value.len < 2 + SUITE_TAG_LEN) {
 			ds_error_set(err, 400, DS_ERR_VALIDATION,
 				     "table \"%s\": attribute \"%s\" failed verification: it should "
@@ -435,7 +434,7 @@ int item_read_header(const struct config_table *t, const cJSON *item, struct ite
 			     "was removed; %s", item_table_label(t), TAMPERED);
 		goto cleanup;
 	}
-	if (binary_bytes(cJSON_GetObjectItemCaseSensitive(item, ITEM_HEAD_ATTR), &raw) != 0 ||
+	if (item_binary_bytes(cJSON_GetObjectItemCaseSensitive(item, ITEM_HEAD_ATTR), &raw) != 0 ||
 	    raw.failed) {
 		ds_error_set(err, 400, DS_ERR_VALIDATION,
 			     "table \"%s\": attribute \"aws_dbe_head\" is not a binary value; %s",
@@ -623,7 +622,7 @@ int item_decrypt(const struct config_table *t, const struct materials *m,
 		ds_error_set(err, 500, DS_ERR_INTERNAL, "out of memory");
 		goto cleanup;
 	}
-	if (binary_bytes(cJSON_GetObjectItemCaseSensitive(item, ITEM_FOOT_ATTR), &foot) != 0) {
+	if (item_binary_bytes(cJSON_GetObjectItemCaseSensitive(item, ITEM_FOOT_ATTR), &foot) != 0) {
 		ds_error_set(err, 400, DS_ERR_VALIDATION,
 			     "table \"%s\": attribute \"aws_dbe_foot\" is not a binary value; %s",
 			     item_table_label(t), TAMPERED);

@@ -51,6 +51,10 @@ int item_encrypt_materials(const struct config_table *t, const cJSON *item, stru
 int item_encrypt(const struct config_table *t, struct materials *m, cJSON *item,
 		 struct ds_error *err) __attribute__((warn_unused_result));
 
+/* Appends the bytes of a {"B": base64} attribute value to out; -1 when av is missing, not
+ * exactly one binary value, or out of memory (out->failed). */
+int item_binary_bytes(const cJSON *av, struct bufwrite *out) __attribute__((warn_unused_result));
+
 /* 1 when item has neither aws_dbe_head nor aws_dbe_foot (a plaintext item). */
 int item_is_plaintext(const cJSON *item);
 

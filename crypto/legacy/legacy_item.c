@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "crypto/item/item_crypt.h"
 #include "crypto/legacy/legacy_attr.h"
 #include "proxy/base/codec.h"
 
@@ -25,25 +26,6 @@ int legacy_item_is_legacy(const cJSON *item)
 	return cJSON_IsObject(item) &&
 	       (cJSON_GetObjectItemCaseSensitive(item, LEGACY_SIG_ATTR) != NULL ||
 		cJSON_GetObjectItemCaseSensitive(item, LEGACY_DESC_ATTR) != NULL);
-}
-
-/* The bytes of a {"B": base64} attribute value; -1 when it is not one. */
-static int binary_value(const cJSON *av, struct bufwrite *out)
-{
-	const cJSON *b = cJSON_GetObjectItemCaseSensitive(av, "B");
-	size_t tl;
-	long n;
-
-	if (!cJSON_IsObject(av) || cJSON_GetArraySize(av) != 1 || !cJSON_IsString(b))
-		return -1;
-	tl = strlen(b->valuestring);
-	if (bufwrite_reserve(out, CODEC_B64_DEC_MAX(tl) + 1) != 0)
-		return -1;
-	n = codec_b64_decode(b->valuestring, tl, out->buf + out->len);
-	if (n < 0)
-		return -1;
-	out->len += (size_t)n;
-	return 0;
 }
 
 static int check_desc(const char *table, const struct legacy_desc *d, struct ds_error *err)
@@ -96,7 +78,7 @@ int legacy_item_read_desc(const char *table, const cJSON *item, struct legacy_de
 			     "description was removed", table, LEGACY_DESC_ATTR);
 		goto cleanup;
 	}
-	if (binary_value(av, &raw) != 0) {
+	if (item_binary_bytes(av, &raw) != 0) {
 		ds_error_set(err, raw.failed ? 500 : 400,
 			     raw.failed ? DS_ERR_INTERNAL : DS_ERR_VALIDATION,
 			     "table \"%s\": attribute \"%s\" is not a binary value; %s", table,
@@ -166,7 +148,7 @@ static int decrypt_attrs(const char *table, const struct legacy_actions *a,
 			continue;
 		ct.len = 0;
 		pt.len = 0;
-		if (binary_value(it, &ct) != 0) {
+		if (item_binary_bytes(it, &ct) != 0) {
 			if (ct.failed)
 				goto oom;
 			ds_error_set(err, 400, DS_ERR_VALIDATION, "table \"%s\": attribute \"%.64s\" "
@@ -269,7 +251,7 @@ int legacy_item_open(const struct legacy_materials *m, const char *table,
 			     "was removed", table, LEGACY_SIG_ATTR);
 		goto cleanup;
 	}
-	if (binary_value(cJSON_GetObjectItemCaseSensitive(item, LEGACY_SIG_ATTR), &sig) != 0) {
+	if (item_binary_bytes(cJSON_GetObjectItemCaseSensitive(item, LEGACY_SIG_ATTR), &sig) != 0) {
 		if (sig.failed)
 			goto oom;
 		ds_error_set(err, 400, DS_ERR_VALIDATION, "table \"%s\": attribute \"%s\" is not a "

@@ -149,6 +149,13 @@ done:
 	return doc;
 }
 
+/* inspect reads a legacy item with the reader of the tool's generation. */
+static int tool_legacy_open(void *gen, const struct config_table *t, const cJSON *item,
+			    const struct audit_ctx *audit, legacy_reader_done_cb cb, void *cb_arg)
+{
+	return worker_gen_legacy_open(gen, t, item, audit, cb, cb_arg);
+}
+
 static void batch_done(void *arg, struct crypt_batch *b, const struct ds_error *err)
 {
 	struct wait *wt = arg;
@@ -254,6 +261,7 @@ int cmd_inspect(int argc, char **argv)
 		b = crypt_batch_new(NULL);
 		if (b == NULL || crypt_batch_add(b, t, k, app, 0) != 0)
 			goto done;
+		crypt_batch_set_legacy_open(b, tool_legacy_open, tl.w.gen);
 		crypt_batch_run(b, batch_done, &wt);
 		while (!wt.done)
 			event_base_dispatch(tl.w.base);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crypto/item/item_crypt.h"
+#include "crypto/legacy/legacy_item.h"
 #include "proxy/ddb/crypt_beacon.h"
 #include "proxy/base/log.h"
 #include "proxy/base/metrics.h"
@@ -42,6 +43,8 @@ struct crypt_batch {
 	struct metrics *metrics;            /* the worker's counters, or NULL */
 	crypt_batch_keyring_fn search_keyring; /* the keyring of a table's search block */
 	void *search_arg;
+	crypt_batch_legacy_fn legacy_open;  /* opens a legacy item with its table's reader */
+	void *legacy_arg;
 	void (*release)(void *);            /* called when destroyed, with release_arg */
 	void *release_arg;
 	crypt_batch_done_cb cb;
@@ -349,6 +352,12 @@ void crypt_batch_set_search_keyring(struct crypt_batch *b, crypt_batch_keyring_f
 	b->search_arg = arg;
 }
 
+void crypt_batch_set_legacy_open(struct crypt_batch *b, crypt_batch_legacy_fn fn, void *arg)
+{
+	b->legacy_open = fn;
+	b->legacy_arg = arg;
+}
+
 void crypt_batch_set_owner(struct crypt_batch *b, void (*release)(void *), void *arg)
 {
 	b->release = release;
@@ -356,6 +365,65 @@ void crypt_batch_set_owner(struct crypt_batch *b, void (*release)(void *), void 
 }
 
 static void job_run(struct crypt_job *j);
+
+/* The legacy item was verified and decrypted: its attributes become the plaintext's. */
+static void legacy_done(void *arg, cJSON *plain, const struct ds_error *err)
+{
+	struct crypt_job *j = arg;
+
+	if (plain == NULL) {
+		job_done(j, err);
+		return;
+	}
+	if (!j->batch->orphaned && !j->batch->failed) {
+		/* The whole list of attributes moves over; the item keeps its place in the answer. */
+		while (j->item->child != NULL)
+			cJSON_Delete(cJSON_DetachItemViaPointer(j->item, j->item->child));
+		j->item->child = plain->child;
+		plain->child = NULL;
+		if (j->batch->metrics != NULL)
+			metrics_inc(&j->batch->metrics->items_decrypted, 1);
+	}
+	cJSON_Delete(plain);
+	job_done(j, NULL);
+}
+
+/*
+ * An item the legacy DynamoDB Encryption Client wrote: read with the table's legacy reader
+ * under policy allow-read (ddb-table-encryption-config.md#legacy-policy,
+ * FORBID_ENCRYPT_ALLOW_DECRYPT), else refused, saying what to configure.
+ */
+static void legacy_run(struct crypt_job *j)
+{
+	const struct config_legacy *l = j->table->legacy;
+	struct crypt_batch *b = j->batch;
+	struct ds_error err = { 0 };
+
+	if (l == NULL) {
+		ds_error_set(&err, 400, DS_ERR_VALIDATION, "table \"%s\": an item was written by the "
+			     "legacy DynamoDB Encryption Client (it has %s or %s) and the table has no "
+			     "\"legacy\" block; give it one with policy \"allow-read\", the provider "
+			     "and the attribute actions the items were written with", j->table->name,
+			     LEGACY_DESC_ATTR, LEGACY_SIG_ATTR);
+		job_done(j, &err);
+		return;
+	}
+	if (l->policy != LEGACY_POLICY_ALLOW_READ) {
+		ds_error_set(&err, 400, DS_ERR_VALIDATION, "table \"%s\": an item was written by the "
+			     "legacy DynamoDB Encryption Client and the table's legacy policy is "
+			     "\"forbid\"; set legacy.policy to \"allow-read\" to read it",
+			     j->table->name);
+		job_done(j, &err);
+		return;
+	}
+	if (b->legacy_open == NULL ||
+	    b->legacy_open(b->legacy_arg, j->table, j->item, j->has_audit ? &j->audit : NULL,
+			   legacy_done, j) != 0) {
+		ds_error_set(&err, 500, DS_ERR_INTERNAL, "table \"%s\": the reader of its legacy "
+			     "items is not available", j->table->name);
+		job_done(j, &err);
+	}
+}
 
 /* Runs one job; the key uses it causes are attributed to the request's audit context with the
  * item's table (the materials carry it to the keyring, also across asynchronous steps). */
@@ -387,6 +455,10 @@ static void job_run(struct crypt_job *j)
 		}
 		j->m.audit = j->has_audit ? &j->audit : NULL;
 		keyring_on_encrypt(j->keyring, &j->m, encrypt_keyring_done, j);
+		return;
+	}
+	if (legacy_item_is_legacy(j->item)) {
+		legacy_run(j);
 		return;
 	}
 	if (item_is_plaintext(j->item)) {

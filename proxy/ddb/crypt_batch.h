@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "crypto/keyring/keyring.h"
+#include "crypto/keyring/legacy_reader.h"
 #include "proxy/base/audit.h"
 #include "proxy/base/error.h"
 
@@ -52,6 +53,13 @@ void crypt_batch_set_metrics(struct crypt_batch *b, struct metrics *m);
  * gives the beacon keys of items written to t; NULL when there is none. */
 typedef struct keyring *(*crypt_batch_keyring_fn)(void *arg, const struct config_table *t);
 void crypt_batch_set_search_keyring(struct crypt_batch *b, crypt_batch_keyring_fn fn, void *arg);
+/* Opens an item the legacy client wrote with the reader of table t's legacy items on this
+ * worker (legacy_reader_open): 0 when started (cb is called), -1 when t has no reader there.
+ * Without it such items are refused. */
+typedef int (*crypt_batch_legacy_fn)(void *arg, const struct config_table *t, const cJSON *item,
+				     const struct audit_ctx *audit, legacy_reader_done_cb cb,
+				     void *cb_arg);
+void crypt_batch_set_legacy_open(struct crypt_batch *b, crypt_batch_legacy_fn fn, void *arg);
 /* Called with arg when the batch is finally destroyed (it may outlive its request): how the
  * configuration and keyrings its items use are kept alive. */
 void crypt_batch_set_owner(struct crypt_batch *b, void (*release)(void *), void *arg);
