@@ -55,6 +55,7 @@ struct mig_seg {
 	struct migrate *m;
 	int index;               /* the segment's index */
 	int attempts;            /* tries of the current Scan */
+	int started;             /* its first page was asked for */
 	int finished;            /* done, failed or stopped */
 	struct event *timer;     /* waits for read capacity or a retry */
 };
@@ -165,8 +166,26 @@ static void seg_finish(struct mig_seg *s)
 	s->finished = 1;
 	if (migrate_checkpoint_find(m->cp, s->index)->done)
 		m->res->segments_done++;
-	if (--m->active == 0)
+	if (--m->active == 0) {
 		event_base_loopbreak(m->env->base);
+		return;
+	}
+	/* The next segment of the share waiting for its turn (--parallel); when stopping, none. */
+	for (size_t i = 0; i < m->segs_len; i++) {
+		struct mig_seg *next = &m->segs[i];
+		if (next->started || next->finished)
+			continue;
+		next->started = 1;
+		if (!m->stopping) {
+			seg_scan(next);
+			return;
+		}
+		next->finished = 1;
+		if (--m->active == 0) {
+			event_base_loopbreak(m->env->base);
+			return;
+		}
+	}
 }
 
 static void page_done(struct mig_page *p)
@@ -728,9 +747,12 @@ int migrate_run(const struct migrate_env *env, const struct migrate_opts *opts,
 			m.active++;
 		}
 	}
-	for (size_t i = 0; i < m.segs_len; i++)
-		if (!m.segs[i].finished)
+	for (size_t i = 0, n = 0; i < m.segs_len && n < (size_t)opts->parallel; i++)
+		if (!m.segs[i].finished && !m.segs[i].started) {
+			m.segs[i].started = 1;
+			n++;
 			seg_scan(&m.segs[i]);
+		}
 	while (m.active > 0)
 		event_base_loop(env->base, EVLOOP_ONCE);
 	res->seconds = now_s() - m.started;

@@ -51,6 +51,7 @@ struct migrate_opts {
 	double max_rcu, max_wcu;         /* capacity units per second; 0 = no limit */
 	int page_size;                   /* Scan's Limit */
 	int concurrency;                 /* writes (or re-reads) in flight at most */
+	int parallel;                    /* segments scanned at once at most */
 	const char *checkpoint_path;     /* NULL: none */
 	double progress_interval_s;
 	int progress_tty;                /* a one-line bar on a terminal, else JSON lines */

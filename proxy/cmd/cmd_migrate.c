@@ -1,7 +1,7 @@
 /*
  * dynaseal migrate --config FILE --table T [--segments N | --segment I --total-segments N]
  *     [--max-rcu R] [--max-wcu W] [--checkpoint FILE] [--progress-interval S]
- *     [--page-size N] [--concurrency N] [--dry-run | --verify]
+ *     [--page-size N] [--concurrency N] [--parallel N] [--dry-run | --verify]
  *
  * Sets up a worker as `serve` would (cmd_setup.h), checks the table against the config and
  * DynamoDB, loads the checkpoint, runs migrate_run (proxy/migrate.h) and prints the final
@@ -56,12 +56,14 @@ static int number_arg(const char *flag, const char *arg, double lo, double hi, d
 
 static int int_arg(const char *flag, const char *arg, int lo, int hi, int *out)
 {
-	double v;
+	char *end;
+	long v;
 
-	if (number_arg(flag, arg, lo, hi, &v) != 0)
-		return -1;
-	if (v != floor(v)) {
-		fprintf(stderr, "dynaseal migrate: %s takes a whole number, not \"%s\"\n", flag, arg);
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
+		fprintf(stderr, "dynaseal migrate: %s takes a whole number from %d to %d, not \"%s\"\n",
+			flag, lo, hi, arg);
 		return -1;
 	}
 	*out = (int)v;
@@ -73,7 +75,7 @@ static void usage(void)
 	fprintf(stderr, "usage: dynaseal migrate --config FILE --table T [--segments N | --segment I "
 		"--total-segments N]\n"
 		"         [--max-rcu R] [--max-wcu W] [--checkpoint FILE] [--progress-interval S]\n"
-		"         [--page-size N] [--concurrency N] [--dry-run | --verify]\n");
+		"         [--page-size N] [--concurrency N] [--parallel N] [--dry-run | --verify]\n");
 }
 
 static int parse(int argc, char **argv, struct migrate_cli *c)
@@ -90,6 +92,7 @@ static int parse(int argc, char **argv, struct migrate_cli *c)
 		{ "progress-interval", required_argument, NULL, 'p' },
 		{ "page-size", required_argument, NULL, 'l' },
 		{ "concurrency", required_argument, NULL, 'y' },
+		{ "parallel", required_argument, NULL, 'P' },
 		{ "dry-run", no_argument, NULL, 'd' },
 		{ "verify", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
@@ -101,6 +104,7 @@ static int parse(int argc, char **argv, struct migrate_cli *c)
 	c->segment = -1;
 	c->opts.page_size = 100;
 	c->opts.concurrency = 16;
+	c->opts.parallel = DEFAULT_MAX_SEGMENTS;
 	c->opts.progress_interval_s = 5;
 	optind = 1;
 	opterr = 0;
@@ -120,6 +124,7 @@ static int parse(int argc, char **argv, struct migrate_cli *c)
 		case 'p': bad = number_arg("--progress-interval", optarg, 0.1, 3600, &c->opts.progress_interval_s); break;
 		case 'l': bad = int_arg("--page-size", optarg, 1, 1000, &c->opts.page_size); break;
 		case 'y': bad = int_arg("--concurrency", optarg, 1, 256, &c->opts.concurrency); break;
+		case 'P': bad = int_arg("--parallel", optarg, 1, 1000, &c->opts.parallel); break;
 		default:
 			fprintf(stderr, "dynaseal migrate: unknown option \"%s\"\n", argv[optind - 1]);
 			usage();
@@ -390,7 +395,7 @@ int cmd_migrate(int argc, char **argv)
 	if (res.interrupted && res.segments_done < c.opts.segments_len) {
 		status = "interrupted";
 		rc = 3;
-	} else if (res.counts.failed > 0 || res.segments_failed > 0 || res.error[0] != '\0' ||
+	} else if (res.counts.failed > 0 || (c.opts.mode == MIGRATE_ENCRYPT && res.counts.legacy > 0) || res.segments_failed > 0 || res.error[0] != '\0' ||
 		   (c.opts.mode == MIGRATE_VERIFY && res.counts.unprotected + res.counts.legacy > 0)) {
 		status = "incomplete";
 		rc = 1;
@@ -398,6 +403,10 @@ int cmd_migrate(int argc, char **argv)
 		status = "done";
 		rc = 0;
 	}
+	if (c.opts.mode == MIGRATE_ENCRYPT && res.counts.legacy > 0)
+		fprintf(stderr, "dynaseal migrate: table \"%s\": %llu item(s) of the legacy DynamoDB "
+			"Encryption Client were left as they are: dynaseal does not read them for this table\n",
+			c.table, (unsigned long long)res.counts.legacy);
 	print_report(&c, &cp, &res, status);
 cleanup:
 	free(c.opts.segments);
