@@ -15,6 +15,7 @@ credentials.  Items are put raw (BatchWriteItem), as an application did before d
 - Stopped (SIGTERM at a quarter of the segments, SIGKILL at half) and resumed: it finishes,
   and segments the checkpoint called finished are not scanned again.
 - Two processes with --total-segments 2 share the work.
+- --max-wcu holds the write rate.
 - --dry-run changes nothing and counts plaintext, encrypted and legacy items right.
 - Refusals with their exact messages.
 """
@@ -52,13 +53,13 @@ class MigrateTest(unittest.TestCase):
         cls.dynalite = h.start_dynalite()
         cls.servers.append(cls.dynalite)
         key = h.random_key_file(h.run_dir(), "migrate.key")
-        tables = {name: table_cfg() for name in ("load", "resume", "share", "dry", "ghost")}
+        tables = {name: table_cfg() for name in ("load", "resume", "share", "dry", "slow", "ghost")}
         tables["strict"] = table_cfg("forbid")
         cls.proxy = h.start_dynaseal(cls.dynalite.url, config={
             "keyrings": {"local": {"type": "raw-aes", "key_file": key}}, "tables": tables})
         cls.servers.append(cls.proxy)
         cls.raw = h.boto3_client(cls.dynalite.url)
-        for name in ("load", "resume", "share", "dry", "strict", "unconfigured"):
+        for name in ("load", "resume", "share", "dry", "slow", "strict", "unconfigured"):
             h.create_table(cls.raw, name, wait=True)
         cls.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         cls.env.update(h.proxy_env())
@@ -189,7 +190,10 @@ class MigrateTest(unittest.TestCase):
         try:
             time.sleep(0.5)
             started = time.monotonic()
+            # Large pages and a write limit keep items waiting between their read and their
+            # write-back, so that writers often get there first.
             status, report, lines = self.migrate("--table", "load", "--progress-interval", "0.5",
+                                                 "--page-size", "500", "--max-wcu", str(max(500, ITEMS // 12)),
                                                  "--checkpoint", os.path.join(self.workdir, "load.json"))
             took = time.monotonic() - started
         finally:
@@ -233,6 +237,8 @@ class MigrateTest(unittest.TestCase):
             last, tried = emails.get(k, (None, []))
             allowed = {last or "user%d@plain.example" % i} | set(tried)
             self.assertIn(it["email"]["S"], allowed, k)
+        # Writers got there first (the items were re-read and written again) ...
+        self.assertGreater(report["conflicts"], 0, summary)
         status, after, _ = self.migrate("--table", "load", "--verify", "--segments", "4")
         self.assertEqual((status, after["unprotected"], after["failed"]), (0, 0, 0), after)
         self.assertEqual(after["protected"], len(items))
@@ -305,6 +311,17 @@ class MigrateTest(unittest.TestCase):
             self.assertGreater(r["converted"], 0, r)
         self.assertEqual(sum(r["converted"] for r in reports), n, reports)
         self.assert_all_v3("share", n)
+
+    # --- capacity limit --------------------------------------------------------------------
+
+    def test_write_capacity_limit(self):
+        n, wcu = 600, 200
+        self.fill("slow", n)
+        status, report, _ = self.migrate("--table", "slow", "--max-wcu", str(wcu), check=0)
+        self.assertEqual(report["converted"], n)
+        # One second of burst, then at most wcu units a second.
+        self.assertGreaterEqual(report["seconds"], (report["consumed_wcu"] - wcu) / wcu * 0.95, report)
+        self.assertLessEqual(report["consumed_wcu"] / report["seconds"], wcu * 1.5, report)
 
     # --- dry run ---------------------------------------------------------------------------
 
