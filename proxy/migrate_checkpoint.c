@@ -87,7 +87,8 @@ static int parse_counts(const cJSON *o, struct migrate_counts *c, int seg, char 
 	return 0;
 }
 
-/* A LastEvaluatedKey: an object of one or two attribute values of type S, N or B. */
+/* A LastEvaluatedKey: an object of one or two attribute values of type S, N or B, under
+ * different names. */
 static int valid_key(const cJSON *k)
 {
 	size_t n = 0;
@@ -97,6 +98,7 @@ static int valid_key(const cJSON *k)
 	for (const cJSON *a = k->child; a != NULL; a = a->next) {
 		const cJSON *v = a->child;
 		if (++n > 2 || a->string == NULL || !cJSON_IsObject(a) || v == NULL || v->next != NULL ||
+		    (n == 2 && strcmp(k->child->string, a->string) == 0) ||
 		    !cJSON_IsString(v) || v->string == NULL ||
 		    (strcmp(v->string, "S") != 0 && strcmp(v->string, "N") != 0 && strcmp(v->string, "B") != 0))
 			return 0;
