@@ -217,19 +217,31 @@ static void item_free(struct mig_item *it)
 		page_done(p);
 }
 
-/* The item's key, for messages: key attributes are stored in plaintext, never encrypted. */
+/* The key of item (its key attributes, copied), or NULL when out of memory. */
+static cJSON *item_key(const struct config_table *t, const cJSON *item)
+{
+	cJSON *key = cJSON_CreateObject();
+	const char *names[] = { t->partition_key, t->sort_key };
+
+	for (size_t i = 0; key != NULL && i < 2 && names[i] != NULL; i++) {
+		cJSON *v = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(item, names[i]), 1);
+		if (v == NULL || !cJSON_AddItemToObject(key, names[i], v)) {
+			cJSON_Delete(v);
+			cJSON_Delete(key);
+			key = NULL;
+		}
+	}
+	return key;
+}
+
+/* Names the item by its key: key attributes are stored in plaintext, never encrypted. */
 static void report_item(struct mig_item *it, const char *what, const char *why)
 {
 	const struct config_table *t = it->page->seg->m->env->table;
-	cJSON *key = cJSON_CreateObject();
+	cJSON *key = item_key(t, it->raw);
 	char *text;
 
-	cJSON_AddItemToObject(key, t->partition_key,
-			      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(it->raw, t->partition_key), 1));
-	if (t->sort_key != NULL)
-		cJSON_AddItemToObject(key, t->sort_key,
-				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(it->raw, t->sort_key), 1));
-	text = cJSON_PrintUnformatted(key);
+	text = key != NULL ? cJSON_PrintUnformatted(key) : NULL;
 	fprintf(stderr, "dynaseal migrate: table \"%s\": item %s %s: %s\n", t->name, text ? text : "?",
 		what, why);
 	cJSON_free(text);
@@ -477,16 +489,18 @@ static void pump(struct migrate *m)
 			}
 			ddb_call(m->env->ddb, "UpdateItem", body, write_done, it);
 		} else {
-			const struct config_table *t = m->env->table;
-			cJSON *req = cJSON_CreateObject(), *key = cJSON_AddObjectToObject(req, "Key");
-			cJSON_AddStringToObject(req, "TableName", t->name);
-			cJSON_AddBoolToObject(req, "ConsistentRead", 1);
-			cJSON_AddStringToObject(req, "ReturnConsumedCapacity", "TOTAL");
-			cJSON_AddItemToObject(key, t->partition_key, cJSON_Duplicate(
-				cJSON_GetObjectItemCaseSensitive(it->raw, t->partition_key), 1));
-			if (t->sort_key != NULL)
-				cJSON_AddItemToObject(key, t->sort_key, cJSON_Duplicate(
-					cJSON_GetObjectItemCaseSensitive(it->raw, t->sort_key), 1));
+			cJSON *req = cJSON_CreateObject(), *key = item_key(m->env->table, it->raw);
+			if (req == NULL || key == NULL || !cJSON_AddItemToObject(req, "Key", key) ||
+			    cJSON_AddStringToObject(req, "TableName", m->env->table->name) == NULL ||
+			    cJSON_AddBoolToObject(req, "ConsistentRead", 1) == NULL ||
+			    cJSON_AddStringToObject(req, "ReturnConsumedCapacity", "TOTAL") == NULL) {
+				if (req == NULL || cJSON_GetObjectItemCaseSensitive(req, "Key") != key)
+					cJSON_Delete(key);
+				cJSON_Delete(req);
+				m->in_flight--;
+				item_failed(it, "out of memory");
+				continue;
+			}
 			ddb_call(m->env->ddb, "GetItem", req, reread_done, it);
 		}
 	}

@@ -319,9 +319,11 @@ class MigrateTest(unittest.TestCase):
         self.fill("slow", n)
         status, report, _ = self.migrate("--table", "slow", "--max-wcu", str(wcu), check=0)
         self.assertEqual(report["converted"], n)
-        # One second of burst, then at most wcu units a second.
-        self.assertGreaterEqual(report["seconds"], (report["consumed_wcu"] - wcu) / wcu * 0.95, report)
-        self.assertLessEqual(report["consumed_wcu"] / report["seconds"], wcu * 1.5, report)
+        # One second of burst and the writes in flight (16) may go ahead of the bucket; the rest
+        # at wcu units a second (unlimited, the 600 writes take about 0.5 s here).
+        steady = (report["consumed_wcu"] - wcu - 16) / wcu
+        self.assertGreaterEqual(report["seconds"], steady * 0.95, report)
+        self.assertLessEqual(report["seconds"], steady + 3, report)
 
     # --- dry run ---------------------------------------------------------------------------
 
