@@ -25,15 +25,7 @@
 #include "proxy/base/log.h"
 #include "proxy/net/upstream.h"
 #include "proxy/worker.h"
-
-/* A server and one worker, without listeners. */
-struct tool {
-	struct server srv;
-	struct worker w;
-	int ready;              /* worker_setup succeeded */
-	struct ds_error cred_err; /* why no credentials were found */
-	struct config_problems alias_problems; /* the KMS aliases that could not be resolved */
-};
+#include "proxy/cmd/cmd_setup.h"
 
 /* The end of one asynchronous step, for the loop to stop on. */
 struct wait {
@@ -43,47 +35,6 @@ struct wait {
 	struct http_msg *resp;
 	struct ds_error err;
 };
-
-static int tool_init(struct tool *tl, const char *path)
-{
-	struct config_problems problems = { 0 };
-
-	memset(tl, 0, sizeof(*tl));
-	tl->srv.cfg = config_load(path, &problems);
-	if (tl->srv.cfg == NULL) {
-		config_print_problems(&problems, stderr);
-		config_problems_free(&problems);
-		return -1;
-	}
-	log_set_level(LOG_ERROR);
-	tl->srv.workers = &tl->w;
-	tl->srv.workers_len = 1;
-	server_pick_region(&tl->srv);
-	tl->srv.upstream_ssl = upstream_ssl_ctx_new(tl->srv.cfg->upstream_ca_file);
-	if (tl->srv.upstream_ssl == NULL)
-		return 0;   /* doctor reports it; inspect refuses below */
-	/* The same credential chain as serve: environment, web identity, profile, container, IMDS. */
-	tl->srv.creds = cred_chain_once(tl->srv.upstream_ssl, tl->srv.region, &tl->cred_err);
-	if (tl->srv.creds == NULL)
-		return 0;
-	/* Keyrings named by alias are pinned to the keys their aliases name now, as serve does;
-	 * doctor reports the ones that cannot be. */
-	if (server_resolve_aliases(&tl->srv, tl->srv.cfg, &tl->alias_problems) != 0)
-		return 0;
-	tl->ready = worker_setup(&tl->srv, &tl->w, 0) == 0;
-	return 0;
-}
-
-static void tool_cleanup(struct tool *tl)
-{
-	if (tl->w.base != NULL)
-		worker_cleanup(&tl->w);
-	if (tl->srv.upstream_ssl != NULL)
-		SSL_CTX_free(tl->srv.upstream_ssl);
-	credentials_unref(tl->srv.creds);
-	config_problems_free(&tl->alias_problems);
-	config_release(tl->srv.cfg);
-}
 
 static void ddb_done(void *arg, struct http_msg *resp, const struct ds_error *err)
 {
@@ -98,7 +49,7 @@ static void ddb_done(void *arg, struct http_msg *resp, const struct ds_error *er
 
 /* Sends one DynamoDB call signed with dynaseal's credentials; returns the parsed body or NULL
  * (with why). */
-static cJSON *ddb_call(struct tool *tl, const char *op, const char *body, int *status, char *why, size_t cap)
+static cJSON *ddb_call(struct cmd_setup *tl, const char *op, const char *body, int *status, char *why, size_t cap)
 {
 	struct http_msg *req = http_msg_new();
 	struct wait wt = { tl->w.base, 0, 0, NULL, { 0 } };
@@ -215,7 +166,7 @@ static int parse_opts(int argc, char **argv, const char **config, const char **t
 int cmd_inspect(int argc, char **argv)
 {
 	const char *config = NULL, *table = NULL, *key = NULL;
-	struct tool tl;
+	struct cmd_setup tl;
 	const struct config_table *t;
 	cJSON *keyj = NULL, *req = NULL, *resp = NULL, *stored = NULL, *app = NULL;
 	struct crypt_batch *b = NULL;
@@ -226,7 +177,7 @@ int cmd_inspect(int argc, char **argv)
 		fprintf(stderr, "usage: dynaseal inspect --config FILE --table TABLE --key '{\"pk\":{\"S\":\"...\"}}'\n");
 		return 2;
 	}
-	if (tool_init(&tl, config) != 0)
+	if (cmd_setup_init(&tl, config) != 0)
 		return 1;
 	if (!tl.ready) {
 		fprintf(stderr, "dynaseal inspect: cannot set up (credentials in the environment? see dynaseal doctor)\n");
@@ -289,7 +240,7 @@ done:
 	cJSON_Delete(req);
 	cJSON_Delete(keyj);
 	cJSON_free(body);
-	tool_cleanup(&tl);
+	cmd_setup_cleanup(&tl);
 	return rc;
 }
 
@@ -322,7 +273,7 @@ static void keyring_done(void *arg, int rc, const struct ds_error *err)
 	event_base_loopbreak(wt->base);
 }
 
-static void doctor_keyring(struct tool *tl, size_t i, int *failures)
+static void doctor_keyring(struct cmd_setup *tl, size_t i, int *failures)
 {
 	const struct config_keyring *c = &tl->srv.cfg->keyrings[i];
 	struct keyring *k = tl->w.gen->keyrings[i];
@@ -361,7 +312,7 @@ done:
 	materials_cleanup(&dec);
 }
 
-static void doctor_table(struct tool *tl, const struct config_table *t, int *failures)
+static void doctor_table(struct cmd_setup *tl, const struct config_table *t, int *failures)
 {
 	char body[400], why[600], what[300];
 	const cJSON *ks;
@@ -401,7 +352,7 @@ static void doctor_table(struct tool *tl, const struct config_table *t, int *fai
 }
 
 /* What each KMS alias of the config names (DescribeKey), and the ones that cannot be used. */
-static void doctor_aliases(struct tool *tl, int *failures)
+static void doctor_aliases(struct cmd_setup *tl, int *failures)
 {
 	const struct config *cfg = tl->srv.cfg;
 	char what[300];
@@ -422,7 +373,7 @@ static void doctor_aliases(struct tool *tl, int *failures)
 
 /* cache.redis: connected, authenticated, database selected and PING answered, by the same
  * client the workers use (rediss:// verified like theirs). */
-static void doctor_redis(struct tool *tl, const char *url, int *failures)
+static void doctor_redis(struct cmd_setup *tl, const char *url, int *failures)
 {
 	struct cache_redis_session rs;
 	char why[400];
@@ -439,14 +390,14 @@ static void doctor_redis(struct tool *tl, const char *url, int *failures)
 int cmd_doctor(int argc, char **argv)
 {
 	const char *config = NULL;
-	struct tool tl;
+	struct cmd_setup tl;
 	int failures = 0;
 
 	if (parse_opts(argc, argv, &config, NULL, NULL) != 0) {
 		fprintf(stderr, "usage: dynaseal doctor --config FILE\n");
 		return 2;
 	}
-	if (tool_init(&tl, config) != 0) {
+	if (cmd_setup_init(&tl, config) != 0) {
 		printf("FAIL  config: %s has problems (above)\n", config);
 		return 1;
 	}
@@ -482,6 +433,6 @@ int cmd_doctor(int argc, char **argv)
 		doctor_redis(&tl, tl.srv.cfg->cache_redis, &failures);
 done:
 	printf("%d problem%s found\n", failures, failures == 1 ? "" : "s");
-	tool_cleanup(&tl);
+	cmd_setup_cleanup(&tl);
 	return failures ? 1 : 0;
 }

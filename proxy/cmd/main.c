@@ -1,5 +1,5 @@
 /*
- * dynaseal's command line: serve, check, --version, --help.
+ * dynaseal's command line: serve, check, inspect, doctor, migrate, branch-key, --version, --help.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "proxy/cmd/cmd_branch_key.h"
+#include "proxy/cmd/cmd_migrate.h"
 #include "proxy/cmd/cmd_tools.h"
 #include "proxy/base/log.h"
 #include "proxy/server.h"
@@ -31,6 +32,11 @@ static void usage(FILE *out)
 		"                                               the application sees it\n"
 		"  dynaseal doctor --config FILE                checks credentials, the upstream and\n"
 		"                                               tables, each keyring and Redis\n"
+		"  dynaseal migrate --config FILE --table T [--segments N | --segment I --total-segments N]\n"
+		"          [--max-rcu R] [--max-wcu W] [--checkpoint FILE] [--dry-run | --verify]\n"
+		"                                               encrypts every plaintext item of a live\n"
+		"                                               table in place (README \"Migrating an\n"
+		"                                               existing table\")\n"
 		"  dynaseal branch-key create-store|create|rotate --table T [--kms-key ARN] [--id ID]\n"
 		"                                               the aws-kms-hierarchical key store\n"
 		"  dynaseal --version | --help\n"
@@ -172,6 +178,8 @@ int main(int argc, char **argv)
 		return cmd_inspect(argc - 1, argv + 1);
 	if (strcmp(argv[1], "doctor") == 0)
 		return cmd_doctor(argc - 1, argv + 1);
+	if (strcmp(argv[1], "migrate") == 0)
+		return cmd_migrate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "branch-key") == 0)
 		return cmd_branch_key(argc - 1, argv + 1);
 	fprintf(stderr, "dynaseal: unknown command \"%s\"; see dynaseal --help\n", argv[1]);

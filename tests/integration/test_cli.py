@@ -32,7 +32,7 @@ class CliTest(unittest.TestCase):
         self.assertRegex(r.stdout, r"^dynaseal \d+\.\d+\.\d+")
         r = run("--help")
         self.assertEqual(r.returncode, 0)
-        for word in ("serve", "check", "--config", "AWS_ENDPOINT_URL_DYNAMODB"):
+        for word in ("serve", "check", "migrate", "--total-segments", "--config", "AWS_ENDPOINT_URL_DYNAMODB"):
             self.assertIn(word, r.stdout)
         r = run("frobnicate")
         self.assertEqual(r.returncode, 2)

@@ -275,7 +275,8 @@ class ParseTest(unittest.TestCase):
         yamls = deploy_files(".yaml", ".yml")
         jsons = deploy_files(".json")
         names = {os.path.relpath(p, DEPLOY) for p in yamls + jsons}
-        for must in ("kubernetes/sidecar.yaml", "kubernetes/redis.yaml", "ecs/task-definition.json",
+        for must in ("kubernetes/sidecar.yaml", "kubernetes/redis.yaml", "kubernetes/migrate-job.yaml",
+                     "ecs/task-definition.json",
                      "iam/dynaseal-policy.json", "systemd/config.json", "helm/dynaseal/Chart.yaml",
                      "helm/dynaseal/values.yaml"):
             self.assertIn(must, names)
@@ -365,6 +366,106 @@ class KubernetesTest(unittest.TestCase, KubernetesChecks):
             with self.subTest(mutation=what):
                 with self.assertRaises(AssertionError):
                     self.check_k8s(broken, what)
+
+
+class MigrateJobTest(unittest.TestCase):
+    """deploy/kubernetes/migrate-job.yaml: an Indexed Job whose pods each take one segment."""
+
+    def check_job(self, docs):
+        kinds = {d["kind"]: d for d in docs}
+        self.assertEqual(set(kinds), {"ServiceAccount", "ConfigMap", "Job"})
+        for d in docs:
+            KubernetesChecks.check_shape(self, d, "migrate-job.yaml")
+        job = kinds["Job"]
+        spec, pod = job["spec"], job["spec"]["template"]["spec"]
+        self.assertEqual(spec["completionMode"], "Indexed")
+        self.assertIn(pod["restartPolicy"], ("OnFailure", "Never"))
+        self.assertTrue(pod["securityContext"]["runAsNonRoot"])
+        (c,) = pod["containers"]
+        args = c["args"]
+        self.assertEqual(args[0], "migrate")
+        opt = {args[i]: args[i + 1] for i in range(1, len(args) - 1) if args[i].startswith("--")}
+        # One pod per segment, each taking the segment of its index.
+        self.assertEqual(opt["--segment"], "$(JOB_COMPLETION_INDEX)")
+        self.assertEqual(int(opt["--total-segments"]), spec["completions"])
+        self.assertEqual(spec["parallelism"], spec["completions"])
+        index = [e for e in c["env"] if e["name"] == "JOB_COMPLETION_INDEX"]
+        self.assertEqual(index[0]["valueFrom"]["fieldRef"]["fieldPath"],
+                         "metadata.annotations['batch.kubernetes.io/job-completion-index']")
+        self.assertIn("$(JOB_COMPLETION_INDEX)", opt["--checkpoint"], "one checkpoint per segment")
+        self.assertGreater(float(opt["--max-wcu"]), 0)
+        # The checkpoint is on a writable volume (the root filesystem is read-only).
+        mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+        folder = os.path.dirname(opt["--checkpoint"])
+        self.assertIn(folder, mounts)
+        self.assertFalse(mounts[folder].get("readOnly", False))
+        self.assertTrue(c["securityContext"]["readOnlyRootFilesystem"])
+        self.assertTrue(c["resources"]["requests"])
+        self.assertIn("memory", c["resources"]["limits"])
+        # The table is in the mounted config, readable in plaintext while it is migrated.
+        env = env_of(c)
+        self.assertIn(os.path.dirname(env["DYNASEAL_CONFIG"]), mounts)
+        cfg = json.loads(kinds["ConfigMap"]["data"][os.path.basename(env["DYNASEAL_CONFIG"])])
+        self.assertEqual(cfg["tables"][opt["--table"]]["plaintext_policy"], "allow-read")
+        sa = kinds["ServiceAccount"]
+        self.assertEqual(pod["serviceAccountName"], sa["metadata"]["name"])
+        self.assertRegex(sa["metadata"]["annotations"][IRSA], ROLE_ARN_RE)
+        return c, cfg
+
+    def test_migrate_job(self):
+        docs = load_yaml_docs(os.path.join(DEPLOY, "kubernetes", "migrate-job.yaml"))
+        c, cfg = self.check_job(docs)
+        # Its table is the sidecar's, with the same keyring and actions.
+        sidecar_cfg = json.loads(configmap_configs(load_yaml_docs(
+            os.path.join(DEPLOY, "kubernetes", "sidecar.yaml")))[0][1])
+        for name, t in cfg["tables"].items():
+            want = dict(sidecar_cfg["tables"][name], plaintext_policy="allow-read")
+            self.assertEqual(t, want, name)
+        self.assertEqual(cfg["keyrings"], sidecar_cfg["keyrings"])
+
+    @unittest.skipUnless(have_binary(), "bin/dynaseal is not built")
+    def test_migrate_job_arguments_parse(self):
+        # The pod's arguments with its index filled in pass dynaseal's own parser: with no
+        # upstream to reach they fail at the table, not at an argument (exit 2, that message).
+        docs = load_yaml_docs(os.path.join(DEPLOY, "kubernetes", "migrate-job.yaml"))
+        c, cfg = self.check_job(docs)
+        cfg["upstream"] = {"endpoint": "http://127.0.0.1:9", "region": "us-east-1"}
+        cfg["keyrings"] = {"kms": {"type": "raw-aes", "key_file": "local.key"}}
+        work = tempfile.mkdtemp(prefix="deploy-migrate-")
+        try:
+            with open(os.path.join(work, "local.key"), "wb") as f:
+                f.write(os.urandom(32))
+            path = os.path.join(work, "config.json")
+            with open(path, "w") as f:
+                json.dump(cfg, f)
+            args = [a.replace("$(JOB_COMPLETION_INDEX)", "3").replace("/var/lib/dynaseal-migrate", work)
+                    for a in c["args"]]
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DYNASEAL_"))}
+            env.update(h.proxy_env())
+            env["DYNASEAL_CONFIG"] = path
+            r = subprocess.run([h.DYNASEAL] + args, capture_output=True, text=True, timeout=60, env=env)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("dynaseal migrate: DescribeTable users:", r.stderr)
+        finally:
+            shutil.rmtree(work)
+
+    def test_checks_catch_a_broken_job(self):
+        docs = load_yaml_docs(os.path.join(DEPLOY, "kubernetes", "migrate-job.yaml"))
+        job = lambda ds: [d for d in ds if d["kind"] == "Job"][0]
+        args = lambda ds: job(ds)["spec"]["template"]["spec"]["containers"][0]["args"]
+        mutations = {
+            "not indexed": lambda ds: job(ds)["spec"].__setitem__("completionMode", "NonIndexed"),
+            "fewer pods than segments": lambda ds: job(ds)["spec"].__setitem__("completions", 2),
+            "a fixed segment": lambda ds: args(ds).__setitem__(args(ds).index("--segment") + 1, "0"),
+            "one checkpoint for all": lambda ds: args(ds).__setitem__(
+                args(ds).index("--checkpoint") + 1, "/var/lib/dynaseal-migrate/checkpoint.json"),
+        }
+        for what, mutate in mutations.items():
+            broken = copy.deepcopy(docs)
+            mutate(broken)
+            with self.subTest(mutation=what):
+                with self.assertRaises(AssertionError):
+                    self.check_job(broken)
 
 
 def sidecar(docs):
