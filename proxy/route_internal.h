@@ -69,6 +69,7 @@ struct route_state {
 	const struct config_table *table;  /* single-table operations */
 	int index;                         /* Query/Scan: the request names an IndexName */
 	int legacy_updates;                /* UpdateItem: written from AttributeUpdates */
+	int legacy_query_filter;           /* Query: its FilterExpression was a QueryFilter */
 	enum route_return ret;             /* single-table operations: the request's ReturnValues */
 	const char *ret_name;              /* its value as DynamoDB spells it (static), "NONE" */
 	struct route_proj *projs;          /* one per read part: [0] for single-table reads,

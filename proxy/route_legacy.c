@@ -296,12 +296,22 @@ out:
 	return rc;
 }
 
-const char *route_legacy_message(const struct route_state *st, const char *message)
+const char *route_legacy_message(const struct route_state *st, const char *message, char *buf,
+				 size_t cap)
 {
+	static const char key_filter[] = "Filter Expression can only contain non-primary key "
+					 "attributes";
+
 	/* DynamoDB's words for the update expression's type error, said of AttributeUpdates. */
 	if (st->legacy_updates &&
 	    strcmp(message, "An operand in the update expression has an incorrect data type") == 0)
 		return "Type mismatch for attribute to update";
+	/* ... and for a filter on the key, said of QueryFilter. */
+	if (st->legacy_query_filter &&
+	    strncmp(message, key_filter, sizeof(key_filter) - 1) == 0) {
+		snprintf(buf, cap, "QueryFilter%s", message + sizeof("Filter Expression") - 1);
+		return buf;
+	}
 	return NULL;
 }
 
@@ -347,8 +357,10 @@ int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op)
 		if (!route_legacy_key_conditions_plain(st->table, obj))
 			rc = condition(st, obj, &p, "KeyConditions", DDB_LEGACY_FILTER,
 				       "KeyConditionExpression", 0);
-		if (rc == 0)
+		if (rc == 0 && cJSON_GetObjectItemCaseSensitive(obj, "QueryFilter") != NULL) {
 			rc = condition(st, obj, &p, "QueryFilter", DDB_LEGACY_FILTER, "FilterExpression", 1);
+			st->legacy_query_filter = cJSON_GetObjectItemCaseSensitive(obj, "QueryFilter") == NULL;
+		}
 	}
 	if (rc == 0 && op == ROUTE_SCAN)
 		rc = condition(st, obj, &p, "ScanFilter", DDB_LEGACY_FILTER, "FilterExpression", 1);

@@ -18,9 +18,11 @@ int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op)
 /* Whether obj's KeyConditions is a map naming no ENCRYPT_AND_SIGN attribute of t: it then goes
  * to DynamoDB untranslated. */
 int route_legacy_key_conditions_plain(const struct config_table *t, const cJSON *obj);
-/* The words DynamoDB uses for an update's error (dynaseal's own, or DynamoDB's answer to the
- * expression it was sent) when the request said AttributeUpdates: "Type mismatch for attribute
- * to update".  NULL when message stays as it is. */
-const char *route_legacy_message(const struct route_state *st, const char *message);
+/* The words DynamoDB uses for an error (dynaseal's own, or DynamoDB's answer to the expression
+ * it was sent) when the request said it with a legacy parameter: "Type mismatch for attribute
+ * to update" (AttributeUpdates), "QueryFilter can only contain ..." (QueryFilter); buf (cap
+ * bytes) may hold them.  NULL when message stays as it is. */
+const char *route_legacy_message(const struct route_state *st, const char *message, char *buf,
+				 size_t cap);
 
 #endif

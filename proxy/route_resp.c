@@ -233,16 +233,18 @@ static int collect_list(struct route_state *st, struct crypt_batch *b, const str
 
 /* Finds every item of a successful response and adds it to the batch: 0, or -1 with st->err
  * set (out of memory, or an answer dynaseal cannot read). */
-/* DynamoDB's answer to the update expression dynaseal wrote from AttributeUpdates, in the
- * words it uses for AttributeUpdates (route_legacy_message).  1 when the message changed. */
+/* DynamoDB's answer to the expression dynaseal wrote from a legacy parameter, in the words it
+ * uses for that parameter (route_legacy_message).  1 when the message changed. */
 static int reword_legacy_error(const struct route_state *st, cJSON *doc)
 {
 	cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "message");
+	char buf[512];
 	const char *words;
 
 	if (m == NULL)
 		m = cJSON_GetObjectItemCaseSensitive(doc, "Message");
-	if (!cJSON_IsString(m) || (words = route_legacy_message(st, m->valuestring)) == NULL)
+	if (!cJSON_IsString(m) ||
+	    (words = route_legacy_message(st, m->valuestring, buf, sizeof(buf))) == NULL)
 		return 0;
 	return cJSON_SetValuestring(m, words) != NULL;
 }
@@ -739,7 +741,8 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		txn_fail(t, &e);
 		return;
 	}
-	if ((!success && st->legacy_updates && reword_legacy_error(st, doc)) || changed)
+	if ((!success && (st->legacy_updates || st->legacy_query_filter) &&
+	     reword_legacy_error(st, doc)) || changed)
 		rc = 1;         /* the answer changes: it goes through response_ready */
 	if (rc == 0 && crypt_batch_len(st->batch) == 0 && st->partiql_op == NULL &&
 	    !(success && route_filter_count_only(st)) &&

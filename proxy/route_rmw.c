@@ -475,7 +475,8 @@ int route_rmw_decide(struct route_state *st, struct route_rmw *r, cJSON **out, s
 		return -1;
 	}
 	if (r->has_update && ddb_update_apply(&r->update, r->values, &item, e) != 0) {
-		const char *words = route_legacy_message(st, e->message);
+		char buf[sizeof(e->message)];
+		const char *words = route_legacy_message(st, e->message, buf, sizeof(buf));
 		cJSON_Delete(item);
 		if (words != NULL)
 			snprintf(e->message, sizeof(e->message), "%s", words);

@@ -97,7 +97,13 @@ class FidelityTest(unittest.TestCase):
                     "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]},
                     "sk": {"ComparisonOperator": "CONTAINS", "AttributeValueList": [{"N": "1"}]}})),
                 ("no such index", dict(IndexName="whatever", KeyConditions={
-                    "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}}))):
+                    "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}})),
+                ("QueryFilter on the sort key", dict(
+                    KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}},
+                    QueryFilter={"sk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"N": "1"}]}})),
+                ("QueryFilter on an encrypted attribute", dict(
+                    KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}},
+                    QueryFilter={"e": {"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [{"S": "ab"}]}}))):
             self.same(name, lambda c, k=kw: c.query(TableName=T, **k))
 
     def test_keys_and_items_that_do_not_match_the_schema(self):
