@@ -143,9 +143,16 @@ static int check_legacy(struct route_state *st, const struct config_table *t, co
  * else cannot be checked table by table, so it is refused whatever tables it holds. */
 static int check_request_items(struct route_state *st, const cJSON *items)
 {
-	if (items != NULL && !cJSON_IsObject(items)) {
-		/* A member of the wrong JSON type: DynamoDB's deserializer answers first. */
-		ds_error_set(&st->err, 400, DS_ERR_SERIALIZATION, "Unexpected field type");
+	if (items != NULL && !cJSON_IsObject(items) && !cJSON_IsNull(items)) {
+		/* A member of the wrong JSON type: DynamoDB's deserializer answers first, naming
+		 * the Java type it expected when it got a list. */
+		if (!cJSON_IsArray(items))
+			ds_error_set(&st->err, 400, DS_ERR_SERIALIZATION, "Unexpected field type");
+		else
+			ds_error_set(&st->err, 400, DS_ERR_SERIALIZATION, "Unrecognized collection type "
+				     "java.util.Map<java.lang.String, %s>", st->op == ROUTE_BATCH_GET
+				     ? "com.amazonaws.dynamodb.v20120810.KeysAndAttributes"
+				     : "java.util.List<com.amazonaws.dynamodb.v20120810.WriteRequest>");
 		return -1;
 	}
 	return 0;

@@ -575,7 +575,10 @@ class EncryptionTest(unittest.TestCase):
             status, headers, resp = exchange(self.proxy.port, ddb_request(
                 op, json.dumps({"RequestItems": [{"PutRequest": {"Item": item}}]})))
             self.assertEqual((status, json.loads(resp)), (400, {
-                "__type": "com.amazon.coral.service#SerializationException", "Message": "Unexpected field type"}))
+                "__type": "com.amazon.coral.service#SerializationException",
+                "Message": "Unrecognized collection type java.util.Map<java.lang.String, %s>" % (
+                    "com.amazonaws.dynamodb.v20120810.KeysAndAttributes" if op == "BatchGetItem" else
+                    "java.util.List<com.amazonaws.dynamodb.v20120810.WriteRequest>")}))
             self.assertEqual(int(headers["x-amz-crc32"]), zlib.crc32(resp))
         # Parts of the wrong shape that would carry an item along unexamined: refused too.
         msg = self.raw_call("BatchGetItem", {"RequestItems": {"users": [{"PutRequest": {"Item": item}}]}})

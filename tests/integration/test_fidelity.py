@@ -118,5 +118,15 @@ class FidelityTest(unittest.TestCase):
             TableName=T, ExclusiveStartKey=dict(key, e={"S": "x"})))
 
 
+    def test_request_items_of_the_wrong_type(self):
+        from test_wire import ddb_request, exchange
+        for op in ("BatchGetItem", "BatchWriteItem"):
+            for items in ([{"PutRequest": {"Item": {"pk": {"S": "a"}}}}], "23", 23, True):
+                body = json.dumps({"RequestItems": items})
+                got = [exchange(s.port, ddb_request(op, body)) for s in (self.direct, self.proxy)]
+                self.assertEqual([(st, json.loads(b)) for st, _, b in got][1],
+                                 [(st, json.loads(b)) for st, _, b in got][0], (op, items))
+
+
 if __name__ == "__main__":
     unittest.main()
