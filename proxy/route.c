@@ -253,8 +253,13 @@ static int extend_projection(struct route_state *st, const struct config_table *
 		return -1;
 	rp->has_proj = 1;
 	for (size_t i = 0; i < rp->proj.len; i++) {
+		const char *a = rp->proj.paths[i].name;
 		if (!rp->proj.paths[i].nested)
 			continue;
+		/* DynamoDB's refusal, before the path is widened to its attribute. */
+		if (strcmp(a, t->partition_key) == 0 || (t->sort_key && strcmp(a, t->sort_key) == 0))
+			return refuse(st, "Key attributes must be scalars; list random access '[]' and map "
+				      "lookup '.' are not allowed: Key: %.64s", a);
 		/* A part of an attribute: the whole one is fetched (and verified, when signed),
 		 * and the answer cut to the part after decryption. */
 		rp->nested = strdup(pe->valuestring);

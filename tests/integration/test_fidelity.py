@@ -114,6 +114,10 @@ class FidelityTest(unittest.TestCase):
             TableName=T, Item={"pk": {"S": "b"}, "e": {"S": "x"}}))
         self.same("a batch item without its key", lambda c: c.batch_write_item(
             RequestItems={T: [{"PutRequest": {"Item": {"pk": {"S": "b"}, "e": {"S": "x"}}}}]}))
+        for proj in ("#k.b.c", "#k[0]", "e, sk.x"):
+            self.same("a projection below a key: " + proj, lambda c, p=proj: c.get_item(
+                TableName=T, Key=key, ProjectionExpression=p,
+                **({"ExpressionAttributeNames": {"#k": "pk"}} if "#k" in p else {})))
         self.same("an ExclusiveStartKey with an encrypted attribute", lambda c: c.scan(
             TableName=T, ExclusiveStartKey=dict(key, e={"S": "x"})))
 
