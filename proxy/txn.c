@@ -18,6 +18,7 @@
 #include "proxy/client_auth.h"
 #include "proxy/ddb/ddb.h"
 #include "proxy/forward.h"
+#include "proxy/front_door.h"
 #include "proxy/net/reply.h"
 #include "proxy/net/upstream.h"
 #include "proxy/route.h"
@@ -78,13 +79,34 @@ struct txn *txn_new(struct client_conn *c, struct worker *w, struct http_msg *re
 	return t;
 }
 
+static void txn_answer_text(struct txn *t, int status, const char *text);
+
 void txn_run(struct txn *t)
 {
 	const struct http_header *target = http_msg_header(t->req, "x-amz-target");
 	size_t len = evbuffer_get_length(t->req->body);
 	const char *body = (const char *)evbuffer_pullup(t->req->body, -1);
 	struct ds_error err = { 0 };
+	char health[128];
 
+	switch (front_door_check(t->req, body ? body : "", len, &err)) {
+	case FRONT_HEALTH:
+		snprintf(health, sizeof(health), "healthy: dynamodb.%s.amazonaws.com ",
+			 t->region[0] != '\0' ? t->region : "us-east-1");
+		txn_answer_text(t, 200, health);
+		return;
+	case FRONT_NOT_FOUND:
+		txn_answer_text(t, 404, FRONT_NOT_FOUND_BODY);
+		return;
+	case FRONT_CORS_PREFLIGHT:
+		txn_answer_text(t, 200, NULL);
+		return;
+	case FRONT_ERROR:
+		txn_fail(t, &err);
+		return;
+	case FRONT_PASS:
+		break;
+	}
 	if (repeated_header(t->req, &err) != 0) {
 		txn_fail(t, &err);
 		return;
@@ -165,6 +187,21 @@ void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
 	out = reply_relay(client_output(t->client), resp, body_changed, keep_alive);
 	txn_account(t, resp->status, out);
 	http_msg_free(resp);
+	txn_end(t, keep_alive);
+}
+
+/* An answer of the front door's (front_door.h): a plain body (NULL: a CORS preflight), no item
+ * in it. */
+static void txn_answer_text(struct txn *t, int status, const char *text)
+{
+	int keep_alive = t->req->keep_alive;
+	size_t out = text == NULL
+		     ? reply_cors_preflight(client_output(t->client), t->req, keep_alive,
+					    t->audit.request_id)
+		     : reply_text(client_output(t->client), status, text, keep_alive,
+				  t->audit.request_id, t->req);
+
+	txn_account(t, status, out);
 	txn_end(t, keep_alive);
 }
 

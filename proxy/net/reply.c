@@ -155,20 +155,30 @@ size_t reply_relay(struct evbuffer *out, struct http_msg *resp, int body_changed
 const char *reply_content_type(const struct http_msg *req)
 {
 	const struct http_header *h = req != NULL ? http_msg_header(req, "content-type") : NULL;
-	static const char json[] = "application/json";
+	static const char amz[] = "application/x-amz-json-1.0";
 	const char *v = h != NULL ? h->value : "";
-	size_t n = sizeof(json) - 1;
+	size_t n = sizeof(amz) - 1;
 
+	/* Without a request (a connection-level refusal) the SDKs' type. */
+	if (req == NULL)
+		return amz;
 	while (*v == ' ' || *v == '\t')
 		v++;
-	if (strncasecmp(v, json, n) == 0) {
+	if (strncasecmp(v, amz, n) == 0) {
 		const char *r = v + n;
 		while (*r == ' ' || *r == '\t')
 			r++;
 		if (*r == '\0' || *r == ';')
-			return json;
+			return amz;
 	}
-	return "application/x-amz-json-1.0";
+	return "application/json";
+}
+
+/* DynamoDB allows any origin (CORS): a request with an Origin gets the header back. */
+static const char *cors_header(const struct http_msg *req)
+{
+	return req != NULL && http_msg_header(req, "origin") != NULL
+	       ? "Access-Control-Allow-Origin: *\r\n" : "";
 }
 
 size_t reply_error(struct evbuffer *out, const struct ds_error *err, int keep_alive,
@@ -180,11 +190,16 @@ size_t reply_error(struct evbuffer *out, const struct ds_error *err, int keep_al
 
 	if (body == NULL)
 		return 0;
-	/* DynamoDB's deserializer spells its member "Message"; its other errors "message". */
-	evbuffer_add_printf(body, "{\"__type\":\"%s\",\"%s\":\"", err->type,
-			    strcmp(err->type, DS_ERR_SERIALIZATION) == 0 ? "Message" : "message");
-	json_escape(body, err->message);
-	evbuffer_add(body, "\"}", 2);
+	/* DynamoDB's deserializer spells its member "Message"; its other errors "message"; its
+	 * front door's errors have none. */
+	if (err->message[0] == '\0') {
+		evbuffer_add_printf(body, "{\"__type\":\"%s\"}", err->type);
+	} else {
+		evbuffer_add_printf(body, "{\"__type\":\"%s\",\"%s\":\"", err->type,
+				    strcmp(err->type, DS_ERR_SERIALIZATION) == 0 ? "Message" : "message");
+		json_escape(body, err->message);
+		evbuffer_add(body, "\"}", 2);
+	}
 	len = evbuffer_get_length(body);
 	if (request_id != NULL && *request_id != '\0')
 		snprintf(id, sizeof(id), "%s", request_id);
@@ -195,12 +210,54 @@ size_t reply_error(struct evbuffer *out, const struct ds_error *err, int keep_al
 			    "x-amzn-RequestId: %s\r\n"
 			    "x-amz-crc32: %u\r\n"
 			    "Content-Type: %s\r\n"
+			    "%s"
 			    "Content-Length: %zu\r\n"
 			    "%s\r\n",
 			    err->status, http_status_reason(err->status), id, reply_crc32(body),
-			    reply_content_type(req), len,
+			    reply_content_type(req), cors_header(req), len,
 			    keep_alive ? "" : "Connection: close\r\n");
 	evbuffer_add_buffer(out, body);
 	evbuffer_free(body);
 	return len;
+}
+
+size_t reply_text(struct evbuffer *out, int status, const char *text, int keep_alive,
+		  const char *request_id, const struct http_msg *req)
+{
+	struct evbuffer *body = evbuffer_new();
+	size_t len = strlen(text);
+
+	if (body == NULL)
+		return 0;
+	evbuffer_add(body, text, len);
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 %d %s\r\n"
+			    "x-amzn-RequestId: %s\r\n"
+			    "x-amz-crc32: %u\r\n"
+			    "%s"
+			    "Content-Length: %zu\r\n"
+			    "%s\r\n",
+			    status, http_status_reason(status), request_id, reply_crc32(body),
+			    cors_header(req), len, keep_alive ? "" : "Connection: close\r\n");
+	evbuffer_add_buffer(out, body);
+	evbuffer_free(body);
+	return len;
+}
+
+size_t reply_cors_preflight(struct evbuffer *out, const struct http_msg *req, int keep_alive,
+			    const char *request_id)
+{
+	const struct http_header *hs = http_msg_header(req, "access-control-request-headers");
+	const struct http_header *ms = http_msg_header(req, "access-control-request-method");
+
+	evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nx-amzn-RequestId: %s\r\n"
+			    "Access-Control-Allow-Origin: *\r\n", request_id);
+	/* The parser refused CR and LF in header values: echoing them cannot split the head. */
+	if (hs != NULL)
+		evbuffer_add_printf(out, "Access-Control-Allow-Headers: %s\r\n", hs->value);
+	if (ms != NULL)
+		evbuffer_add_printf(out, "Access-Control-Allow-Methods: %s\r\n", ms->value);
+	evbuffer_add_printf(out, "Access-Control-Max-Age: 172800\r\nContent-Length: 0\r\n%s\r\n",
+			    keep_alive ? "" : "Connection: close\r\n");
+	return 0;
 }

@@ -157,6 +157,51 @@ class WireTest(unittest.TestCase):
                     self.assert_own_error(p_st, p_h, p_body, 400, "com.amazon.coral.service#")
         self.assert_serving()
 
+    def test_front_door_as_dynamodb(self):
+        """What DynamoDB answers before the signature is looked at (dynalite documents it):
+        GET is a health check, another method or a body that is not JSON by its media type an
+        unknown page, a body that is no JSON object a SerializationException, an X-Amz-Target
+        of no known operation an UnknownOperationException -- signed or not."""
+        base = ("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                "X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 2\r\n\r\n{}")
+        cases = {
+            "GET": "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            "PUT": base.replace("POST", "PUT"),
+            "DELETE": base.replace("POST", "DELETE"),
+            "OPTIONS": base.replace("POST", "OPTIONS"),
+            "no content type": base.replace("Content-Type: application/x-amz-json-1.0\r\n", ""),
+            "text/plain": base.replace("application/x-amz-json-1.0", "text/plain"),
+            "json 1.1": base.replace("x-amz-json-1.0", "x-amz-json-1.1"),
+            "not JSON": base.replace("Content-Length: 2\r\n\r\n{}", "Content-Length: 2\r\n\r\nhi"),
+            "not JSON, as application/json": base.replace("application/x-amz-json-1.0", "application/json")
+            .replace("Content-Length: 2\r\n\r\n{}", "Content-Length: 2\r\n\r\nhi"),
+            "no target": base.replace("X-Amz-Target: DynamoDB_20120810.ListTables\r\n", ""),
+            "no such target": base.replace("DynamoDB_20120810.ListTables", "whatever"),
+            "no such operation": base.replace("ListTables", "ListTable"),
+            "known operation, unsigned": base,
+            "CORS preflight": "OPTIONS / HTTP/1.1\r\nHost: localhost\r\nOrigin: https://app.example\r\n"
+                              "Access-Control-Request-Headers: x-amz-target\r\n"
+                              "Access-Control-Request-Method: POST\r\n\r\n",
+            "unsigned, with an Origin": base.replace("Host: localhost\r\n", "Host: localhost\r\nOrigin: https://a\r\n"),
+            "no body, no content type": base.replace("Content-Type: application/x-amz-json-1.0\r\n", "")
+            .replace("Content-Length: 2\r\n\r\n{}", "Content-Length: 0\r\n\r\n"),
+        }
+        for name, raw in cases.items():
+            with self.subTest(name):
+                d_st, d_h, d_body = exchange(self.ddb.port, raw.encode())
+                p_st, p_h, p_body = exchange(self.proxy.port, raw.encode())
+                self.assertEqual((p_st, p_body), (d_st, d_body))
+                for hd in ("access-control-allow-origin", "access-control-allow-headers",
+                           "access-control-allow-methods", "access-control-max-age"):
+                    self.assertEqual(p_h.get(hd), d_h.get(hd), hd)
+                if "content-type" in d_h:
+                    self.assertEqual(p_h.get("content-type", "").split(";")[0],
+                                     d_h["content-type"].split(";")[0])
+                if not h.DIRECT and name != "CORS preflight":
+                    self.assertEqual(int(p_h["x-amz-crc32"]), zlib.crc32(p_body))
+                    self.assertRegex(p_h["x-amzn-requestid"], r"^[0-9A-Z]{52}$")
+        self.assert_serving()
+
     def test_signature_refusals_generated(self):
         """The same comparison on generated requests: Authorization headers built at random from
         the parts that matter (scheme, Credential, Signature, SignedHeaders, empty values,
