@@ -48,7 +48,7 @@ static int config_set_defaults(struct config *cfg)
 	cfg->kms_response_timeout_ms = 10000;
 	cfg->kms_max_attempts = 3;
 	cfg->max_header_bytes = 65536;
-	cfg->max_body_bytes = 16777216;
+	cfg->max_body_bytes = DDB_MAX_REQUEST_BYTES;
 	cfg->client_idle_timeout_ms = 60000;
 	cfg->client_request_timeout_ms = 30000;
 	cfg->cache_ttl_s = 300;

@@ -8,6 +8,9 @@
 #ifndef DS_CONFIG_H
 #define DS_CONFIG_H
 
+/* The largest request body DynamoDB takes (its HTTP limit): the default of max_body_bytes. */
+#define DDB_MAX_REQUEST_BYTES 16777216
+
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>

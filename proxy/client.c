@@ -357,6 +357,20 @@ static void client_process(struct client_conn *c)
 		client_reject(c, 431, DS_ERR_VALIDATION, msg);
 		return;
 	case HTTP_PARSE_TOO_LARGE_BODY:
+		if (c->parser.max_body_bytes >= DDB_MAX_REQUEST_BYTES) {
+			/* DynamoDB's own limit: its own answer, an empty chunked 413. */
+			char id[53];
+			reply_request_id(id);
+			log_info("conn %lu %s: 413 request body over 16 MiB", c->id, c->peer);
+			metrics_inc(&c->worker->metrics.errors_own, 1);
+			evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 413 Request Entity "
+					    "Too Large\r\nx-amzn-RequestId: %s\r\nTransfer-Encoding: "
+					    "chunked\r\nConnection: close\r\n\r\n0\r\n\r\n", id);
+			client_send(c);
+			c->linger = 1;
+			client_close_after_flush(c);
+			return;
+		}
 		snprintf(msg, sizeof(msg), "Request body is larger than %zu bytes "
 			 "(limits.max_body_bytes); DynamoDB accepts at most 16 MiB",
 			 c->parser.max_body_bytes);

@@ -132,5 +132,34 @@ class FidelityTest(unittest.TestCase):
                                  [(st, json.loads(b)) for st, _, b in got][0], (op, items))
 
 
+    def test_body_over_16_mib(self):
+        """DynamoDB's limit, DynamoDB's answer: an empty chunked 413, read in full (the rest of
+        the body is read and dropped before the connection closes)."""
+        import socket
+        body = b"a" * (16 * 1024 * 1024 + 1)
+        head = ("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % len(body)).encode()
+        got = []
+        for port in (self.direct.port, self.proxy.port):
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                s.settimeout(30)
+                try:
+                    s.sendall(head + body)
+                except OSError:
+                    pass
+                data = b""
+                while b"\r\n0\r\n\r\n" not in data:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            status_line, _, rest = data.partition(b"\r\n")
+            headers = {l.split(b":")[0].strip().lower(): l.split(b":", 1)[1].strip()
+                       for l in rest.split(b"\r\n\r\n")[0].split(b"\r\n") if b":" in l}
+            got.append((status_line.split()[1], headers.get(b"transfer-encoding"),
+                        rest.split(b"\r\n\r\n", 1)[1]))
+        self.assertEqual(got[1], got[0])
+        self.assertEqual(got[0][:2], (b"413", b"chunked"))
+
+
 if __name__ == "__main__":
     unittest.main()
