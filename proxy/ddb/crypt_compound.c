@@ -163,6 +163,7 @@ int crypt_compound_query(const struct config_table *t, const struct config_compo
 	struct evbuffer *b = evbuffer_new();
 	const char *piece, *end;
 	char *text = NULL;
+	size_t n = 0;
 	cJSON *v;
 	int rc = -1;
 
@@ -176,6 +177,7 @@ int crypt_compound_query(const struct config_table *t, const struct config_compo
 	for (piece = s->valuestring;; piece = end + 1) {
 		const struct config_compound_part *p = NULL;
 		size_t len;
+		n++;
 		end = strchr(piece, c->split);
 		len = end != NULL ? (size_t)(end - piece) : strlen(piece);
 		for (size_t i = 0; i < c->parts_len && p == NULL; i++)
@@ -184,8 +186,8 @@ int crypt_compound_query(const struct config_table *t, const struct config_compo
 				p = &c->parts[i];
 		if (p == NULL) {
 			ds_error_set(err, 400, DS_ERR_VALIDATION, "table \"%s\": in the value compared with "
-				     "compound beacon \"%s\", \"%.*s\" starts with no part's prefix "
-				     "(search.compound_beacons)", t->name, c->name, (int)len, piece);
+				     "compound beacon \"%s\", piece %zu starts with no part's prefix "
+				     "(search.compound_beacons)", t->name, c->name, n);
 			goto cleanup;
 		}
 		if (piece != s->valuestring)
