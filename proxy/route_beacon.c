@@ -29,6 +29,7 @@
 
 #include "crypto/item/beacon.h"
 #include "crypto/item/item_crypt.h"
+#include "proxy/base/json.h"
 #include "proxy/ddb/crypt_compound.h"
 #include "proxy/ddb/ddb_expr_lex.h"
 #include "proxy/route_internal.h"
@@ -351,18 +352,6 @@ static void put_slice(struct evbuffer *b, const char *s, size_t from, size_t to)
 	evbuffer_add(b, s + from, to - from);
 }
 
-static char *buffer_text(struct evbuffer *b)
-{
-	size_t n = evbuffer_get_length(b);
-	char *s = malloc(n + 1);
-
-	if (s != NULL) {
-		evbuffer_copyout(b, s, n);
-		s[n] = '\0';
-	}
-	return s;
-}
-
 /* The KeyConditionExpression: its beacon conjuncts rewritten; the originals kept to be
  * checked on the decrypted items. */
 static int rewrite_key_condition(struct route_state *st, const struct config_table *t, cJSON *req,
@@ -411,7 +400,7 @@ static int rewrite_key_condition(struct route_state *st, const struct config_tab
 		goto cleanup;
 	}
 	put_slice(out, kc, copied, strlen(kc));
-	if ((text = buffer_text(out)) == NULL || (b->key_part = buffer_text(kp)) == NULL ||
+	if ((text = json_buffer_text(out)) == NULL || (b->key_part = json_buffer_text(kp)) == NULL ||
 	    cJSON_ReplaceItemInObjectCaseSensitive(req, "KeyConditionExpression",
 						   cJSON_CreateString(text)) == 0)
 		goto cleanup;
@@ -540,7 +529,7 @@ int route_beacon_prepare(struct route_state *st, const struct config_table *t, c
 		evbuffer_add_printf(f, "%s", st->beacon->key_part);
 		if (texts[1] != NULL)
 			evbuffer_add_printf(f, " AND (%s)", texts[1]);
-		text = buffer_text(f);
+		text = json_buffer_text(f);
 		evbuffer_free(f);
 		if (text == NULL)
 			goto oom;
@@ -580,7 +569,7 @@ int route_beacon_finish(struct route_state *st, cJSON *req)
 		evbuffer_add_printf(b->upstream, b->pending[i].prefix ? "%sbegins_with(#%s, :%s)" :
 				    "%s#%s = :%s", i > 0 ? " AND " : "", ph, ph);
 	}
-	if ((text = buffer_text(b->upstream)) == NULL)
+	if ((text = json_buffer_text(b->upstream)) == NULL)
 		goto oom;
 	cJSON_DeleteItemFromObjectCaseSensitive(req, "FilterExpression");
 	if (cJSON_AddStringToObject(req, "FilterExpression", text) == NULL) {

@@ -12,6 +12,7 @@
 
 #include "crypto/item/attr_serial.h"
 #include "crypto/item/beacon.h"
+#include "proxy/base/json.h"
 
 const struct config_compound *crypt_compound_named(const struct config_table *t, const char *name)
 {
@@ -115,18 +116,6 @@ static int try_constructor(const struct config_table *t, const struct config_com
 	return 1;
 }
 
-static char *buffer_text(struct evbuffer *b)
-{
-	size_t n = evbuffer_get_length(b);
-	char *s = malloc(n + 1);
-
-	if (s != NULL) {
-		evbuffer_copyout(b, s, n);
-		s[n] = '\0';
-	}
-	return s;
-}
-
 int crypt_compound_of(const struct config_table *t, const struct config_compound *c,
 		      const unsigned char *beacon_key, size_t key_len, const cJSON *plain, char **out,
 		      struct ds_error *err)
@@ -143,7 +132,7 @@ int crypt_compound_of(const struct config_table *t, const struct config_compound
 		if (rc != 0)
 			break;
 	}
-	if (rc == 1 && (*out = buffer_text(b)) == NULL)
+	if (rc == 1 && (*out = json_buffer_text(b)) == NULL)
 		goto oom;
 	goto cleanup;
 oom:
@@ -200,7 +189,7 @@ int crypt_compound_query(const struct config_table *t, const struct config_compo
 		if (end == NULL)
 			break;
 	}
-	if ((text = buffer_text(b)) == NULL || (v = cJSON_CreateString(text)) == NULL)
+	if ((text = json_buffer_text(b)) == NULL || (v = cJSON_CreateString(text)) == NULL)
 		goto oom;
 	while (av->child != NULL)
 		cJSON_Delete(cJSON_DetachItemViaPointer(av, av->child));
