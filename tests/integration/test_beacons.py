@@ -540,6 +540,13 @@ class BeaconTest(unittest.TestCase):
         self.assertNotIn("aws_dbe_b_addr", raw)
         self.assertIn("aws_dbe_b_city", raw)
         app.delete_item(TableName="addrs", Key={"pk": {"S": "nocountry"}})
+        # An update of a part keeps the compound beacon in step.
+        app.put_item(TableName="addrs", Item={"pk": {"S": "moved"}, "city": {"S": "Lyon"}, "country": {"S": "FR"}})
+        app.update_item(TableName="addrs", Key={"pk": {"S": "moved"}}, UpdateExpression="SET city = :c",
+                        ExpressionAttributeValues={":c": {"S": "Nice"}})
+        self.assertEqual(self.raw_item("addrs", {"pk": {"S": "moved"}})["aws_dbe_b_addr"]["S"],
+                         compound(bkey, ADDR_PARTS, {"city": {"S": "Nice"}, "country": {"S": "FR"}}))
+        app.delete_item(TableName="addrs", Key={"pk": {"S": "moved"}})
         # The split character in a part's value is refused, nothing written.
         for item, attr in (({"city": {"S": "St.Louis"}, "country": {"S": "US"}}, "city"),
                            ({"city": {"S": "Paris"}, "country": {"S": "F.R"}}, "country")):
