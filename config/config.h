@@ -124,12 +124,34 @@ struct config_beacon {
 	unsigned int length;                /* bits, 1..63 */
 };
 
+/* One part of a compound beacon: an encrypted part (a standard beacon's value) or a signed
+ * one (a signed attribute's plaintext), written after its prefix. */
+struct config_compound_part {
+	char *name;                         /* the standard beacon, or the signed attribute */
+	char *prefix;                       /* non-empty; no part's is a prefix of another's */
+	int encrypted;                      /* 1: "encrypted" (a standard beacon), 0: "signed" */
+};
+
+/* A compound beacon of a table's "search" block (DB-ESDK beacons.md#compound-beacon). */
+struct config_compound {
+	char *name;                         /* the virtual field's name; not an attribute */
+	char split;                         /* the character joining the parts */
+	struct config_compound_part *parts; /* the signed parts, then the encrypted ones */
+	size_t parts_len;
+	size_t **constructors;              /* each a list of indexes into parts, all required;
+					     * tried in order, the first the item has wins */
+	size_t *constructor_lens;           /* the number of parts of each constructor */
+	size_t constructors_len;            /* at least 1 (the default one when none is given) */
+};
+
 /* A table's "search" block: the beacons written beside its encrypted attributes. */
 struct config_search {
 	char *keyring;                      /* an aws-kms-hierarchical keyring: its beacon keys */
 	struct config_keyring *keyring_ref; /* resolved by post-validation */
 	struct config_beacon *standard;     /* sorted by name */
 	size_t standard_len;
+	struct config_compound *compound;   /* in configured order */
+	size_t compound_len;
 };
 
 /* What a table does with items the legacy DynamoDB Encryption Client wrote ("legacy.policy";

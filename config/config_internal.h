@@ -153,6 +153,11 @@ void cfg_parse_search(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
 		      struct config_table *t);
 void cfg_post_search(struct cfg_ctx *ctx, const struct config *cfg, struct config_table *t);
 void cfg_search_cleanup(struct config_search *s);
+/* A search block's "compound_beacons" (list) into t->search, after its standard beacons. */
+void cfg_parse_compound(struct cfg_ctx *ctx, const cJSON *list, const char *path,
+			struct config_table *t);
+/* Frees s's compound beacons. */
+void cfg_compound_cleanup(struct config_search *s);
 /* A table's "legacy" block (config_legacy.c), after its keys, plaintext_policy and search. */
 void cfg_parse_legacy(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
 		      struct config_table *t);

@@ -9,7 +9,8 @@
  * at least one standard beacon; names unique; each the name of an ENCRYPT_AND_SIGN attribute
  * (so never a key attribute); lengths 1 to 63 bits; the keyring's key store holds the beacon
  * keys (per tenant when it has a branch_key_id_attribute, which must then not be encrypted).
- * Compound beacons and virtual fields are not carried out, and are refused by name.
+ * Compound beacons are checked by config_compound.c; virtual fields are not carried out, and
+ * are refused by name.
  */
 #include "config/config.h"
 #include "config/config_internal.h"
@@ -30,6 +31,7 @@ void cfg_search_cleanup(struct config_search *s)
 	for (size_t i = 0; i < s->standard_len; i++)
 		free(s->standard[i].name);
 	free(s->standard);
+	cfg_compound_cleanup(s);
 	free(s);
 }
 
@@ -85,15 +87,10 @@ void cfg_parse_search(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
 	}
 	if (cfg_get_string(ctx, obj, path, "keyring", 1, &name) == CFG_OK)
 		s->keyring = cfg_strdup(ctx, name);
-	if (cfg_member(obj, "compound_beacons") != NULL) {
-		cfg_path(kp, sizeof(kp), path, "compound_beacons");
-		cfg_problem(ctx, kp, "compound beacons are not carried out by this dynaseal; use "
-			    "standard beacons");
-	}
 	if (cfg_member(obj, "virtual_fields") != NULL) {
 		cfg_path(kp, sizeof(kp), path, "virtual_fields");
 		cfg_problem(ctx, kp, "virtual fields are not carried out by this dynaseal; use "
-			    "standard beacons");
+			    "standard or compound beacons");
 	}
 	cfg_path(kp, sizeof(kp), path, "standard_beacons");
 	list = cfg_member(obj, "standard_beacons");
@@ -123,6 +120,10 @@ void cfg_parse_search(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
 			cfg_quote(q, sizeof(q), s->standard[i].name);
 			cfg_problem(ctx, kp, "beacon \"%s\" is defined twice", q);
 		}
+	if (cfg_member(obj, "compound_beacons") != NULL) {
+		cfg_path(kp, sizeof(kp), path, "compound_beacons");
+		cfg_parse_compound(ctx, cfg_member(obj, "compound_beacons"), kp, t);
+	}
 }
 
 void cfg_post_search(struct cfg_ctx *ctx, const struct config *cfg, struct config_table *t)

@@ -9,10 +9,13 @@
  * drops them and sets Count (and, for a key condition, ScannedCount) to what DynamoDB would
  * have answered on the plaintext.
  *
- * Only equality is answered by a beacon.  In a KeyConditionExpression, "name = :v" on a
- * beaconed attribute is rewritten and any other use of one is refused; in a FilterExpression
- * whose top level is a conjunction, each "name = :v" conjunct is also sent upstream in beacon
- * form, the whole filter staying dynaseal's to evaluate.  With per-tenant beacon keys, the
+ * A standard beacon answers equality; a compound beacon (a virtual field such as
+ * "C-Seattle.K-US", crypt_compound.h) answers equality and begins_with, its value's encrypted
+ * parts becoming their standard beacons.  In a KeyConditionExpression, "name = :v" (and
+ * "begins_with(name, :v)" on a compound beacon) is rewritten and any other use of a beacon is
+ * refused; in a FilterExpression whose top level is a conjunction, each such conjunct is also
+ * sent upstream in beacon form, the whole filter staying dynaseal's to evaluate (a compound
+ * beacon there is the virtual field built from the decrypted item).  With per-tenant beacon keys, the
  * request must name its tenant by equality ("tenant = :t") in either expression.
  */
 #include "proxy/route_beacon.h"
@@ -26,6 +29,8 @@
 
 #include "crypto/item/beacon.h"
 #include "crypto/item/item_crypt.h"
+#include "proxy/base/json.h"
+#include "proxy/ddb/crypt_compound.h"
 #include "proxy/ddb/ddb_expr_lex.h"
 #include "proxy/route_internal.h"
 #include "proxy/worker.h"
@@ -35,8 +40,8 @@
 /* One conjunct of an expression's top-level AND chain. */
 struct conj {
 	size_t off, len;                    /* its text */
-	struct tok toks[3];                 /* its first tokens */
-	size_t ntok;                        /* how many tokens it has (counted up to 4) */
+	struct tok toks[6];                 /* its first tokens */
+	size_t ntok;                        /* how many tokens it has (counted up to 7) */
 };
 
 /* An expression split at its top-level ANDs. */
@@ -48,7 +53,8 @@ struct split {
 
 /* A filter conjunct to send upstream in beacon form: its beacon and the value's placeholder. */
 struct pending {
-	const struct config_beacon *beacon;
+	const char *beacon;                 /* the beacon's name (config) */
+	int prefix;                         /* begins_with (a compound beacon), else equality */
 	cJSON *value;                       /* a copy of the value compared with it */
 };
 
@@ -105,9 +111,9 @@ static int split_and(const char *s, struct split *out)
 			depth++;
 		else if (t.type == TOK_RPAREN || t.type == TOK_RBRACKET)
 			depth--;
-		if (c->ntok < 3)
+		if (c->ntok < 6)
 			c->toks[c->ntok] = t;
-		if (c->ntok < 4)
+		if (c->ntok < 7)
 			c->ntok++;
 		pos = t.off + t.len;
 	}
@@ -136,12 +142,15 @@ static const char *name_of(const char *s, const struct tok *t, const cJSON *name
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static const struct config_beacon *beacon_named(const struct config_table *t, const char *name)
+/* The name (config's) of the standard or compound beacon named name, or NULL. */
+static const char *beacon_named(const struct config_table *t, const char *name)
 {
+	const struct config_compound *c = crypt_compound_named(t, name);
+
 	for (size_t i = 0; name != NULL && i < t->search->standard_len; i++)
 		if (strcmp(t->search->standard[i].name, name) == 0)
-			return &t->search->standard[i];
-	return NULL;
+			return t->search->standard[i].name;
+	return c != NULL ? c->name : NULL;
 }
 
 /*
@@ -166,6 +175,48 @@ static int is_equality(const char *s, const struct conj *c, const cJSON *values,
 	memcpy(vname, s + (*value_tok)->off, (*value_tok)->len);
 	vname[(*value_tok)->len] = '\0';
 	return cJSON_GetObjectItemCaseSensitive(values, vname) != NULL;
+}
+
+/* Whether conjunct c is "begins_with(name, :v)" with :v defined in values. */
+static int is_begins_with(const char *s, const struct conj *c, const cJSON *values,
+			  const struct tok **name_tok, const struct tok **value_tok)
+{
+	char vname[64];
+
+	if (c->ntok != 6 || !word_is(s, &c->toks[0], "begins_with") || c->toks[1].type != TOK_LPAREN ||
+	    (c->toks[2].type != TOK_IDENT && c->toks[2].type != TOK_NAME_PH) ||
+	    c->toks[3].type != TOK_COMMA || c->toks[4].type != TOK_VALUE_PH ||
+	    c->toks[5].type != TOK_RPAREN || c->toks[4].len >= sizeof(vname))
+		return 0;
+	*name_tok = &c->toks[2];
+	*value_tok = &c->toks[4];
+	memcpy(vname, s + c->toks[4].off, c->toks[4].len);
+	vname[c->toks[4].len] = '\0';
+	return cJSON_GetObjectItemCaseSensitive(values, vname) != NULL;
+}
+
+/*
+ * The beacon (config's name) conjunct c asks about in a form a beacon answers -- equality on
+ * any beacon, begins_with on a compound one (*prefix set) -- with *name_tok and *value_tok;
+ * NULL for any other conjunct.
+ */
+static const char *beacon_conj(const struct config_table *t, const char *s, const struct conj *c,
+			       const cJSON *req, const struct tok **nt, const struct tok **vt,
+			       int *prefix)
+{
+	const cJSON *vals = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeValues");
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames");
+	char buf[256];
+	const char *b;
+
+	*prefix = 0;
+	if (is_equality(s, c, vals, nt, vt))
+		return beacon_named(t, name_of(s, *nt, names, buf, sizeof(buf)));
+	if (!is_begins_with(s, c, vals, nt, vt))
+		return NULL;
+	b = beacon_named(t, name_of(s, *nt, names, buf, sizeof(buf)));
+	*prefix = 1;
+	return crypt_compound_named(t, b) != NULL ? b : NULL;
 }
 
 /* The text of token t of s, as a C string in out. */
@@ -225,7 +276,7 @@ static void fresh_placeholder(struct route_beacon *b, const cJSON *req, char out
 /* Adds "#ph" -> aws_dbe_b_<beacon> and ":ph" -> the beacon of the value value_tok names (a job
  * of the request's batch), for placeholder number ph. */
 static int add_placeholders(struct route_state *st, const struct config_table *t, cJSON *req,
-			    const cJSON *v, const struct config_beacon *bc, const char *ph,
+			    const cJSON *v, const char *bc, int prefix, const char *ph,
 			    const char *tenant)
 {
 	cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames");
@@ -241,7 +292,7 @@ static int add_placeholders(struct route_state *st, const struct config_table *t
 	snprintf(vname, sizeof(vname), ":%s", ph);
 	{
 		char attr[300];
-		snprintf(attr, sizeof(attr), "%s%s", BEACON_ATTR_PREFIX, bc->name);
+		snprintf(attr, sizeof(attr), "%s%s", BEACON_ATTR_PREFIX, bc);
 		if (cJSON_AddStringToObject(names, key, attr) == NULL)
 			return -1;
 	}
@@ -249,7 +300,7 @@ static int add_placeholders(struct route_state *st, const struct config_table *t
 		cJSON_Delete(copy);
 		return -1;
 	}
-	return crypt_batch_add_beacon(st->batch, t, copy, bc->name, tenant);
+	return crypt_batch_add_beacon(st->batch, t, copy, bc, prefix, tenant);
 }
 
 /* The tenant (value of the search keyring's branch_key_id_attribute) the request names by
@@ -301,18 +352,6 @@ static void put_slice(struct evbuffer *b, const char *s, size_t from, size_t to)
 	evbuffer_add(b, s + from, to - from);
 }
 
-static char *buffer_text(struct evbuffer *b)
-{
-	size_t n = evbuffer_get_length(b);
-	char *s = malloc(n + 1);
-
-	if (s != NULL) {
-		evbuffer_copyout(b, s, n);
-		s[n] = '\0';
-	}
-	return s;
-}
-
 /* The KeyConditionExpression: its beacon conjuncts rewritten; the originals kept to be
  * checked on the decrypted items. */
 static int rewrite_key_condition(struct route_state *st, const struct config_table *t, cJSON *req,
@@ -320,10 +359,9 @@ static int rewrite_key_condition(struct route_state *st, const struct config_tab
 {
 	const cJSON *vals = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeValues");
 	struct route_beacon *b = st->beacon;
-	const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames");
 	struct evbuffer *out = evbuffer_new(), *kp = evbuffer_new();
 	size_t copied = 0;
-	char buf[256], ph[32], vname[64];
+	char ph[32], vname[64];
 	char *text = NULL;
 	int rc = -1;
 
@@ -332,21 +370,21 @@ static int rewrite_key_condition(struct route_state *st, const struct config_tab
 	for (size_t i = 0; i < sp->n; i++) {
 		const struct conj *c = &sp->c[i];
 		const struct tok *nt, *vt;
-		const struct config_beacon *bc;
+		const char *bc;
+		int prefix;
 
-		if (!is_equality(kc, c, vals, &nt, &vt) ||
-		    (bc = beacon_named(t, name_of(kc, nt, names, buf, sizeof(buf)))) == NULL)
+		if ((bc = beacon_conj(t, kc, c, req, &nt, &vt, &prefix)) == NULL)
 			continue;
 		fresh_placeholder(b, req, ph);
 		if (token_text(kc, vt, vname, sizeof(vname)) != 0 ||
-		    add_placeholders(st, t, req, cJSON_GetObjectItemCaseSensitive(vals, vname), bc, ph,
-				     tenant) != 0)
+		    add_placeholders(st, t, req, cJSON_GetObjectItemCaseSensitive(vals, vname), bc,
+				     prefix, ph, tenant) != 0)
 			goto cleanup;
-		names = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames");
-		/* The conjunct with "#ph = :ph" in place of its name and value. */
+		vals = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeValues");
+		/* The conjunct with "#ph" and ":ph" in place of its name and value. */
 		{
-			const struct tok *first = &c->toks[0], *second = &c->toks[2];
-			int name_first = first == nt;
+			int name_first = nt->off < vt->off;
+			const struct tok *first = name_first ? nt : vt, *second = name_first ? vt : nt;
 			put_slice(out, kc, copied, first->off);
 			evbuffer_add_printf(out, "%s%s", name_first ? "#" : ":", ph);
 			put_slice(out, kc, first->off + first->len, second->off);
@@ -362,7 +400,7 @@ static int rewrite_key_condition(struct route_state *st, const struct config_tab
 		goto cleanup;
 	}
 	put_slice(out, kc, copied, strlen(kc));
-	if ((text = buffer_text(out)) == NULL || (b->key_part = buffer_text(kp)) == NULL ||
+	if ((text = json_buffer_text(out)) == NULL || (b->key_part = json_buffer_text(kp)) == NULL ||
 	    cJSON_ReplaceItemInObjectCaseSensitive(req, "KeyConditionExpression",
 						   cJSON_CreateString(text)) == 0)
 		goto cleanup;
@@ -389,17 +427,23 @@ static int check_key_uses(struct route_state *st, const struct config_table *t, 
 		const struct tok *nt, *vt;
 		size_t pos = c->off;
 		struct tok tk;
+		int prefix;
 
-		if (is_equality(kc, c, vals, &nt, &vt))
+		if (is_equality(kc, c, vals, &nt, &vt) || beacon_conj(t, kc, c, req, &nt, &vt, &prefix))
 			continue;
 		while (ddb_expr_lex(kc, c->off + c->len, pos, &tk) == 0 && tk.type != TOK_END) {
-			const struct config_beacon *bc = beacon_named(t, name_of(kc, &tk, names, buf,
-										 sizeof(buf)));
+			const char *bc = beacon_named(t, name_of(kc, &tk, names, buf, sizeof(buf)));
+			if (bc != NULL && crypt_compound_named(t, bc) != NULL)
+				return route_refuse(st, "table \"%s\": KeyConditionExpression compares \"%s\" "
+						    "other than by equality or begins_with; its compound "
+						    "beacon (search.compound_beacons) finds equal values and "
+						    "prefixes only: use \"%s = :value\" or "
+						    "\"begins_with(%s, :value)\"", t->name, bc, bc, bc);
 			if (bc != NULL)
 				return route_refuse(st, "table \"%s\": KeyConditionExpression compares \"%s\" "
 						    "other than by equality; its beacon "
 						    "(search.standard_beacons) finds equal values only: use "
-						    "\"%s = :value\"", t->name, bc->name, bc->name);
+						    "\"%s = :value\"", t->name, bc, bc);
 			pos = tk.off + tk.len;
 		}
 	}
@@ -435,10 +479,8 @@ int route_beacon_prepare(struct route_state *st, const struct config_table *t, c
 			texts[e] = NULL;    /* unreadable: ddb_expr's refusal in DynamoDB's words */
 		for (size_t i = 0; texts[e] != NULL && i < sp[e].n; i++) {
 			const struct tok *nt, *vt;
-			char buf[256];
-			const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames");
-			if (is_equality(texts[e], &sp[e].c[i], vals, &nt, &vt) &&
-			    beacon_named(t, name_of(texts[e], nt, names, buf, sizeof(buf))) != NULL &&
+			int prefix;
+			if (beacon_conj(t, texts[e], &sp[e].c[i], req, &nt, &vt, &prefix) != NULL &&
 			    (e == 0 || !sp[e].has_or))
 				any = 1;
 		}
@@ -458,13 +500,11 @@ int route_beacon_prepare(struct route_state *st, const struct config_table *t, c
 	snprintf(st->beacon->tenant, sizeof(st->beacon->tenant), "%s", tenant);
 	/* The filter's beacon conjuncts, rewritten, for upstream (route_beacon_finish). */
 	if (texts[1] != NULL && !sp[1].has_or) {
-		const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames");
 		for (size_t i = 0; i < sp[1].n; i++) {
 			const struct tok *nt, *vt;
-			const struct config_beacon *bc;
-			char buf[256];
-			if (!is_equality(texts[1], &sp[1].c[i], vals, &nt, &vt) ||
-			    (bc = beacon_named(t, name_of(texts[1], nt, names, buf, sizeof(buf)))) == NULL)
+			const char *bc;
+			int prefix;
+			if ((bc = beacon_conj(t, texts[1], &sp[1].c[i], req, &nt, &vt, &prefix)) == NULL)
 				continue;
 			struct pending *p = &st->beacon->pending[st->beacon->pending_len];
 			char vname[64];
@@ -474,6 +514,7 @@ int route_beacon_prepare(struct route_state *st, const struct config_table *t, c
 			if (p->value == NULL)
 				goto oom;
 			p->beacon = bc;
+			p->prefix = prefix;
 			st->beacon->pending_len++;
 		}
 	}
@@ -488,7 +529,7 @@ int route_beacon_prepare(struct route_state *st, const struct config_table *t, c
 		evbuffer_add_printf(f, "%s", st->beacon->key_part);
 		if (texts[1] != NULL)
 			evbuffer_add_printf(f, " AND (%s)", texts[1]);
-		text = buffer_text(f);
+		text = json_buffer_text(f);
 		evbuffer_free(f);
 		if (text == NULL)
 			goto oom;
@@ -522,12 +563,13 @@ int route_beacon_finish(struct route_state *st, cJSON *req)
 	for (size_t i = 0; i < b->pending_len; i++) {
 		char ph[32];
 		fresh_placeholder(b, req, ph);
-		if (add_placeholders(st, b->table, req, b->pending[i].value, b->pending[i].beacon, ph,
-				     b->tenant[0] != '\0' ? b->tenant : NULL) != 0)
+		if (add_placeholders(st, b->table, req, b->pending[i].value, b->pending[i].beacon,
+				     b->pending[i].prefix, ph, b->tenant[0] != '\0' ? b->tenant : NULL) != 0)
 			goto oom;
-		evbuffer_add_printf(b->upstream, "%s#%s = :%s", i > 0 ? " AND " : "", ph, ph);
+		evbuffer_add_printf(b->upstream, b->pending[i].prefix ? "%sbegins_with(#%s, :%s)" :
+				    "%s#%s = :%s", i > 0 ? " AND " : "", ph, ph);
 	}
-	if ((text = buffer_text(b->upstream)) == NULL)
+	if ((text = json_buffer_text(b->upstream)) == NULL)
 		goto oom;
 	cJSON_DeleteItemFromObjectCaseSensitive(req, "FilterExpression");
 	if (cJSON_AddStringToObject(req, "FilterExpression", text) == NULL) {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "crypto/item/item_crypt.h"
+#include "proxy/ddb/crypt_compound.h"
 #include "proxy/ddb/ddb_eval.h"
 #include "proxy/ddb/ddb_expr_lex.h"
 #include "proxy/route_beacon.h"
@@ -53,6 +54,13 @@ static int scan_cb(void *arg, const char *name, size_t len, int written, int nes
 	if (item_name_is_reserved(name, len)) {
 		s->reserved = 1;
 		return 0;
+	}
+	if (s->t->search != NULL) {
+		/* A compound beacon names a virtual field made of encrypted attributes. */
+		for (size_t i = 0; i < s->t->search->compound_len; i++)
+			if (strlen(s->t->search->compound[i].name) == len &&
+			    memcmp(s->t->search->compound[i].name, name, len) == 0)
+				s->encrypted = 1;
 	}
 	if (config_table_action(s->t, name, len, &action) != 0)
 		return 0;
@@ -195,18 +203,30 @@ int route_filter_count_only(const struct route_state *st)
 int route_filter_apply(struct route_state *st, cJSON *doc)
 {
 	struct route_filter *f = st->filter;
+	const struct config_table *t = st->table;
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "Items");
 	cJSON *it, *scanned;
 	int kept = 0, unscanned = 0;
+	unsigned char *added = NULL;
 
 	if (f == NULL)
 		return 0;
+	if (t != NULL && t->search != NULL && t->search->compound_len > 0 &&
+	    (added = calloc(t->search->compound_len, 1)) == NULL) {
+		ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		return -1;
+	}
 	it = cJSON_IsArray(items) ? items->child : NULL;
 	while (it != NULL) {
 		cJSON *next = it->next;
 		int rc = 1;
+		/* Compound beacons are compared as their plaintext virtual fields. */
+		if (added != NULL && crypt_compound_add_virtual(t, it, added) != 0) {
+			ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+			rc = -1;
+		}
 		/* A beacon's false positive does not meet the key condition: not scanned. */
-		if (f->key_parsed) {
+		if (rc > 0 && f->key_parsed) {
 			rc = ddb_eval_condition(&f->key_expr, "KeyConditionExpression", it, f->values,
 						&st->err);
 			if (rc == 0)
@@ -214,8 +234,12 @@ int route_filter_apply(struct route_state *st, cJSON *doc)
 		}
 		if (rc > 0)
 			rc = ddb_eval_condition(&f->expr, "FilterExpression", it, f->values, &st->err);
-		if (rc < 0)
+		if (added != NULL)
+			crypt_compound_remove_virtual(t, it, added);
+		if (rc < 0) {
+			free(added);
 			return -1;
+		}
 		if (rc == 0) {
 			/* Dropped: whatever was to trim it goes too. */
 			for (size_t i = 0; i < st->strips_len; i++)
@@ -235,5 +259,6 @@ int route_filter_apply(struct route_state *st, cJSON *doc)
 						       cJSON_CreateNumber(scanned->valuedouble - unscanned));
 	if (f->count_only)
 		cJSON_DeleteItemFromObjectCaseSensitive(doc, "Items");
+	free(added);
 	return 0;
 }

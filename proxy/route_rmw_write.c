@@ -21,6 +21,7 @@
 
 #include "crypto/item/item_crypt.h"
 #include "crypto/legacy/legacy_item.h"
+#include "proxy/base/json.h"
 
 struct text_parts {
 	struct evbuffer *set, *remove, *cond;
@@ -136,14 +137,11 @@ static int build(const struct route_rmw_write *it, struct text_parts *w)
 
 static int add_text(cJSON *body, const char *name, struct evbuffer *b)
 {
-	size_t n = evbuffer_get_length(b);
-	char *s = malloc(n + 1);
+	char *s = json_buffer_text(b);
 	int ok;
 
 	if (s == NULL)
 		return -1;
-	evbuffer_copyout(b, s, n);
-	s[n] = '\0';
 	ok = cJSON_AddStringToObject(body, name, s) != NULL;
 	free(s);
 	return ok ? 0 : -1;

@@ -1,7 +1,8 @@
 /*
  * CreateTable, UpdateTable and DescribeTable of a configured table: its indexes as the
  * application sees them.  DynamoDB cannot index ciphertext, so an index keyed by an attribute
- * with a standard beacon is made on the beacon attribute (aws_dbe_b_<name>, a string), and
+ * with a standard beacon, or by a compound beacon's name, is made on the beacon attribute
+ * (aws_dbe_b_<name>, a string), and
  * every table description DynamoDB answers with names the attribute again: the application
  * creates, describes and queries an index on "email" (route_beacon.c rewrites the queries).
  * An index keyed by an encrypted attribute without a beacon could never hold an item written
@@ -21,13 +22,24 @@
 #include "proxy/route_internal.h"
 #include "proxy/route_rmw.h"
 
-/* The standard beacon of attribute name on t, or NULL. */
-static const struct config_beacon *beacon_of(const struct config_table *t, const char *name)
+/* The number of beacons of t: its standard ones, then its compound ones. */
+static size_t beacons_len(const struct config_table *t)
 {
-	for (size_t i = 0; t->search != NULL && i < t->search->standard_len; i++)
+	return t->search != NULL ? t->search->standard_len + t->search->compound_len : 0;
+}
+
+/* The index of the beacon named name on t (standard, then compound), or beacons_len(t). */
+static size_t beacon_of(const struct config_table *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; t->search != NULL && i < t->search->standard_len; i++)
 		if (strcmp(t->search->standard[i].name, name) == 0)
-			return &t->search->standard[i];
-	return NULL;
+			return i;
+	for (size_t c = 0; t->search != NULL && c < t->search->compound_len; c++)
+		if (strcmp(t->search->compound[c].name, name) == 0)
+			return i + c;
+	return beacons_len(t);
 }
 
 /* Renames an attribute name value (a cJSON string) to to. */
@@ -55,10 +67,7 @@ static int rewrite_key_schema(struct route_state *st, const struct config_table 
 
 		if (!cJSON_IsString(a))
 			continue;       /* DynamoDB's refusal */
-		for (i = 0; t->search != NULL && i < t->search->standard_len; i++)
-			if (strcmp(t->search->standard[i].name, a->valuestring) == 0)
-				break;
-		if (t->search != NULL && i < t->search->standard_len) {
+		if ((i = beacon_of(t, a->valuestring)) < beacons_len(t)) {
 			snprintf(beacon, sizeof(beacon), "%s%s", BEACON_ATTR_PREFIX, a->valuestring);
 			renamed[i] = 1;
 			if (rename_to(a, beacon) != 0)
@@ -86,11 +95,11 @@ static int rewrite_definitions(const struct config_table *t, cJSON *req, const u
 	cJSON_ArrayForEach(d, defs) {
 		cJSON *a = cJSON_GetObjectItemCaseSensitive(d, "AttributeName");
 		cJSON *type = cJSON_GetObjectItemCaseSensitive(d, "AttributeType");
-		const struct config_beacon *b;
+		size_t b;
 		char beacon[300];
 
-		if (!cJSON_IsString(a) || (b = beacon_of(t, a->valuestring)) == NULL ||
-		    !renamed[b - t->search->standard])
+		if (!cJSON_IsString(a) || (b = beacon_of(t, a->valuestring)) >= beacons_len(t) ||
+		    !renamed[b])
 			continue;
 		snprintf(beacon, sizeof(beacon), "%s%s", BEACON_ATTR_PREFIX, a->valuestring);
 		if (rename_to(a, beacon) != 0 || (cJSON_IsString(type) && rename_to(type, "S") != 0))
@@ -181,7 +190,7 @@ int route_table_request(struct route_state *st, cJSON *req)
 	int rc = -1;
 
 	if (strcmp(t->op, "DescribeTable") != 0) {
-		renamed = calloc(tb->search != NULL ? tb->search->standard_len + 1 : 1, 1);
+		renamed = calloc(beacons_len(tb) + 1, 1);
 		if (renamed == NULL)
 			goto oom;
 		if (rewrite_indexes(st, tb, t->op, cJSON_GetObjectItemCaseSensitive(req, "GlobalSecondaryIndexes"),

@@ -9,6 +9,18 @@
 
 #include <event2/buffer.h>
 
+char *json_buffer_text(struct evbuffer *b)
+{
+	size_t n = evbuffer_get_length(b);
+	char *s = malloc(n + 1);
+
+	if (s != NULL) {
+		evbuffer_copyout(b, s, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
 void json_escape(struct evbuffer *out, const char *s)
 {
 	const char *run = s;

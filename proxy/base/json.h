@@ -14,6 +14,10 @@ struct evbuffer;
 /* Appends s to out as the inside of a JSON string. */
 void json_escape(struct evbuffer *out, const char *s);
 
+/* The bytes of b (left in it) as a malloc'd C string, for a string value; NULL when out of
+ * memory. */
+char *json_buffer_text(struct evbuffer *b) __attribute__((warn_unused_result));
+
 /*
  * What cJSON and DynamoDB's own parser would read differently, so that dynaseal must refuse
  * it rather than check one request and forward another:

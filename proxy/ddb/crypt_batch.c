@@ -25,7 +25,8 @@ struct crypt_job {
 	int has_m;                          /* m needs cleanup */
 	int has_audit;                      /* audit below is set */
 	cJSON *beacons;                     /* write with beacons: the item's, until merged */
-	const char *beacon;                 /* a beacon job: the standard beacon's name (config) */
+	const char *beacon;                 /* a beacon job: the beacon's name (config) */
+	int beacon_prefix;                  /* a beacon job: compared by begins_with */
 	char tenant[256];                   /* a beacon job: what chooses its key, or "" */
 	/* Last, not zeroed by crypt_batch_add: set only when auditing is on. */
 	struct audit_ctx audit;             /* the request's, with the item's table */
@@ -93,7 +94,7 @@ int crypt_batch_add_read_at(struct crypt_batch *b, const struct config_table *t,
 }
 
 int crypt_batch_add_beacon(struct crypt_batch *b, const struct config_table *t, cJSON *av,
-			   const char *name, const char *tenant)
+			   const char *name, int prefix, const char *tenant)
 {
 	struct crypt_job *j;
 
@@ -103,6 +104,7 @@ int crypt_batch_add_beacon(struct crypt_batch *b, const struct config_table *t, 
 		return -1;
 	j = &b->jobs[b->len - 1];
 	j->beacon = name;
+	j->beacon_prefix = prefix;
 	snprintf(j->tenant, sizeof(j->tenant), "%s", tenant != NULL ? tenant : "");
 	return 0;
 }
@@ -296,7 +298,7 @@ static void beacon_value_done(void *arg, const unsigned char *key, size_t key_le
 		return;
 	}
 	if (!j->batch->orphaned && !j->batch->failed &&
-	    crypt_beacon_value(j->table, key, key_len, j->beacon, j->item, &err) != 0) {
+	    crypt_beacon_value(j->table, key, key_len, j->beacon, j->beacon_prefix, j->item, &err) != 0) {
 		job_done(j, &err);
 		return;
 	}

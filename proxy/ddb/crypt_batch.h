@@ -36,12 +36,12 @@ int crypt_batch_add_read_at(struct crypt_batch *b, const struct config_table *t,
 	__attribute__((warn_unused_result));
 /*
  * Adds a value of a request to turn into its beacon: av (changed in place to {"S": beacon})
- * is a value compared with standard beacon name of table t (which has a search block); tenant
- * (copied; NULL when the keyring has one branch key) chooses the beacon key.  -1 when out of
- * memory or tenant is longer than 255 bytes.
+ * is a value compared with beacon name (standard or compound; prefix: by begins_with) of
+ * table t (which has a search block); tenant (copied; NULL when the keyring has one branch
+ * key) chooses the beacon key.  -1 when out of memory or tenant is longer than 255 bytes.
  */
 int crypt_batch_add_beacon(struct crypt_batch *b, const struct config_table *t, cJSON *av,
-			   const char *name, const char *tenant) __attribute__((warn_unused_result));
+			   const char *name, int prefix, const char *tenant) __attribute__((warn_unused_result));
 /* Number of items added. */
 size_t crypt_batch_len(const struct crypt_batch *b);
 /* The request's audit context (request id, caller); the batch adds each item's table. */

@@ -4,12 +4,14 @@
 #include "proxy/ddb/crypt_beacon.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "crypto/item/beacon.h"
 #include "crypto/item/item_crypt.h"
+#include "proxy/ddb/crypt_compound.h"
 
 cJSON *crypt_beacons_of(const struct config_table *t, const unsigned char *beacon_key,
 			size_t key_len, const cJSON *plain, struct ds_error *err)
@@ -44,6 +46,23 @@ cJSON *crypt_beacons_of(const struct config_table *t, const unsigned char *beaco
 		    cJSON_AddStringToObject(v, "S", hex) == NULL)
 			goto oom;
 	}
+	for (size_t i = 0; i < s->compound_len; i++) {
+		const struct config_compound *c = &s->compound[i];
+		char *value = NULL;
+		int rc = crypt_compound_of(t, c, beacon_key, key_len, plain, &value, err);
+
+		if (rc < 0)
+			goto fail;
+		if (rc == 0)
+			continue;       /* no constructor succeeded: no beacon */
+		snprintf(name, sizeof(name), "%s%s", BEACON_ATTR_PREFIX, c->name);
+		if ((v = cJSON_AddObjectToObject(out, name)) == NULL ||
+		    cJSON_AddStringToObject(v, "S", value) == NULL) {
+			free(value);
+			goto oom;
+		}
+		free(value);
+	}
 	if ((v = cJSON_AddObjectToObject(out, CRYPT_BEACON_VERSION_TAG)) == NULL ||
 	    cJSON_AddStringToObject(v, "S", " ") == NULL)
 		goto oom;
@@ -58,7 +77,7 @@ fail:
 }
 
 int crypt_beacon_value(const struct config_table *t, const unsigned char *beacon_key, size_t key_len,
-		       const char *name, cJSON *av, struct ds_error *err)
+		       const char *name, int prefix, cJSON *av, struct ds_error *err)
 {
 	const struct config_beacon *b = NULL;
 	unsigned char hkey[BEACON_KEY_LEN];
@@ -70,6 +89,9 @@ int crypt_beacon_value(const struct config_table *t, const unsigned char *beacon
 	for (size_t i = 0; t->search != NULL && i < t->search->standard_len; i++)
 		if (strcmp(t->search->standard[i].name, name) == 0)
 			b = &t->search->standard[i];
+	if (b == NULL && crypt_compound_named(t, name) != NULL)
+		return crypt_compound_query(t, crypt_compound_named(t, name), beacon_key, key_len, av,
+					    prefix, err);
 	if (b == NULL) {
 		ds_error_set(err, 500, DS_ERR_INTERNAL, "table \"%s\": no beacon \"%s\"", t->name, name);
 		return -1;

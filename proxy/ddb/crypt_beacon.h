@@ -2,7 +2,8 @@
  * The beacons of an item written to a table with a "search" block, as the DB-ESDK's DynamoDB
  * layer adds them (dynamodb-encryption-client/ddb-support.md, "AddSignedBeacons" and
  * "GetEncryptedBeacons"): for every standard beacon whose attribute the item has,
- * "aws_dbe_b_<name>" = {"S": the beacon of the plaintext value}, and the version tag
+ * "aws_dbe_b_<name>" = {"S": the beacon of the plaintext value}, for every compound beacon
+ * the item can build "aws_dbe_b_<name>" = {"S": its parts}, and the version tag
  * "aws_dbe_v_1" = {"S": " "}.  Both are outside the signature (the aws_dbe_ prefix is never
  * signed), so they are added after encryption; on reads every aws_dbe_ attribute is removed
  * ("RemoveBeacons").
@@ -22,8 +23,10 @@
 /*
  * The beacon attributes of plain (a plaintext item of table t, which has a search block) under
  * beacon_key: a new object holding "aws_dbe_b_<name>" for each standard beacon the item can
- * build and the version tag.  NULL with err (naming the table and attribute) when a beaconed
- * attribute is not a string, number or binary, or on a crypto or memory failure.
+ * build, "aws_dbe_b_<name>" for each compound beacon one of whose constructors it meets
+ * (crypt_compound.h), and the version tag.  NULL with err (naming the table and attribute)
+ * when a beaconed attribute is not a string, number or binary, a part of a compound beacon
+ * holds its split character, or on a crypto or memory failure.
  */
 cJSON *crypt_beacons_of(const struct config_table *t, const unsigned char *beacon_key,
 			size_t key_len, const cJSON *plain, struct ds_error *err)
@@ -31,10 +34,12 @@ cJSON *crypt_beacons_of(const struct config_table *t, const unsigned char *beaco
 
 /*
  * Replaces av (an attribute value a request compares with beacon name of table t) by its
- * beacon, {"S": hex}.  0, or -1 with err when av is not a string, number or binary.
+ * beacon, {"S": hex}.  0, or -1 with err when av is not a string, number or binary.  For a
+ * compound beacon av is the plaintext virtual field and becomes its beacon form
+ * (crypt_compound_query; prefix: compared by begins_with).
  */
 int crypt_beacon_value(const struct config_table *t, const unsigned char *beacon_key, size_t key_len,
-		       const char *name, cJSON *av, struct ds_error *err)
+		       const char *name, int prefix, cJSON *av, struct ds_error *err)
 	__attribute__((warn_unused_result));
 
 /* Moves every attribute of beacons (which it frees) into item. */

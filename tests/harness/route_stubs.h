@@ -178,7 +178,8 @@ static const struct keyring_ops stub_beacon_ops = {
 /*
  * The process-wide config: a raw-aes keyring "local" (a fixed key) and table TABLE ("users"):
  * pk and sk its keys, secret ENCRYPT_AND_SIGN (with a 63-bit standard beacon, whose key comes
- * from the stand-in "beacons"), note SIGN_ONLY, free DO_NOTHING.
+ * from the stand-in "beacons"), note SIGN_ONLY, free DO_NOTHING; the compound beacon "ref" is
+ * "N-<note>.S-<secret's beacon>".
  */
 static void setup(void)
 {
@@ -207,7 +208,10 @@ static void setup(void)
 		     "   \"sort_key\": \"sk\", \"attribute_actions\": {\"pk\": \"SIGN_ONLY\","
 		     "   \"sk\": \"SIGN_ONLY\", \"secret\": \"ENCRYPT_AND_SIGN\", \"note\": \"SIGN_ONLY\","
 		     "   \"free\": \"DO_NOTHING\"}, \"search\": {\"keyring\": \"beacons\","
-		     "   \"standard_beacons\": [{\"name\": \"secret\", \"length\": 63}]}}},"
+		     "   \"standard_beacons\": [{\"name\": \"secret\", \"length\": 63}],"
+		     "   \"compound_beacons\": [{\"name\": \"ref\", \"split\": \".\","
+		     "    \"encrypted\": [{\"name\": \"secret\", \"prefix\": \"S-\"}],"
+		     "    \"signed\": [{\"name\": \"note\", \"prefix\": \"N-\"}]}]}}},"
 		     " \"log\": {\"level\": \"error\"}}", key);
 	cfg = config_parse(json, (size_t)n, NULL, &problems);
 	if (cfg == NULL)
