@@ -37,6 +37,7 @@
 #include "crypto/item/item_crypt.h"
 #include "proxy/ddb/ddb.h"
 #include "proxy/ddb/ddb_expr.h"
+#include "proxy/ddb/ddb_expr_lex.h"
 #include "proxy/forward.h"
 #include "proxy/base/log.h"
 #include "proxy/net/upstream.h"
@@ -97,11 +98,13 @@ int route_refuse(struct route_state *st, const char *fmt, ...)
 
 /* Out of memory is dynaseal's failure, not the request's: a 500 the SDKs retry, counted as an
  * error and not as a refusal.  Returns -1. */
-static int oom(struct route_state *st)
+int route_oom(struct route_state *st)
 {
 	ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 	return -1;
 }
+
+#define oom route_oom
 
 /* Refuses JSON objects with a repeated key anywhere: DynamoDB may read the other copy than
  * ours, and a configured attribute could slip through in plaintext. */
@@ -230,69 +233,6 @@ static int check_params(struct route_state *st, const struct config_table *t, co
 	return 0;
 }
 
-/*
- * A read that projects: adds what verification needs (every signed attribute, the head and
- * the foot) and remembers the original projection to strip the answer.  proj is filled when
- * obj had a ProjectionExpression.
- */
-static int extend_projection(struct route_state *st, const struct config_table *t, cJSON *obj,
-			     struct route_proj *rp)
-{
-	cJSON *pe = cJSON_GetObjectItemCaseSensitive(obj, "ProjectionExpression");
-	cJSON *names;
-	const char **extra;
-	size_t n = 0, n_filter;
-	const char *const *filter = route_filter_attrs(st, &n_filter);
-	char *expr;
-
-	rp->table = t;
-	if (pe == NULL)
-		return 0;
-	names = cJSON_GetObjectItemCaseSensitive(obj, "ExpressionAttributeNames");
-	if (ddb_projection_parse(pe->valuestring, names, &rp->proj, &st->err) != 0)
-		return -1;
-	rp->has_proj = 1;
-	for (size_t i = 0; i < rp->proj.len; i++) {
-		const char *a = rp->proj.paths[i].name;
-		if (!rp->proj.paths[i].nested)
-			continue;
-		/* DynamoDB's refusal, before the path is widened to its attribute. */
-		if (strcmp(a, t->partition_key) == 0 || (t->sort_key && strcmp(a, t->sort_key) == 0))
-			return refuse(st, "Key attributes must be scalars; list random access '[]' and map "
-				      "lookup '.' are not allowed: Key: %.64s", a);
-		/* A part of an attribute: the whole one is fetched (and verified, when signed),
-		 * and the answer cut to the part after decryption. */
-		rp->nested = strdup(pe->valuestring);
-		rp->nested_names = names != NULL ? cJSON_Duplicate(names, 1) : NULL;
-		if (rp->nested == NULL || (names != NULL && rp->nested_names == NULL))
-			return oom(st);
-		break;
-	}
-	extra = calloc(t->actions_len + n_filter + 2, sizeof(*extra));
-	if (extra == NULL)
-		return oom(st);
-	for (size_t i = 0; i < t->actions_len; i++) {
-		if (t->actions[i].action != ACTION_DO_NOTHING)
-			extra[n++] = t->actions[i].name;
-	}
-	/* What a filter dynaseal applies reads (route_filter.c). */
-	for (size_t i = 0; i < n_filter; i++)
-		extra[n++] = filter[i];
-	extra[n++] = ITEM_HEAD_ATTR;
-	extra[n++] = ITEM_FOOT_ATTR;
-	if (names != NULL)
-		cJSON_DetachItemViaPointer(obj, names);
-	expr = ddb_projection_extend(&rp->proj, extra, n, &names, &st->err);
-	free(extra);
-	if (names != NULL)
-		cJSON_AddItemToObject(obj, "ExpressionAttributeNames", names);
-	if (expr == NULL)
-		return -1;
-	cJSON_ReplaceItemInObjectCaseSensitive(obj, "ProjectionExpression", cJSON_CreateString(expr));
-	free(expr);
-	return 0;
-}
-
 /* Adds an item to encrypt, checking it is an object first. */
 static int add_write(struct route_state *st, const struct config_table *t, cJSON *item,
 		     const char *where)
@@ -388,7 +328,7 @@ static int prepare_one(struct route_state *st, enum route_op op, const struct co
 	case ROUTE_QUERY:
 	case ROUTE_SCAN:
 	case ROUTE_TRANSACT_GET:
-		return rp != NULL ? extend_projection(st, t, obj, rp) : 0;
+		return rp != NULL ? route_extend_projection(st, t, obj, rp) : 0;
 	default:
 		return 0;
 	}
@@ -423,7 +363,7 @@ static int prepare_batch_get(struct route_state *st, cJSON *req)
 		    route_legacy_translate(st, ka, ROUTE_BATCH_GET) != 0 ||
 		    check_legacy(st, t, ka, "RequestItems") != 0 ||
 		    route_check_expr(st, t, ka, "ProjectionExpression", DDB_EXPR_PROJECTION) != 0 ||
-		    extend_projection(st, t, ka, rp) != 0)
+		    route_extend_projection(st, t, ka, rp) != 0)
 			return -1;
 		{
 			const cJSON *key;

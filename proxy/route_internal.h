@@ -91,6 +91,13 @@ struct route_state {
 	struct ds_error err;               /* the refusal being answered */
 };
 
+/* Sets st->err to dynaseal's out-of-memory 500 (retryable); returns -1. */
+int route_oom(struct route_state *st);
+/* Widens obj's ProjectionExpression (a read of table t) to what verification needs, keeping
+ * the application's in rp to cut the answer back (route_proj.c).  0, or -1 with st->err set;
+ * nothing to do without a projection. */
+int route_extend_projection(struct route_state *st, const struct config_table *t, cJSON *obj,
+			    struct route_proj *rp);
 /* Sets st->err to a 400 ValidationException with the message; returns -1. */
 int route_refuse(struct route_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Checks a PartiQL request (route_partiql.c): 0 when it names no configured table, -1 with

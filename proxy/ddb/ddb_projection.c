@@ -3,6 +3,7 @@
  * attributes verification needs before it goes upstream, and the answer trimmed back to it.
  */
 #include "proxy/ddb/ddb_projection.h"
+#include "proxy/ddb/ddb_path.h"
 
 #include "proxy/ddb/ddb_expr.h"
 
@@ -17,7 +18,8 @@ int ddb_projection_parse(const char *expr, const cJSON *names, struct ddb_projec
 	size_t n = 0, i = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (ddb_expr_parse(DDB_EXPR_PROJECTION, "ProjectionExpression", expr, names, &e, err) != 0)
+	if (ddb_expr_parse(DDB_EXPR_PROJECTION, "ProjectionExpression", expr, names, &e, err) != 0 ||
+	    ddb_paths_check(e.root, 0, "ProjectionExpression", err) != 0)
 		goto fail;
 	for (const struct ddb_node *k = e.root->kids; k != NULL; k = k->next)
 		n++;

@@ -5,6 +5,7 @@
  * index first) so that every index names an element of the list as it was.
  */
 #include "proxy/ddb/ddb_update.h"
+#include "proxy/ddb/ddb_path.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -74,68 +75,6 @@ static const cJSON *value_of(const struct upd *u, const struct ddb_node *n)
 	return member(u->values, n->name, n->len);
 }
 
-/* A path as DynamoDB writes it in messages: [a, b, [1]]. */
-static void path_text(const struct ddb_node *path, char *out, size_t cap)
-{
-	size_t w = 0;
-
-	w += (size_t)snprintf(out, cap, "[");
-	for (const struct ddb_node *el = path->kids; el != NULL && w < cap; el = el->next) {
-		const char *sep = el == path->kids ? "" : ", ";
-
-		if (el->kind == DDB_NODE_NAME)
-			w += (size_t)snprintf(out + w, cap - w, "%s%.*s", sep,
-					      el->len > 64 ? 64 : (int)el->len, el->name);
-		else
-			w += (size_t)snprintf(out + w, cap - w, "%s[%lu]", sep, el->index);
-	}
-	if (w < cap)
-		snprintf(out + w, cap - w, "]");
-}
-
-/* Whether two path elements are the same step. */
-static int same_step(const struct ddb_node *a, const struct ddb_node *b)
-{
-	if (a->kind != b->kind)
-		return 0;
-	if (a->kind == DDB_NODE_INDEX)
-		return a->index == b->index;
-	return a->len == b->len && memcmp(a->name, b->name, a->len) == 0;
-}
-
-/*
- * Two action paths: one may not be the other or lead into it ("overlap"), nor step the same
- * way by name in one and by index in the other ("conflict").  Returns 1 when p and q do what
- * kind asks (0 overlap, 1 conflict) and writes the message into err.
- */
-static int clash(const struct ddb_node *p, const struct ddb_node *q, int kind, struct ds_error *err)
-{
-	const struct ddb_node *a = p->kids, *b = q->kids;
-	char one[160], two[160];
-
-	for (; a != NULL && b != NULL; a = a->next, b = b->next) {
-		if (a->kind != b->kind) {
-			if (kind != 1)
-				return 0;
-			path_text(p, one, sizeof(one));
-			path_text(q, two, sizeof(two));
-			fail(err, "Invalid UpdateExpression: Two document paths conflict with each other; "
-			     "must remove or rewrite one of these paths; path one: %s, path two: %s",
-			     one, two);
-			return 1;
-		}
-		if (!same_step(a, b))
-			return 0;
-	}
-	if (kind != 0)
-		return 0;
-	path_text(p, one, sizeof(one));
-	path_text(q, two, sizeof(two));
-	fail(err, "Invalid UpdateExpression: Two document paths overlap with each other; must remove "
-	     "or rewrite one of these paths; path one: %s, path two: %s", one, two);
-	return 1;
-}
-
 /* DynamoDB's word for a type in ADD/DELETE operand messages. */
 static const char *type_word(enum ddb_type t)
 {
@@ -179,14 +118,8 @@ static int check_operands(const struct upd *u, const struct ddb_node *n)
  * and list_append. */
 static int check(const struct upd *u, const struct ddb_expr *e)
 {
-	for (int kind = 0; kind < 2; kind++) {
-		for (const struct ddb_node *a = e->root->kids; a != NULL; a = a->next) {
-			for (const struct ddb_node *b = e->root->kids; b != a; b = b->next) {
-				if (clash(b->kids, a->kids, kind, u->err))
-					return -1;
-			}
-		}
-	}
+	if (ddb_paths_check(e->root, 1, "UpdateExpression", u->err) != 0)
+		return -1;
 	for (const struct ddb_node *a = e->root->kids; a != NULL; a = a->next) {
 		const struct ddb_node *v = a->kids->next;
 		enum ddb_type t;

@@ -114,6 +114,14 @@ class FidelityTest(unittest.TestCase):
             TableName=T, Item={"pk": {"S": "b"}, "e": {"S": "x"}}))
         self.same("a batch item without its key", lambda c: c.batch_write_item(
             RequestItems={T: [{"PutRequest": {"Item": {"pk": {"S": "b"}, "e": {"S": "x"}}}}]}))
+        # A nested projection whose names the widening to whole attributes leaves unused.
+        for proj, names in (("#m.#x, #v[1], #m", {"#m": "m", "#x": "x", "#v": "v"}),
+                            ("#m.#x", {"#m": "m", "#x": "x", "#u": "unused"})):
+            self.same("nested projection " + proj, lambda c, p=proj, n=names: c.get_item(
+                TableName=T, Key=key, ProjectionExpression=p, ExpressionAttributeNames=n))
+            self.same("nested projection, query " + proj, lambda c, p=proj, n=names: c.query(
+                TableName=T, KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}},
+                ProjectionExpression=p, ExpressionAttributeNames=n))
         for proj in ("#k.b.c", "#k[0]", "e, sk.x"):
             self.same("a projection below a key: " + proj, lambda c, p=proj: c.get_item(
                 TableName=T, Key=key, ProjectionExpression=p,

@@ -565,16 +565,32 @@ static void test_projection_extend(void **state)
 
 	/* A nested path inside an attribute added whole is dropped: DynamoDB refuses overlaps. */
 	names = NULL;
-	assert_int_equal(ddb_projection_parse("a, tags[1], tags.x, b.c", NULL, &p, &err), 0);
+	assert_int_equal(ddb_projection_parse("a, tags[1], tags[2].x, b.c", NULL, &p, &err), 0);
 	expr = ddb_projection_extend(&p, (const char *const[]){ "tags" }, 1, &names, &err);
 	assert_string_equal(expr, "a, b.c, #ds0");
 	assert_string_equal(cJSON_GetObjectItem(names, "#ds0")->valuestring, "tags");
 	free(expr);
 	cJSON_Delete(names);
+	/* Paths DynamoDB refuses together, in its words. */
+	ddb_projection_cleanup(&p);
+	{
+		cJSON *mn = cJSON_Parse("{\"#m\":\"m\"}");
+		assert_int_equal(ddb_projection_parse("#m.x, v[1], #m", mn, &p, &err), -1);
+		assert_string_equal(err.message, "Invalid ProjectionExpression: Two document paths "
+				    "overlap with each other; must remove or rewrite one of these paths; "
+				    "path one: [m, x], path two: [m]");
+		assert_int_equal(ddb_projection_parse("a.b, a[1]", NULL, &p, &err), -1);
+		assert_string_equal(err.message, "Invalid ProjectionExpression: Two document paths "
+				    "conflict with each other; must remove or rewrite one of these paths; "
+				    "path one: [a, b], path two: [a, [1]]");
+		assert_int_equal(ddb_projection_parse("a.b, a.c, a[1].d, e", NULL, &p, &err), -1);
+		cJSON_Delete(mn);
+	}
 	/* Nothing to add: the original paths, and no names object is created. */
+	assert_int_equal(ddb_projection_parse("a, tags[1], tags[2].x, b.c", NULL, &p, &err), 0);
 	names = NULL;
 	expr = ddb_projection_extend(&p, (const char *const[]){ "a" }, 1, &names, &err);
-	assert_string_equal(expr, "a, tags[1], tags.x, b.c");
+	assert_string_equal(expr, "a, tags[1], tags[2].x, b.c");
 	assert_null(names);
 	free(expr);
 	/* names that is not an object is refused. */

@@ -1,0 +1,110 @@
+/*
+ * A read's ProjectionExpression on a configured table, widened to what verification needs:
+ * every signed attribute whole, aws_dbe_head and aws_dbe_foot, and the attributes a filter
+ * dynaseal applies reads; a part of a protected attribute ("profile.city") is read whole and
+ * the answer cut back to the part after decryption (route_resp.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/item/item_crypt.h"
+#include "proxy/ddb/ddb_expr_lex.h"
+#include "proxy/ddb/ddb_projection.h"
+#include "proxy/route_filter.h"
+#include "proxy/route_internal.h"
+
+/* The names the application's projection used that its widening left unused by every
+ * expression of obj: dropped (DynamoDB refuses unused names, but these the application did
+ * use).  Names it never used stay, for DynamoDB to refuse. */
+static void prune_projection_names(cJSON *obj, const char *original)
+{
+	static const char *const params[] = { "ProjectionExpression", "KeyConditionExpression",
+					       "FilterExpression", "ConditionExpression",
+					       "UpdateExpression" };
+	cJSON *names = cJSON_GetObjectItemCaseSensitive(obj, "ExpressionAttributeNames");
+	cJSON *m = cJSON_IsObject(names) ? names->child : NULL;
+
+	while (m != NULL) {
+		cJSON *next = m->next;
+		int used = 0;
+		for (size_t i = 0; i < sizeof(params) / sizeof(params[0]) && !used; i++) {
+			const cJSON *e = cJSON_GetObjectItemCaseSensitive(obj, params[i]);
+			used = cJSON_IsString(e) && ddb_expr_uses(e->valuestring, m->string);
+		}
+		if (!used && ddb_expr_uses(original, m->string))
+			cJSON_Delete(cJSON_DetachItemViaPointer(names, m));
+		m = next;
+	}
+	if (cJSON_IsObject(names) && names->child == NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, "ExpressionAttributeNames");
+}
+
+/*
+ * A read that projects: adds what verification needs (every signed attribute, the head and
+ * the foot) and remembers the original projection to strip the answer.  proj is filled when
+ * obj had a ProjectionExpression.
+ */
+int route_extend_projection(struct route_state *st, const struct config_table *t, cJSON *obj,
+			    struct route_proj *rp)
+{
+	cJSON *pe = cJSON_GetObjectItemCaseSensitive(obj, "ProjectionExpression");
+	cJSON *names;
+	const char **extra;
+	size_t n = 0, n_filter;
+	const char *const *filter = route_filter_attrs(st, &n_filter);
+	char *expr, *original;
+
+	rp->table = t;
+	if (pe == NULL)
+		return 0;
+	names = cJSON_GetObjectItemCaseSensitive(obj, "ExpressionAttributeNames");
+	if (ddb_projection_parse(pe->valuestring, names, &rp->proj, &st->err) != 0)
+		return -1;
+	rp->has_proj = 1;
+	for (size_t i = 0; i < rp->proj.len; i++) {
+		const char *a = rp->proj.paths[i].name;
+		if (!rp->proj.paths[i].nested)
+			continue;
+		/* DynamoDB's refusal, before the path is widened to its attribute. */
+		if (strcmp(a, t->partition_key) == 0 || (t->sort_key && strcmp(a, t->sort_key) == 0))
+			return route_refuse(st, "Key attributes must be scalars; list random access '[]' and map "
+				      "lookup '.' are not allowed: Key: %.64s", a);
+		/* A part of an attribute: the whole one is fetched (and verified, when signed),
+		 * and the answer cut to the part after decryption. */
+		rp->nested = strdup(pe->valuestring);
+		rp->nested_names = names != NULL ? cJSON_Duplicate(names, 1) : NULL;
+		if (rp->nested == NULL || (names != NULL && rp->nested_names == NULL))
+			return route_oom(st);
+		break;
+	}
+	extra = calloc(t->actions_len + n_filter + 2, sizeof(*extra));
+	if (extra == NULL)
+		return route_oom(st);
+	for (size_t i = 0; i < t->actions_len; i++) {
+		if (t->actions[i].action != ACTION_DO_NOTHING)
+			extra[n++] = t->actions[i].name;
+	}
+	/* What a filter dynaseal applies reads (route_filter.c). */
+	for (size_t i = 0; i < n_filter; i++)
+		extra[n++] = filter[i];
+	extra[n++] = ITEM_HEAD_ATTR;
+	extra[n++] = ITEM_FOOT_ATTR;
+	if (names != NULL)
+		cJSON_DetachItemViaPointer(obj, names);
+	expr = ddb_projection_extend(&rp->proj, extra, n, &names, &st->err);
+	free(extra);
+	if (names != NULL)
+		cJSON_AddItemToObject(obj, "ExpressionAttributeNames", names);
+	if (expr == NULL)
+		return -1;
+	original = strdup(pe->valuestring);
+	if (original == NULL) {
+		free(expr);
+		return route_oom(st);
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(obj, "ProjectionExpression", cJSON_CreateString(expr));
+	free(expr);
+	prune_projection_names(obj, original);
+	free(original);
+	return 0;
+}
