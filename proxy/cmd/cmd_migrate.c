@@ -209,6 +209,34 @@ static int legacy_open(void *gen, const struct config_table *t, const cJSON *ite
 	return worker_gen_legacy_open(gen, t, item, audit, cb, cb_arg);
 }
 
+/*
+ * Finds --to-keyring (its index in cfg->keyrings into *to) and checks that the table writes
+ * with it: so nothing written during the run lands under the old key, and the table's
+ * read_keyrings open the items not moved yet (README "Re-encrypting under another keyring").
+ * 0, or -1 (reported).
+ */
+static int check_to_keyring(const struct migrate_cli *c, const struct config *cfg,
+			    const struct config_table *t, size_t *to)
+{
+	for (*to = 0; *to < cfg->keyrings_len; (*to)++)
+		if (strcmp(cfg->keyrings[*to].name, c->to_keyring) == 0)
+			break;
+	if (*to == cfg->keyrings_len) {
+		ERR("keyring \"%s\" is not defined under \"keyrings\" in %s\n", c->to_keyring,
+		    c->config);
+		return -1;
+	}
+	if (t->keyring_ref != &cfg->keyrings[*to]) {
+		ERR("table \"%s\" writes with keyring \"%s\", not \"%s\": make \"%s\" the table's "
+		    "keyring and list the keyrings its items are under now in \"read_keyrings\" (and "
+		    "reload dynaseal), so that new items are written under \"%s\" and both are read "
+		    "while the items move\n", c->table, t->keyring, c->to_keyring, c->to_keyring,
+		    c->to_keyring);
+		return -1;
+	}
+	return 0;
+}
+
 /* The end of the one DescribeTable call. */
 struct describe {
 	int done;
@@ -344,6 +372,7 @@ static int run(int argc, char **argv, int reencrypt)
 	const cJSON *count;
 	const char *status;
 	int rc = 2, setup = 0;
+	size_t to = 0;
 
 	prog = reencrypt ? "dynaseal reencrypt" : "dynaseal migrate";
 	if (parse(argc, argv, &c, reencrypt) != 0)
@@ -367,6 +396,8 @@ static int run(int argc, char **argv, int reencrypt)
 			"migrated\n", c.table, c.config);
 		goto cleanup;
 	}
+	if (c.reencrypt && check_to_keyring(&c, cs.srv.cfg, t, &to) != 0)
+		goto cleanup;
 	if (!cs.ready) {
 		ERR("cannot set up: %s (see dynaseal doctor)\n",
 			cs.cred_err.message[0] ? cs.cred_err.message : "no credentials, region or keyrings");
@@ -377,6 +408,7 @@ static int run(int argc, char **argv, int reencrypt)
 	env.keyring = worker_gen_keyring(cs.w.gen, t);
 	env.search_keyring = search_keyring;
 	env.search_arg = cs.w.gen;
+	env.to_keyring = c.reencrypt ? cs.w.gen->keyrings[to] : NULL;
 	env.legacy_open = legacy_open;
 	env.legacy_arg = cs.w.gen;
 	env.ddb = ddb_client_on_pool(cs.w.base, cs.w.dynamodb, cs.srv.region, cs.srv.creds, &err);
