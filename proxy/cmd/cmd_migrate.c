@@ -472,7 +472,7 @@ static int run(int argc, char **argv, int reencrypt)
 	}
 	if (c.opts.mode == MIGRATE_ENCRYPT && res.counts.legacy > 0)
 		ERR("table \"%s\": %llu item(s) of the legacy DynamoDB "
-			"Encryption Client were left as they are: the table's legacy block does not have "
+			"Encryption Client were left as they are: the table has no legacy block with "
 			"policy \"allow-read\"\n",
 			c.table, (unsigned long long)res.counts.legacy);
 	print_report(&c, &cp, &res, status);

@@ -347,7 +347,7 @@ class MigrateTest(unittest.TestCase):
         self.assertEqual((report["converted"], report["skipped"], report["legacy"], report["status"]),
                          (300, 40, 7, "incomplete"), report)
         self.assertIn('dynaseal migrate: table "dry": 7 item(s) of the legacy DynamoDB Encryption Client '
-                      'were left as they are: dynaseal does not read them for this table', lines)
+                      'were left as they are: the table has no legacy block with policy "allow-read"', lines)
         status, report, _ = self.migrate("--table", "dry", "--verify", check=1)
         self.assertEqual((report["protected"], report["unprotected"], report["legacy"]), (340, 7, 7), report)
 
@@ -366,9 +366,10 @@ class MigrateTest(unittest.TestCase):
                      'dynaseal migrate: table "unconfigured" is not configured in %s: add it under '
                      '"tables" with its keyring and attribute actions' % self.proxy.config_path)
         self.refused(["--table", "strict"],
-                     'dynaseal migrate: table "strict" does not have "plaintext_policy": "allow-read": '
-                     'set it in %s (and reload dynaseal) so that dynaseal serves the table\'s plaintext '
-                     'items while they are migrated' % self.proxy.config_path)
+                     'dynaseal migrate: table "strict" does not have "plaintext_policy": "allow-read" '
+                     '(or a legacy block with policy "allow-read"): set it in %s (and reload dynaseal) '
+                     'so that dynaseal serves the table\'s items while they are migrated'
+                     % self.proxy.config_path)
         self.refused([], "dynaseal migrate: --table is required: the table to migrate")
         self.refused(["--table", "dry", "--segments", "0"],
                      'dynaseal migrate: --segments takes a whole number from 1 to 1000000, not "0"')
