@@ -7,12 +7,12 @@ plaintext, and --verify finds nothing unprotected.  A plaintext item on such a t
 reads no plaintext) is refused by name and left as it is.
 """
 import json
-import os
 import subprocess
 import unittest
 
 import peers as h
 import test_legacy_items as L
+from test_migrate import command_env
 
 PLAIN_ERROR = ("it is stored in plaintext and the table does not read plaintext items "
                "(plaintext_policy is not \"allow-read\"): anyone who can write to the table "
@@ -34,10 +34,8 @@ class MigrateLegacyTest(unittest.TestCase):
     as_json = staticmethod(B.as_json)
 
     def migrate(self, table, *args):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(h.proxy_env())
+        env = command_env()
         env["AWS_ENDPOINT_URL_KMS"] = self.moto.url
-        env.pop("DYNASEAL_CONFIG", None)
         r = subprocess.run([h.DYNASEAL, "migrate", "--config", self.proxy.config_path, "--table",
                             table, *args], env=env, capture_output=True, text=True, timeout=120)
         return r.returncode, json.loads(r.stdout) if r.stdout.strip() else None, r.stderr

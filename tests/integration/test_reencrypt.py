@@ -8,7 +8,6 @@ runs.  Afterwards the encrypted data keys of every item's aws_dbe_head (parsed h
 current-key-0002, a dynaseal configured with "new" alone reads every item with its last
 acknowledged values, and a second run skips every item.  Refusals with their exact messages.
 """
-import base64
 import json
 import os
 import random
@@ -19,6 +18,7 @@ import time
 import unittest
 
 import peers as h
+from test_migrate import command_env, scan_all
 
 ITEMS = int(os.environ.get("REENCRYPT_ITEMS", "3000"))
 ACTIONS = {"email": "ENCRYPT_AND_SIGN", "name": "SIGN_ONLY", "visits": "DO_NOTHING"}
@@ -67,9 +67,7 @@ class ReencryptTest(unittest.TestCase):
         cls.raw = h.boto3_client(cls.dynalite.url)
         for name in ("move", "wrong"):
             h.create_table(cls.raw, name, wait=True)
-        cls.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        cls.env.update(h.proxy_env())
-        cls.env.pop("DYNASEAL_CONFIG", None)
+        cls.env = command_env()
 
     @classmethod
     def start(cls, tables):
@@ -88,13 +86,7 @@ class ReencryptTest(unittest.TestCase):
         return r.returncode, json.loads(r.stdout) if r.stdout.strip() else None, r.stderr
 
     def raw_scan(self):
-        items, kw = [], {}
-        while True:
-            page = self.raw.scan(TableName="move", **kw)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return items
-            kw = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+        return scan_all(self.raw, "move")
 
     def test_refusals(self):
         cases = [
@@ -197,13 +189,7 @@ class ReencryptTest(unittest.TestCase):
         for it in raw:
             self.assertEqual(edk_key_names(it["aws_dbe_head"]["B"]), [NEW], it["pk"])
         self.assertNotIn(OLD.encode(), b"".join(it["aws_dbe_head"]["B"] for it in raw))
-        seen, kw, cl = {}, {}, h.boto3_client(self.after.url)
-        while True:
-            page = cl.scan(TableName="move", **kw)
-            seen.update({it["pk"]["S"]: it for it in page["Items"]})
-            if "LastEvaluatedKey" not in page:
-                break
-            kw = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+        seen = {it["pk"]["S"]: it for it in scan_all(h.boto3_client(self.after.url), "move")}
         self.assertEqual(len(seen), len(raw))
         for k, v in puts.items():
             self.assertEqual(seen[k]["email"], {"S": v}, k)
