@@ -530,7 +530,10 @@ static void item_start(struct mig_item *it)
 		}
 		return;
 	}
-	if (verify) {
+	if (verify && m->env->to_keyring != NULL && !item_is_under(t, it->raw, m->env->to_keyring)) {
+		report_item(it, "is not under the new keyring", "dynaseal reencrypt moves it");
+		LEAVE(it, unprotected);
+	} else if (verify) {
 		item_crypt(it, 0);
 	} else if (m->env->to_keyring == NULL || item_is_under(t, it->raw, m->env->to_keyring)) {
 		LEAVE(it, skipped);

@@ -30,7 +30,8 @@
  * the new keyring (keyring_names_edk) is skipped; the others are decrypted with the table's
  * keyring, encrypted with the new one and written back conditioned on aws_dbe_head and
  * aws_dbe_foot being the ones read (migrate_write.h).  Plaintext items are left (migrate
- * encrypts them) and counted as unprotected.
+ * encrypts them) and counted as unprotected.  Verifying, an item not under the new keyring
+ * counts as unprotected too.
  *
  * Everything runs on one event loop: each segment scans one page at a time; the page's items
  * are encrypted and written concurrently (at most `concurrency` writes in flight), and when

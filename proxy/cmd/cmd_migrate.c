@@ -78,8 +78,9 @@ static int int_arg(const char *flag, const char *arg, int lo, int hi, int *out)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dynaseal migrate --config FILE --table T [--segments N | --segment I "
-		"--total-segments N]\n"
+	fprintf(stderr, "usage: %s --config FILE --table T%s [--segments N | --segment I ", prog,
+		strcmp(prog, "dynaseal reencrypt") == 0 ? " --to-keyring K" : "");
+	fprintf(stderr, "--total-segments N]\n"
 		"         [--max-rcu R] [--max-wcu W] [--checkpoint FILE] [--progress-interval S]\n"
 		"         [--page-size N] [--concurrency N] [--parallel N] [--dry-run | --verify]\n");
 }
@@ -198,8 +199,9 @@ static const char *mode_name(const struct migrate_cli *c)
 {
 	enum migrate_mode m = c->opts.mode;
 
-	if (c->reencrypt && m != MIGRATE_VERIFY)
-		return m == MIGRATE_DRY_RUN ? "reencrypt-dry-run" : "reencrypt";
+	if (c->reencrypt)
+		return m == MIGRATE_DRY_RUN ? "reencrypt-dry-run" :
+		       m == MIGRATE_VERIFY ? "reencrypt-verify" : "reencrypt";
 	return m == MIGRATE_DRY_RUN ? "dry-run" : m == MIGRATE_VERIFY ? "verify" : "migrate";
 }
 

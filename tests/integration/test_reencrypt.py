@@ -119,6 +119,10 @@ class ReencryptTest(unittest.TestCase):
                 req = c.batch_write_item(RequestItems=req).get("UnprocessedItems") or None
         self.assertTrue(all(edk_key_names(it["aws_dbe_head"]["B"]) == [OLD] for it in self.raw_scan()))
 
+        status, check, err = self.reencrypt("--table", "move", "--to-keyring", "new", "--verify")
+        self.assertEqual((status, check["protected"], check["unprotected"]), (1, 0, ITEMS), check)
+        self.assertIn('dynaseal reencrypt: table "move": item {"pk":{"S":"k000000"}} is not under '
+                      'the new keyring: dynaseal reencrypt moves it', err.splitlines())
         lock, done, errors = threading.Lock(), threading.Event(), []
         adds, puts, emails = {}, {}, {}
 
@@ -200,6 +204,8 @@ class ReencryptTest(unittest.TestCase):
             self.assertEqual(seen[k]["email"]["S"], emails.get(k, "user%d@old.example" % i), k)
         status, again, err = self.reencrypt("--table", "move", "--to-keyring", "new")
         self.assertEqual((status, again["converted"], again["skipped"]), (0, 0, len(raw)), err)
+        status, check, err = self.reencrypt("--table", "move", "--to-keyring", "new", "--verify")
+        self.assertEqual((status, check["protected"], check["unprotected"]), (0, len(raw), 0), err)
 
 
 if __name__ == "__main__":
