@@ -1,9 +1,9 @@
 """`dynaseal reencrypt`: a live table's items moved from one raw-AES key to another, nothing lost.
 
-One moto (dynalite is not needed: moto serves DynamoDB here).  Items are written through a dynaseal whose table has keyring "old" (key name
+One dynalite.  Items are written through a dynaseal whose table has keyring "old" (key name
 retiring-key-0001).  The config then makes "new" (current-key-0002) the table's keyring with
 "old" in read_keyrings, as README "Re-encrypting under another keyring" says; a dynaseal with
-that config serves 6 client threads (puts, `ADD visits :one`, `SET email = :e`) while reencrypt
+that config serves 8 client threads (puts, `ADD visits :one`, `SET email = :e`) while reencrypt
 runs.  Afterwards the encrypted data keys of every item's aws_dbe_head (parsed here) name only
 current-key-0002, a dynaseal configured with "new" alone reads every item with its last
 acknowledged values, and a second run skips every item.  Refusals with their exact messages.
@@ -20,7 +20,7 @@ import unittest
 import peers as h
 from test_migrate import command_env, scan_all
 
-ITEMS = int(os.environ.get("REENCRYPT_ITEMS", "3000"))
+ITEMS = int(os.environ.get("REENCRYPT_ITEMS", "20000"))
 ACTIONS = {"email": "ENCRYPT_AND_SIGN", "name": "SIGN_ONLY", "visits": "DO_NOTHING"}
 OLD, NEW = "retiring-key-0001", "current-key-0002"
 
@@ -53,7 +53,7 @@ class ReencryptTest(unittest.TestCase):
         cls.servers = []
         if h.DIRECT:
             raise unittest.SkipTest("needs dynaseal")
-        cls.dynalite = h.start_moto()
+        cls.dynalite = h.start_dynalite()
         cls.servers.append(cls.dynalite)
         d = h.run_dir()
         cls.keyrings = {
@@ -165,7 +165,8 @@ class ReencryptTest(unittest.TestCase):
                         emails[k] = v
 
         threads = [threading.Thread(target=f, args=(n,)) for f, n in
-                   [(putter, 0), (putter, 1), (adder, 0), (adder, 1), (setter, 0), (setter, 1)]]
+                   [(putter, 0), (putter, 1), (putter, 2), (adder, 0), (adder, 1), (adder, 2),
+                    (setter, 0), (setter, 1)]]
         for t in threads:
             t.start()
         try:
