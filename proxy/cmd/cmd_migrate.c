@@ -333,6 +333,8 @@ static void print_report(const struct migrate_cli *c, const struct migrate_check
 					(double)n->converted);
 		cJSON_AddNumberToObject(o, "skipped", (double)n->skipped);
 		cJSON_AddNumberToObject(o, "legacy", (double)n->legacy);
+		if (c->reencrypt)
+			cJSON_AddNumberToObject(o, "unprotected", (double)n->unprotected);
 		cJSON_AddNumberToObject(o, "failed", (double)n->failed);
 		cJSON_AddNumberToObject(o, "conflicts", (double)n->conflicts);
 	}
@@ -464,8 +466,11 @@ static int run(int argc, char **argv, int reencrypt)
 	if (res.interrupted && res.segments_done < c.opts.segments_len) {
 		status = "interrupted";
 		rc = 3;
-	} else if (res.counts.failed > 0 || (c.opts.mode == MIGRATE_ENCRYPT && res.counts.legacy > 0) || res.segments_failed > 0 || res.error[0] != '\0' ||
-		   (c.opts.mode == MIGRATE_VERIFY && res.counts.unprotected + res.counts.legacy > 0)) {
+	} else if (res.counts.failed > 0 || res.segments_failed > 0 || res.error[0] != '\0' ||
+		   (c.opts.mode == MIGRATE_ENCRYPT && res.counts.legacy > 0) ||
+		   /* reencrypt leaves plaintext items (unprotected): not done either */
+		   ((c.opts.mode == MIGRATE_VERIFY || c.reencrypt) &&
+		    res.counts.unprotected + res.counts.legacy > 0)) {
 		status = "incomplete";
 		rc = 1;
 	} else {

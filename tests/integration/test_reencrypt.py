@@ -62,10 +62,11 @@ class ReencryptTest(unittest.TestCase):
         table = {"partition_key": "pk", "attribute_actions": ACTIONS}
         cls.before = cls.start({"move": dict(table, keyring="old")})
         cls.during = cls.start({"move": dict(table, keyring="new", read_keyrings=["old"]),
-                                "wrong": dict(table, keyring="old", read_keyrings=["new"])})
+                                "wrong": dict(table, keyring="old", read_keyrings=["new"]),
+                                "plain": dict(table, keyring="new", read_keyrings=["old"])})
         cls.after = cls.start({"move": dict(table, keyring="new")})
         cls.raw = h.boto3_client(cls.dynalite.url)
-        for name in ("move", "wrong"):
+        for name in ("move", "wrong", "plain"):
             h.create_table(cls.raw, name, wait=True)
         cls.env = command_env()
 
@@ -108,6 +109,16 @@ class ReencryptTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertEqual(r.stderr.strip().splitlines()[0],
                          "dynaseal migrate: --to-keyring belongs to dynaseal reencrypt")
+
+    def test_plaintext_items_are_left_and_named(self):
+        self.raw.put_item(TableName="plain", Item={"pk": {"S": "p1"}, "email": {"S": "e"}})
+        status, report, err = self.reencrypt("--table", "plain", "--to-keyring", "new")
+        self.assertEqual((status, report["status"], report["unprotected"], report["converted"]),
+                         (1, "incomplete", 1, 0), err)
+        self.assertIn('dynaseal reencrypt: table "plain": item {"pk":{"S":"p1"}} was left in '
+                      'plaintext: dynaseal migrate encrypts it', err.splitlines())
+        self.assertEqual(self.raw.get_item(TableName="plain", Key={"pk": {"S": "p1"}})["Item"]["email"],
+                         {"S": "e"})
 
     def test_reencrypt_under_load_loses_nothing(self):
         c = h.boto3_client(self.before.url)
