@@ -116,6 +116,19 @@ static void test_fallback_reads_both_writes_one(void **s)
 	assert_int_equal(keyring_names_edk(old, &enc.edks[0]), 0);
 	assert_int_equal(keyring_names_edk(f, &enc.edks[0]), 1);
 	materials_cleanup(&enc);
+	/* a static branch key names its own EDKs, not a raw-AES one's */
+	{
+		struct keyring *b = make(1, 9, NULL);
+		assert_non_null(b);
+		assert_int_equal(wrap_then_unwrap(b, b, "users", &enc, &err), 0);
+		assert_int_equal(keyring_names_edk(b, &enc.edks[0]), 1);
+		assert_int_equal(keyring_names_edk(cur, &enc.edks[0]), 0);
+		materials_cleanup(&enc);
+		assert_int_equal(wrap_then_unwrap(cur, cur, "users", &enc, &err), 0);
+		assert_int_equal(keyring_names_edk(b, &enc.edks[0]), 0);
+		materials_cleanup(&enc);
+		keyring_free(b);
+	}
 	/* written under the old key: f opens it, the new key alone does not */
 	assert_int_equal(wrap_then_unwrap(old, f, "users", &enc, &err), 0);
 	materials_cleanup(&enc);
