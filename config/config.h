@@ -216,6 +216,10 @@ struct config_table {
 	enum plaintext_policy plaintext_policy;
 	struct config_search *search;       /* NULL when the table has no beacons */
 	struct config_legacy *legacy;       /* NULL when the table has no "legacy" block */
+	char **read_keyrings;               /* "read_keyrings": keys of "keyrings" that open the
+					     * items the table's keyring does not (a move) */
+	struct config_keyring **read_keyring_refs; /* resolved by post-validation */
+	size_t read_keyrings_len;
 };
 
 struct config {

@@ -17,7 +17,7 @@
 static const char *const table_keys[] = {
 	"keyring", "logical_name", "partition_key", "sort_key", "algorithm_suite",
 	"attribute_actions", "allowed_unsigned_attributes", "allowed_unsigned_attribute_prefix",
-	"plaintext_policy", "search", "legacy", NULL,
+	"plaintext_policy", "search", "legacy", "read_keyrings", NULL,
 };
 
 /* Indexed by enum attr_action. */
@@ -53,6 +53,10 @@ void cfg_table_cleanup(struct config_table *t)
 		free(t->allowed_unsigned[i]);
 	free(t->allowed_unsigned);
 	free(t->allowed_unsigned_prefix);
+	for (size_t i = 0; i < t->read_keyrings_len; i++)
+		free(t->read_keyrings[i]);
+	free(t->read_keyrings);
+	free(t->read_keyring_refs);
 	cfg_search_cleanup(t->search);
 	cfg_legacy_cleanup(t->legacy);
 }
@@ -239,6 +243,56 @@ static void parse_actions(struct cfg_ctx *ctx, const cJSON *obj, const char *pat
 	qsort(t->actions, t->actions_len, sizeof(*t->actions), action_cmp);
 }
 
+/* "read_keyrings": [ "<keyring>", ... ], resolved in cfg_post_tables. */
+static void parse_read_keyrings(struct cfg_ctx *ctx, const cJSON *arr, const char *path,
+				struct config_table *t)
+{
+	char kp[CFG_PATH_MAX];
+	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+
+	if (!cJSON_IsArray(arr)) {
+		cfg_problem(ctx, path, "expected an array of keyring names, got %s", cfg_type_name(arr));
+		return;
+	}
+	if (n == 0)
+		return;
+	t->read_keyrings = calloc(n, sizeof(char *));
+	t->read_keyring_refs = calloc(n, sizeof(*t->read_keyring_refs));
+	if (t->read_keyrings == NULL || t->read_keyring_refs == NULL) {
+		ctx->oom = 1;
+		return;
+	}
+	for (const cJSON *c = arr->child; c != NULL; c = c->next, i++) {
+		if (snprintf(kp, sizeof(kp), "%s[%zu]", path, i) >= (int)sizeof(kp))
+			kp[sizeof(kp) - 1] = '\0';
+		if (!cJSON_IsString(c) || c->valuestring == NULL || c->valuestring[0] == '\0') {
+			cfg_problem(ctx, kp, "expected the name of a keyring, got %s", cfg_type_name(c));
+			continue;
+		}
+		if ((t->read_keyrings[t->read_keyrings_len] = cfg_strdup(ctx, c->valuestring)) != NULL)
+			t->read_keyrings_len++;
+	}
+}
+
+/* Resolves t's read_keyrings: each defined, none the table's own keyring. */
+static void post_read_keyrings(struct cfg_ctx *ctx, struct config *cfg, struct config_table *t,
+			       const char *tp)
+{
+	char kp[CFG_PATH_MAX], q[128];
+
+	for (size_t i = 0; i < t->read_keyrings_len; i++) {
+		if (snprintf(kp, sizeof(kp), "%s.read_keyrings[%zu]", tp, i) >= (int)sizeof(kp))
+			kp[sizeof(kp) - 1] = '\0';
+		cfg_quote(q, sizeof(q), t->read_keyrings[i]);
+		t->read_keyring_refs[i] = cfg_find_keyring(cfg, t->read_keyrings[i]);
+		if (t->read_keyring_refs[i] == NULL)
+			cfg_problem(ctx, kp, "keyring \"%s\" is not defined under \"keyrings\"", q);
+		else if (t->read_keyring_refs[i] == t->keyring_ref)
+			cfg_problem(ctx, kp, "keyring \"%s\" is the table's own keyring; list only the "
+				    "keyrings items may still be under", q);
+	}
+}
+
 /* "allowed_unsigned_attributes": [ "<attribute>", ... ]. */
 static void parse_allowed(struct cfg_ctx *ctx, const cJSON *arr, const char *path,
 			  struct config_table *t)
@@ -420,6 +474,10 @@ static void parse_table(struct cfg_ctx *ctx, const cJSON *obj, const char *path,
 		if (cfg_attr_name_check(ctx, kp, s) == 0)
 			t->allowed_unsigned_prefix = cfg_strdup(ctx, s);
 	}
+	if ((item = cfg_member(obj, "read_keyrings")) != NULL) {
+		cfg_path(kp, sizeof(kp), path, "read_keyrings");
+		parse_read_keyrings(ctx, item, kp, t);
+	}
 	if ((item = cfg_member(obj, "allowed_unsigned_attributes")) != NULL) {
 		cfg_path(kp, sizeof(kp), path, "allowed_unsigned_attributes");
 		parse_allowed(ctx, item, kp, t);
@@ -514,6 +572,7 @@ void cfg_post_tables(struct cfg_ctx *ctx, struct config *cfg)
 			continue;
 		}
 		t->keyring_ref = kr;
+		post_read_keyrings(ctx, cfg, t, tp);
 		cfg_post_search(ctx, cfg, t);
 		if (kr->type != KEYRING_AWS_KMS_HIERARCHICAL || kr->branch_key_id_attribute == NULL)
 			continue;

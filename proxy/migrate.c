@@ -13,8 +13,11 @@
 
 #include "crypto/aws/ddb_client.h"
 #include "crypto/item/item_crypt.h"
+#include "crypto/item/item_header.h"
 #include "crypto/legacy/legacy_desc.h"
+#include "crypto/legacy/legacy_item.h"
 #include "proxy/migrate_progress.h"
+#include "proxy/migrate_write.h"
 
 #define MAX_CONFLICTS 20        /* re-reads of one item before it counts as failed */
 #define MAX_ATTEMPTS 8          /* tries of one call answered "retry" (5xx, throttling) */
@@ -44,6 +47,7 @@ struct mig_item {
 	int conflicts;           /* condition failures so far */
 	int attempts;            /* tries of the current call */
 	int op;                  /* the call it waits to make: 'W' write, 'G' re-read */
+	int encrypting;          /* its crypt batch encrypts (else it decrypts first) */
 	struct event *timer;     /* a retry's wait */
 	TAILQ_ENTRY(mig_item) q; /* waiting for a slot or capacity */
 };
@@ -76,6 +80,12 @@ struct migrate {
 	double started;
 	struct migrate_progress progress;
 };
+
+/* The command messages are signed with. */
+static const char *cmd_name(const struct migrate *m)
+{
+	return m->env->to_keyring != NULL ? "reencrypt" : "migrate";
+}
 
 static double now_s(void)
 {
@@ -242,7 +252,8 @@ static void report_item(struct mig_item *it, const char *what, const char *why)
 	char *text;
 
 	text = key != NULL ? cJSON_PrintUnformatted(key) : NULL;
-	fprintf(stderr, "dynaseal migrate: table \"%s\": item %s %s: %s\n", t->name, text ? text : "?",
+	fprintf(stderr, "dynaseal %s: table \"%s\": item %s %s: %s\n", cmd_name(it->page->seg->m),
+		t->name, text ? text : "?",
 		what, why);
 	cJSON_free(text);
 	cJSON_Delete(key);
@@ -256,120 +267,6 @@ static void item_failed(struct mig_item *it, const char *why)
 }
 
 /* --- The write-back ------------------------------------------------------------------------- */
-
-/* Names attribute name as #mN (and value v, copied, as :mN). */
-static int placeholder(cJSON *names, cJSON *values, int n, const char *name, const cJSON *v)
-{
-	char ph[16];
-
-	snprintf(ph, sizeof(ph), "#m%d", n);
-	if (cJSON_AddStringToObject(names, ph, name) == NULL)
-		return -1;
-	if (v != NULL) {
-		cJSON *c = cJSON_Duplicate(v, 1);
-		ph[0] = ':';
-		if (c == NULL || !cJSON_AddItemToObject(values, ph, c)) {
-			cJSON_Delete(c);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Whether attribute name is signed by the table's configuration (or reserved). */
-static int is_signed(const struct config_table *t, const char *name)
-{
-	enum attr_action a;
-
-	if (item_name_is_reserved(name, strlen(name)))
-		return 1;
-	return config_table_action(t, name, strlen(name), &a) != 0 || a != ACTION_DO_NOTHING;
-}
-
-/* The UpdateItem that puts it->enc in place of it->raw, and only of it (migrate.h). */
-static cJSON *write_body(const struct config_table *t, const cJSON *raw, const cJSON *enc)
-{
-	cJSON *body = cJSON_CreateObject(), *key = cJSON_CreateObject();
-	cJSON *names = cJSON_CreateObject(), *values = cJSON_CreateObject();
-	struct evbuffer *set = evbuffer_new(), *cond = evbuffer_new();
-	const cJSON *a;
-	char *s_set = NULL, *s_cond = NULL;
-	int n = 0, ok = 0;
-
-	if (!body || !key || !names || !values || !set || !cond)
-		goto cleanup;
-	if (placeholder(names, values, n, ITEM_HEAD_ATTR, NULL) != 0 ||
-	    placeholder(names, values, n + 1, t->partition_key, NULL) != 0)
-		goto cleanup;
-	evbuffer_add_printf(cond, "attribute_not_exists(#m%d) AND attribute_exists(#m%d)", n, n + 1);
-	n += 2;
-	cJSON_ArrayForEach(a, enc) {
-		const cJSON *old = cJSON_GetObjectItemCaseSensitive(raw, a->string);
-		if (config_table_is_key(t, a->string, strlen(a->string))) {
-			if (!cJSON_AddItemToObject(key, a->string, cJSON_Duplicate(a, 1)))
-				goto cleanup;
-			continue;
-		}
-		if (old != NULL && cJSON_Compare(old, a, 1))
-			continue;
-		if (placeholder(names, values, n, a->string, a) != 0)
-			goto cleanup;
-		evbuffer_add_printf(set, "%s#m%d = :m%d", evbuffer_get_length(set) ? ", " : "SET ", n, n);
-		n++;
-	}
-	/* Every signed attribute read still holds its value ... */
-	cJSON_ArrayForEach(a, raw) {
-		if (config_table_is_key(t, a->string, strlen(a->string)) || !is_signed(t, a->string))
-			continue;
-		if (placeholder(names, values, n, a->string, a) != 0)
-			goto cleanup;
-		evbuffer_add_printf(cond, " AND #m%d = :m%d", n, n);
-		n++;
-	}
-	/* ... and every configured signed attribute it did not hold is still missing. */
-	for (size_t i = 0; i < t->actions_len; i++) {
-		const char *name = t->actions[i].name;
-		if (t->actions[i].action == ACTION_DO_NOTHING || config_table_is_key(t, name, strlen(name)) ||
-		    cJSON_GetObjectItemCaseSensitive(raw, name) != NULL)
-			continue;
-		if (placeholder(names, values, n, name, NULL) != 0)
-			goto cleanup;
-		evbuffer_add_printf(cond, " AND attribute_not_exists(#m%d)", n);
-		n++;
-	}
-	evbuffer_add(set, "", 1);
-	evbuffer_add(cond, "", 1);
-	s_set = (char *)evbuffer_pullup(set, -1);
-	s_cond = (char *)evbuffer_pullup(cond, -1);
-	if (cJSON_AddStringToObject(body, "TableName", t->name) == NULL ||
-	    !cJSON_AddItemToObject(body, "Key", key))
-		goto cleanup;
-	key = NULL;
-	if (cJSON_AddStringToObject(body, "UpdateExpression", s_set) == NULL ||
-	    cJSON_AddStringToObject(body, "ConditionExpression", s_cond) == NULL ||
-	    !cJSON_AddItemToObject(body, "ExpressionAttributeNames", names))
-		goto cleanup;
-	names = NULL;
-	if (values->child != NULL) {
-		if (!cJSON_AddItemToObject(body, "ExpressionAttributeValues", values))
-			goto cleanup;
-		values = NULL;
-	}
-	ok = cJSON_AddStringToObject(body, "ReturnConsumedCapacity", "TOTAL") != NULL;
-cleanup:
-	cJSON_Delete(key);
-	cJSON_Delete(names);
-	cJSON_Delete(values);
-	if (set)
-		evbuffer_free(set);
-	if (cond)
-		evbuffer_free(cond);
-	if (!ok) {
-		cJSON_Delete(body);
-		return NULL;
-	}
-	return body;
-}
 
 static void item_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -481,7 +378,7 @@ static void pump(struct migrate *m)
 		TAILQ_REMOVE(&m->waiting, it, q);
 		m->in_flight++;
 		if (it->op == 'W') {
-			cJSON *body = write_body(m->env->table, it->raw, it->enc);
+			cJSON *body = migrate_write_body(m->env->table, it->raw, it->enc);
 			if (body == NULL) {
 				m->in_flight--;
 				item_failed(it, "out of memory");
@@ -515,6 +412,8 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- One item ------------------------------------------------------------------------------- */
 
+static void item_crypt(struct mig_item *it, int encrypt);
+
 static void crypt_done(void *arg, struct crypt_batch *b, const struct ds_error *err)
 {
 	struct mig_item *it = arg;
@@ -535,53 +434,114 @@ static void crypt_done(void *arg, struct crypt_batch *b, const struct ds_error *
 		item_failed(it, err->message);
 		return;
 	}
+	if (!it->encrypting) {
+		/* Read (a legacy item, or a v3 item being re-encrypted): now the plaintext is
+		 * encrypted as a write through dynaseal would. */
+		item_crypt(it, 1);
+		return;
+	}
 	it->op = 'W';
 	TAILQ_INSERT_TAIL(&m->waiting, it, q);
 	pump(m);
 }
 
+/* Encrypts (with the keyring items go to) or decrypts (with the table's keyring, or its
+ * legacy reader) it->enc, a copy of the item read, in place; crypt_done goes on. */
+static void item_crypt(struct mig_item *it, int encrypt)
+{
+	struct migrate *m = it->page->seg->m;
+	const struct migrate_env *env = m->env;
+	struct keyring *k = encrypt && env->to_keyring != NULL ? env->to_keyring : env->keyring;
+	struct crypt_batch *b = crypt_batch_new(NULL);
+
+	if (it->enc == NULL)
+		it->enc = cJSON_Duplicate(it->raw, 1);
+	it->encrypting = encrypt;
+	if (it->enc == NULL || b == NULL || crypt_batch_add(b, env->table, k, it->enc, encrypt) != 0) {
+		crypt_batch_free(b);
+		item_failed(it, "out of memory");
+		return;
+	}
+	crypt_batch_set_search_keyring(b, env->search_keyring, env->search_arg);
+	crypt_batch_set_legacy_open(b, env->legacy_open, env->legacy_arg);
+	crypt_batch_run(b, crypt_done, it);
+}
+
+/* 1 when every EDK of the v3 item names keyring k (it is already under k), else 0. */
+static int item_is_under(const struct config_table *t, const cJSON *item, const struct keyring *k)
+{
+	struct item_header h = { 0 };
+	struct ds_error err = { 0 };
+	int under = 0;
+
+	if (item_read_header(t, item, &h, &err) == 0 && h.edks_len > 0) {
+		under = 1;
+		for (size_t i = 0; i < h.edks_len; i++)
+			if (keyring_names_edk(k, &h.edks[i]) != 1)
+				under = 0;
+	}
+	item_header_cleanup(&h);
+	return under;
+}
+
+/* Finishes an item that needs nothing: counted in the count at offset field_off. */
+static void item_leave(struct mig_item *it, size_t field_off)
+{
+	count(it->page->seg, field_off, 1);
+	item_free(it);
+}
+
+#define LEAVE(it, field) item_leave((it), offsetof(struct migrate_counts, field))
+
 /* Decides what the item needs, from what it holds now. */
 static void item_start(struct mig_item *it)
 {
-	struct mig_seg *s = it->page->seg;
-	struct migrate *m = s->m;
-	struct crypt_batch *b;
-	int verify = m->opts->mode == MIGRATE_VERIFY;
+	struct migrate *m = it->page->seg->m;
+	const struct config_table *t = m->env->table;
+	int verify = m->opts->mode == MIGRATE_VERIFY, dry = m->opts->mode == MIGRATE_DRY_RUN;
 
-	if (cJSON_GetObjectItemCaseSensitive(it->raw, LEGACY_DESC_ATTR) != NULL) {
-		/* Reading the legacy client's items is not wired into this table's config. */
-		if (verify)
-			report_item(it, "is not protected by dynaseal", "written by the legacy client");
-		COUNT(s, legacy);
-		item_free(it);
+	if (legacy_item_is_legacy(it->raw)) {
+		if (verify || t->legacy == NULL || t->legacy->policy != LEGACY_POLICY_ALLOW_READ) {
+			if (verify)
+				report_item(it, "is not protected by dynaseal", "written by the legacy client");
+			LEAVE(it, legacy);
+		} else if (dry) {
+			LEAVE(it, converted);
+		} else {
+			item_crypt(it, 0);
+		}
 		return;
 	}
 	if (item_is_plaintext(it->raw)) {
 		if (verify) {
 			report_item(it, "is not protected", "it is stored in plaintext");
-			COUNT(s, unprotected);
-			item_free(it);
-			return;
+			LEAVE(it, unprotected);
+		} else if (m->env->to_keyring != NULL) {
+			report_item(it, "was left in plaintext", "dynaseal migrate encrypts it");
+			LEAVE(it, unprotected);
+		} else if (t->plaintext_policy != PLAINTEXT_ALLOW_READ) {
+			item_failed(it, "it is stored in plaintext and the table does not read plaintext "
+				    "items (plaintext_policy is not \"allow-read\"): anyone who can write "
+				    "to the table could have put it there, so dynaseal does not sign it");
+		} else if (dry) {
+			LEAVE(it, converted);
+		} else {
+			item_crypt(it, 1);
 		}
-		if (m->opts->mode == MIGRATE_DRY_RUN) {
-			COUNT(s, converted);
-			item_free(it);
-			return;
-		}
-	} else if (!verify) {
-		COUNT(s, skipped);
-		item_free(it);
 		return;
 	}
-	it->enc = cJSON_Duplicate(it->raw, 1);
-	b = crypt_batch_new(NULL);
-	if (it->enc == NULL || b == NULL || crypt_batch_add(b, m->env->table, m->env->keyring, it->enc, !verify) != 0) {
-		crypt_batch_free(b);
-		item_failed(it, "out of memory");
-		return;
+	if (verify && m->env->to_keyring != NULL && !item_is_under(t, it->raw, m->env->to_keyring)) {
+		report_item(it, "is not under the new keyring", "dynaseal reencrypt moves it");
+		LEAVE(it, unprotected);
+	} else if (verify) {
+		item_crypt(it, 0);
+	} else if (m->env->to_keyring == NULL || item_is_under(t, it->raw, m->env->to_keyring)) {
+		LEAVE(it, skipped);
+	} else if (dry) {
+		LEAVE(it, converted);
+	} else {
+		item_crypt(it, 0);
 	}
-	crypt_batch_set_search_keyring(b, m->env->search_keyring, m->env->search_arg);
-	crypt_batch_run(b, crypt_done, it);
 }
 
 /* --- The scan ------------------------------------------------------------------------------- */
@@ -597,7 +557,8 @@ static void seg_failed(struct mig_seg *s, const char *why)
 {
 	struct migrate *m = s->m;
 
-	fprintf(stderr, "dynaseal migrate: table \"%s\": segment %d stopped: %s\n", m->env->table->name,
+	fprintf(stderr, "dynaseal %s: table \"%s\": segment %d stopped: %s\n", cmd_name(m),
+		m->env->table->name,
 		s->index, why);
 	if (m->res->error[0] == '\0')
 		snprintf(m->res->error, sizeof(m->res->error), "segment %d: %s", s->index, why);
@@ -691,8 +652,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	if (!m->stopping)
-		fprintf(stderr, "dynaseal migrate: stopping: finishing the pages in flight, then writing "
-			"the checkpoint\n");
+		fprintf(stderr, "dynaseal %s: stopping: finishing the pages in flight, then writing "
+			"the checkpoint\n", cmd_name(m));
 	m->stopping = 1;
 	m->res->interrupted = 1;
 }

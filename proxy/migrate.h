@@ -17,6 +17,22 @@
  * set them and is not signed over them.  A refused write (ConditionalCheckFailed) re-reads the
  * item (consistent GetItem) and starts over with what it holds.
  *
+ * A legacy item (written by the legacy DynamoDB Encryption Client), when the table's legacy
+ * block has policy allow-read, is verified and decrypted as the proxy's reads do, encrypted
+ * like a plaintext item, and written back the same way, its *amzn-ddb-map-* attributes
+ * removed; the legacy signature is among the signed attributes the write is conditioned on.
+ * A plaintext item of a table that does not read plaintext (plaintext_policy is not
+ * allow-read: a legacy table) is not converted: anyone with write access to the table could
+ * have put it there, or stripped an item of its legacy signature (the DB-ESDK's reason for
+ * allowing one or the other), and dynaseal would sign it.
+ *
+ * Re-encryption (env->to_keyring) runs the same engine over v3 items: one whose EDKs all name
+ * the new keyring (keyring_names_edk) is skipped; the others are decrypted with the table's
+ * keyring, encrypted with the new one and written back conditioned on aws_dbe_head and
+ * aws_dbe_foot being the ones read (migrate_write.h).  Plaintext items are left (migrate
+ * encrypts them) and counted as unprotected.  Verifying, an item not under the new keyring
+ * counts as unprotected too.
+ *
  * Everything runs on one event loop: each segment scans one page at a time; the page's items
  * are encrypted and written concurrently (at most `concurrency` writes in flight), and when
  * every item of the page is finished the page's LastEvaluatedKey goes into the checkpoint.
@@ -67,6 +83,11 @@ struct migrate_env {
 	struct keyring *keyring;
 	crypt_batch_keyring_fn search_keyring;  /* the beacon keys' keyring (crypt_batch.h) */
 	void *search_arg;
+	crypt_batch_legacy_fn legacy_open;      /* opens legacy items (crypt_batch.h), or NULL */
+	void *legacy_arg;
+	/* Re-encryption: the keyring every item is moved to (v3 items not under it are decrypted
+	 * with keyring and encrypted with it); NULL for a migration. */
+	struct keyring *to_keyring;
 };
 
 /* The outcome of a run. */

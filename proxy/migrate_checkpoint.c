@@ -174,9 +174,13 @@ int migrate_checkpoint_parse(const char *data, size_t len, struct migrate_checkp
 	v = cJSON_GetObjectItemCaseSensitive(doc, "mode");
 	if (!cJSON_IsString(v) || (strcmp(v->valuestring, "migrate") != 0 &&
 				   strcmp(v->valuestring, "dry-run") != 0 &&
-				   strcmp(v->valuestring, "verify") != 0) ||
+				   strcmp(v->valuestring, "verify") != 0 &&
+				   strcmp(v->valuestring, "reencrypt") != 0 &&
+				   strcmp(v->valuestring, "reencrypt-dry-run") != 0 &&
+				   strcmp(v->valuestring, "reencrypt-verify") != 0) ||
 	    (cp->mode = strdup(v->valuestring)) == NULL) {
-		snprintf(why, cap, "\"mode\" is not \"migrate\", \"dry-run\" or \"verify\"");
+		snprintf(why, cap, "\"mode\" is not \"migrate\", \"dry-run\", \"verify\", \"reencrypt\", "
+			 "\"reencrypt-dry-run\" or \"reencrypt-verify\"");
 		goto cleanup;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(doc, "total_segments");

@@ -21,6 +21,7 @@
 #include "crypto/aws/kms_client.h"
 #include "crypto/keyring/keyring.h"
 #include "crypto/keyring/keyring_factory.h"
+#include "crypto/keyring/keyring_fallback.h"
 #include "crypto/keyring/legacy_reader.h"
 #include "proxy/base/log.h"
 #include "proxy/client.h"
@@ -183,6 +184,26 @@ struct worker_gen *worker_gen_new(struct worker *w, struct config *cfg)
 	g->legacy = calloc(cfg->tables_len ? cfg->tables_len : 1, sizeof(*g->legacy));
 	if (g->legacy == NULL)
 		goto fail;
+	g->table_keyrings = calloc(cfg->tables_len ? cfg->tables_len : 1, sizeof(*g->table_keyrings));
+	if (g->table_keyrings == NULL)
+		goto fail;
+	for (size_t i = 0; i < cfg->tables_len; i++) {
+		const struct config_table *t = &cfg->tables[i];
+		struct keyring *readers[16];
+
+		if (t->read_keyrings_len == 0)
+			continue;
+		if (t->read_keyrings_len > sizeof(readers) / sizeof(readers[0])) {
+			log_error("worker %d: table \"%s\": more than 16 read_keyrings", w->id, t->name);
+			goto fail;
+		}
+		for (size_t j = 0; j < t->read_keyrings_len; j++)
+			readers[j] = g->keyrings[t->read_keyring_refs[j] - cfg->keyrings];
+		g->table_keyrings[i] = keyring_fallback_new(g->keyrings[t->keyring_ref - cfg->keyrings],
+							    readers, t->read_keyrings_len);
+		if (g->table_keyrings[i] == NULL)
+			goto fail;
+	}
 	for (size_t i = 0; i < cfg->tables_len; i++) {
 		const struct config_table *t = &cfg->tables[i];
 		const struct keyring_env env = { env_kms, env_ddb, w->cache, w };
@@ -218,6 +239,9 @@ void worker_gen_release(struct worker_gen *g)
 	for (size_t i = 0; g->legacy != NULL && i < g->cfg->tables_len; i++)
 		legacy_reader_free(g->legacy[i]);
 	free(g->legacy);
+	for (size_t i = 0; g->table_keyrings != NULL && i < g->cfg->tables_len; i++)
+		keyring_free(g->table_keyrings[i]);
+	free(g->table_keyrings);
 	config_release(g->cfg);
 	free(g);
 }
@@ -225,7 +249,10 @@ void worker_gen_release(struct worker_gen *g)
 struct keyring *worker_gen_keyring(const struct worker_gen *g, const struct config_table *t)
 {
 	size_t i = (size_t)(t->keyring_ref - g->cfg->keyrings);
+	size_t ti = (size_t)(t - g->cfg->tables);
 
+	if (ti < g->cfg->tables_len && g->table_keyrings[ti] != NULL)
+		return g->table_keyrings[ti];
 	return i < g->keyrings_len ? g->keyrings[i] : NULL;
 }
 

@@ -48,6 +48,8 @@ struct worker_gen {
 	size_t keyrings_len;
 	struct legacy_reader **legacy;       /* parallel to cfg->tables: the reader of a table's
 					      * legacy items, NULL where it reads none */
+	struct keyring **table_keyrings;     /* parallel to cfg->tables: the keyring of a table
+					      * with read_keyrings (keyring_fallback.h) */
 	int refs;                            /* the worker while current, requests, batches */
 };
 

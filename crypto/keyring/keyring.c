@@ -134,3 +134,10 @@ cleanup:
 	OPENSSL_cleanse(kek, sizeof(kek));
 	return rc;
 }
+
+int keyring_names_edk(const struct keyring *k, const struct edk *edk)
+{
+	if (k->ops->names_edk == NULL)
+		return -1;
+	return k->ops->names_edk(k, edk);
+}

@@ -39,6 +39,9 @@ struct keyring_ops {
 	void (*beacon_key)(struct keyring *k, const char *tenant, const struct audit_ctx *audit,
 			   keyring_beacon_cb cb, void *arg);
 	const char *(*tenant_attr)(const struct keyring *k);
+	/* Optional: 1 when edk is one this keyring writes (its key, as on_encrypt names it), else
+	 * 0; see keyring_names_edk. */
+	int (*names_edk)(const struct keyring *k, const struct edk *edk);
 };
 
 /* A configured keyring. */
@@ -71,6 +74,10 @@ void keyring_beacon_key(struct keyring *k, const char *tenant, const struct audi
 /* The attribute whose value chooses the beacon key (branch_key_id_attribute), or NULL when
  * the keyring has one fixed branch key (or no beacon keys). */
 const char *keyring_tenant_attr(const struct keyring *k);
+
+/* 1 when k writes EDKs like edk (its provider id and key), 0 when not, -1 when k cannot tell
+ * (its type does not say): how re-encryption recognises an item already under k. */
+int keyring_names_edk(const struct keyring *k, const struct edk *edk);
 
 /* Intermediate key wrapping (MPL framework/algorithm-suites.md#intermediate-key-wrapping),
  * which the DBE suites use for every keyring.  seal: makes the 48-byte wrapped data key from

@@ -237,11 +237,22 @@ static void static_branch_on_decrypt(struct keyring *k, struct materials *m, con
 	done(arg, rc, rc != 0 ? &err : NULL);
 }
 
+/* The EDK wraps under this branch key id and the configured version. */
+static int static_branch_names_edk(const struct keyring *k, const struct edk *edk)
+{
+	const struct static_branch *s = k->impl;
+	unsigned char version[BRANCH_VERSION_LEN];
+
+	return keyring_branch_edk_matches(edk, s->branch_key_id, version) &&
+	       memcmp(version, s->version, BRANCH_VERSION_LEN) == 0;
+}
+
 static const struct keyring_ops static_branch_ops = {
 	.type = "static-branch-key",
 	.on_encrypt = static_branch_on_encrypt,
 	.on_decrypt = static_branch_on_decrypt,
 	.free_impl = static_branch_free,
+	.names_edk = static_branch_names_edk,
 };
 
 struct keyring *keyring_static_branch_new(const struct config_keyring *c)

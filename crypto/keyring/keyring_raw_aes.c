@@ -148,11 +148,17 @@ cleanup:
 	done(arg, rc, rc != 0 ? &err : NULL);
 }
 
+static int raw_aes_names_edk(const struct keyring *k, const struct edk *e)
+{
+	return raw_aes_edk_matches(k->impl, e);
+}
+
 static const struct keyring_ops raw_aes_ops = {
 	.type = "raw-aes",
 	.on_encrypt = raw_aes_on_encrypt,
 	.on_decrypt = raw_aes_on_decrypt,
 	.free_impl = raw_aes_free,
+	.names_edk = raw_aes_names_edk,
 };
 
 struct keyring *keyring_raw_aes_new(const struct config_keyring *c)

@@ -1,5 +1,5 @@
 /*
- * dynaseal's command line: serve, check, inspect, doctor, migrate, branch-key, --version, --help.
+ * dynaseal's command line: serve, check, inspect, doctor, migrate, reencrypt, branch-key, --version, --help.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -37,6 +37,9 @@ static void usage(FILE *out)
 		"                                               encrypts every plaintext item of a live\n"
 		"                                               table in place (README \"Migrating an\n"
 		"                                               existing table\")\n"
+		"  dynaseal reencrypt --config FILE --table T --to-keyring K [migrate's options]\n"
+		"                                               moves every item of a live table to\n"
+		"                                               keyring K (README \"Re-encrypting\")\n"
 		"  dynaseal branch-key create-store|create|rotate --table T [--kms-key ARN] [--id ID]\n"
 		"                                               the aws-kms-hierarchical key store\n"
 		"  dynaseal --version | --help\n"
@@ -180,6 +183,10 @@ int main(int argc, char **argv)
 		return cmd_doctor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "migrate") == 0)
 		return cmd_migrate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "reencrypt") == 0)
+		return cmd_reencrypt(argc - 1, argv + 1);
+	if (strcmp(argv[1], "reencrypt") == 0)
+		return cmd_reencrypt(argc - 1, argv + 1);
 	if (strcmp(argv[1], "branch-key") == 0)
 		return cmd_branch_key(argc - 1, argv + 1);
 	fprintf(stderr, "dynaseal: unknown command \"%s\"; see dynaseal --help\n", argv[1]);

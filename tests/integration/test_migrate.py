@@ -44,6 +44,25 @@ def plain_item(i, prefix="k"):
             "name": {"S": "name %d" % i}, "visits": {"N": "0"}}
 
 
+def scan_all(client, table):
+    """Every item of table, page after page."""
+    items, kw = [], {}
+    while True:
+        page = client.scan(TableName=table, **kw)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kw = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+def command_env():
+    """The environment a dynaseal command runs with: dynaseal's credentials, no config path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(h.proxy_env())
+    env.pop("DYNASEAL_CONFIG", None)
+    return env
+
+
 class MigrateTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -61,9 +80,7 @@ class MigrateTest(unittest.TestCase):
         cls.raw = h.boto3_client(cls.dynalite.url)
         for name in ("load", "resume", "share", "dry", "slow", "strict", "unconfigured"):
             h.create_table(cls.raw, name, wait=True)
-        cls.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        cls.env.update(h.proxy_env())
-        cls.env.pop("DYNASEAL_CONFIG", None)
+        cls.env = command_env()
         cls.workdir = os.path.join(h.run_dir(), "migrate")
         os.makedirs(cls.workdir, exist_ok=True)
 
@@ -93,13 +110,7 @@ class MigrateTest(unittest.TestCase):
         return r.returncode, report, r.stderr.splitlines()
 
     def raw_scan(self, table):
-        items, kw = [], {}
-        while True:
-            page = self.raw.scan(TableName=table, **kw)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return items
-            kw = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+        return scan_all(self.raw, table)
 
     def assert_all_v3(self, table, expected):
         items = self.raw_scan(table)
@@ -217,15 +228,7 @@ class MigrateTest(unittest.TestCase):
 
         items = self.assert_all_v3("load", ITEMS + len(puts))
         c = h.boto3_client(self.proxy.url)
-        seen = {}
-        kw = {}
-        while True:
-            page = c.scan(TableName="load", **kw)
-            for it in page["Items"]:
-                seen[it["pk"]["S"]] = it
-            if "LastEvaluatedKey" not in page:
-                break
-            kw = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+        seen = {it["pk"]["S"]: it for it in scan_all(c, "load")}
         self.assertEqual(len(seen), len(items))
         for k, v in puts.items():
             self.assertEqual(seen[k]["email"], {"S": v}, k)
@@ -347,7 +350,7 @@ class MigrateTest(unittest.TestCase):
         self.assertEqual((report["converted"], report["skipped"], report["legacy"], report["status"]),
                          (300, 40, 7, "incomplete"), report)
         self.assertIn('dynaseal migrate: table "dry": 7 item(s) of the legacy DynamoDB Encryption Client '
-                      'were left as they are: dynaseal does not read them for this table', lines)
+                      'were left as they are: the table has no legacy block with policy "allow-read"', lines)
         status, report, _ = self.migrate("--table", "dry", "--verify", check=1)
         self.assertEqual((report["protected"], report["unprotected"], report["legacy"]), (340, 7, 7), report)
 
@@ -366,9 +369,10 @@ class MigrateTest(unittest.TestCase):
                      'dynaseal migrate: table "unconfigured" is not configured in %s: add it under '
                      '"tables" with its keyring and attribute actions' % self.proxy.config_path)
         self.refused(["--table", "strict"],
-                     'dynaseal migrate: table "strict" does not have "plaintext_policy": "allow-read": '
-                     'set it in %s (and reload dynaseal) so that dynaseal serves the table\'s plaintext '
-                     'items while they are migrated' % self.proxy.config_path)
+                     'dynaseal migrate: table "strict" does not have "plaintext_policy": "allow-read" '
+                     '(or a legacy block with policy "allow-read"): set it in %s (and reload dynaseal) '
+                     'so that dynaseal serves the table\'s items while they are migrated'
+                     % self.proxy.config_path)
         self.refused([], "dynaseal migrate: --table is required: the table to migrate")
         self.refused(["--table", "dry", "--segments", "0"],
                      'dynaseal migrate: --segments takes a whole number from 1 to 1000000, not "0"')

@@ -874,6 +874,15 @@ static void test_table_required_and_refs(void **state)
 	EXPECT_ONE("{" UP "," KMS_KR ",'tables':{'u':{'keyring':'k','partition_key':'pk'}}}",
 		   "config: \"tables.u\": \"u\" is not a DynamoDB table name");
 	EXPECT_ONE(T("'sort_key':'pk'"), "config: \"tables.users.sort_key\": the sort key cannot be the partition key");
+	EXPECT_ONE(T("'read_keyrings':'k'"),
+		   "config: \"tables.users.read_keyrings\": expected an array of keyring names, got a string");
+	EXPECT_ONE(T("'read_keyrings':[7]"),
+		   "config: \"tables.users.read_keyrings[0]\": expected the name of a keyring, got a number");
+	EXPECT_ONE(T("'read_keyrings':['nope']"),
+		   "config: \"tables.users.read_keyrings[0]\": keyring \"nope\" is not defined under \"keyrings\"");
+	EXPECT_ONE(T("'read_keyrings':['k']"),
+		   "config: \"tables.users.read_keyrings[0]\": keyring \"k\" is the table's own keyring; "
+		   "list only the keyrings items may still be under");
 }
 
 static void test_key_actions(void **state)

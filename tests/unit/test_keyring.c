@@ -11,6 +11,7 @@
 
 #include "crypto/keyring/keyring.h"
 #include "crypto/keyring/keyring_factory.h"
+#include "crypto/keyring/keyring_fallback.h"
 
 /* Why keyring_new_from_config built no keyring. */
 static struct ds_error kr_err;
@@ -90,6 +91,57 @@ static int wrap_then_unwrap(struct keyring *kr, struct keyring *dec, const char 
 	}
 	materials_cleanup(&m);
 	return rc;
+}
+
+/* A table's keyring with a read keyring: writes name the table's key only; reads open items of
+ * either; an item of neither is refused with the table's keyring's own error. */
+static void test_fallback_reads_both_writes_one(void **s)
+{
+	struct keyring *old = make(0, 1, "old-key"), *cur = make(0, 77, "new-key");
+	struct keyring *other = make(0, 150, "other-key"), *f;
+	struct materials enc;
+	struct ds_error err, want;
+
+	(void)s;
+	assert_non_null(old);
+	assert_non_null(cur);
+	assert_non_null(other);
+	f = keyring_fallback_new(cur, &old, 1);
+	assert_non_null(f);
+	assert_string_equal(f->name, cur->name);
+	/* written through f: under the new key alone */
+	assert_int_equal(wrap_then_unwrap(f, cur, "users", &enc, &err), 0);
+	assert_int_equal(enc.edks_len, 1);
+	assert_int_equal(keyring_names_edk(cur, &enc.edks[0]), 1);
+	assert_int_equal(keyring_names_edk(old, &enc.edks[0]), 0);
+	assert_int_equal(keyring_names_edk(f, &enc.edks[0]), 1);
+	materials_cleanup(&enc);
+	/* a static branch key names its own EDKs, not a raw-AES one's */
+	{
+		struct keyring *b = make(1, 9, NULL);
+		assert_non_null(b);
+		assert_int_equal(wrap_then_unwrap(b, b, "users", &enc, &err), 0);
+		assert_int_equal(keyring_names_edk(b, &enc.edks[0]), 1);
+		assert_int_equal(keyring_names_edk(cur, &enc.edks[0]), 0);
+		materials_cleanup(&enc);
+		assert_int_equal(wrap_then_unwrap(cur, cur, "users", &enc, &err), 0);
+		assert_int_equal(keyring_names_edk(b, &enc.edks[0]), 0);
+		materials_cleanup(&enc);
+		keyring_free(b);
+	}
+	/* written under the old key: f opens it, the new key alone does not */
+	assert_int_equal(wrap_then_unwrap(old, f, "users", &enc, &err), 0);
+	materials_cleanup(&enc);
+	assert_int_equal(wrap_then_unwrap(old, cur, "users", &enc, &want), -1);
+	materials_cleanup(&enc);
+	/* under neither: the table's keyring's refusal */
+	assert_int_equal(wrap_then_unwrap(other, f, "users", &enc, &err), -1);
+	assert_string_equal(err.message, want.message);
+	materials_cleanup(&enc);
+	keyring_free(f);
+	keyring_free(other);
+	keyring_free(cur);
+	keyring_free(old);
 }
 
 static void test_raw_aes_edk_format(void **s)
@@ -318,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_branch_functions),
 		cmocka_unit_test(test_uuid_and_config),
 		cmocka_unit_test(test_materials_random),
+		cmocka_unit_test(test_fallback_reads_both_writes_one),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,7 +79,7 @@ static void test_refused(void **state)
 	assert_string_equal(refusal("{\"version\":2}"), "\"version\" is not 1");
 	assert_string_equal(refusal("{\"version\":1,\"table\":\"\"}"), "\"table\" is not a table name");
 	assert_string_equal(refusal("{\"version\":1,\"table\":\"t\",\"mode\":\"fix\"}"),
-			    "\"mode\" is not \"migrate\", \"dry-run\" or \"verify\"");
+			    "\"mode\" is not \"migrate\", \"dry-run\", \"verify\", \"reencrypt\", \"reencrypt-dry-run\" or \"reencrypt-verify\"");
 	assert_string_equal(refusal("{\"version\":1,\"table\":\"t\",\"mode\":\"verify\",\"total_segments\":0}"),
 			    "\"total_segments\" is not a number from 1 to 1000000");
 	assert_string_equal(refusal("{\"version\":1,\"table\":\"t\",\"mode\":\"verify\",\"total_segments\":1,"
