@@ -12,7 +12,6 @@ import hmac
 import json
 import os
 import re
-import subprocess
 import unittest
 import uuid
 
@@ -113,11 +112,7 @@ class BeaconTest(unittest.TestCase):
 
     @classmethod
     def cli(cls, *args):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(cls.env)
-        env["AWS_ENDPOINT_URL_DYNAMODB"] = "http://127.0.0.1:9"
-        return subprocess.run([h.DYNASEAL, "branch-key", *args, "--endpoint", cls.moto.url],
-                              env=env, capture_output=True, text=True, timeout=60)
+        return h.branch_key_cli(cls.env, cls.moto.url, *args)
 
     @classmethod
     def create_key(cls):
