@@ -71,15 +71,21 @@ int route_extend_projection(struct route_state *st, const struct config_table *t
 				      "lookup '.' are not allowed: Key: %.64s", a);
 		/* A part of an attribute: the whole one is fetched (and verified, when signed),
 		 * and the answer cut to the part after decryption. */
+		if (rp->nested != NULL)
+			continue;
 		rp->nested = strdup(pe->valuestring);
 		rp->nested_names = names != NULL ? cJSON_Duplicate(names, 1) : NULL;
 		if (rp->nested == NULL || (names != NULL && rp->nested_names == NULL))
 			return route_oom(st);
-		break;
 	}
-	extra = calloc(t->actions_len + n_filter + 2, sizeof(*extra));
+	extra = calloc(t->actions_len + n_filter + rp->proj.len + 2, sizeof(*extra));
 	if (extra == NULL)
 		return route_oom(st);
+	/* Every attribute a nested path names, unsigned ones too: the cut after decryption
+	 * applies each path to the whole attribute (a list element cut twice would be another). */
+	for (size_t i = 0; i < rp->proj.len; i++)
+		if (rp->proj.paths[i].nested)
+			extra[n++] = rp->proj.paths[i].name;
 	for (size_t i = 0; i < t->actions_len; i++) {
 		if (t->actions[i].action != ACTION_DO_NOTHING)
 			extra[n++] = t->actions[i].name;

@@ -345,7 +345,20 @@ static int find_func(struct parser *p, const struct func_def **f)
 	return -1;
 }
 
-static struct ddb_node *parse_operand(struct parser *p);
+static struct ddb_node *parse_paren_operand(struct parser *p);
+static struct ddb_node *parse_sum(struct parser *p, struct ddb_node *a);
+
+/* A document path, or one in one pair of parentheses (a function's path argument). */
+static struct ddb_node *parse_paren_path(struct parser *p)
+{
+	struct ddb_node *a;
+
+	if (p->cur.type != TOK_LPAREN)
+		return parse_path(p);
+	if (next(p) != 0 || (a = parse_path(p)) == NULL)
+		return NULL;
+	return expect(p, TOK_RPAREN) == 0 ? a : NULL;
+}
 
 /* function '(' args ')': the lookahead is the function's name. */
 static struct ddb_node *parse_call(struct parser *p, const struct func_def *f)
@@ -367,7 +380,10 @@ static struct ddb_node *parse_call(struct parser *p, const struct func_def *f)
 				     "requires a document path; operator or function: %s", p->param, f->name);
 			goto out;
 		}
-		arg = i == 0 && f->path_first ? parse_path(p) : parse_operand(p);
+		/* Each argument an operand, in one pair of parentheses or not (in an update, a
+		 * sum of two too: "if_not_exists(b, c + :one)"). */
+		arg = i == 0 && f->path_first ? parse_paren_path(p)
+					      : parse_sum(p, parse_paren_operand(p));
 		if (arg == NULL)
 			goto out;
 		adopt(call, arg);
@@ -450,11 +466,6 @@ static struct ddb_node *parse_sum(struct parser *p, struct ddb_node *a)
 	if (next(p) != 0 || (b = parse_paren_operand(p)) == NULL)
 		return NULL;
 	return join(p, kind, 0, a, b, NULL);
-}
-
-static struct ddb_node *parse_operand(struct parser *p)
-{
-	return parse_sum(p, parse_single_operand(p));
 }
 
 /* The value of a SET action: a sum of operands in parentheses or not, the whole of it in one
@@ -566,7 +577,7 @@ static struct ddb_node *parse_in(struct parser *p, struct ddb_node *a)
 	if (in == NULL || next(p) != 0 || expect(p, TOK_LPAREN) != 0)
 		return NULL;
 	for (;;) {
-		if ((el = parse_operand(p)) == NULL)
+		if ((el = parse_paren_operand(p)) == NULL)
 			return NULL;
 		adopt(in, el);
 		if (p->cur.type != TOK_COMMA)

@@ -145,6 +145,9 @@ static void test_condition_operators(void **state)
 	COND("((size(a)) = :n)", NULL, "a:0:0");
 	COND("(a) BETWEEN (:lo) AND :hi AND (b) IN (:x, :y) AND c = (d.e)", NULL,
 	     "a:0:0 b:0:0 c:0:0 d:0:1");
+	/* ... also in an IN list and as a function's argument. */
+	COND("a IN ((b), (:v)) AND begins_with((c), (:p)) AND attribute_exists((d.e))", NULL,
+	     "a:0:0 b:0:0 c:0:0 d:0:1");
 	/* Keywords are case-insensitive. */
 	COND("a = :v aNd b = :w Or NoT c = :x", NULL, "a:0:0 b:0:0 c:0:0");
 	COND("x BeTwEeN :a AnD :b AND y in (:c)", NULL, "x:0:0 y:0:0");
