@@ -219,6 +219,21 @@ static void encrypt_now(struct crypt_job *j)
 	job_done(j, NULL);
 }
 
+/* A keyring call came back (ok: it gave what was asked): whether the job goes on.  Otherwise
+ * the job is over: failed with the keyring's error, or done when nobody waits any more. */
+static int job_goes_on(struct crypt_job *j, int ok, const struct ds_error *kerr)
+{
+	if (!ok) {
+		keyring_failed(j, kerr);
+		return 0;
+	}
+	if (j->batch->orphaned || j->batch->failed) {
+		job_done(j, NULL);
+		return 0;
+	}
+	return 1;
+}
+
 /* The beacon key came: the beacons are computed from the plaintext, then the item encrypted. */
 static void beacon_key_done(void *arg, const unsigned char *key, size_t key_len,
 			    const char *branch_key_id, const struct ds_error *kerr)
@@ -227,14 +242,8 @@ static void beacon_key_done(void *arg, const unsigned char *key, size_t key_len,
 	struct ds_error err = { 0 };
 
 	(void)branch_key_id;
-	if (key == NULL) {
-		keyring_failed(j, kerr);
+	if (!job_goes_on(j, key != NULL, kerr))
 		return;
-	}
-	if (j->batch->orphaned || j->batch->failed) {
-		job_done(j, NULL);
-		return;
-	}
 	j->beacons = crypt_beacons_of(j->table, key, key_len, j->item, &err);
 	if (j->beacons == NULL) {
 		job_done(j, &err);
@@ -293,12 +302,9 @@ static void beacon_value_done(void *arg, const unsigned char *key, size_t key_le
 	struct ds_error err = { 0 };
 
 	(void)branch_key_id;
-	if (key == NULL) {
-		keyring_failed(j, kerr);
+	if (!job_goes_on(j, key != NULL, kerr))
 		return;
-	}
-	if (!j->batch->orphaned && !j->batch->failed &&
-	    crypt_beacon_value(j->table, key, key_len, j->beacon, j->beacon_prefix, j->item, &err) != 0) {
+	if (crypt_beacon_value(j->table, key, key_len, j->beacon, j->beacon_prefix, j->item, &err) != 0) {
 		job_done(j, &err);
 		return;
 	}
@@ -320,14 +326,8 @@ static void decrypt_keyring_done(void *arg, int rc, const struct ds_error *kerr)
 	struct crypt_job *j = arg;
 	struct ds_error err = { 0 };
 
-	if (rc != 0) {
-		keyring_failed(j, kerr);
+	if (!job_goes_on(j, rc == 0, kerr))
 		return;
-	}
-	if (j->batch->orphaned || j->batch->failed) {
-		job_done(j, NULL);
-		return;
-	}
 	if (item_decrypt(j->table, &j->m, &j->h, j->item, &err) != 0) {
 		job_done(j, &err);
 		return;
