@@ -275,15 +275,6 @@ int ddb_eval_condition(const struct ddb_expr *e, const char *param, const cJSON 
  * its element ("l[1].a, l[1].b"); unname() clears those names when the copy is done.
  */
 
-static int position_of(const cJSON *a, const cJSON *c)
-{
-	int n = 0;
-
-	for (const cJSON *e = a->child; e != NULL && e != c; e = e->next)
-		n++;
-	return n;
-}
-
 /* The member of container at (an object of AttributeValues, or an "L" array, of the copy) for
  * path element el, made when missing: a copy of v when el is the path's last element, else
  * {"M": {}} or {"L": []} for what follows.  NULL when out of memory. */
@@ -319,12 +310,18 @@ static cJSON *slot_of(cJSON *at, const struct ddb_node *el, const cJSON *v)
 		cJSON_Delete(c);
 		return NULL;
 	}
-	if (s != NULL)
+	if (s != NULL) {
 		cJSON_ReplaceItemViaPointer(at, s, c);
-	else if (before != NULL)
-		cJSON_InsertItemInArray(at, position_of(at, before), c);
-	else
-		cJSON_AddItemToArray(at, c);
+		return c;
+	}
+	/* c goes before `before`: the members from there on move behind it (cJSON's own insert
+	 * loses an element in the middle of an array with named members). */
+	cJSON_AddItemToArray(at, c);
+	while (before != NULL && before != c) {
+		cJSON *next = before->next;
+		cJSON_AddItemToArray(at, cJSON_DetachItemViaPointer(at, before));
+		before = next;
+	}
 	return c;
 }
 

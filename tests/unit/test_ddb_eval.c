@@ -204,6 +204,9 @@ static void test_copy_path(void **state)
 	copied("REMOVE l[2].k, l[0]", "{\"l\":{\"L\":[{\"S\":\"a\"},{\"M\":{\"k\":{\"S\":\"v\"}}}]}}");
 	copied("SET mp.deep[0] = :x, l[1] = :y, l[0] = :z",
 	       "{\"mp\":{\"M\":{\"deep\":{\"L\":[{\"N\":\"7\"}]}}},\"l\":{\"L\":[{\"S\":\"a\"},{\"N\":\"1\"}]}}");
+	/* An index between two already copied goes between them. */
+	copied("SET l[0] = :x, l[2] = :y, l[1] = :z",
+	       "{\"l\":{\"L\":[{\"S\":\"a\"},{\"N\":\"1\"},{\"M\":{\"k\":{\"S\":\"v\"}}}]}}");
 	/* Paths that lead nowhere copy nothing. */
 	copied("SET nothere = :x, mp.nothere = :y, l[9] = :z", "{}");
 }
