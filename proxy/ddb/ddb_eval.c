@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/ddb/ddb_number.h"
 #include "proxy/ddb/ddb_value.h"
 
 struct eval {
@@ -225,17 +226,66 @@ static int check_values(const struct eval *ev, const struct ddb_node *n)
 	return 0;
 }
 
+static int check(struct eval *ev, const struct ddb_node *n);
+
 int ddb_eval_check_values(const struct ddb_expr *e, const char *param, const cJSON *values,
 			  struct ds_error *err)
 {
 	struct eval ev = { .param = param, .values = values, .err = err };
 
-	return e->root != NULL ? check_values(&ev, e->root) : 0;
+	return e->root != NULL && (check_values(&ev, e->root) != 0 || check(&ev, e->root) != 0) ? -1 : 0;
+}
+
+/* The text of a scalar (S, N or B) value as DynamoDB quotes it in a message (a number in its
+ * canonical form, written into buf); NULL for others. */
+static const char *scalar_text(const cJSON *v, enum ddb_type *t, char buf[DDB_NUMBER_TEXT_MAX])
+{
+	const cJSON *inner;
+	struct ddb_number n;
+
+	*t = v != NULL ? ddb_value_type(v, &inner) : DDB_T_NONE;
+	if ((*t != DDB_T_S && *t != DDB_T_N && *t != DDB_T_B) || !cJSON_IsString(inner))
+		return NULL;
+	if (*t == DDB_T_N && ddb_number_parse(inner->valuestring, strlen(inner->valuestring), &n) ==
+	    DDB_NUMBER_OK && ddb_number_format(&n, buf, DDB_NUMBER_TEXT_MAX) >= 0)
+		return buf;
+	return inner->valuestring;
+}
+
+/* BETWEEN with both bounds given as values: DynamoDB refuses bounds of two types, or in the
+ * wrong order, whatever the item. */
+static int check_between(struct eval *ev, const struct ddb_node *n)
+{
+	const struct ddb_node *lo = n->kids->next, *hi = lo->next;
+	enum ddb_type tl, th;
+	const char *l, *h, *why;
+	char lbuf[DDB_NUMBER_TEXT_MAX], hbuf[DDB_NUMBER_TEXT_MAX];
+	int c;
+
+	if (lo->kind != DDB_NODE_VALUE || hi->kind != DDB_NODE_VALUE)
+		return 0;
+	l = scalar_text(value_of(ev, lo), &tl, lbuf);
+	h = scalar_text(value_of(ev, hi), &th, hbuf);
+	if (l == NULL || h == NULL)
+		return 0;
+	if (tl != th)
+		why = "requires same data type for lower and upper bounds";
+	else if (ddb_value_order(value_of(ev, lo), value_of(ev, hi), &c) == 0 && c > 0)
+		why = "requires upper bound to be greater than or equal to lower bound";
+	else
+		return 0;
+	ds_error_set(ev->err, 400, DS_ERR_VALIDATION, "Invalid %s: The BETWEEN operator %s; lower "
+		     "bound operand: AttributeValue: {%s:%.120s}, upper bound operand: "
+		     "AttributeValue: {%s:%.120s}", ev->param, why, ddb_type_name(tl), l,
+		     ddb_type_name(th), h);
+	return -1;
 }
 
 /* The first pass: what is wrong whatever the item (beyond undefined values). */
 static int check(struct eval *ev, const struct ddb_node *n)
 {
+	if (n->kind == DDB_NODE_BETWEEN && check_between(ev, n) != 0)
+		return -1;
 	if (n->kind == DDB_NODE_CALL && n->op == DDB_FN_ATTRIBUTE_TYPE &&
 	    n->kids->next->kind == DDB_NODE_VALUE) {
 		const cJSON *t = value_of(ev, n->kids->next), *name;

@@ -166,6 +166,18 @@ static void test_errors(void **state)
 			    "in expression is not defined; attribute value: :undefined");
 	/* whatever the item, and in a branch that is never evaluated */
 	assert_int_equal(eval_on(item, "n = :ten OR n = :undefined", msg), -1);
+	/* BETWEEN's value bounds, whatever the item: in order, of one type (numbers quoted in
+	 * their canonical form). */
+	assert_int_equal(eval_on(NULL, "n BETWEEN :ten AND :nine", msg), -1);
+	assert_string_equal(msg, "Invalid ConditionExpression: The BETWEEN operator requires upper "
+			    "bound to be greater than or equal to lower bound; lower bound operand: "
+			    "AttributeValue: {N:10}, upper bound operand: AttributeValue: {N:9.99}");
+	assert_int_equal(eval_on(item, "n BETWEEN :s AND :ten", msg), -1);
+	assert_string_equal(msg, "Invalid ConditionExpression: The BETWEEN operator requires same "
+			    "data type for lower and upper bounds; lower bound operand: AttributeValue: "
+			    "{S:hello}, upper bound operand: AttributeValue: {N:10}");
+	assert_int_equal(eval_on(item, "n BETWEEN :ten AND :ten", msg), 1);
+	assert_int_equal(eval_on(item, "n BETWEEN n AND :nine", msg), 0);
 	assert_int_equal(eval_on(NULL, "attribute_type(n, :tX)", msg), -1);
 	assert_string_equal(msg, "Invalid ConditionExpression: Invalid attribute type name found; "
 			    "type: X, valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}");
