@@ -300,7 +300,8 @@ static int require_existing_item(struct route_state *st, cJSON *obj)
 static int prepare_one(struct route_state *st, enum route_op op, const struct config_table *t,
 		       cJSON *obj, const char *where, struct route_proj *rp)
 {
-	if (check_legacy(st, t, obj, where) != 0)
+	if (check_legacy(st, t, obj, where) != 0 ||
+	    (*where != '\0' && st->partiql_op == NULL && route_check_expr_sizes(st, obj) != 0))
 		return -1;
 	if (st->op == ROUTE_TRANSACT_WRITE && rp != NULL) {
 		/* An action on protected attributes is carried out by dynaseal (route_tx.c). */
@@ -360,6 +361,7 @@ static int prepare_batch_get(struct route_state *st, cJSON *req)
 		if (rp->original == NULL || rp->name == NULL)
 			return oom(st);
 		if (check_params(st, t, ka, params_keys_and_attrs, "RequestItems") != 0 ||
+		    route_check_expr_sizes(st, ka) != 0 ||
 		    route_legacy_translate(st, ka, ROUTE_BATCH_GET) != 0 ||
 		    check_legacy(st, t, ka, "RequestItems") != 0 ||
 		    route_check_expr(st, t, ka, "ProjectionExpression", DDB_EXPR_PROJECTION) != 0 ||
@@ -545,7 +547,8 @@ static int prepare(struct route_state *st)
 			return -1;
 	}
 	/* Legacy parameters go the way of the expressions they mean (route_legacy.c). */
-	if (route_legacy_translate(st, req, st->op) != 0)
+	if ((st->partiql_op == NULL && route_check_expr_sizes(st, req) != 0) ||
+	    route_legacy_translate(st, req, st->op) != 0)
 		return -1;
 	if (st->op == ROUTE_QUERY || st->op == ROUTE_SCAN) {
 		const cJSON *sel;

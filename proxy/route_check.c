@@ -133,6 +133,23 @@ int route_check_expr(struct route_state *st, const struct config_table *t, const
 	return 0;
 }
 
+int route_check_expr_sizes(struct route_state *st, const cJSON *obj)
+{
+	static const char *const params[] = { "ConditionExpression", "FilterExpression",
+					       "KeyConditionExpression", "UpdateExpression",
+					       "ProjectionExpression" };
+
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(obj, params[i]);
+		size_t n = cJSON_IsString(e) ? strlen(e->valuestring) : 0;
+
+		if (n > DDB_EXPR_APP_MAX)
+			return route_refuse(st, "Invalid %s: Expression size has exceeded the maximum "
+					    "allowed size; expression size: %zu", params[i], n);
+	}
+	return 0;
+}
+
 /* The expressions every single-item or read operation may carry. */
 int route_check_exprs(struct route_state *st, const struct config_table *t, const cJSON *obj)
 {

@@ -1,5 +1,6 @@
 /*
- * Query and Scan whose FilterExpression reads an encrypted attribute.  DynamoDB cannot compare
+ * Query and Scan whose FilterExpression reads an encrypted attribute (or, written from a
+ * QueryFilter or ScanFilter, is longer than DynamoDB takes).  DynamoDB cannot compare
  * ciphertext, but it applies a filter only after it has read a page (Limit items, or 1 MB),
  * and the filter changes nothing but which of the page's items come back and Count (Developer
  * Guide, "Filter expressions for Query": "A filter expression is applied after a Query
@@ -135,9 +136,11 @@ int route_filter_prepare(struct route_state *st, const struct config_table *t, c
 	struct ds_error ignored = { 0 };
 	struct route_filter *f;
 
+	/* A filter written from a QueryFilter or ScanFilter may be longer than DynamoDB takes. */
 	if (!cJSON_IsString(fe) ||
 	    ddb_expr_scan(DDB_EXPR_CONDITION, "FilterExpression", fe->valuestring, names, scan_cb, &s,
-			  &ignored) != 0 || !s.encrypted || s.reserved)
+			  &ignored) != 0 || s.reserved ||
+	    !(s.encrypted || (st->legacy_filter && strlen(fe->valuestring) > DDB_EXPR_APP_MAX)))
 		return 0;
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)

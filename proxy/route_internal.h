@@ -70,6 +70,7 @@ struct route_state {
 	int index;                         /* Query/Scan: the request names an IndexName */
 	int legacy_updates;                /* UpdateItem: written from AttributeUpdates */
 	int legacy_query_filter;           /* Query: its FilterExpression was a QueryFilter */
+	int legacy_filter;                 /* Query, Scan: ... a QueryFilter or a ScanFilter */
 	enum route_return ret;             /* single-table operations: the request's ReturnValues */
 	const char *ret_name;              /* its value as DynamoDB spells it (static), "NONE" */
 	struct route_proj *projs;          /* one per read part: [0] for single-table reads,
@@ -123,6 +124,10 @@ int route_check_key(struct route_state *st, const struct config_table *t, const 
  * signed one.  0 or -1. */
 int route_check_expr(struct route_state *st, const struct config_table *t, const cJSON *obj,
 		     const char *param, enum ddb_expr_kind kind);
+/* DynamoDB's limit on an application's own expressions (DDB_EXPR_APP_MAX bytes each, as sent):
+ * refused in its words.  Called before the legacy parameters become expressions, which may be
+ * longer (dynaseal evaluates those it cannot send).  0 or -1. */
+int route_check_expr_sizes(struct route_state *st, const cJSON *obj);
 /* Every expression parameter of obj (route_check_expr).  0 or -1. */
 int route_check_exprs(struct route_state *st, const struct config_table *t, const cJSON *obj);
 /* The configured table of that name, or NULL. */

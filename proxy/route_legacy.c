@@ -362,8 +362,12 @@ int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op)
 			st->legacy_query_filter = cJSON_GetObjectItemCaseSensitive(obj, "QueryFilter") == NULL;
 		}
 	}
-	if (rc == 0 && op == ROUTE_SCAN)
+	if (rc == 0 && op == ROUTE_SCAN &&
+	    cJSON_GetObjectItemCaseSensitive(obj, "ScanFilter") != NULL) {
 		rc = condition(st, obj, &p, "ScanFilter", DDB_LEGACY_FILTER, "FilterExpression", 1);
+		st->legacy_filter = cJSON_GetObjectItemCaseSensitive(obj, "ScanFilter") == NULL;
+	}
+	st->legacy_filter |= st->legacy_query_filter;
 	give_back(obj, &p);
 	return rc;
 }

@@ -21,7 +21,10 @@
 #include "proxy/base/error.h"
 #include "proxy/ddb/ddb_projection.h"
 
-/* Longest expression accepted, in bytes (DynamoDB's own limit is 4 KiB; be generous). */
+/* DynamoDB's limit on an expression, in bytes as sent (the caller holds an application's
+ * expressions to it), and the parser's own, above it for the expressions dynaseal writes from
+ * legacy parameters. */
+#define DDB_EXPR_APP_MAX 4096
 #define DDB_EXPR_MAX 16384
 /* Deepest nesting of parentheses, NOT and function calls accepted. */
 #define DDB_EXPR_MAX_DEPTH 64
