@@ -290,6 +290,28 @@ static int execute_statement(struct route_state *st, cJSON *req)
 	return rc;
 }
 
+/* Sets obj's member name to the string value, in place of the one there or added. */
+static void set_string(cJSON *obj, const char *name, const char *value)
+{
+	cJSON *v = cJSON_CreateString(value);
+	int ok;
+
+	if (v == NULL)
+		return;
+	ok = cJSON_GetObjectItemCaseSensitive(obj, name) != NULL
+	     ? cJSON_ReplaceItemInObjectCaseSensitive(obj, name, v)
+	     : cJSON_AddItemToObject(obj, name, v);
+	if (!ok)
+		cJSON_Delete(v);
+}
+
+/* An error's message member as the answer spells it: "message" (DynamoDB), else "Message". */
+static const char *message_member(const cJSON *doc)
+{
+	return cJSON_GetObjectItemCaseSensitive(doc, "message") == NULL &&
+	       cJSON_GetObjectItemCaseSensitive(doc, "Message") != NULL ? "Message" : "message";
+}
+
 /* ExecuteTransaction's cancellation: an INSERT's failed condition is its DuplicateItem, and
  * the message lists the codes as DynamoDB does. */
 static void transaction_answer(struct route_state *st, cJSON *doc)
@@ -308,9 +330,8 @@ static void transaction_answer(struct route_state *st, cJSON *doc)
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(r, "Code");
 		if (i < st->partiql_n && st->partiql_inserts[i] && cJSON_IsString(code) &&
 		    strcmp(code->valuestring, "ConditionalCheckFailed") == 0) {
-			cJSON_ReplaceItemInObjectCaseSensitive(r, "Code", cJSON_CreateString("DuplicateItem"));
-			cJSON_ReplaceItemInObjectCaseSensitive(r, "Message", cJSON_CreateString(
-				"Duplicate primary key exists in table"));
+			set_string(r, "Code", "DuplicateItem");
+			set_string(r, "Message", "Duplicate primary key exists in table");
 			cJSON_DeleteItemFromObjectCaseSensitive(r, "Item");
 		}
 		code = cJSON_GetObjectItemCaseSensitive(r, "Code");
@@ -322,9 +343,9 @@ static void transaction_answer(struct route_state *st, cJSON *doc)
 	if (len < sizeof(msg))
 		snprintf(msg + len, sizeof(msg) - len, "]");
 	if (cJSON_GetObjectItemCaseSensitive(doc, "message") != NULL)
-		cJSON_ReplaceItemInObjectCaseSensitive(doc, "message", cJSON_CreateString(msg));
+		set_string(doc, "message", msg);
 	else if (cJSON_GetObjectItemCaseSensitive(doc, "Message") != NULL)
-		cJSON_ReplaceItemInObjectCaseSensitive(doc, "Message", cJSON_CreateString(msg));
+		set_string(doc, "Message", msg);
 }
 
 /* Whether item has the key key (every member of key, equal). */
@@ -408,10 +429,8 @@ void route_partiql_answer(struct route_state *st, cJSON *doc)
 		if (st->partiql_insert && cJSON_IsString(type) &&
 		    strstr(type->valuestring, "#ConditionalCheckFailedException") != NULL) {
 			/* INSERT of a key that is there. */
-			cJSON_ReplaceItemInObjectCaseSensitive(doc, "__type", cJSON_CreateString(
-				"com.amazonaws.dynamodb.v20120810#DuplicateItemException"));
-			cJSON_ReplaceItemInObjectCaseSensitive(doc, "message", cJSON_CreateString(
-				"Duplicate primary key exists in table"));
+			set_string(doc, "__type", "com.amazonaws.dynamodb.v20120810#DuplicateItemException");
+			set_string(doc, message_member(doc), "Duplicate primary key exists in table");
 			cJSON_DeleteItemFromObjectCaseSensitive(doc, "Item");
 		}
 		return;

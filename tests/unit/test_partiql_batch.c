@@ -145,6 +145,18 @@ static void test_outcomes_in_order(void **state)
 	finish(&t, req);
 }
 
+/* An INSERT's failed condition is its DuplicateItem, with DynamoDB's message, also when the
+ * answer had none. */
+static void test_duplicate_without_message(void **state)
+{
+	(void)state;
+	begin("{\"Statements\":[{\"Statement\":\"INSERT INTO users VALUE {'pk': 'a', 'sk': 'b'}\"}]}");
+	answer(400, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException\"}");
+	assert_reply("{\"Responses\":[{\"TableName\":\"users\",\"Error\":{\"Code\":\"DuplicateItem\","
+		     "\"Message\":\"Duplicate primary key exists in table\"}}]}");
+	finish(&t, req);
+}
+
 /* Capacity of several statements on one table adds up. */
 static void test_capacity_summed(void **state)
 {
@@ -194,6 +206,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused_statements),
 		cmocka_unit_test(test_outcomes_in_order),
+		cmocka_unit_test(test_duplicate_without_message),
 		cmocka_unit_test(test_capacity_summed),
 		cmocka_unit_test(test_gone_mid_batch),
 		cmocka_unit_test(test_not_taken),
