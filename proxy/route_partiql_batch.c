@@ -279,13 +279,39 @@ static void add_capacity(struct route_partiql_batch *b, const cJSON *cc)
 	cJSON_AddItemToArray(b->capacity, cJSON_Duplicate(cc, 1));
 }
 
+/*
+ * A statement's answer as JSON, read as strictly as route_resp.c reads DynamoDB's: without
+ * control bytes (which cJSON would skip as whitespace) and with nothing after the value.  An
+ * answer it would not read was relayed to the statement unread, so nothing may be taken from
+ * it (an Item in it was never verified): NULL then.
+ */
+static cJSON *answer_json(struct http_msg *resp)
+{
+	size_t len = evbuffer_get_length(resp->body);
+	const char *data = (const char *)evbuffer_pullup(resp->body, -1);
+	const char *end = NULL;
+	cJSON *doc;
+
+	for (size_t i = 0; data != NULL && i < len; i++)
+		if ((unsigned char)data[i] < 0x20 && data[i] != '\t' && data[i] != '\n' && data[i] != '\r')
+			return NULL;
+	doc = data != NULL ? cJSON_ParseWithLengthOpts(data, len, &end, 0) : NULL;
+	for (; doc != NULL && end < data + len; end++) {
+		if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
+			cJSON_Delete(doc);
+			return NULL;
+		}
+	}
+	return doc;
+}
+
 /* Statement i's outcome: DynamoDB's (or dynaseal's) answer resp, or dynaseal's error err.
  * 0, or -1 when out of memory. */
 static int note_outcome(struct route_partiql_batch *b, size_t i, struct http_msg *resp,
 			const struct ds_error *err)
 {
 	cJSON *r = cJSON_GetArrayItem(b->responses, (int)i);
-	cJSON *doc = resp != NULL ? route_answer_json(resp) : NULL;
+	cJSON *doc = resp != NULL ? answer_json(resp) : NULL;
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(doc, "__type");
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(doc, "message");
 	const char *name, *code, *text;

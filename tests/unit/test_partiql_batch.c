@@ -157,6 +157,21 @@ static void test_duplicate_without_message(void **state)
 	finish(&t, req);
 }
 
+/* An error answer dynaseal does not read as JSON (here: a control byte before it, which cJSON
+ * alone would skip) is relayed to the statement unread and unverified: nothing is taken from
+ * it, not its Item. */
+static void test_unread_answer_gives_nothing(void **state)
+{
+	(void)state;
+	begin("{\"Statements\":[{\"Statement\":\"DELETE FROM users WHERE pk = 'a' AND sk = 'b'\","
+	      "\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\"}]}");
+	answer(400, "\001" CCF ",\"Item\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"},"
+	       "\"secret\":{\"S\":\"forged\"}}}");
+	assert_reply("{\"Responses\":[{\"TableName\":\"users\",\"Error\":{\"Code\":\"ValidationError\","
+		     "\"Message\":\"DynamoDB answered the statement with HTTP 400\"}}]}");
+	finish(&t, req);
+}
+
 /* Capacity of several statements on one table adds up. */
 static void test_capacity_summed(void **state)
 {
@@ -207,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_refused_statements),
 		cmocka_unit_test(test_outcomes_in_order),
 		cmocka_unit_test(test_duplicate_without_message),
+		cmocka_unit_test(test_unread_answer_gives_nothing),
 		cmocka_unit_test(test_capacity_summed),
 		cmocka_unit_test(test_gone_mid_batch),
 		cmocka_unit_test(test_not_taken),
