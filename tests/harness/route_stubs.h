@@ -44,6 +44,7 @@ static upstream_done_cb sent_cb;         /* where the answer to what was sent go
 static void *sent_arg;
 static char *replied;                    /* the body of the last reply, NUL-terminated */
 static size_t replied_len;               /* its length (it may hold NUL bytes too) */
+static int replied_status;               /* its status */
 static char last_error[600];             /* "<status> <message>" of the last txn_fail */
 static const char *last_type;            /* its __type */
 
@@ -84,6 +85,7 @@ void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
 	evbuffer_copyout(resp->body, replied, n);
 	replied[n] = '\0';
 	replied_len = n;
+	replied_status = resp->status;
 	http_msg_free(resp);
 	responded++;
 }
