@@ -99,6 +99,7 @@ static struct route_partiql_batch *batch_new(const cJSON *req, const cJSON *list
 {
 	struct route_partiql_batch *b = calloc(1, sizeof(*b));
 	const cJSON *rcc = cJSON_GetObjectItemCaseSensitive(req, "ReturnConsumedCapacity");
+	int capacity = cJSON_IsString(rcc) && strcmp(rcc->valuestring, "NONE") != 0;
 	const cJSON *s = list->child;
 
 	if (b == NULL)
@@ -106,10 +107,9 @@ static struct route_partiql_batch *batch_new(const cJSON *req, const cJSON *list
 	b->n = n;
 	b->bodies = calloc(n ? n : 1, sizeof(*b->bodies));
 	b->responses = cJSON_CreateArray();
-	if (cJSON_IsString(rcc) && strcmp(rcc->valuestring, "NONE") != 0)
+	if (capacity)
 		b->capacity = cJSON_CreateArray();
-	if (b->bodies == NULL || b->responses == NULL ||
-	    (cJSON_IsString(rcc) && strcmp(rcc->valuestring, "NONE") != 0 && b->capacity == NULL))
+	if (b->bodies == NULL || b->responses == NULL || (capacity && b->capacity == NULL))
 		goto oom;
 	for (size_t i = 0; i < n; i++, s = s->next) {
 		cJSON *r = cJSON_CreateObject();
