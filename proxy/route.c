@@ -13,6 +13,9 @@
  *   BatchWriteItem       RequestItems.<table>[].PutRequest.Item; UnprocessedItems restored
  *   TransactGetItems     response Responses[i].Item
  *   TransactWriteItems   TransactItems[i].Put.Item; CancellationReasons[i].Item
+ *   PartiQL              read into the classic operations above (route_partiql.c); a
+ *                        BatchExecuteStatement of writes statement by statement
+ *                        (route_partiql_batch.c)
  *
  * Anything that cannot be rewritten safely is refused with a ValidationException that names
  * the table, the parameter and the attribute, and says what to do instead.
@@ -23,6 +26,7 @@
 #include "proxy/route_beacon.h"
 #include "proxy/route_filter.h"
 #include "proxy/route_legacy.h"
+#include "proxy/route_partiql_batch.h"
 #include "proxy/route_rmw.h"
 #include "proxy/route_table.h"
 #include "proxy/route_tx.h"
@@ -508,6 +512,8 @@ static int prepare(struct route_state *st)
 		return prepare_transact(st, req);
 	case ROUTE_PARTIQL: {
 		int rc = route_partiql_prepare(st, req);
+		if (rc == ROUTE_PARTIQL_BATCH)
+			return 0;       /* route_partiql_batch.c */
 		if (rc != ROUTE_PARTIQL_TRANSLATED)
 			return rc;
 		if (st->op == ROUTE_TRANSACT_GET || st->op == ROUTE_TRANSACT_WRITE)
@@ -584,6 +590,7 @@ static void route_state_free(struct route_state *st)
 	free(st->projs);
 	free(st->partiql_inserts);
 	cJSON_Delete(st->partiql_batch);
+	route_partiql_batch_free(st->pq_batch);
 	http_msg_free(st->resp);
 	free(st);
 }
@@ -776,6 +783,14 @@ int route_request(struct txn *t)
 				metrics_inc(&t->worker->metrics.refused, 1);
 			route_fail(st, &st->err);
 		}
+		return 1;
+	}
+	if (st->pq_batch != NULL) {
+		/* Each statement is a request of its own (route_partiql_batch.c). */
+		crypt_batch_free(st->batch);
+		st->batch = NULL;
+		st->req = NULL;
+		route_partiql_batch_start(st);
 		return 1;
 	}
 	if (st->rmw != NULL && !route_rmw_deferred(st)) {

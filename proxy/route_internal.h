@@ -89,6 +89,8 @@ struct route_state {
 	unsigned char *partiql_inserts;    /* ExecuteTransaction: which statements are INSERTs */
 	size_t partiql_n;                  /* ... of how many (0: not a transaction) */
 	cJSON *partiql_batch;              /* BatchExecuteStatement: each statement's table and key */
+	struct route_partiql_batch *pq_batch; /* BatchExecuteStatement writes, carried out one by
+					    * one (route_partiql_batch.c) */
 	struct ds_error err;               /* the refusal being answered */
 };
 
@@ -105,7 +107,12 @@ int route_refuse(struct route_state *st, const char *fmt, ...) __attribute__((fo
  * st->err set when it is refused, ROUTE_PARTIQL_TRANSLATED when req now holds the classic
  * request that does what the statement does (st->op, st->partiql_op set). */
 #define ROUTE_PARTIQL_TRANSLATED 2
+/* ... or ROUTE_PARTIQL_BATCH when st->pq_batch carries the statements out. */
+#define ROUTE_PARTIQL_BATCH 3
 int route_partiql_prepare(struct route_state *st, cJSON *req);
+/* The configured table a PartiQL statement mentions (its name as a word, in any letter case),
+ * or NULL: coarser than a parser on purpose. */
+const struct config_table *route_partiql_table(const struct route_state *st, const char *stmt);
 /* A translated statement's answer (st->resp) in PartiQL's shape. */
 void route_partiql_answer(struct route_state *st, cJSON *doc);
 /* DynamoDB refuses an ExpressionAttributeNames or ExpressionAttributeValues (param) that is

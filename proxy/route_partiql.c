@@ -7,10 +7,11 @@
  * that carries the LastEvaluatedKey with an HMAC under a key of this process, so that a
  * client cannot make dynaseal start from a key it did not give out.
  *
- * BatchExecuteStatement and ExecuteTransaction naming a configured table are refused, and so
- * is any request of another shape than the operation's (a member it does not define, a
- * statement list that is not a list of statements), which DynamoDB might read where dynaseal
- * did not look.
+ * ExecuteTransaction becomes TransactWriteItems or TransactGetItems; BatchExecuteStatement of
+ * SELECTs one BatchGetItem, of writes one ExecuteStatement per statement
+ * (route_partiql_batch.c).  Refused: a request of another shape than the operation's (a member
+ * it does not define, a statement list that is not a list of statements), which DynamoDB might
+ * read where dynaseal did not look.
  */
 #include "proxy/route_internal.h"
 
@@ -27,6 +28,7 @@
 
 #include "proxy/base/codec.h"
 #include "proxy/ddb/ddb_partiql.h"
+#include "proxy/route_partiql_batch.h"
 #include "proxy/worker.h"
 
 #define refuse route_refuse
@@ -44,7 +46,7 @@ static int partiql_name_char(char c)
  * identifier), in any letter case, followed or not by an index.  Coarser than a parser on
  * purpose: a statement that only might name the table is refused, never sent unread.
  */
-static const struct config_table *partiql_table(const struct route_state *st, const char *stmt)
+const struct config_table *route_partiql_table(const struct route_state *st, const char *stmt)
 {
 	const struct config *cfg = st->t->gen->cfg;
 
@@ -239,7 +241,7 @@ static int other_case(struct route_state *st, const char *name)
  * dynaseal forwards unread names no table it encrypts. */
 static int mentions_configured(struct route_state *st, const char *stmt, const char *table)
 {
-	const struct config_table *t = partiql_table(st, stmt);
+	const struct config_table *t = route_partiql_table(st, stmt);
 
 	if (t == NULL)
 		return 0;
@@ -263,7 +265,7 @@ static int execute_statement(struct route_state *st, cJSON *req)
 		/* Unread: refused if it may name a configured table, else DynamoDB's to answer;
 		 * DynamoDB's own errors in its words, dynaseal's refusals naming the table. */
 		int refused = pq.refused;
-		t = partiql_table(st, stmt->valuestring);
+		t = route_partiql_table(st, stmt->valuestring);
 		ddb_partiql_free(&pq);
 		if (t == NULL)
 			return 0;
@@ -288,6 +290,28 @@ static int execute_statement(struct route_state *st, cJSON *req)
 	return rc;
 }
 
+/* Sets obj's member name to the string value, in place of the one there or added. */
+static void set_string(cJSON *obj, const char *name, const char *value)
+{
+	cJSON *v = cJSON_CreateString(value);
+	int ok;
+
+	if (v == NULL)
+		return;
+	ok = cJSON_GetObjectItemCaseSensitive(obj, name) != NULL
+	     ? cJSON_ReplaceItemInObjectCaseSensitive(obj, name, v)
+	     : cJSON_AddItemToObject(obj, name, v);
+	if (!ok)
+		cJSON_Delete(v);
+}
+
+/* An error's message member as the answer spells it: "message" (DynamoDB), else "Message". */
+static const char *message_member(const cJSON *doc)
+{
+	return cJSON_GetObjectItemCaseSensitive(doc, "message") == NULL &&
+	       cJSON_GetObjectItemCaseSensitive(doc, "Message") != NULL ? "Message" : "message";
+}
+
 /* ExecuteTransaction's cancellation: an INSERT's failed condition is its DuplicateItem, and
  * the message lists the codes as DynamoDB does. */
 static void transaction_answer(struct route_state *st, cJSON *doc)
@@ -306,9 +330,8 @@ static void transaction_answer(struct route_state *st, cJSON *doc)
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(r, "Code");
 		if (i < st->partiql_n && st->partiql_inserts[i] && cJSON_IsString(code) &&
 		    strcmp(code->valuestring, "ConditionalCheckFailed") == 0) {
-			cJSON_ReplaceItemInObjectCaseSensitive(r, "Code", cJSON_CreateString("DuplicateItem"));
-			cJSON_ReplaceItemInObjectCaseSensitive(r, "Message", cJSON_CreateString(
-				"Duplicate primary key exists in table"));
+			set_string(r, "Code", "DuplicateItem");
+			set_string(r, "Message", "Duplicate primary key exists in table");
 			cJSON_DeleteItemFromObjectCaseSensitive(r, "Item");
 		}
 		code = cJSON_GetObjectItemCaseSensitive(r, "Code");
@@ -320,9 +343,9 @@ static void transaction_answer(struct route_state *st, cJSON *doc)
 	if (len < sizeof(msg))
 		snprintf(msg + len, sizeof(msg) - len, "]");
 	if (cJSON_GetObjectItemCaseSensitive(doc, "message") != NULL)
-		cJSON_ReplaceItemInObjectCaseSensitive(doc, "message", cJSON_CreateString(msg));
+		set_string(doc, "message", msg);
 	else if (cJSON_GetObjectItemCaseSensitive(doc, "Message") != NULL)
-		cJSON_ReplaceItemInObjectCaseSensitive(doc, "Message", cJSON_CreateString(msg));
+		set_string(doc, "Message", msg);
 }
 
 /* Whether item has the key key (every member of key, equal). */
@@ -406,10 +429,8 @@ void route_partiql_answer(struct route_state *st, cJSON *doc)
 		if (st->partiql_insert && cJSON_IsString(type) &&
 		    strstr(type->valuestring, "#ConditionalCheckFailedException") != NULL) {
 			/* INSERT of a key that is there. */
-			cJSON_ReplaceItemInObjectCaseSensitive(doc, "__type", cJSON_CreateString(
-				"com.amazonaws.dynamodb.v20120810#DuplicateItemException"));
-			cJSON_ReplaceItemInObjectCaseSensitive(doc, "message", cJSON_CreateString(
-				"Duplicate primary key exists in table"));
+			set_string(doc, "__type", "com.amazonaws.dynamodb.v20120810#DuplicateItemException");
+			set_string(doc, message_member(doc), "Duplicate primary key exists in table");
 			cJSON_DeleteItemFromObjectCaseSensitive(doc, "Item");
 		}
 		return;
@@ -478,7 +499,7 @@ static int read_list(struct route_state *st, const cJSON *list, const char *list
 			return refuse(st, "%s: %s[%zu].Statement must be a string", op, list_name, i);
 		if (ddb_partiql_parse(stmt->valuestring, cJSON_GetObjectItemCaseSensitive(s, "Parameters"),
 				      &l->pqs[i], &e) != 0) {
-			const struct config_table *t = partiql_table(st, stmt->valuestring);
+			const struct config_table *t = route_partiql_table(st, stmt->valuestring);
 			if (t != NULL) {
 				st->err = e;
 				if (l->pqs[i].refused)
@@ -626,26 +647,37 @@ static void add_keys(cJSON *ka, const struct config_table *t)
 }
 
 /*
- * BatchExecuteStatement of SELECTs on configured tables, each of one item by its key: a
- * BatchGetItem, its answer in the statements' order (route_partiql_answer).  Writes have no
- * classic batch equivalent with conditions and are refused.
+ * BatchExecuteStatement on configured tables: more than 25 statements refused whole, as
+ * DynamoDB refuses them; writes carried out one by one (route_partiql_batch.c); SELECTs, each
+ * of one item by its key, a BatchGetItem, its answer in the statements' order
+ * (route_partiql_answer).
  */
 static int batch_execute(struct route_state *st, cJSON *req, const cJSON *list)
 {
-	struct stmt_list l;
-	cJSON *out = cJSON_CreateObject(), *ri = out != NULL ? cJSON_AddObjectToObject(out, "RequestItems") : NULL;
+	struct stmt_list l = { 0 };
+	cJSON *out = NULL, *ri = NULL;
 	struct ds_error e;
-	const cJSON *s = list->child;
-	int rc = -1;
+	const cJSON *s;
+	int rc;
 
+	if (cJSON_GetArraySize(list) > ROUTE_PARTIQL_BATCH_MAX) {
+		cJSON_ArrayForEach(s, list) {
+			const cJSON *stmt = cJSON_GetObjectItemCaseSensitive(s, "Statement");
+			if (cJSON_IsString(stmt) && route_partiql_table(st, stmt->valuestring) != NULL)
+				return refuse(st, "1 validation error detected: Value at 'statements' failed "
+					      "to satisfy constraint: Member must have length less than or "
+					      "equal to %d", ROUTE_PARTIQL_BATCH_MAX);
+		}
+	}
+	rc = route_partiql_batch_prepare(st, req, list);
+	if (rc != 0)
+		return rc < 0 ? -1 : ROUTE_PARTIQL_BATCH;
+	rc = -1;
+	s = list->child;
+	out = cJSON_CreateObject();
+	ri = out != NULL ? cJSON_AddObjectToObject(out, "RequestItems") : NULL;
 	if (read_list(st, list, "Statements", &l) != 0 || l.configured == 0) {
 		rc = l.configured == 0 && st->err.status == 0 ? 0 : -1;
-		goto out;
-	}
-	if (l.reads == 0) {
-		refuse(st, "table \"%s\": BatchExecuteStatement writes are not carried out on a table "
-		       "dynaseal encrypts; send them with ExecuteStatement, or together with "
-		       "ExecuteTransaction", l.named->name);
 		goto out;
 	}
 	st->partiql_batch = cJSON_CreateArray();

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 
@@ -75,6 +76,65 @@ struct txn *txn_new(struct client_conn *c, struct worker *w, struct http_msg *re
 	/* "" when neither is known: forward_build refuses to sign, saying what to set. */
 	copy_string(t->region, sizeof(t->region), w->server->region[0] != '\0' ?
 		    w->server->region : t->authz.region);
+	clock_gettime(CLOCK_MONOTONIC, &t->start);
+	return t;
+}
+
+/* The head of the request from (method, target, headers) with X-Amz-Target naming op, and
+ * body[0..len): a part's request.  NULL when out of memory. */
+static struct http_msg *part_request(const struct http_msg *from, const char *op, const char *body,
+				     size_t len)
+{
+	struct http_msg *req = http_msg_new();
+	char target[80];
+	int n = snprintf(target, sizeof(target), "DynamoDB_20120810.%s", op);
+
+	if (req == NULL || n < 0 || (size_t)n >= sizeof(target))
+		goto fail;
+	memcpy(req->method, from->method, sizeof(req->method));
+	req->url = strdup(from->url != NULL ? from->url : "/");
+	if (req->url == NULL)
+		goto fail;
+	req->url_len = strlen(req->url);
+	req->http_major = from->http_major;
+	req->http_minor = from->http_minor;
+	req->keep_alive = from->keep_alive;
+	for (size_t i = 0; i < from->headers_len; i++) {
+		const struct http_header *h = &from->headers[i];
+		int target_header = strcasecmp(h->name, "x-amz-target") == 0;
+		if (http_msg_add_header(req, h->name, h->name_len, target_header ? target : h->value,
+					target_header ? (size_t)n : h->value_len) != 0)
+			goto fail;
+	}
+	if (evbuffer_add(req->body, body, len) != 0)
+		goto fail;
+	return req;
+fail:
+	http_msg_free(req);
+	return NULL;
+}
+
+struct txn *txn_new_part(struct txn *parent, const char *op, const char *body, size_t len,
+			 txn_done_cb cb, void *arg)
+{
+	struct http_msg *req = part_request(parent->req, op, body, len);
+	struct txn *t = req != NULL ? malloc(sizeof(*t)) : NULL;
+
+	if (t == NULL) {
+		http_msg_free(req);
+		return NULL;
+	}
+	/* The parent's connection (for the logs), worker, caller, signature and region. */
+	*t = *parent;
+	t->req = req;
+	t->call = NULL;
+	t->route = NULL;
+	t->gen = worker_gen_hold(parent->gen);
+	t->bytes_in = len;
+	t->done = cb;
+	t->done_arg = arg;
+	copy_string(t->op, sizeof(t->op), op);
+	ddb_peek_table(body, len, t->table, sizeof(t->table));
 	clock_gettime(CLOCK_MONOTONIC, &t->start);
 	return t;
 }
@@ -179,11 +239,29 @@ static void txn_end(struct txn *t, int keep_alive)
 	client_txn_done(c, keep_alive);
 }
 
+/* A part's answer goes to its callback (one debug line, no access line: the request it is a
+ * part of has that), and the part is done. */
+static void part_done(struct txn *t, struct http_msg *resp, const struct ds_error *err)
+{
+	struct client_conn *c = t->client;
+
+	log_debug("conn %lu %s: op=%s (a part of a request, id=%s) status=%d ms=%.2f", client_id(c),
+		  client_peer(c), t->op, t->audit.request_id, resp != NULL ? resp->status : err->status,
+		  metrics_elapsed_ms(&t->start));
+	t->call = NULL;
+	t->done(t->done_arg, resp, err);
+	txn_free(t);
+}
+
 void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
 {
 	int keep_alive = t->req->keep_alive;
 	size_t out;
 
+	if (t->done != NULL) {
+		part_done(t, resp, NULL);
+		return;
+	}
 	out = reply_relay(client_output(t->client), resp, body_changed, keep_alive);
 	txn_account(t, resp->status, out);
 	http_msg_free(resp);
@@ -211,6 +289,12 @@ void txn_fail(struct txn *t, const struct ds_error *err)
 	int keep_alive = t->req->keep_alive;
 	size_t out;
 
+	if (t->done != NULL) {
+		/* err may live in the part's route state, which goes with it. */
+		struct ds_error copy = *err;
+		part_done(t, NULL, &copy);
+		return;
+	}
 	if (err->status >= 500)
 		log_warn("conn %lu %s: op=%s: %s", client_id(c), client_peer(c), t->op, err->message);
 	metrics_inc(&t->worker->metrics.errors_own, 1);

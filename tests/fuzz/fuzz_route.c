@@ -16,12 +16,14 @@
  * on the configured table goes out and the rest of the input is DynamoDB's answer to it
  * (status 400 when bit 6 is set; "@I@" stands for an item dynaseal itself encrypted).  The
  * low 6 bits pick the operation (modulo the list) and, above it, the request's variant: the
- * ReturnValues of PutItem, UpdateItem and DeleteItem.  Every answer must end in exactly one
- * reply or error, and a reply relayed to the application holds, where an SDK reads items, none
- * dynaseal did not verify: none that is not a map or is still sealed (aws_dbe_head or
- * aws_dbe_foot), none with a signed attribute valued otherwise than in the one item dynaseal
- * sealed, no UPDATED_* Attributes but DO_NOTHING ones, no Attributes where ReturnValues asked
- * for none, and nothing after the JSON value.
+ * ReturnValues of PutItem, UpdateItem and DeleteItem, the statements of BatchExecuteStatement
+ * (writes: each a request of its own, the first one answered).  Every answer must end in
+ * exactly one reply or error, and a reply relayed to the application holds, where an SDK reads
+ * items (a batch statement's Item and its Error's Item among them), none dynaseal did not
+ * verify: none that is not a map or is still sealed (aws_dbe_head or aws_dbe_foot), none with a
+ * signed attribute valued otherwise than in the one item dynaseal sealed, no UPDATED_*
+ * Attributes but DO_NOTHING ones, no Attributes where ReturnValues asked for none, and nothing
+ * after the JSON value.
  *
  * Input: the first byte picks the operation (X-Amz-Target), the rest is the body.  The
  * process-wide set-up is one config with a raw-aes keyring; the worker, its generation and
@@ -370,6 +372,17 @@ static int unverified_item(const char *op, const char *rv, int status, const cJS
 	int write = strcmp(op, "PutItem") == 0 || strcmp(op, "UpdateItem") == 0 ||
 		    strcmp(op, "DeleteItem") == 0;
 
+	if (strcmp(op, "BatchExecuteStatement") == 0 && status == 200) {
+		/* Each statement's outcome: the item of a read, or of a failed condition in its
+		 * Error. */
+		if (r != NULL && !cJSON_IsArray(r))
+			return 1;
+		cJSON_ArrayForEach(c, r)
+			if (unverified(cJSON_GetObjectItemCaseSensitive(c, "Item")) ||
+			    unverified(cJSON_GetObjectItemCaseSensitive(
+				    cJSON_GetObjectItemCaseSensitive(c, "Error"), "Item")))
+				return 1;
+	}
 	if (status != 200) {
 		/* An SDK fills a modeled error's members by its __type, whatever the operation:
 		 * a failed condition's Item and a cancelled transaction's reasons. */
@@ -435,6 +448,10 @@ static const char *canned_request(const char *op, unsigned variant)
 		{ "UpdateItem", UPDATE("ALL_OLD") },
 		{ "UpdateItem", UPDATE("UPDATED_OLD") },
 		{ "DeleteItem", "{\"TableName\":\"users\",\"Key\":" ITEM_KEY "}" },
+		{ "BatchExecuteStatement", "{\"Statements\":[{\"Statement\":\"INSERT INTO users VALUE "
+		  "{'pk': 'a', 'sk': 'b', 'secret': 'topsecret-1'}\"}]}" },
+		{ "BatchExecuteStatement", "{\"Statements\":[{\"Statement\":\"SELECT * FROM users WHERE "
+		  "pk = 'a' AND sk = 'b'\"}]}" },
 	};
 	static const struct {
 		const char *op, *body;
@@ -452,6 +469,10 @@ static const char *canned_request(const char *op, unsigned variant)
 		  ITEM "}}]}" },
 		{ "TransactGetItems", "{\"TransactItems\":[{\"Get\":{\"TableName\":\"users\",\"Key\":"
 		  ITEM_KEY "}}]}" },
+		/* A batch of writes: each statement a request of its own, the answer to the first. */
+		{ "BatchExecuteStatement", "{\"ReturnConsumedCapacity\":\"TOTAL\",\"Statements\":["
+		  "{\"Statement\":\"DELETE FROM users WHERE pk = 'a' AND sk = 'b'\","
+		  "\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\"}]}" },
 	};
 
 	const char *found = NULL;
@@ -627,7 +648,11 @@ static void fuzz_answer(const char *op, unsigned variant, int status, const uint
 		if (doc == NULL && (status == 200 || json_like(replied, replied_len)))
 			__builtin_trap();
 		if (doc != NULL && (!only_whitespace(end, replied + replied_len) ||
-				    unverified_item(op, return_values(body), status, doc)))
+				    unverified_item(op, return_values(body),
+						    /* a batch of writes answers 200 whatever its
+						     * statements got */
+						    strcmp(op, "BatchExecuteStatement") == 0 ? replied_status
+											   : status, doc)))
 			__builtin_trap();
 		cJSON_Delete(doc);
 	}

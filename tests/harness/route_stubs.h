@@ -4,6 +4,10 @@
  * upstream_call_*, worker_gen_*) are defined here and record what the route did; what would
  * go upstream is kept in sent_body, its answer is given back through sent_cb.
  *
+ * The parts a request is carried out in (txn_new_part: BatchExecuteStatement's statements) run
+ * here as txn.c runs them, their outcomes handed to the request they belong to; only that
+ * request's ending is recorded.
+ *
  * Definitions, not only declarations: include it in exactly one file of a test program that
  * links the library as an archive (so these stand in for txn.o, forward.o, upstream.o and
  * worker.o), as tests/fuzz/fuzz_route.c and tests/unit/test_refusals.c do.
@@ -40,16 +44,25 @@ static upstream_done_cb sent_cb;         /* where the answer to what was sent go
 static void *sent_arg;
 static char *replied;                    /* the body of the last reply, NUL-terminated */
 static size_t replied_len;               /* its length (it may hold NUL bytes too) */
+static int replied_status;               /* its status */
 static char last_error[600];             /* "<status> <message>" of the last txn_fail */
 static const char *last_type;            /* its __type */
 
 /* ---- the hand-off points, defined here instead of txn.c / forward.c / upstream.c ------- */
 
+static void part_free(struct txn *t);
+
 void txn_fail(struct txn *t, const struct ds_error *err)
 {
-	(void)t;
 	if (err == NULL || err->status < 400 || err->message[0] == '\0')
 		abort();                        /* a refusal always says why */
+	if (t->done != NULL) {
+		/* A part's outcome goes to the request it is a part of, as txn.c hands it. */
+		struct ds_error copy = *err;
+		t->done(t->done_arg, NULL, &copy);
+		part_free(t);
+		return;
+	}
 	snprintf(last_error, sizeof(last_error), "%d %s", err->status, err->message);
 	last_type = err->type;
 	failed++;
@@ -59,8 +72,12 @@ void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
 {
 	size_t n = evbuffer_get_length(resp->body);
 
-	(void)t;
 	(void)body_changed;
+	if (t->done != NULL) {
+		t->done(t->done_arg, resp, NULL);
+		part_free(t);
+		return;
+	}
 	free(replied);
 	replied = malloc(n + 1);
 	if (replied == NULL)
@@ -68,14 +85,87 @@ void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
 	evbuffer_copyout(resp->body, replied, n);
 	replied[n] = '\0';
 	replied_len = n;
+	replied_status = resp->status;
 	http_msg_free(resp);
 	responded++;
 }
 
+/* A part forwarded as it is: its answer relayed to it. */
+static void part_relay_cb(void *arg, struct http_msg *resp, const struct ds_error *err)
+{
+	struct txn *t = arg;
+
+	t->call = NULL;
+	if (err != NULL)
+		txn_fail(t, err);
+	else
+		txn_respond(t, resp, 0);
+}
+
+/* route.c never forwards a request by itself; the parts it makes (txn_new_part) go as txn.c
+ * sends them: through route_request, else as they are. */
 void txn_forward(struct txn *t)
 {
-	(void)t;
-	abort();                                /* route.c never forwards by itself */
+	struct ds_error err = { 0 };
+	size_t len;
+	const char *body;
+
+	if (t->done == NULL)
+		abort();
+	if (route_request(t))
+		return;
+	len = evbuffer_get_length(t->req->body);
+	body = (const char *)evbuffer_pullup(t->req->body, -1);
+	t->call = forward_send(t->worker, t->req, t->region, body != NULL ? body : "", len, 0,
+			       part_relay_cb, t, &err);
+	if (t->call == NULL)
+		txn_fail(t, &err);
+}
+
+struct txn *txn_new_part(struct txn *parent, const char *op, const char *body, size_t len,
+			 txn_done_cb cb, void *arg)
+{
+	struct http_msg *req = http_msg_new();
+	struct txn *t = malloc(sizeof(*t));
+	char target[80];
+	int n = snprintf(target, sizeof(target), "DynamoDB_20120810.%s", op);
+
+	if (req == NULL || t == NULL)
+		abort();
+	snprintf(req->method, sizeof(req->method), "POST");
+	req->url = strdup("/");
+	if (req->url == NULL || http_msg_add_header(req, "X-Amz-Target", 12, target, (size_t)n) != 0)
+		abort();
+	evbuffer_add(req->body, body, len);
+	*t = *parent;
+	t->req = req;
+	t->call = NULL;
+	t->route = NULL;
+	t->gen = worker_gen_hold(parent->gen);
+	t->done = cb;
+	t->done_arg = arg;
+	snprintf(t->op, sizeof(t->op), "%s", op);
+	ddb_peek_table(body, len, t->table, sizeof(t->table));
+	return t;
+}
+
+static void part_free(struct txn *t)
+{
+	route_free(t);
+	worker_gen_release(t->gen);
+	http_msg_free(t->req);
+	free(t);
+}
+
+/* The route frees only the parts it made (a request's own txn is its connection's). */
+void txn_free(struct txn *t)
+{
+	if (t == NULL)
+		return;
+	if (t->done == NULL)
+		abort();
+	upstream_call_cancel(t->call);
+	part_free(t);
 }
 
 /* What forward.c would build is the body itself here: what would reach DynamoDB. */

@@ -399,8 +399,9 @@ class EncryptionTest(unittest.TestCase):
                             'ConditionExpression references "aws_dbe_foot"',
                             "attributes starting with aws_dbe_ are reserved for the encryption format")
         self.assert_refused(lambda: a.batch_execute_statement(Statements=[
-            {"Statement": "UPDATE users SET visits = 2 WHERE pk = 'rf2' AND sk = 1"}]),
-            '"users"', "BatchExecuteStatement writes are not carried out")
+            {"Statement": "UPDATE users SET visits = 2 WHERE pk = 'rf2' AND sk = 1"},
+            {"Statement": "SELECT * FROM users WHERE pk = 'rf2' AND sk = 1"}]),
+            '"users"', "mixes SELECT with writes")
         self.assertIsNone(self.raw_item("users", "rf3"))
         self.assert_ciphertext_only(self.raw_item("users", "rf2"))
 
