@@ -136,5 +136,8 @@ struct crypt_batch *route_batch_new(struct route_state *st, cJSON *doc);
 void route_note_return_values(struct route_state *st, const cJSON *req);
 /* The upstream's answer to a rewritten request (route_resp.c). */
 void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *err);
+/* Answers with doc (taken), the JSON of st->resp (success: a 2xx), once its items are
+ * verified, decrypted, filtered and cut to their projection (route_resp.c). */
+void route_answer_items(struct route_state *st, cJSON *doc, int success);
 
 #endif

@@ -694,7 +694,7 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	const struct http_header *enc;
 	struct ds_error e = { 0 };
 	cJSON *doc;
-	int success, rc, changed;
+	int success;
 
 	t->call = NULL;
 	if (err != NULL) {
@@ -728,6 +728,16 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		return;
 	}
 	st->resp = resp;
+	route_answer_items(st, doc, success);
+}
+
+void route_answer_items(struct route_state *st, cJSON *doc, int success)
+{
+	struct txn *t = st->t;
+	struct http_msg *resp = st->resp;
+	struct ds_error e = { 0 };
+	int rc, changed;
+
 	st->batch = route_batch_new(st, doc);
 	if (st->batch == NULL) {
 		ds_error_set(&e, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
