@@ -83,6 +83,8 @@ struct route_state {
 	struct route_tx *tx;               /* TransactWriteItems actions it carries out (route_tx.c) */
 	struct route_filter *filter;       /* a filter dynaseal applies (route_filter.c) */
 	struct route_beacon *beacon;       /* conditions in beacon form (route_beacon.c) */
+	struct route_index *idx;           /* Query/Scan of an index: its entries' items
+					    * read from the table (route_index.c) */
 	const char *partiql_op;            /* ExecuteStatement carried out as this operation */
 	int partiql_insert;                /* ... for an INSERT */
 	unsigned char *partiql_inserts;    /* ExecuteTransaction: which statements are INSERTs */
