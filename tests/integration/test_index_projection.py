@@ -114,7 +114,7 @@ class IndexProjectionTest(unittest.TestCase):
         Relay.port = cls.backing.port
         threading.Thread(target=cls.relay.serve_forever, daemon=True).start()
         try:
-            key = h.random_key_file(cls.backing.workdir, "idx.key")
+            cls.key = key = h.random_key_file(cls.backing.workdir, "idx.key")
             cls.proxy = h.start_dynaseal("http://127.0.0.1:%d" % cls.relay.server_address[1], config={
                 "keyrings": {"local": {"type": "raw-aes", "key_file": key}},
                 "tables": {T: {"keyring": "local", "partition_key": "pk", "sort_key": "sk",
@@ -357,6 +357,30 @@ class IndexProjectionTest(unittest.TestCase):
         # What the local index including c answers: the keys, d and c where the item has them.
         got = json.loads(self.same("index2", lambda cl: cl.query(TableName=T3, **calls[0]))[1])
         self.assertEqual([sorted(it) for it in got["Items"]], [list("abcd"), list("abd"), list("abcd")])
+
+    def test_plaintext_policy_allow_read(self):
+        """With plaintext_policy allow-read an entry without aws_dbe_head reads as a plaintext
+        item, unless it holds an encrypted attribute's ciphertext: then its item is read."""
+        proxy = h.start_dynaseal("http://127.0.0.1:%d" % self.relay.server_address[1], config={
+            "keyrings": {"local": {"type": "raw-aes", "key_file": self.key}},
+            "tables": {T: {"keyring": "local", "partition_key": "pk", "sort_key": "sk",
+                           "attribute_actions": ACTIONS, "plaintext_policy": "allow-read"}}})
+        self.addCleanup(proxy.stop)
+        plain = make_items("plain", 4, g_prefix="pl")
+        for c in (self.clients[0], self.raw):          # written without dynaseal
+            c.batch_write_item(RequestItems={T: [{"PutRequest": {"Item": it}} for it in plain]})
+        self.addCleanup(self.delete_both, plain, [self.clients[0], self.raw])
+        client = h.boto3_client(proxy.url)
+        for index, g, reads in (("gsi_keys", "pl0", 0), ("gsi_incl", "pl0", 0), ("gsi_keys", "g1", 0),
+                                ("gsi_incl", "g1", 6)):
+            Relay.seen.clear()
+            kw = dict(TableName=T, IndexName=index, KeyConditionExpression="g = :g",
+                      ExpressionAttributeValues={":g": {"S": g}})
+            got, want = outcome(lambda: client.query(**kw)), outcome(lambda: self.clients[0].query(**kw))
+            self.assertEqual(got, want, (index, g))
+            self.assertTrue(json.loads(got[1])["Items"], (index, g))
+            keys = sum(len(b["RequestItems"][T]["Keys"]) for t, b in Relay.seen if t == "BatchGetItem")
+            self.assertEqual(keys, reads, (index, g))
 
     def test_raw_index_holds_no_plaintext(self):
         raw = json.dumps([self.raw.scan(TableName=T, IndexName=i) for i in ("gsi_incl", "gsi_keys", "lsi_keys")],
