@@ -360,9 +360,8 @@ static void finish(struct route_state *st)
 
 	for (size_t i = 0; i < x->len; i++) {
 		struct index_entry *e = &x->entries[i];
-		if (e->found != NULL) {
-			cJSON_ReplaceItemViaPointer(items, e->item, e->found);
-			e->item = e->found;
+		if (e->found != NULL && cJSON_ReplaceItemViaPointer(items, e->item, e->found)) {
+			e->item = e->found;     /* Items holds it now */
 			e->found = NULL;
 		} else {
 			cJSON_Delete(cJSON_DetachItemViaPointer(items, e->item));
