@@ -8,7 +8,8 @@
  *   UpdateItem           writing DO_NOTHING attributes only: forwarded; writing or reading
  *                        protected ones: carried out by dynaseal (route_rmw.c); response
  *                        Attributes
- *   Query, Scan          response Items
+ *   Query, Scan          response Items; an index entry without aws_dbe_head: its item,
+ *                        read from the table (route_index.c)
  *   BatchGetItem         response Responses.<table>[]; UnprocessedKeys restored
  *   BatchWriteItem       RequestItems.<table>[].PutRequest.Item; UnprocessedItems restored
  *   TransactGetItems     response Responses[i].Item
@@ -25,6 +26,7 @@
 #include "proxy/route_internal.h"
 #include "proxy/route_beacon.h"
 #include "proxy/route_filter.h"
+#include "proxy/route_index.h"
 #include "proxy/route_legacy.h"
 #include "proxy/route_partiql_batch.h"
 #include "proxy/route_rmw.h"
@@ -559,7 +561,7 @@ static int prepare(struct route_state *st)
 	if (st->op == ROUTE_QUERY || st->op == ROUTE_SCAN) {
 		const cJSON *sel;
 		if (route_beacon_prepare(st, t, req) != 0 || route_filter_prepare(st, t, req) < 0 ||
-		    route_beacon_finish(st, req) != 0)
+		    route_beacon_finish(st, req) != 0 || route_index_prepare(st, t, req) != 0)
 			return -1;
 		sel = cJSON_GetObjectItemCaseSensitive(req, "Select");
 		if (cJSON_IsString(sel) && strcmp(sel->valuestring, "COUNT") == 0)
@@ -577,6 +579,7 @@ static void route_state_free(struct route_state *st)
 	route_tx_free(st->tx);
 	route_filter_free(st->filter);
 	route_beacon_free(st->beacon);
+	route_index_free(st->idx);
 	cJSON_Delete(st->original);
 	for (size_t i = 0; i < st->projs_len; i++) {
 		if (st->projs[i].has_proj)

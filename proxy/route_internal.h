@@ -84,6 +84,8 @@ struct route_state {
 	struct route_tx *tx;               /* TransactWriteItems actions it carries out (route_tx.c) */
 	struct route_filter *filter;       /* a filter dynaseal applies (route_filter.c) */
 	struct route_beacon *beacon;       /* conditions in beacon form (route_beacon.c) */
+	struct route_index *idx;           /* Query/Scan of an index: its entries' items
+					    * read from the table (route_index.c) */
 	const char *partiql_op;            /* ExecuteStatement carried out as this operation */
 	int partiql_insert;                /* ... for an INSERT */
 	unsigned char *partiql_inserts;    /* ExecuteTransaction: which statements are INSERTs */
@@ -148,5 +150,8 @@ struct crypt_batch *route_batch_new(struct route_state *st, cJSON *doc);
 void route_note_return_values(struct route_state *st, const cJSON *req);
 /* The upstream's answer to a rewritten request (route_resp.c). */
 void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *err);
+/* Answers with doc (taken), the JSON of st->resp (success: a 2xx), once its items are
+ * verified, decrypted, filtered and cut to their projection (route_resp.c). */
+void route_answer_items(struct route_state *st, cJSON *doc, int success);
 
 #endif

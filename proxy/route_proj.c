@@ -1,12 +1,13 @@
 /*
  * A read's ProjectionExpression on a configured table, widened to what verification needs:
- * every signed attribute whole, aws_dbe_head and aws_dbe_foot, and the attributes a filter
- * dynaseal applies reads; a part of a protected attribute ("profile.city") is read whole and
+ * every signed attribute whole, aws_dbe_head and aws_dbe_foot, the attributes a filter
+ * dynaseal applies reads, and on an index the beacons; a part of a protected attribute ("profile.city") is read whole and
  * the answer cut back to the part after decryption (route_resp.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/item/beacon.h"
 #include "crypto/item/item_crypt.h"
 #include "proxy/ddb/ddb_expr_lex.h"
 #include "proxy/ddb/ddb_projection.h"
@@ -52,6 +53,9 @@ int route_extend_projection(struct route_state *st, const struct config_table *t
 	const char **extra;
 	size_t n = 0, n_filter;
 	const char *const *filter = route_filter_attrs(st, &n_filter);
+	const struct config_search *search = st->index ? t->search : NULL;
+	size_t n_beacons = search != NULL ? search->standard_len + search->compound_len : 0;
+	char **beacons = NULL;
 	char *expr, *original;
 
 	rp->table = t;
@@ -78,9 +82,13 @@ int route_extend_projection(struct route_state *st, const struct config_table *t
 		if (rp->nested == NULL || (names != NULL && rp->nested_names == NULL))
 			return route_oom(st);
 	}
-	extra = calloc(t->actions_len + n_filter + rp->proj.len + 2, sizeof(*extra));
-	if (extra == NULL)
+	extra = calloc(t->actions_len + n_filter + rp->proj.len + n_beacons + 2, sizeof(*extra));
+	beacons = calloc(n_beacons + 1, sizeof(*beacons));
+	if (extra == NULL || beacons == NULL) {
+		free(extra);
+		free(beacons);
 		return route_oom(st);
+	}
 	/* Every attribute a nested path names, unsigned ones too: the cut after decryption
 	 * applies each path to the whole attribute (a list element cut twice would be another). */
 	for (size_t i = 0; i < rp->proj.len; i++)
@@ -95,9 +103,30 @@ int route_extend_projection(struct route_state *st, const struct config_table *t
 		extra[n++] = filter[i];
 	extra[n++] = ITEM_HEAD_ATTR;
 	extra[n++] = ITEM_FOOT_ATTR;
+	/* An index keyed by a beacon holds it where a plaintext index would hold the attribute:
+	 * asked for, it shows which attributes the index has (route_index.c). */
+	for (size_t i = 0; i < n_beacons; i++) {
+		const char *b = i < search->standard_len ? search->standard[i].name
+			      : search->compound[i - search->standard_len].name;
+		size_t len = sizeof(BEACON_ATTR_PREFIX) + strlen(b);
+		if ((beacons[i] = malloc(len)) == NULL)
+			break;
+		snprintf(beacons[i], len, "%s%s", BEACON_ATTR_PREFIX, b);
+		extra[n++] = beacons[i];
+	}
+	if (n_beacons > 0 && beacons[n_beacons - 1] == NULL) {
+		for (size_t i = 0; i < n_beacons; i++)
+			free(beacons[i]);
+		free(beacons);
+		free(extra);
+		return route_oom(st);
+	}
 	if (names != NULL)
 		cJSON_DetachItemViaPointer(obj, names);
 	expr = ddb_projection_extend(&rp->proj, extra, n, &names, &st->err);
+	for (size_t i = 0; i < n_beacons; i++)
+		free(beacons[i]);
+	free(beacons);
 	free(extra);
 	if (names != NULL)
 		cJSON_AddItemToObject(obj, "ExpressionAttributeNames", names);

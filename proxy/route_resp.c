@@ -15,6 +15,7 @@
 #include "proxy/route_beacon.h"
 #include "proxy/route_internal.h"
 #include "proxy/route_filter.h"
+#include "proxy/route_index.h"
 #include "proxy/route_legacy.h"
 #include "proxy/route_rmw.h"
 #include "proxy/route_tx.h"
@@ -651,6 +652,7 @@ static void response_ready(void *arg, struct crypt_batch *b, const struct ds_err
 		txn_fail(t, &e);
 		return;
 	}
+	route_index_cut(st);
 	if (st->filter != NULL && route_filter_apply(st, doc) != 0) {
 		e = st->err;
 		txn_fail(t, &e);
@@ -694,7 +696,7 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 	const struct http_header *enc;
 	struct ds_error e = { 0 };
 	cJSON *doc;
-	int success, rc, changed;
+	int success, rc;
 
 	t->call = NULL;
 	if (err != NULL) {
@@ -728,6 +730,29 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		return;
 	}
 	st->resp = resp;
+	if (success) {
+		/* Entries of an index that does not project whole items: their items are read
+		 * first (route_index.c), and the answer goes on from route_answer_items. */
+		rc = route_index_answer(st, doc);
+		if (rc != 0) {
+			if (rc < 0) {
+				cJSON_Delete(doc);
+				e = st->err;
+				txn_fail(t, &e);
+			}
+			return;
+		}
+	}
+	route_answer_items(st, doc, success);
+}
+
+void route_answer_items(struct route_state *st, cJSON *doc, int success)
+{
+	struct txn *t = st->t;
+	struct http_msg *resp = st->resp;
+	struct ds_error e = { 0 };
+	int rc, changed;
+
 	st->batch = route_batch_new(st, doc);
 	if (st->batch == NULL) {
 		ds_error_set(&e, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
@@ -742,7 +767,7 @@ void route_response_cb(void *arg, struct http_msg *resp, const struct ds_error *
 		return;
 	}
 	if ((!success && (st->legacy_updates || st->legacy_query_filter) &&
-	     reword_legacy_error(st, doc)) || changed)
+	     reword_legacy_error(st, doc)) || changed || route_index_changed(st))
 		rc = 1;         /* the answer changes: it goes through response_ready */
 	if (rc == 0 && crypt_batch_len(st->batch) == 0 && st->partiql_op == NULL &&
 	    !(success && route_filter_count_only(st)) &&

@@ -139,6 +139,9 @@ void metrics_render(struct evbuffer *out, struct metrics *const *each, size_t n)
 	counter(out, "dynaseal_rmw_conflicts_total", "Write-backs of those writes that found an "
 		"item changed by another writer, and started over.",
 		sum_at(each, n, offsetof(struct metrics, rmw_conflicts)));
+	counter(out, "dynaseal_index_item_reads_total", "Items read from a table (BatchGetItem) for "
+		"the entries of a Query or Scan of an index that does not project them whole.",
+		sum_at(each, n, offsetof(struct metrics, index_item_reads)));
 	for (size_t i = 0; i < n; i++)
 		conns += atomic_load_explicit(&each[i]->connections, memory_order_relaxed);
 	evbuffer_add_printf(out, "# HELP dynaseal_connections Client connections open now.\n"

@@ -36,6 +36,8 @@ struct metrics {
 	metrics_counter item_failures;               /* items that failed verification */
 	metrics_counter rmw[METRICS_OPS];            /* writes dynaseal carried out, by operation */
 	metrics_counter rmw_conflicts;               /* their writes that found the item changed */
+	metrics_counter index_item_reads;            /* items read from a table for the entries of
+						      * an index that does not project them whole */
 	atomic_int connections;                      /* client connections open now */
 };
 

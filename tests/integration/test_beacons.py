@@ -294,13 +294,18 @@ class BeaconTest(unittest.TestCase):
 
     @staticmethod
     def email_table(name):
-        """A table keyed by pk with an index "by-email" on email, as an application creates it."""
+        """A table keyed by pk with indexes on email, as an application creates it: "by-email"
+        projects every attribute, "by-email-keys" the keys, "by-email-incl" the keys and visits."""
+        gsi = lambda index, projection: {"IndexName": index, "Projection": projection,
+                                         "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}]}
         return dict(TableName=name, BillingMode="PAY_PER_REQUEST",
                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                           {"AttributeName": "email", "AttributeType": "S"}],
                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                    GlobalSecondaryIndexes=[{"IndexName": "by-email", "Projection": {"ProjectionType": "ALL"},
-                                             "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}]}])
+                    GlobalSecondaryIndexes=[
+                        gsi("by-email", {"ProjectionType": "ALL"}),
+                        gsi("by-email-keys", {"ProjectionType": "KEYS_ONLY"}),
+                        gsi("by-email-incl", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["visits"]})])
 
     def load_short(self, app):
         """The application creates "short" with its index on email through dynaseal and writes
@@ -391,6 +396,36 @@ class BeaconTest(unittest.TestCase):
                 self.assertEqual(got[1], want[1], kw)
                 if "Limit" not in kw:
                     self.assertEqual(got[2], want[2], kw)
+
+    def test_query_indexes_that_do_not_project_whole_items(self):
+        """KEYS_ONLY and INCLUDE indexes on the beaconed email hold the beacon, the key and what
+        they include: dynaseal reads each entry's item, verifies it and answers what the index
+        holds for the application (email where the index holds its beacon), the beacon's false
+        positives dropped, as DynamoDB answers from the plaintext copy."""
+        proxy = self.start_proxy()
+        app = h.boto3_client(proxy.url)
+        self.load_short(app)
+        key = lambda it: json.dumps(it, sort_keys=True)
+        for index, names in (("by-email-keys", ["email", "pk"]), ("by-email-incl", ["email", "pk", "visits"])):
+            for n in (0, 42):
+                for extra in ({}, {"Limit": 4}, {"ProjectionExpression": "visits, age"},
+                              {"FilterExpression": "visits > :v"}):
+                    values = {":e": {"S": "user%03d@example.com" % n}}
+                    if "FilterExpression" in extra:
+                        values[":v"] = {"N": "500"}
+                    kw = dict(IndexName=index, KeyConditionExpression="email = :e",
+                              ExpressionAttributeValues=values, **extra)
+                    got = self.all_pages(app.query, TableName="short", **kw)
+                    want = self.all_pages(self.raw.query, TableName="plain", **kw)
+                    self.assertEqual(sorted(got[0], key=key), sorted(want[0], key=key), kw)
+                    self.assertEqual(got[1], want[1], kw)
+                    # A filter on visits finds nothing where the index does not hold it.
+                    self.assertEqual(bool(got[0]), "FilterExpression" not in extra or "visits" in names, kw)
+                    if not extra:
+                        self.assertEqual(sorted(got[0][0]), names)
+        reads = [line for line in h.metrics(proxy).splitlines()
+                 if line.startswith("dynaseal_index_item_reads_total ")]
+        self.assertGreater(int(reads[0].split()[1]), 0)
 
     def test_scan_equality_filter_sent_in_beacon_form(self):
         proxy = self.start_proxy()
