@@ -167,17 +167,3 @@ const char *json_duplicate_key(const cJSON *doc)
 			return dup;
 	return NULL;
 }
-
-int json_has_nul(const char *body, size_t len)
-{
-	const char *p = body, *end = body + len;
-
-	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
-		if (end - p >= 6 && p[1] == 'u' && memcmp(p + 2, "0000", 4) == 0)
-			return 1;
-		p += 2;   /* the escaped character, whatever it is, is not a new escape */
-		if (p >= end)
-			break;
-	}
-	return 0;
-}

@@ -52,7 +52,5 @@ char *json_buffer_text(struct evbuffer *b) __attribute__((warn_unused_result));
  */
 const char *json_duplicate_key(const cJSON *doc);
 const char *json_object_duplicate(const cJSON *obj);
-/* Whether body[0..len) holds an escaped NUL (\u0000) anywhere.  Returns 1 or 0. */
-int json_has_nul(const char *body, size_t len);
 
 #endif
