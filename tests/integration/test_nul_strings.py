@@ -237,16 +237,24 @@ class NulStringsTest(unittest.TestCase):
 
 
 class NulTransactionsTest(unittest.TestCase):
-    """Transactions (moto: dynalite has none), moto directly and dynaseal in front of another."""
+    """Transactions (moto: dynalite has none), moto directly and dynaseal in front of another,
+    with an AWS KMS keyring (moto's) and the keys in the encryption context: the sort key's NUL
+    goes to KMS in the EncryptionContext of GenerateDataKey and Decrypt."""
 
     @classmethod
     def setUpClass(cls):
         cls.direct, cls.backing = h.start_moto(), h.start_moto()
         try:
-            key = h.random_key_file(cls.backing.workdir, "nul.key")
-            cls.proxy = h.start_dynaseal(cls.backing.url, config={
-                "keyrings": {"local": {"type": "raw-aes", "key_file": key}},
-                "tables": {T: TABLE}})
+            kms = h.boto3_client(cls.backing.url, "kms", "AKIDBOOT", "boot")
+            env = h.proxy_env()
+            env["AWS_ENDPOINT_URL_KMS"] = cls.backing.url
+            actions = dict(ACTIONS, pk="SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT",
+                           sk="SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT")
+            cls.kms = kms
+            cls.raw = h.boto3_client(cls.backing.url)
+            cls.proxy = h.start_dynaseal(cls.backing.url, env=env, config={
+                "keyrings": {"kms": {"type": "aws-kms", "key_id": kms.create_key()["KeyMetadata"]["Arn"]}},
+                "tables": {T: dict(TABLE, keyring="kms", attribute_actions=actions)}})
             cls.clients = [h.boto3_client(cls.direct.url), h.boto3_client(cls.proxy.url)]
             for c in cls.clients:
                 h.create_table(c, T, keys=(("pk", "S", "HASH"), ("sk", "S", "RANGE")))
@@ -279,3 +287,42 @@ class NulTransactionsTest(unittest.TestCase):
         got = self.same("get", lambda c: c.transact_get_items(TransactItems=[
             {"Get": {"TableName": T, "Key": k}} for k in keys]))
         self.assertIn("tx\\u0000e", got[1])
+
+    @h.proxy_only
+    def test_kms_context_holds_the_nul(self):
+        """The data key of an item whose sort key holds NUL opens with moto's KMS under the
+        encryption context the DB-ESDK rebuilds from the item, NUL and all (encrypt-item.md,
+        version 2: a string key's value is the string itself)."""
+        key = {"pk": {"S": "k"}, "sk": {"S": "z\u0000"}}
+        self.clients[1].put_item(TableName=T, Item={**key, "e": {"S": "kms\u0000secret"}})
+        head = self.raw.get_item(TableName=T, Key=key, ConsistentRead=True)["Item"]["aws_dbe_head"]["B"]
+        o = 2 + 32                                       # version, flavor, message id
+        n = int.from_bytes(head[o:o + 2], "big")         # the encrypt legend
+        o += 2 + n
+        stored = {}
+        for _ in range(int.from_bytes(head[o:o + 2], "big")):
+            o += 2
+            fields = []
+            for _ in range(2):
+                n = int.from_bytes(head[o:o + 2], "big")
+                fields.append(head[o + 2:o + 2 + n].decode())
+                o += 2 + n
+            o -= 2
+            stored[fields[0]] = fields[1]
+        o += 2
+        self.assertEqual(head[o], 1)                     # one encrypted data key
+        o += 1
+        edk = []
+        for _ in range(3):                               # provider id, provider info, ciphertext
+            n = int.from_bytes(head[o:o + 2], "big")
+            edk.append(head[o + 2:o + 2 + n])
+            o += 2 + n
+        self.assertEqual(edk[0], b"aws-kms")
+        blob = edk[2][32 + 16:]                          # after the sealed data key: KMS's
+        ec = dict(stored, **{"aws-crypto-table-name": T, "aws-crypto-partition-name": "pk",
+                             "aws-crypto-sort-name": "sk", "aws-crypto-attr.pk": "k",
+                             "aws-crypto-attr.sk": "z\u0000", "aws-crypto-legend": "SS"})
+        self.assertEqual(len(self.kms.decrypt(CiphertextBlob=blob, EncryptionContext=ec)["Plaintext"]), 32)
+        cut = dict(ec, **{"aws-crypto-attr.sk": "z"})
+        with self.assertRaises(Exception):
+            self.kms.decrypt(CiphertextBlob=blob, EncryptionContext=cut)
