@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proxy/base/json_nul.h"
 #include "proxy/base/log.h"
 
 /* The keys allowed at each fixed level of the file (README "Configuration"). */
@@ -276,6 +277,7 @@ struct config *config_parse(const char *json, size_t len, const char *path,
 	struct config *cfg = NULL;
 	cJSON *root = NULL;
 	const char *end = NULL;
+	struct json_nul_scan nul;
 	const char *subject = path != NULL ? path : "<config>";
 	const char *endpoint_subject = "upstream.endpoint";
 	int endpoint_is_env = 0;
@@ -318,6 +320,11 @@ struct config *config_parse(const char *json, size_t len, const char *path,
 			break;
 		}
 	}
+	json_nul_scan(json, len, &nul);
+	if (nul.escapes > 0)
+		/* cJSON would cut the string there: a name would silently mean a shorter one. */
+		cfg_problem_at(&ctx, subject, "a string holds the escape \\u0000 (U+0000), which no "
+			       "name or value of the config may hold");
 	if (!cJSON_IsObject(root)) {
 		cfg_problem_at(&ctx, subject, "expected a JSON object at the top level, got %s",
 			       cfg_type_name(root));

@@ -261,7 +261,8 @@ static int check_tables(const struct config_client *c, const char *op, const cha
 			     "allow \"*\" or use the table operations", c->access_key_id, op, c->access_key_id);
 		return -1;
 	}
-	doc = cJSON_ParseWithLength(body, len);
+	/* Read as the route reads it: names holding \u0000 are not cut (json_nul.h). */
+	doc = json_parse(body, len, NULL);
 	if (doc == NULL) {
 		ds_error_set(err, 400, DS_ERR_ACCESS_DENIED, "User: %s is not authorized to perform: "
 			     "dynamodb:%s: dynaseal cannot read the request body as JSON (a lone UTF-16 "

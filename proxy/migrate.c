@@ -16,6 +16,7 @@
 #include "crypto/item/item_header.h"
 #include "crypto/legacy/legacy_desc.h"
 #include "crypto/legacy/legacy_item.h"
+#include "proxy/base/json.h"
 #include "proxy/migrate_progress.h"
 #include "proxy/migrate_write.h"
 
@@ -251,7 +252,7 @@ static void report_item(struct mig_item *it, const char *what, const char *why)
 	cJSON *key = item_key(t, it->raw);
 	char *text;
 
-	text = key != NULL ? cJSON_PrintUnformatted(key) : NULL;
+	text = key != NULL ? json_print(key, NULL) : NULL;
 	fprintf(stderr, "dynaseal %s: table \"%s\": item %s %s: %s\n", cmd_name(it->page->seg->m),
 		t->name, text ? text : "?",
 		what, why);

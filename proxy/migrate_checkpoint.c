@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proxy/base/json.h"
+
 /* The counters, by name, for printing and parsing from one list. */
 static const struct {
 	const char *name;
@@ -152,7 +154,7 @@ static int parse_segment(const cJSON *o, struct migrate_checkpoint *cp, size_t a
 int migrate_checkpoint_parse(const char *data, size_t len, struct migrate_checkpoint *cp, char *why,
 			     size_t cap)
 {
-	cJSON *doc = cJSON_ParseWithLength(data, len);
+	cJSON *doc = json_parse(data, len, NULL);
 	const cJSON *v, *segs;
 	int rc = -1;
 
@@ -240,7 +242,7 @@ char *migrate_checkpoint_print(const struct migrate_checkpoint *cp)
 			goto cleanup;
 		}
 	}
-	text = cJSON_PrintUnformatted(doc);
+	text = json_print(doc, NULL);
 cleanup:
 	cJSON_Delete(doc);
 	return text;

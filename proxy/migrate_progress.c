@@ -5,6 +5,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "proxy/base/json.h"
+
 void migrate_progress_init(struct migrate_progress *p, FILE *out, int tty, const char *table,
 			   double expected_items)
 {
@@ -56,7 +58,7 @@ void migrate_progress_print(struct migrate_progress *p, const struct migrate_cou
 			cJSON_AddNumberToObject(o, "eta_s", last ? 0 : round(eta));
 		else
 			cJSON_AddNullToObject(o, "eta_s");
-		text = cJSON_PrintUnformatted(o);
+		text = json_print(o, NULL);
 		if (text != NULL)
 			fprintf(p->out, "%s\n", text);
 		cJSON_free(text);

@@ -615,6 +615,7 @@ static void request_ready(void *arg, struct crypt_batch *b, const struct ds_erro
 	struct route_state *st = arg;
 	struct txn *t = st->t;
 	struct ds_error ferr = { 0 };
+	size_t blen = 0;
 	char *body;
 
 	if (err != NULL) {
@@ -648,7 +649,7 @@ static void request_ready(void *arg, struct crypt_batch *b, const struct ds_erro
 		route_tx_start(st);
 		return;
 	}
-	body = cJSON_PrintUnformatted(crypt_batch_doc(b));
+	body = json_print(crypt_batch_doc(b), &blen);
 	/* The request tree is done with; the response gets its own batch. */
 	crypt_batch_free(b);
 	st->batch = NULL;
@@ -658,9 +659,9 @@ static void request_ready(void *arg, struct crypt_batch *b, const struct ds_erro
 		route_fail(st, &ferr);
 		return;
 	}
-	t->call = forward_send(t->worker, t->req, t->region, body, strlen(body), 1, route_response_cb,
+	t->call = forward_send(t->worker, t->req, t->region, body, blen, 1, route_response_cb,
 				st, &ferr);
-	free(body);
+	cJSON_free(body);
 	if (t->call == NULL)
 		route_fail(st, &ferr);
 }
@@ -706,7 +707,9 @@ int route_request(struct txn *t)
 	size_t len = evbuffer_get_length(body);
 	const char *data;
 	struct route_state *st;
+	struct json_read rd;
 	enum route_op op;
+	int rc;
 
 	if (cfg->tables_len == 0)
 		return 0;
@@ -738,7 +741,7 @@ int route_request(struct txn *t)
 	st->t = t;
 	st->op = op;
 	t->route = st;
-	st->req = cJSON_ParseWithLength(data, len);
+	st->req = json_parse(data, len, &rd);
 	if (st->req == NULL || !cJSON_IsObject(st->req)) {
 		ds_error_set(&st->err, 400, DS_ERR_SERIALIZATION,
 			     "The request body of %s is not a JSON object; dynaseal refuses it rather than "
@@ -757,7 +760,16 @@ int route_request(struct txn *t)
 		route_fail(st, &st->err);
 		return 1;
 	}
-	if (prepare(st) != 0) {
+	rc = prepare(st);
+	if (rd.not_utf8 && (rc != 0 || st->involved)) {
+		/* Read before anything else, as DynamoDB reads the text before it checks the
+		 * request; the stand-in for NUL (json_nul.h) must mean NUL alone. */
+		ds_error_set(&st->err, 400, DS_ERR_SERIALIZATION, "The request body of %s holds a byte "
+			     "0xFE or 0xFF, which is not UTF-8; dynaseal refuses it rather than forward "
+			     "what it cannot check", t->op);
+		rc = -1;
+	}
+	if (rc != 0) {
 		if (st->err.status == 400)
 			metrics_inc(&t->worker->metrics.refused, 1);
 		route_fail(st, &st->err);
@@ -767,14 +779,6 @@ int route_request(struct txn *t)
 		/* No configured table after all: forward the original bytes. */
 		route_free(t);
 		return 0;
-	}
-	if (json_has_nul(data, len)) {
-		ds_error_set(&st->err, 400, DS_ERR_VALIDATION,
-			     "The request body of %s holds an escaped NUL character (\\u0000), which "
-			     "dynaseal cannot carry through a configured table unchanged: remove it", t->op);
-		metrics_inc(&t->worker->metrics.refused, 1);
-		route_fail(st, &st->err);
-		return 1;
 	}
 	if (st->op == ROUTE_TABLE_ADMIN) {
 		if (strcmp(t->op, "DescribeTable") == 0 && st->table->search == NULL) {

@@ -27,6 +27,7 @@
 #include <openssl/rand.h>
 
 #include "proxy/base/codec.h"
+#include "proxy/base/json.h"
 #include "proxy/ddb/ddb_partiql.h"
 #include "proxy/route_partiql_batch.h"
 #include "proxy/worker.h"
@@ -117,7 +118,7 @@ static void token_mac(const char *json, size_t n, char hex[65])
 /* NextToken for a LastEvaluatedKey: base64(JSON) "." hex(HMAC(JSON)); malloc'd or NULL. */
 static char *token_of(const cJSON *lek)
 {
-	char *json = cJSON_PrintUnformatted(lek);
+	char *json = json_print(lek, NULL);
 	size_t n = json != NULL ? strlen(json) : 0;
 	char *tok = json != NULL ? malloc(CODEC_B64_ENC_LEN(n) + 66) : NULL;
 	size_t b;
@@ -148,7 +149,7 @@ static cJSON *key_of_token(const char *tok)
 		json[len] = '\0';
 		token_mac((const char *)json, (size_t)len, hex);
 		if (CRYPTO_memcmp(hex, dot + 1, 64) == 0)
-			key = cJSON_ParseWithLength((const char *)json, (size_t)len);
+			key = json_parse((const char *)json, (size_t)len, NULL);
 	}
 	free(json);
 	return key;

@@ -517,16 +517,6 @@ static void restore_unprocessed_keys(struct route_state *st, cJSON *doc)
 	}
 }
 
-/* Whether [p, end) holds only JSON whitespace (RFC 8259 section 2). */
-static int only_whitespace(const char *p, const char *end)
-{
-	for (; p < end; p++) {
-		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-			return 0;
-	}
-	return 1;
-}
-
 /* Whether [data, data + len) holds a byte below 0x20 that JSON allows nowhere unescaped
  * (all but tab, line feed and carriage return). */
 static int has_control_bytes(const char *data, size_t len)
@@ -566,14 +556,22 @@ static cJSON *read_answer(const struct route_state *st, struct http_msg *resp, i
 	const char *op = st->t->op;
 	const char *data = (const char *)evbuffer_pullup(resp->body, -1);
 	size_t len = evbuffer_get_length(resp->body);
-	const char *end = NULL, *dup;
+	struct json_read rd = { 0 };
+	const char *dup;
 	cJSON *doc;
 
 	/* cJSON skips NUL and other control bytes as whitespace and ends a name at a NUL, so a
 	 * UTF-16 body reads to it as an object of empty names, not as to a parser that detects
 	 * the encoding; DynamoDB's UTF-8 JSON holds none (RFC 8259 sections 2 and 7). */
-	doc = data != NULL && !has_control_bytes(data, len)
-	      ? cJSON_ParseWithLengthOpts(data, len, &end, 0) : NULL;
+	doc = data != NULL && !has_control_bytes(data, len) ? json_parse(data, len, &rd) : NULL;
+	if (doc != NULL && rd.not_utf8) {
+		/* Not UTF-8: a stand-in for NUL in the tree (json_nul.h) could be such a byte. */
+		ds_error_set(err, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s holds a byte 0xFE or "
+			     "0xFF, which is not UTF-8; dynaseal cannot read it; retry the request",
+			     op[0] ? op : "the request");
+		cJSON_Delete(doc);
+		return NULL;
+	}
 	if (doc == NULL && success) {
 		/* A success dynaseal cannot parse cannot be verified and decrypted: never relayed. */
 		ds_error_set(err, 502, DS_ERR_INTERNAL, "DynamoDB's answer to %s on table \"%s\" is not "
@@ -591,7 +589,7 @@ static cJSON *read_answer(const struct route_state *st, struct http_msg *resp, i
 	}
 	if (doc == NULL)
 		return NULL;
-	if (!only_whitespace(end, data + len)) {
+	if (rd.trailing) {
 		/* cJSON read the first value; a parser that reads on may find an item after it
 		 * that nobody verified. */
 		if (st->table != NULL)
@@ -675,7 +673,7 @@ static void response_ready(void *arg, struct crypt_batch *b, const struct ds_err
 		txn_fail(t, &e);
 		return;
 	}
-	body = cJSON_PrintUnformatted(doc);
+	body = json_print(doc, NULL);
 	if (body == NULL) {
 		ds_error_set(&e, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 		txn_fail(t, &e);

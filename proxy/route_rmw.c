@@ -34,6 +34,7 @@
 #include <openssl/rand.h>
 
 #include "crypto/item/item_crypt.h"
+#include "proxy/base/json.h"
 #include "proxy/ddb/ddb_eval.h"
 #include "proxy/ddb/ddb_update.h"
 #include "proxy/forward.h"
@@ -310,7 +311,7 @@ void route_send_as(struct route_state *st, const char *op, cJSON *body, upstream
 	struct ds_error err = { 0 };
 	char *text;
 
-	text = cJSON_PrintUnformatted(body);
+	text = json_print(body, NULL);
 	cJSON_Delete(body);
 	hs = malloc((t->req->headers_len + 1) * sizeof(*hs));
 	if (text == NULL || hs == NULL) {
@@ -357,8 +358,15 @@ cJSON *route_answer_json(struct http_msg *resp)
 {
 	size_t n = evbuffer_get_length(resp->body);
 	const char *p = (const char *)evbuffer_pullup(resp->body, -1);
+	struct json_read rd;
+	cJSON *doc = p != NULL ? json_parse(p, n, &rd) : NULL;
 
-	return p != NULL ? cJSON_ParseWithLength(p, n) : NULL;
+	if (doc != NULL && rd.not_utf8) {
+		/* Not UTF-8, so not DynamoDB's: a stand-in for NUL (json_nul.h) would be ambiguous. */
+		cJSON_Delete(doc);
+		doc = NULL;
+	}
+	return doc;
 }
 
 int route_answer_is(struct http_msg *resp, const char *error)
@@ -436,7 +444,7 @@ static void answer_condition_failed(struct route_state *st)
 	    cJSON_AddStringToObject(body, "message", "The conditional request failed") == NULL ||
 	    (r->ccf_all_old && r->plain != NULL &&
 	     !cJSON_AddItemToObject(body, "Item", cJSON_Duplicate(r->plain, 1))) ||
-	    (text = cJSON_PrintUnformatted(body)) == NULL) {
+	    (text = json_print(body, NULL)) == NULL) {
 		cJSON_Delete(body);
 		route_rmw_fail_oom(st);
 		return;

@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 
 #include "crypto/item/beacon.h"
+#include "proxy/base/json.h"
 #include "proxy/forward.h"
 #include "proxy/route_beacon.h"
 #include "proxy/route_internal.h"
@@ -166,7 +167,7 @@ static void answer_cb(void *arg, struct http_msg *resp, const struct ds_error *e
 	}
 	if (describe_back(st->table, cJSON_GetObjectItemCaseSensitive(doc, "TableDescription")) != 0 ||
 	    describe_back(st->table, cJSON_GetObjectItemCaseSensitive(doc, "Table")) != 0 ||
-	    (body = cJSON_PrintUnformatted(doc)) == NULL) {
+	    (body = json_print(doc, NULL)) == NULL) {
 		cJSON_Delete(doc);
 		http_msg_free(resp);
 		ds_error_set(&e, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
@@ -207,7 +208,7 @@ int route_table_request(struct route_state *st, cJSON *req)
 		if (rewrite_definitions(tb, req, renamed) != 0)
 			goto oom;
 	}
-	if ((body = cJSON_PrintUnformatted(req)) == NULL)
+	if ((body = json_print(req, NULL)) == NULL)
 		goto oom;
 	t->call = forward_send(t->worker, t->req, t->region, body, strlen(body), 1, answer_cb, st, &err);
 	cJSON_free(body);

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "crypto/aws/aws_request.h"
 #include "crypto/aws/sigv4.h"
+#include "proxy/base/json.h"
 #include "proxy/base/log.h"
 #include "proxy/net/upstream.h"
 
@@ -148,7 +149,7 @@ void ddb_client_free(struct ddb_client *c)
 void ddb_client_map_error(const char *op, int status, const char *body, size_t len, char *type_out,
 			  size_t cap, struct ds_error *err)
 {
-	cJSON *doc = cJSON_ParseWithLength(body, len);
+	cJSON *doc = json_parse(body, len, NULL);
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(doc, "__type");
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(doc, "message");
 	const char *t = "";
@@ -180,6 +181,7 @@ static void response_cb(void *arg, struct http_msg *resp, const struct ds_error 
 	struct ddb_call *call = arg;
 	struct ds_error err = { 0 };
 	char type[96] = "";
+	struct json_read rd = { 0 };
 	cJSON *doc = NULL;
 
 	call->up = NULL;
@@ -193,9 +195,16 @@ static void response_cb(void *arg, struct http_msg *resp, const struct ds_error 
 		if (resp->status != 200)
 			ddb_client_map_error(call->op, resp->status, body ? body : "", len, type,
 					     sizeof(type), &err);
-		else if ((doc = cJSON_ParseWithLength(body ? body : "", len)) == NULL)
+		else if ((doc = json_parse(body ? body : "", len, &rd)) == NULL)
 			ds_error_set(&err, 502, DS_ERR_INTERNAL, "DynamoDB %s: the response is not JSON",
 				     call->op);
+		else if (rd.not_utf8) {
+			/* A stand-in for NUL in the tree (json_nul.h) could be such a byte. */
+			ds_error_set(&err, 502, DS_ERR_INTERNAL, "DynamoDB %s: the response holds a byte "
+				     "0xFE or 0xFF, which is not UTF-8", call->op);
+			cJSON_Delete(doc);
+			doc = NULL;
+		}
 		http_msg_free(resp);
 	}
 	if (err.status != 0)
@@ -222,7 +231,7 @@ void ddb_call(struct ddb_client *c, const char *op, cJSON *req, ddb_done_cb cb, 
 {
 	struct ddb_call *call = calloc(1, sizeof(*call));
 	struct ds_error err = { 0 };
-	char *body = req != NULL ? cJSON_PrintUnformatted(req) : NULL;
+	char *body = req != NULL ? json_print(req, NULL) : NULL;
 	char *bytes = NULL;
 	size_t len = 0;
 

@@ -21,6 +21,8 @@
 #include "proxy/base/codec.h"
 #include "crypto/aws/sigv4.h"
 #include "proxy/base/audit.h"
+#include "proxy/base/json.h"
+#include "proxy/base/json_nul.h"
 #include "proxy/base/log.h"
 #include "proxy/net/upstream.h"
 
@@ -458,21 +460,30 @@ static void call_send(struct kms_call *call)
 	}
 }
 
-/* Adds "<member>": {...} with every pair of ec (all are UTF-8 strings). */
+/* Adds "<member>": {...} with every pair of ec (all are UTF-8 strings, which may hold NUL:
+ * written with the stand-in of json_nul.h, so json_print sends \u0000). */
 static int add_context_as(cJSON *req, const char *member, const struct enc_ctx *ec)
 {
+	const char *why;
 	cJSON *o;
+	int rc = 0;
 
 	if (ec == NULL || ec->len == 0)
 		return 0;
 	o = cJSON_AddObjectToObject(req, member);
 	if (o == NULL)
 		return -1;
-	for (size_t i = 0; i < ec->len; i++) {
-		if (cJSON_AddStringToObject(o, ec->entries[i].key, ec->entries[i].value) == NULL)
-			return -1;
+	for (size_t i = 0; i < ec->len && rc == 0; i++) {
+		const struct ec_entry *e = &ec->entries[i];
+		char *k = json_nul_string((const unsigned char *)e->key, e->key_len, &why);
+		char *v = json_nul_string((const unsigned char *)e->value, e->value_len, &why);
+
+		if (k == NULL || v == NULL || cJSON_AddStringToObject(o, k, v) == NULL)
+			rc = -1;
+		free(k);
+		free(v);
 	}
-	return 0;
+	return rc;
 }
 
 /* Adds "EncryptionContext": {...} with every pair of ec (all are UTF-8 strings). */
@@ -503,7 +514,7 @@ static void call_start(struct kms_client *c, const char *op, const char *key_id,
 
 	if (call == NULL || req == NULL ||
 	    (strcmp(op, "ReEncrypt") != 0 && cJSON_AddStringToObject(req, "KeyId", key_id) == NULL) ||
-	    (call->body = cJSON_PrintUnformatted(req)) == NULL || (call->key_id = strdup(key_id)) == NULL) {
+	    (call->body = json_print(req, NULL)) == NULL || (call->key_id = strdup(key_id)) == NULL) {
 		if (call != NULL)
 			call_free(call);
 		cJSON_Delete(req);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proxy/base/codec.h"
+#include "proxy/base/json_nul.h"
 
 /* Exponents beyond this are refused (DynamoDB itself allows -130..+126). */
 #define ATTR_MAX_EXPONENT 200
@@ -122,13 +123,18 @@ fail:
 	return NULL;
 }
 
-/* Decodes one UTF-8 code point; invalid bytes stand for themselves so ordering stays total. */
+/* Decodes one UTF-8 code point of a tree string: JSON_NUL is U+0000 (json_nul.h); invalid
+ * bytes stand for themselves so ordering stays total. */
 static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *i)
 {
 	unsigned char c = s[*i];
 	size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
 	uint32_t cp;
 
+	if (c == JSON_NUL) {
+		(*i)++;
+		return 0;
+	}
 	if (n == 1 || *i + n > len) {
 		(*i)++;
 		return c;
@@ -266,7 +272,7 @@ static int serialize_set(const cJSON *arr, uint16_t type_id, struct bufwrite *ou
 		}
 		if (type_id == ATTR_TYPE_SS) {
 			bufwrite_u32(out, (uint32_t)e[i].key_len);
-			bufwrite_bytes(out, e[i].key, e[i].key_len);
+			json_nul_write(out, e[i].key, e[i].key_len);
 		} else {
 			bufwrite_u32(out, (uint32_t)e[i].bytes_len);
 			bufwrite_bytes(out, e[i].bytes, e[i].bytes_len);
@@ -331,7 +337,7 @@ static int serialize_map(const cJSON *obj, struct bufwrite *out, const char **wh
 		}
 		bufwrite_u16(out, ATTR_TYPE_S);
 		bufwrite_u32(out, (uint32_t)e[i].key_len);
-		bufwrite_bytes(out, e[i].key, e[i].key_len);
+		json_nul_write(out, e[i].key, e[i].key_len);
 		if (serialize_nested(e[i].value, out, why, depth) != 0)
 			goto cleanup;
 	}
@@ -359,7 +365,7 @@ static int serialize_av(const cJSON *av, uint16_t *type_id, struct bufwrite *out
 	k = v->string;
 	if (strcmp(k, "S") == 0 && cJSON_IsString(v)) {
 		*type_id = ATTR_TYPE_S;
-		bufwrite_bytes(out, v->valuestring, strlen(v->valuestring));
+		json_nul_write(out, v->valuestring, strlen(v->valuestring));
 		return 0;
 	}
 	if (strcmp(k, "N") == 0 && cJSON_IsString(v)) {
@@ -434,29 +440,18 @@ int attr_serialize(const cJSON *av, uint16_t *type_id, struct bufwrite *out, con
 
 static cJSON *deserialize_av(uint16_t type_id, struct bufread *r, const char **why, int depth);
 
-/* Reads a string member or key: 4-byte length and bytes, returned as a new C string. */
+/* Reads a string member or key: 4-byte length and bytes, returned as a new tree string
+ * (json_nul.h: a NUL held as the stand-in). */
 static char *read_str(struct bufread *r, const char **why)
 {
 	uint32_t n;
 	const unsigned char *p;
-	char *s;
 
 	if (bufread_u32(r, &n) != 0 || bufread_view(r, n, &p) != 0) {
 		*why = "a serialized length runs past the end of the value";
 		return NULL;
 	}
-	if (memchr(p, 0, n) != NULL) {
-		*why = "a serialized string contains a NUL byte";
-		return NULL;
-	}
-	s = malloc((size_t)n + 1);
-	if (s == NULL) {
-		*why = "out of memory";
-		return NULL;
-	}
-	memcpy(s, p, n);
-	s[n] = '\0';
-	return s;
+	return json_nul_string(p, n, why);
 }
 
 static cJSON *b64_string(const unsigned char *p, size_t n, const char **why)
@@ -506,6 +501,11 @@ static cJSON *deserialize_set(uint16_t type_id, struct bufread *r, const char **
 
 			if (s == NULL)
 				goto fail;
+			if (type_id == ATTR_TYPE_NS && strchr(s, JSON_NUL) != NULL) {
+				*why = "a serialized number contains a NUL byte";
+				free(s);
+				goto fail;
+			}
 			m = cJSON_CreateString(s);
 			free(s);
 			if (m == NULL)
@@ -576,13 +576,22 @@ static cJSON *deserialize_av(uint16_t type_id, struct bufread *r, const char **w
 		v = cJSON_CreateBool(b);
 		break;
 	}
-	case ATTR_TYPE_S:
+	case ATTR_TYPE_S: {
+		char *s;
+
+		key = "S";
+		if (bufread_view(r, left, &p) != 0 || (s = json_nul_string(p, left, why)) == NULL)
+			return NULL;
+		v = cJSON_CreateString(s);
+		free(s);
+		break;
+	}
 	case ATTR_TYPE_N: {
 		char *s;
 
-		key = type_id == ATTR_TYPE_S ? "S" : "N";
+		key = "N";
 		if (bufread_view(r, left, &p) != 0 || (left && memchr(p, 0, left) != NULL)) {
-			*why = "a serialized string contains a NUL byte";
+			*why = "a serialized number contains a NUL byte";
 			return NULL;
 		}
 		s = malloc(left + 1);

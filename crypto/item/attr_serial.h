@@ -2,7 +2,9 @@
  * DynamoDB attribute values (DynamoDB JSON, cJSON) <-> DB-ESDK terminal bytes:
  * a 2-byte type id and a value, as specified in
  * dynamodb-encryption-client/ddb-attribute-serialization.md.  Numbers are normalized the
- * way DynamoDB normalizes them, sets are sorted, maps sorted by UTF-16 key order.
+ * way DynamoDB normalizes them, sets are sorted, maps sorted by UTF-16 key order.  Strings
+ * and map keys of the tree hold NUL as the stand-in of proxy/base/json_nul.h: serialized,
+ * they are their real bytes ("a\u0000b" is 61 00 62), and a NUL read back is the stand-in.
  */
 #ifndef DS_ATTR_SERIAL_H
 #define DS_ATTR_SERIAL_H
@@ -51,7 +53,8 @@ cJSON *attr_deserialize(uint16_t type_id, const unsigned char *p, size_t len, co
 char *attr_normalize_number(const char *in, size_t len, const char **why)
 	__attribute__((warn_unused_result));
 
-/* Orders two UTF-8 strings by their UTF-16 code units (string-ordering.md); <0, 0, >0. */
+/* Orders two UTF-8 tree strings (JSON_NUL is U+0000) by their UTF-16 code units
+ * (string-ordering.md); <0, 0, >0. */
 int attr_utf16_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
 /*

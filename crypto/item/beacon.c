@@ -12,6 +12,7 @@
 #include "crypto/item/attr_serial.h"
 #include "crypto/item/suite.h"
 #include "proxy/base/codec.h"
+#include "proxy/base/json_nul.h"
 
 #define BEACON_INFO "AWS_DBE_SCAN_BEACON"
 
@@ -78,8 +79,14 @@ int beacon_value(const unsigned char key[BEACON_KEY_LEN], const cJSON *av, unsig
 		return -1;
 	}
 	if (strcmp(v->string, "S") == 0) {
-		rc = beacon_hash(key, BEACON_KEY_LEN, (const unsigned char *)v->valuestring, strlen(v->valuestring),
-				 length, 0, out);
+		/* Over the string's real bytes: a NUL is 0x00, not its stand-in (json_nul.h). */
+		bytes = json_nul_bytes(v->valuestring, &n);
+		if (bytes == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		rc = beacon_hash(key, BEACON_KEY_LEN, bytes, n, length, 0, out);
+		free(bytes);
 	} else if (strcmp(v->string, "N") == 0) {
 		/* Numbers are normalized first: "1.230" and "1.23" have one beacon. */
 		num = attr_normalize_number(v->valuestring, strlen(v->valuestring), why);

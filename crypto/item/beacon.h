@@ -9,9 +9,10 @@
  *   beacon = the rightmost `length` bits of the first 8 bytes of HMAC-SHA384(HMAC key, value),
  *            as ceil(length / 4) lower-case hex digits
  *
- * where the value is the attribute's serialization without its type id (a string's UTF-8, a
- * number normalized, a binary's bytes), with the partition number appended as one byte when
- * it is not 0.  Pure computation: no I/O, no key caching.
+ * where the value is the attribute's serialization without its type id (a string's UTF-8,
+ * its NUL the byte 0x00 and not the tree's stand-in of proxy/base/json_nul.h; a number
+ * normalized; a binary's bytes), with the partition number appended as one byte when it is
+ * not 0.  Pure computation: no I/O, no key caching.
  */
 #ifndef DS_BEACON_H
 #define DS_BEACON_H

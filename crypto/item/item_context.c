@@ -7,6 +7,7 @@
 
 #include "crypto/item/attr_serial.h"
 #include "proxy/base/codec.h"
+#include "proxy/base/json_nul.h"
 #include "crypto/item/item_footer.h"
 
 const char *item_table_label(const struct config_table *t)
@@ -88,7 +89,7 @@ int item_canonical_path(const char *table, const char *name, size_t name_len,
 	bufwrite_u64(&w, 1);
 	bufwrite_u8(&w, '$');
 	bufwrite_u64(&w, name_len);
-	bufwrite_bytes(&w, name, name_len);
+	json_nul_write(&w, name, name_len);     /* a name's real bytes (json_nul.h) */
 	if (w.failed) {
 		bufwrite_cleanup(&w);
 		return -1;
@@ -98,7 +99,8 @@ int item_canonical_path(const char *table, const char *name, size_t name_len,
 	return 0;
 }
 
-/* Canonical order: as the paths share their prefix, by name length, then name bytes. */
+/* Canonical order: as the paths share their prefix, by name length, then name bytes (the
+ * real ones: json_nul.h). */
 int item_field_cmp(const void *x, const void *y)
 {
 	const struct field *a = x;
@@ -106,7 +108,7 @@ int item_field_cmp(const void *x, const void *y)
 
 	if (a->name_len != b->name_len)
 		return a->name_len < b->name_len ? -1 : 1;
-	return memcmp(a->name, b->name, a->name_len);
+	return json_nul_memcmp(a->name, a->name_len, b->name, b->name_len);
 }
 
 void item_fields_free(struct field *f, size_t n)

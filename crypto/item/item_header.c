@@ -5,6 +5,8 @@
 
 #include <openssl/crypto.h>
 
+#include "proxy/base/json_nul.h"
+
 void item_header_cleanup(struct item_header *h)
 {
 	free(h->legend);
@@ -18,6 +20,15 @@ void item_header_cleanup(struct item_header *h)
 }
 
 /* Reads a 2-byte length and a view of that many bytes. */
+/* Whether p[0..n) holds a byte 0xFE or 0xFF, which no UTF-8 text holds. */
+static int has_not_utf8(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (json_nul_not_utf8(p[i]))
+			return 1;
+	return 0;
+}
+
 static int read_field16(struct bufread *r, const unsigned char **p, uint16_t *n)
 {
 	return bufread_u16(r, n) == 0 && bufread_view(r, *n, p) == 0 ? 0 : -1;
@@ -97,6 +108,12 @@ int item_header_parse(const unsigned char *p, size_t len, struct item_header *h,
 				*why = "the header's encryption context is not sorted or repeats a key";
 				goto fail;
 			}
+		}
+		/* Pairs are UTF-8 (header.md#key-value-pair-entries); a byte no UTF-8 text holds
+		 * could not go to KMS as the JSON string it must be (json_nul.h). */
+		if (has_not_utf8(k, kl) || has_not_utf8(val, vl)) {
+			*why = "the header's encryption context holds a byte that is not UTF-8";
+			goto fail;
 		}
 		rc = ec_put(&h->ec, (const char *)k, kl, (const char *)val, vl, 0);
 		if (rc == -1)

@@ -73,7 +73,7 @@ int keyring_hierarchy_attr_value(const struct enc_ctx *ec, const char *attr, cha
 			if (strncmp(ec->entries[i].key, EC_ATTR_PREFIX, sizeof(EC_ATTR_PREFIX) - 1) == 0)
 				idx++;
 		letter = idx < legend->value_len ? legend->value[idx] : '?';
-		if (letter != 'S' || v->value_len >= cap)
+		if (letter != 'S' || v->value_len >= cap || memchr(v->value, 0, v->value_len) != NULL)
 			goto not_string;
 		memcpy(out, v->value, v->value_len);
 		out[v->value_len] = '\0';
@@ -95,7 +95,8 @@ int keyring_hierarchy_attr_value(const struct enc_ctx *ec, const char *attr, cha
 	}
 not_string:
 	ds_error_set(err, 400, DS_ERR_VALIDATION, "attribute \"%s\" (branch_key_id_attribute) must be a "
-		     "string of at most %zu bytes to choose the item's branch key", attr, cap - 1);
+		     "string of at most %zu bytes without U+0000 to choose the item's branch key", attr,
+		     cap - 1);
 	return -1;
 }
 

@@ -6,6 +6,7 @@
 
 #include "crypto/item/attr_serial.h"
 #include "proxy/base/codec.h"
+#include "proxy/base/json_nul.h"
 
 int legacy_utf8_valid(const unsigned char *p, size_t n)
 {
@@ -130,15 +131,30 @@ static int number_member(const cJSON *s, struct member *m, const char **why)
 	return 0;
 }
 
+/* The real bytes of a tree string (json_nul.h): the string itself, or a copy in m->own with
+ * each stand-in as the NUL it is. */
+static int text_member(const char *s, struct member *m, const char **why)
+{
+	m->p = (const unsigned char *)s;
+	m->len = strlen(s);
+	if (memchr(s, JSON_NUL, m->len) == NULL)
+		return 0;
+	m->own = json_nul_bytes(s, &m->len);
+	if (m->own == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	m->p = m->own;
+	return 0;
+}
+
 static int string_member(const cJSON *s, struct member *m, const char **why)
 {
 	if (!cJSON_IsString(s)) {
 		*why = "a string is not a string";
 		return -1;
 	}
-	m->p = (const unsigned char *)s->valuestring;
-	m->len = strlen(s->valuestring);
-	return 0;
+	return text_member(s->valuestring, m, why);
 }
 
 /* A set: count, then its members' (length, bytes) sorted by their bytes. */
@@ -229,10 +245,9 @@ static int serialize_map(const cJSON *obj, struct bufwrite *out, const char **wh
 		}
 	}
 	cJSON_ArrayForEach(it, obj) {
-		m[i].p = (const unsigned char *)it->string;
-		m[i].len = strlen(it->string);
 		m[i].value = it;
-		i++;
+		if (text_member(it->string, &m[i++], why) != 0)
+			goto cleanup;
 	}
 	if (n > 0)
 		qsort(m, (size_t)n, sizeof(*m), member_cmp);
@@ -349,24 +364,20 @@ static cJSON *member_json(unsigned char tag, const unsigned char *p, size_t n, c
 		if (s != NULL)
 			codec_b64_encode(p, n, s);
 	} else {
-		if (memchr(p, 0, n) != NULL) {
-			*why = "a string contains a NUL byte";
-			return NULL;
-		}
 		if (!legacy_utf8_valid(p, n)) {
 			*why = "a string is not UTF-8";
 			return NULL;
 		}
 		if (tag == LEGACY_TAG_N || tag == LEGACY_TAG_NS) {
+			if (memchr(p, 0, n) != NULL) {
+				*why = "a number contains a NUL byte";
+				return NULL;
+			}
 			s = attr_normalize_number((const char *)p, n, why);
 			if (s == NULL)
 				return NULL;
-		} else {
-			s = malloc(n + 1);
-			if (s != NULL) {
-				memcpy(s, p, n);
-				s[n] = '\0';
-			}
+		} else if ((s = json_nul_string(p, n, why)) == NULL) {
+			return NULL;         /* a NUL is held as the stand-in (json_nul.h) */
 		}
 	}
 	if (s == NULL) {
@@ -502,17 +513,12 @@ static cJSON *deserialize_map(struct bufread *r, const char **why, int depth)
 		}
 		if (read_value(r, &p, &n, why) != 0)
 			goto fail;
-		if (memchr(p, 0, n) != NULL || !legacy_utf8_valid(p, n)) {
-			*why = "a map key is not UTF-8 text without NUL bytes";
+		if (!legacy_utf8_valid(p, n)) {
+			*why = "a map key is not UTF-8 text";
 			goto fail;
 		}
-		key = malloc((size_t)n + 1);
-		if (key == NULL) {
-			*why = "out of memory";
+		if ((key = json_nul_string(p, n, why)) == NULL)
 			goto fail;
-		}
-		memcpy(key, p, n);
-		key[n] = '\0';
 		v = deserialize_av(r, why, depth + 1);
 		if (v == NULL) {
 			free(key);

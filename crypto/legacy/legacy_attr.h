@@ -7,7 +7,9 @@
  *   NS 'N', SS 'S', BS 'B' + 4-byte count + members (length + bytes) sorted by their bytes
  *   L 'L' + count + serialized members   M 'M' + count + (serialized S key, value) pairs
  *   sorted by the key's UTF-8 bytes.
- * Numbers are normalized first ("55.00" -> "55"); lengths and counts are big-endian.
+ * Numbers are normalized first ("55.00" -> "55"); lengths and counts are big-endian.  A
+ * string or map key of the tree holds NUL as the stand-in of proxy/base/json_nul.h: it is
+ * serialized, sorted and hashed as its real bytes, and a NUL read back is the stand-in.
  */
 #ifndef DS_LEGACY_ATTR_H
 #define DS_LEGACY_ATTR_H

@@ -11,6 +11,7 @@
 
 #include "crypto/legacy/legacy_attr.h"
 #include "crypto/legacy/legacy_desc.h"
+#include "proxy/base/json_nul.h"
 
 static int listed(const char *const *names, size_t n, const char *name)
 {
@@ -76,9 +77,10 @@ int legacy_actions_check(const struct legacy_actions *a, struct ds_error *err)
 	return 0;
 }
 
+/* By the names' real bytes (a NUL is the tree's stand-in: json_nul.h). */
 static int name_cmp(const void *x, const void *y)
 {
-	return strcmp((*(const cJSON *const *)x)->string, (*(const cJSON *const *)y)->string);
+	return json_nul_cmp((*(const cJSON *const *)x)->string, (*(const cJSON *const *)y)->string);
 }
 
 static void sha256_into(struct bufwrite *out, const void *p, size_t n)
@@ -121,6 +123,8 @@ int legacy_string_to_sign(const char *table, const cJSON *item, const struct leg
 	for (size_t i = 0; i < n; i++) {
 		const char *why = "";
 		int encrypted = legacy_action_of(a, attrs[i]->string) == LEGACY_ENCRYPT_AND_SIGN;
+		unsigned char *name;
+		size_t name_len;
 
 		ser.len = 0;
 		if (legacy_attr_serialize(attrs[i], &ser, &why) != 0) {
@@ -129,9 +133,11 @@ int legacy_string_to_sign(const char *table, const cJSON *item, const struct leg
 				     LEGACY_TAMPERED);
 			goto cleanup;
 		}
-		if (ser.failed)
+		name = json_nul_bytes(attrs[i]->string, &name_len);
+		if (ser.failed || name == NULL)
 			goto oom;
-		sha256_into(out, attrs[i]->string, strlen(attrs[i]->string));
+		sha256_into(out, name, name_len);
+		free(name);
 		sha256_into(out, encrypted ? enc : plain, encrypted ? sizeof(enc) - 1
 								   : sizeof(plain) - 1);
 		sha256_into(out, ser.buf, ser.len);

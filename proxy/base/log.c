@@ -13,6 +13,8 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 
+#include "proxy/base/json_nul.h"
+
 static atomic_int log_level = LOG_INFO;
 static atomic_int log_json = 0;
 
@@ -55,8 +57,8 @@ static size_t json_escape(char *buf, size_t cap, size_t len, const char *s)
 		if (c == '"' || c == '\\') {
 			buf[len++] = '\\';
 			buf[len++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f) {
-			len += (size_t)snprintf(buf + len, cap - len, "\\u%04x", c);
+		} else if (c < 0x20 || c == 0x7f || c == JSON_NUL) {
+			len += (size_t)snprintf(buf + len, cap - len, "\\u%04x", json_nul_real(c));
 		} else {
 			buf[len++] = (char)c;
 		}
@@ -69,8 +71,8 @@ static size_t text_escape(char *buf, size_t cap, size_t len, const char *s)
 {
 	for (; *s && len + 5 < cap; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			len += (size_t)snprintf(buf + len, cap - len, "\\x%02x", c);
+		if (c < 0x20 || c == 0x7f || c == JSON_NUL)
+			len += (size_t)snprintf(buf + len, cap - len, "\\x%02x", json_nul_real(c));
 		else
 			buf[len++] = (char)c;
 	}
@@ -104,7 +106,7 @@ const char *log_value(const char *s, char *out, size_t cap)
 			out[len++] = '\\';
 			out[len++] = (char)c;
 		} else if (c < 0x20 || c >= 0x7f) {
-			len += (size_t)snprintf(out + len, cap - len, "\\x%02x", c);
+			len += (size_t)snprintf(out + len, cap - len, "\\x%02x", json_nul_real(c));
 		} else {
 			out[len++] = (char)c;
 		}

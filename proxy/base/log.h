@@ -34,7 +34,8 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap);
  * of a log line: returned as it is when it holds only [A-Za-z0-9_.:/@+=-], else written into
  * out (cap bytes, at least 8) in double quotes with '"' and '\\' escaped and every other byte
  * outside printable ASCII as \xNN, cut with "..." when it does not fit.  "-" when empty.
- * Every line is also kept to one line by log_msg itself (control bytes become \xNN).
+ * Every line is also kept to one line by log_msg itself (control bytes become \xNN).  The
+ * stand-in for NUL of a tree string (json_nul.h) is written as the NUL it stands for, escaped.
  */
 const char *log_value(const char *s, char *out, size_t cap);
 /* Logs and drains OpenSSL's error queue, prefixed by what was attempted. */

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "crypto/aws/ddb_client.h"
+#include "proxy/base/json.h"
 #include "proxy/cmd/cmd_setup.h"
 #include "proxy/migrate.h"
 
@@ -355,7 +356,7 @@ static void print_report(const struct migrate_cli *c, const struct migrate_check
 		cJSON_AddStringToObject(o, "checkpoint", c->checkpoint);
 	if (res->error[0] != '\0')
 		cJSON_AddStringToObject(o, "error", res->error);
-	text = cJSON_PrintUnformatted(o);
+	text = json_print(o, NULL);
 	if (text != NULL)
 		printf("%s\n", text);
 	fflush(stdout);

@@ -22,6 +22,7 @@
 #include "crypto/aws/cred_chain.h"
 #include "proxy/ddb/crypt_batch.h"
 #include "proxy/forward.h"
+#include "proxy/base/json.h"
 #include "proxy/base/log.h"
 #include "proxy/net/upstream.h"
 #include "proxy/worker.h"
@@ -83,8 +84,8 @@ static cJSON *ddb_call(struct cmd_setup *tl, const char *op, const char *body, i
 		goto done;
 	}
 	*status = wt.resp->status;
-	doc = cJSON_ParseWithLength((const char *)evbuffer_pullup(wt.resp->body, -1),
-				    evbuffer_get_length(wt.resp->body));
+	doc = json_parse((const char *)evbuffer_pullup(wt.resp->body, -1),
+			 evbuffer_get_length(wt.resp->body), NULL);
 	if (doc == NULL)
 		snprintf(why, cap, "%s answered %d with a body that is not JSON",
 			 tl->srv.cfg->upstream_endpoint, wt.resp->status);
@@ -122,7 +123,7 @@ static void batch_done(void *arg, struct crypt_batch *b, const struct ds_error *
 /* Prints one value compactly, cut to width. */
 static void print_cell(const cJSON *v, int width)
 {
-	char *s = v ? cJSON_PrintUnformatted(v) : NULL;
+	char *s = v ? json_print(v, NULL) : NULL;
 	int n = s ? (int)strlen(s) : 1;
 
 	if (s == NULL)
@@ -183,7 +184,7 @@ int cmd_inspect(int argc, char **argv)
 		fprintf(stderr, "dynaseal inspect: cannot set up (credentials in the environment? see dynaseal doctor)\n");
 		goto done;
 	}
-	keyj = cJSON_Parse(key);
+	keyj = json_parse(key, strlen(key), NULL);
 	if (!cJSON_IsObject(keyj)) {
 		fprintf(stderr, "dynaseal inspect: --key is not a JSON object of DynamoDB attribute values\n");
 		goto done;
@@ -193,7 +194,7 @@ int cmd_inspect(int argc, char **argv)
 	cJSON_AddItemToObject(req, "Key", keyj);
 	keyj = NULL;
 	cJSON_AddBoolToObject(req, "ConsistentRead", 1);
-	body = cJSON_PrintUnformatted(req);
+	body = json_print(req, NULL);
 	resp = ddb_call(&tl, "GetItem", body, &status, why, sizeof(why));
 	if (resp == NULL || status != 200) {
 		fprintf(stderr, "dynaseal inspect: GetItem on %s: %s\n", table, resp ? why : why);

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "crypto/item/beacon.h"
+#include "proxy/base/json_nul.h"
 #include "crypto/item/item_crypt.h"
 #include "proxy/ddb/crypt_compound.h"
 
@@ -151,11 +152,14 @@ int crypt_beacon_tenant(const struct config_table *t, const char *attr, const cJ
 	const cJSON *av = cJSON_GetObjectItemCaseSensitive(plain, attr);
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(av, "S");
 
-	if (!cJSON_IsString(s) || strlen(s->valuestring) >= cap) {
+	/* A branch key id holding NUL (its stand-in, json_nul.h) is refused as the keyring
+	 * refuses it in an encryption context: no key store holds one. */
+	if (!cJSON_IsString(s) || strlen(s->valuestring) >= cap ||
+	    strchr(s->valuestring, JSON_NUL) != NULL) {
 		ds_error_set(err, 400, DS_ERR_VALIDATION, "table \"%s\": the item's beacon key is chosen "
 			     "by attribute \"%s\" (branch_key_id_attribute of keyring \"%s\"), so every "
-			     "item must have it as a string of at most %zu bytes", t->name, attr,
-			     t->search->keyring, cap - 1);
+			     "item must have it as a string of at most %zu bytes without U+0000", t->name,
+			     attr, t->search->keyring, cap - 1);
 		return -1;
 	}
 	memcpy(out, s->valuestring, strlen(s->valuestring) + 1);

@@ -13,6 +13,7 @@
 #include "crypto/item/attr_serial.h"
 #include "crypto/item/beacon.h"
 #include "proxy/base/json.h"
+#include "proxy/base/json_nul.h"
 
 const struct config_compound *crypt_compound_named(const struct config_table *t, const char *name)
 {
@@ -36,17 +37,23 @@ static int put_part(const struct config_table *t, const struct config_compound_p
 		    const unsigned char *key, size_t key_len, const char *text, size_t len,
 		    struct evbuffer *b, struct ds_error *err)
 {
-	unsigned char hkey[BEACON_KEY_LEN];
+	unsigned char hkey[BEACON_KEY_LEN], *bytes = NULL;
 	char hex[BEACON_HEX_MAX + 1];
 	const struct config_beacon *sb;
+	struct bufwrite w;
 	int rc = -1;
 
 	evbuffer_add(b, p->prefix, strlen(p->prefix));
 	if (!p->encrypted || key == NULL)
 		return evbuffer_add(b, text, len);
+	/* The beacon of the part's real bytes (a NUL as 0x00, not its stand-in: json_nul.h). */
+	bufwrite_init(&w);
+	json_nul_write(&w, text, len);
+	if (!w.failed)
+		bytes = w.buf != NULL ? w.buf : (unsigned char *)"";
 	sb = standard_named(t, p->name);
-	if (sb == NULL || beacon_hmac_key(key, key_len, sb->name, hkey) != 0 ||
-	    beacon_hash(hkey, sizeof(hkey), (const unsigned char *)text, len, sb->length, 0, hex) != 0) {
+	if (sb == NULL || bytes == NULL || beacon_hmac_key(key, key_len, sb->name, hkey) != 0 ||
+	    beacon_hash(hkey, sizeof(hkey), bytes, w.len, sb->length, 0, hex) != 0) {
 		ds_error_set(err, 500, DS_ERR_INTERNAL, "table \"%s\": the beacon of part \"%s\" "
 			     "failed", t->name, p->name);
 		goto cleanup;
@@ -54,6 +61,7 @@ static int put_part(const struct config_table *t, const struct config_compound_p
 	rc = evbuffer_add(b, hex, strlen(hex));
 cleanup:
 	OPENSSL_cleanse(hkey, sizeof(hkey));
+	bufwrite_cleanup(&w);
 	return rc;
 }
 

@@ -23,6 +23,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proxy/base/json_nul.h"
+
 /* The parser's state over one expression. */
 struct parser {
 	enum ddb_expr_kind kind;     /* grammar */
@@ -104,9 +106,10 @@ static int next(struct parser *p)
 	struct tok t;
 
 	if (ddb_expr_lex(p->s, p->len, p->pos, &t) != 0) {
-		/* A byte no token starts with is the token (a whole UTF-8 character). */
+		/* A byte no token starts with is the token (a whole UTF-8 character; a NUL's
+		 * stand-in, json_nul.h, is one). */
 		unsigned char c = (unsigned char)p->s[t.off];
-		size_t n = c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		size_t n = c < 0xc0 || c == JSON_NUL ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 		if (t.off + n > p->len)
 			n = p->len - t.off;
 		return refuse_near(p, t.off, n, p->started ? p->cur.off : t.off, t.off + n);

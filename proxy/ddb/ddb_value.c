@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "proxy/base/codec.h"
+#include "proxy/base/json_nul.h"
 #include "proxy/ddb/ddb_number.h"
 
 static const char *const names[] = {
@@ -116,9 +117,10 @@ static int order_binaries(const char *a, const char *b)
 	return c;
 }
 
+/* UTF-8 byte order of the real strings: a NUL (the tree's stand-in, json_nul.h) first. */
 static int order_strings(const char *a, const char *b)
 {
-	int c = strcmp(a, b);   /* UTF-8 byte order: strcmp compares as unsigned char */
+	int c = json_nul_cmp(a, b);
 
 	return c < 0 ? -1 : c > 0;
 }
@@ -299,7 +301,8 @@ int ddb_value_contains(const cJSON *x, const cJSON *y)
 	}
 }
 
-/* The UTF-16 code units of UTF-8 text: one per character, two above U+FFFF. */
+/* The UTF-16 code units of UTF-8 text: one per character (a NUL's stand-in too), two above
+ * U+FFFF. */
 static unsigned long utf16_units(const char *s)
 {
 	unsigned long n = 0;
@@ -307,7 +310,7 @@ static unsigned long utf16_units(const char *s)
 	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
 		if ((*p & 0xc0) == 0x80)
 			continue;          /* a continuation byte */
-		n += *p >= 0xf0 ? 2 : 1;
+		n += *p >= 0xf0 && *p != JSON_NUL ? 2 : 1;
 	}
 	return n;
 }

@@ -3,7 +3,9 @@
  * data types"; "Comparison operator and function reference"): their type, equality as
  * DynamoDB decides it (numbers by value, sets without order, maps and lists deeply, binaries
  * by their bytes), the order of numbers, strings (UTF-8 bytes) and binaries (unsigned bytes),
- * and what size() answers.  Values are cJSON objects in DynamoDB's JSON ({"S": "x"}).
+ * and what size() answers.  Values are cJSON objects in DynamoDB's JSON ({"S": "x"}); their
+ * strings hold NUL as the stand-in of proxy/base/json_nul.h, ordered and counted as the NUL
+ * it is.
  */
 #ifndef DS_DDB_VALUE_H
 #define DS_DDB_VALUE_H

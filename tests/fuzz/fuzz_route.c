@@ -10,7 +10,10 @@
  *  - a body sent upstream carries no value the input gave an ENCRYPT_AND_SIGN attribute of a
  *    configured table ("secret" of table "users"), wherever the input put it (Item, Key,
  *    Expected, AttributeUpdates, batch and transaction items...), unless that value also appears
- *    in the input where it may legitimately go out in plaintext.
+ *    in the input where it may legitimately go out in plaintext;
+ *  - a body sent upstream is JSON text with every NUL escaped, never the stand-in of
+ *    proxy/base/json_nul.h (the oracle reads input and output with json_parse, so strings
+ *    holding \u0000 are compared whole).
  *
  * Answers too: with the first byte's top bit set, a canned request of the chosen operation
  * on the configured table goes out and the rest of the input is DynamoDB's answer to it
@@ -24,7 +27,7 @@
  * verify: none that is not a map or is still sealed (aws_dbe_head or aws_dbe_foot), none with a
  * signed attribute valued otherwise than in the one item dynaseal sealed, no UPDATED_*
  * Attributes but DO_NOTHING ones, no Attributes where ReturnValues asked for none, and nothing
- * after the JSON value.
+ * after the JSON value, and no byte 0xFE or 0xFF.
  *
  * Input: the first byte picks the operation (X-Amz-Target), the rest is the body.  The
  * process-wide set-up is one config with a raw-aes keyring; the worker, its generation and
@@ -43,6 +46,8 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "proxy/base/json.h"
+#include "proxy/base/json_nul.h"
 #include "tests/harness/route_stubs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -281,10 +286,11 @@ static void check_sent(const char *op, const cJSON *in, const char *out_text)
 {
 	struct split sp;
 	struct strs out_strs = { 0 };
-	cJSON *out = cJSON_Parse(out_text);
+	cJSON *out = json_parse(out_text, strlen(out_text), NULL);
 
-	if (out == NULL)
-		__builtin_trap();               /* dynaseal sends only what it printed */
+	/* dynaseal sends only what it printed, a NUL as \u0000, never its stand-in. */
+	if (out == NULL || memchr(out_text, JSON_NUL, strlen(out_text)) != NULL)
+		__builtin_trap();
 	memset(&sp, 0, sizeof(sp));
 	take_request(&sp, op, in);
 	take_others(&sp, in);
@@ -507,8 +513,8 @@ static void make_stored_item(void)
 
 	if (route_request(&t) != 1 || sent != 1)
 		abort();
-	doc = cJSON_Parse(sent_body);
-	stored_item = doc != NULL ? cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(doc, "Item"))
+	doc = json_parse(sent_body, strlen(sent_body), NULL);
+	stored_item = doc != NULL ? json_print(cJSON_GetObjectItemCaseSensitive(doc, "Item"), NULL)
 				  : NULL;
 	if (stored_item == NULL)
 		abort();
@@ -573,15 +579,6 @@ static int json_like(const char *p, size_t len)
 			return 0;
 	}
 	return 0;
-}
-
-/* Whether [p, end) holds only JSON whitespace. */
-static int only_whitespace(const char *p, const char *end)
-{
-	for (; p < end; p++)
-		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-			return 0;
-	return 1;
 }
 
 /* Answers the call in flight with 200 and body (a further step of the same exchange). */
@@ -673,16 +670,16 @@ static void fuzz_answer(const char *op, unsigned variant, int status, const uint
 	if (getenv("FUZZ_ROUTE_SHOW") != NULL)  /* to see what the seeds reach */
 		fprintf(stderr, "%s %d: %s\n", op, status, responded ? replied : last_error);
 	if (responded && replied != NULL) {
-		const char *end = NULL;
+		struct json_read rd = { 0 };
 		cJSON *doc = control_bytes(replied, replied_len) ? NULL :
-			     cJSON_ParseWithLengthOpts(replied, replied_len, &end, 0);
+			     json_parse(replied, replied_len, &rd);
 		/* A relayed reply holds no unverified item of the configured table, and nothing
 		 * after its JSON value.  (An error body that is not JSON to any parser is relayed
 		 * as it came; a success, or anything like JSON, that cJSON cannot read exactly is
 		 * refused.) */
 		if (doc == NULL && (status == 200 || json_like(replied, replied_len)))
 			__builtin_trap();
-		if (doc != NULL && (!only_whitespace(end, replied + replied_len) ||
+		if (doc != NULL && (rd.trailing || rd.not_utf8 ||
 				    unverified_item(op, return_values(body),
 						    /* a batch of writes answers 200 whatever its
 						     * statements got */
@@ -726,7 +723,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req = start(&t, op, data, size);
 
 	rc = route_request(&t);
-	in = cJSON_ParseWithLength((const char *)data, size);
+	in = json_parse((const char *)data, size, NULL);
 	if (rc == 0) {
 		/* Forwarded untouched: it must not concern the configured table (whose search
 		 * block has CreateTable, UpdateTable and DescribeTable rewritten too). */

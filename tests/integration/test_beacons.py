@@ -187,7 +187,7 @@ class BeaconTest(unittest.TestCase):
         app = h.boto3_client(self.start_proxy().url)
         bkey = self.beacon_key(self.key_a)
         cases = [("a@example.com", "02139"), ("b@example.com", "1.230"), ("", "-0.5"),
-                 ("é@例え.jp", "100"), ("a@example.com", "1.23")]
+                 ("é@例え.jp", "100"), ("a@example.com", "1.23"), ("nul\u0000@example.com", "7")]
         for i, (email, z) in enumerate(cases):
             app.put_item(TableName="people", Item={"pk": {"S": "p%d" % i}, "email": {"S": email},
                                                    "zip": {"N": z}, "visits": {"N": "1"}})
@@ -585,6 +585,19 @@ class BeaconTest(unittest.TestCase):
         self.assertEqual(self.raw_item("addrs", {"pk": {"S": "moved"}})["aws_dbe_b_addr"]["S"],
                          compound(bkey, ADDR_PARTS, {"city": {"S": "Nice"}, "country": {"S": "FR"}}))
         app.delete_item(TableName="addrs", Key={"pk": {"S": "moved"}})
+        # Parts holding U+0000: the beacons are of the real bytes (NUL as 0x00), the item
+        # is found by them, and reads back whole.
+        nul = {"city": {"S": "Ly\u0000on"}, "country": {"S": "F\u0000R"}}
+        app.put_item(TableName="addrs", Item={"pk": {"S": "nul"}, **nul})
+        raw = self.raw_item("addrs", {"pk": {"S": "nul"}})
+        self.assertEqual(raw["aws_dbe_b_addr"]["S"], compound(bkey, ADDR_PARTS, nul))
+        self.assertEqual(raw["aws_dbe_b_city"]["S"], beacon(bkey, "city", nul["city"], 4))
+        self.assertEqual(app.get_item(TableName="addrs", Key={"pk": {"S": "nul"}})["Item"],
+                         {"pk": {"S": "nul"}, **nul})
+        found = app.scan(TableName="addrs", FilterExpression="city = :c AND country = :k",
+                         ExpressionAttributeValues={":c": nul["city"], ":k": nul["country"]})["Items"]
+        self.assertEqual([it["pk"]["S"] for it in found], ["nul"])
+        app.delete_item(TableName="addrs", Key={"pk": {"S": "nul"}})
         # The split character in a part's value is refused, nothing written.
         for item, attr in (({"city": {"S": "St.Louis"}, "country": {"S": "US"}}, "city"),
                            ({"city": {"S": "Paris"}, "country": {"S": "F.R"}}, "country")):

@@ -407,18 +407,19 @@ class EncryptionTest(unittest.TestCase):
 
     @h.proxy_only
     def test_ambiguous_json_is_refused(self):
-        """Bodies that JSON parsers read differently (a key twice, an escaped NUL) are refused:
-        dynaseal must not check one request and have DynamoDB act on another."""
+        """Bodies that JSON parsers read differently (a key twice, a byte that is not UTF-8)
+        are refused: dynaseal must not check one request and have DynamoDB act on another.  An
+        escaped NUL is no such body: it is carried as DynamoDB carries it."""
         import http.client
         cases = [
-            ('{"TableName":"plainpass","TableName":"users","Item":{"pk":{"S":"dup1"},"sk":{"N":"1"},'
-             '"ssn":{"S":"PLAIN-DUP-1"}}}', 'repeats the JSON key "TableName"'),
-            ('{"TableName":"users","Item":{"pk":{"S":"dup2"},"sk":{"N":"1"},"ssn":{"S":"x"},'
-             '"ssn":{"S":"PLAIN-DUP-2"}}}', 'repeats the JSON key "ssn"'),
-            ('{"TableName":"users","Item":{"pk":{"S":"dup3"},"sk":{"N":"1"},'
-             '"ssn":{"S":"PLAIN\\u0000-DUP-3"}}}', "escaped NUL character"),
+            (b'{"TableName":"plainpass","TableName":"users","Item":{"pk":{"S":"dup1"},"sk":{"N":"1"},'
+             b'"ssn":{"S":"PLAIN-DUP-1"}}}', "ValidationException", 'repeats the JSON key "TableName"'),
+            (b'{"TableName":"users","Item":{"pk":{"S":"dup2"},"sk":{"N":"1"},"ssn":{"S":"x"},'
+             b'"ssn":{"S":"PLAIN-DUP-2"}}}', "ValidationException", 'repeats the JSON key "ssn"'),
+            (b'{"TableName":"users","Item":{"pk":{"S":"dup3"},"sk":{"N":"1"},'
+             b'"ssn":{"S":"PLAIN\xff-DUP-3"}}}', "SerializationException", "which is not UTF-8"),
         ]
-        for body, needle in cases:
+        for body, kind, needle in cases:
             conn = http.client.HTTPConnection("127.0.0.1", self.proxy.port, timeout=10)
             conn.request("POST", "/", body=body, headers=dict(h.SDK_SIGNATURE, **{
                 "X-Amz-Target": "DynamoDB_20120810.PutItem",
@@ -427,11 +428,18 @@ class EncryptionTest(unittest.TestCase):
             doc = json.loads(r.read())
             conn.close()
             self.assertEqual(r.status, 400, doc)
-            self.assertTrue(doc["__type"].endswith("#ValidationException"), doc)
-            self.assertIn(needle, doc["message"])
+            self.assertTrue(doc["__type"].endswith("#" + kind), doc)
+            self.assertIn(needle, doc.get("message", doc.get("Message")))
         for table in ("users", "plainpass"):
             for pk in ("dup1", "dup2", "dup3"):
                 self.assertIsNone(self.raw_item(table, pk), (table, pk))
+        a = self.app
+        item = {"pk": {"S": "nul\u0000"}, "sk": {"N": "1"}, "ssn": {"S": "PLAIN\u0000-NUL-4"}}
+        a.put_item(TableName="users", Item=item)
+        self.assertEqual(a.get_item(TableName="users", Key={"pk": item["pk"], "sk": item["sk"]})["Item"], item)
+        stored = self.raw_item("users", "nul\u0000")
+        self.assertEqual(list(stored["ssn"]), ["B"])
+        at_rest.assert_no_plaintext(self, [stored], {"ssn": item["ssn"]})
 
     def test_condition_failure_items_are_decrypted(self):
         """ReturnValuesOnConditionCheckFailure=ALL_OLD: DynamoDB returns the item as it stands in

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "crypto/item/attr_serial.h"
+#include "proxy/base/json.h"
 
 /* Serializes json and checks the type id and exact bytes. */
 static void expect_bytes(const char *json, uint16_t type, const char *bytes, size_t n)
@@ -179,7 +180,10 @@ static void test_deserialize_errors(void **s)
 	expect_deserialize_error(ATTR_TYPE_NULL, "\x00", 1, "NULL");
 	expect_deserialize_error(ATTR_TYPE_M, "\0\0\0\x01" "\x00\x02" "\0\0\0\x01" "a" "\x00\x00" "\0\0\0\0",
 				 17, "not a string");
-	expect_deserialize_error(ATTR_TYPE_S, "a\0b", 3, "NUL");
+	expect_deserialize_error(ATTR_TYPE_S, "a\xff", 2, "0xFE or 0xFF");
+	expect_deserialize_error(ATTR_TYPE_SS, "\0\0\0\x01" "\0\0\0\x01" "\xfe", 9, "0xFE or 0xFF");
+	expect_deserialize_error(ATTR_TYPE_N, "1\0", 2, "NUL");
+	expect_deserialize_error(ATTR_TYPE_NS, "\0\0\0\x01" "\0\0\0\x02" "1\0", 10, "NUL");
 	expect_deserialize_error(ATTR_TYPE_L, "\0\0\0\0" "x", 5, "trailing");
 	expect_deserialize_error(ATTR_TYPE_M, "\0\0\0\x02"
 				 "\x00\x01" "\0\0\0\x01" "a" "\x00\x00" "\0\0\0\0"
@@ -228,6 +232,54 @@ static void test_utf16_order(void **s)
 	assert_int_equal(attr_utf16_cmp("", 0, "", 0), 0);
 }
 
+/* Strings holding U+0000: the tree holds the stand-in (json_nul.h), the serialization the
+ * real bytes, in DynamoDB's order (NUL first), and deserializing gives the tree back. */
+static void expect_nul_bytes(const char *json, uint16_t type, const char *bytes, size_t n)
+{
+	cJSON *av = json_parse(json, strlen(json), NULL);
+	struct bufwrite w;
+	uint16_t t = 0;
+	const char *why = NULL;
+	cJSON *back;
+	char *text;
+
+	assert_non_null(av);
+	bufwrite_init(&w);
+	if (attr_serialize(av, &t, &w, &why) != 0)
+		fail_msg("%s: %s", json, why);
+	assert_int_equal(t, type);
+	assert_int_equal(w.len, n);
+	assert_memory_equal(w.buf, bytes, n);
+	back = attr_deserialize(t, w.buf, w.len, &why);
+	assert_non_null(back);
+	assert_int_equal(attr_value_equal(av, back), 1);
+	text = json_print(back, NULL);
+	assert_non_null(text);
+	if (type == ATTR_TYPE_S)
+		assert_string_equal(text, json);
+	cJSON_free(text);
+	cJSON_Delete(back);
+	bufwrite_cleanup(&w);
+	cJSON_Delete(av);
+}
+
+static void test_nul_strings(void **s)
+{
+	(void)s;
+	expect_nul_bytes("{\"S\":\"a\\u0000b\"}", ATTR_TYPE_S, "a\0b", 3);
+	expect_nul_bytes("{\"S\":\"\\u0000\"}", ATTR_TYPE_S, "\0", 1);
+	expect_nul_bytes("{\"SS\":[\"a\\u0000\",\"a\",\"\\u0000\",\"\\u0001\"]}", ATTR_TYPE_SS,
+			 "\0\0\0\x04" "\0\0\0\x01" "\0" "\0\0\0\x01" "\x01" "\0\0\0\x01" "a"
+			 "\0\0\0\x02" "a\0", 25);
+	expect_nul_bytes("{\"M\":{\"k\\u0000\":{\"S\":\"\\u0000\"},\"k\":{\"NULL\":true}}}", ATTR_TYPE_M,
+			 "\0\0\0\x02"
+			 "\x00\x01" "\0\0\0\x01" "k" "\x00\x00" "\0\0\0\0"
+			 "\x00\x01" "\0\0\0\x02" "k\0" "\x00\x01" "\0\0\0\x01" "\0", 32);
+	/* Two members that differ only after a NUL are two members. */
+	expect_nul_bytes("{\"SS\":[\"\\u0000b\",\"\\u0000a\"]}", ATTR_TYPE_SS,
+			 "\0\0\0\x02" "\0\0\0\x02" "\0a" "\0\0\0\x02" "\0b", 16);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_deserialize_errors),
 		cmocka_unit_test(test_value_equal),
 		cmocka_unit_test(test_utf16_order),
+		cmocka_unit_test(test_nul_strings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

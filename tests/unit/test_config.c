@@ -441,6 +441,9 @@ static void test_json_syntax(void **state)
 	EXPECT_ONE("[1,2]", "dynaseal.json: expected a JSON object at the top level, got an array");
 	EXPECT_ONE("{" UP "} x", "dynaseal.json: unexpected text after the JSON object at line 1");
 	EXPECT_ONE("", "not valid JSON");
+	EXPECT_ONE("{" UP ",'log':{'level':'info\\u0000x'}}",
+		   "dynaseal.json: a string holds the escape \\u0000 (U+0000), which no name or value "
+		   "of the config may hold");
 	EXPECT_ONE("{" UP ",'listen':'127.0.0.1:8001','listen':'127.0.0.1:8002'}",
 		   "config: \"listen\": duplicate key; each key may appear only once");
 }

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "proxy/base/json.h"
 #include "proxy/ddb/ddb_eval.h"
 
 static const char item_json[] =
@@ -156,6 +157,51 @@ static void test_functions(void **state)
 	FALSE("size(t) >= :one");
 }
 
+/*
+ * Strings holding U+0000, read by json_parse (the tree holds the stand-in of json_nul.h):
+ * ordered as DynamoDB orders UTF-8 bytes, NUL before every other character; one character
+ * for size(); found by begins_with and contains as the NUL it is.
+ */
+static void test_nul_strings(void **state)
+{
+	static const char nul_item[] =
+		"{\"a\":{\"S\":\"ab\\u0000\"}, \"k\":{\"S\":\"\\u0000\"}, \"e\":{\"S\":\"abd\\u0000\"},"
+		" \"ss\":{\"SS\":[\"x\\u0000\",\"x\"]}}";
+	static const char nul_values[] =
+		"{\":ab\":{\"S\":\"ab\"}, \":ab1\":{\"S\":\"ab\\u0001\"}, \":abn\":{\"S\":\"ab\\u0000\"},"
+		" \":nul\":{\"S\":\"\\u0000\"}, \":abcy\":{\"S\":\"abc\\u00ff\"}, \":abd\":{\"S\":\"abd\"},"
+		" \":x0\":{\"S\":\"x\\u0000\"}, \":x1\":{\"S\":\"x\\u0001\"}, \":one\":{\"N\":\"1\"},"
+		" \":three\":{\"N\":\"3\"}, \":four\":{\"N\":\"4\"}}";
+	cJSON *it = json_parse(nul_item, sizeof(nul_item) - 1, NULL);
+	cJSON *saved = values;
+
+	(void)state;
+	assert_non_null(it);
+	values = json_parse(nul_values, sizeof(nul_values) - 1, NULL);
+	assert_non_null(values);
+	assert_int_equal(eval_on(it, "a > :ab", NULL), 1);             /* after its prefix */
+	assert_int_equal(eval_on(it, "a < :ab1", NULL), 1);            /* NUL before U+0001 */
+	assert_int_equal(eval_on(it, "a = :abn", NULL), 1);
+	assert_int_equal(eval_on(it, "a <= :abn", NULL), 1);
+	assert_int_equal(eval_on(it, "a >= :ab1", NULL), 0);
+	assert_int_equal(eval_on(it, "a BETWEEN :ab AND :ab1", NULL), 1);
+	assert_int_equal(eval_on(it, "e > :abcy", NULL), 1);           /* "abd\0" after "abcÿ" */
+	assert_int_equal(eval_on(it, "e > :abd", NULL), 1);
+	assert_int_equal(eval_on(it, "k < :ab", NULL), 1);
+	assert_int_equal(eval_on(it, "begins_with(a, :ab)", NULL), 1);
+	assert_int_equal(eval_on(it, "begins_with(a, :abn)", NULL), 1);
+	assert_int_equal(eval_on(it, "begins_with(a, :nul)", NULL), 0);
+	assert_int_equal(eval_on(it, "contains(a, :nul)", NULL), 1);
+	assert_int_equal(eval_on(it, "contains(ss, :x0)", NULL), 1);
+	assert_int_equal(eval_on(it, "contains(ss, :x1)", NULL), 0);
+	assert_int_equal(eval_on(it, "size(a) = :three", NULL), 1);    /* NUL is one character */
+	assert_int_equal(eval_on(it, "size(e) = :four", NULL), 1);
+	assert_int_equal(eval_on(it, "size(k) = :one", NULL), 1);
+	cJSON_Delete(values);
+	values = saved;
+	cJSON_Delete(it);
+}
+
 static void test_errors(void **state)
 {
 	char msg[256];
@@ -229,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_comparisons),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_functions),
+		cmocka_unit_test(test_nul_strings),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_copy_path),
 	};

@@ -20,6 +20,7 @@
 #include "crypto/item/item_crypt.h"
 #include "crypto/keyring/keyring.h"
 #include "crypto/keyring/keyring_factory.h"
+#include "proxy/base/json.h"
 
 /* Why keyring_new_from_config built no keyring. */
 static struct ds_error kr_err;
@@ -228,6 +229,63 @@ static void test_round_trip_v2_raw_aes(void **s) { (void)s; round_trip(0, 0x6700
 static void test_round_trip_v2_branch_6701(void **s) { (void)s; round_trip(1, 0x6701, 2); }
 
 /* Ciphertext is fresh per write: the same item encrypts differently twice. */
+/*
+ * Strings holding U+0000 (held in the tree as the stand-in of proxy/base/json_nul.h): the
+ * encryption context the DB-ESDK rebuilds from the item holds their real bytes (version 2:
+ * the key's string itself), and the item reads back whole under both keyrings.
+ */
+static void test_nul_strings(void **state)
+{
+	static const char json[] =
+		"{\"pk\":{\"S\":\"user\\u0000#1\"},\"sk\":{\"N\":\"1\"},\"s\":{\"S\":\"a\\u0000b\"},"
+		"\"so\":{\"S\":\"\\u0000\"},\"ss\":{\"SS\":[\"\\u0000\",\"x\\u0000\",\"x\"]},"
+		"\"m\":{\"M\":{\"k\\u0000\":{\"S\":\"v\\u0000\"},\"k\":{\"S\":\"\"}}},\"dn\":{\"S\":\"\\u0000\"},"
+		"\"ctx\":{\"N\":\"7\"},\"cb\":{\"B\":\"/w==\"}}";
+
+	(void)state;
+	for (int version = 1; version <= 2; version++) {
+		for (int branch = 0; branch <= 1; branch++) {
+			struct test_table tt;
+			struct keyring *kr = make_keyring(branch);
+			cJSON *orig = json_parse(json, sizeof(json) - 1, NULL);
+			cJSON *item = cJSON_Duplicate(orig, 1);
+			struct materials m;
+			struct ds_error err;
+			char *text;
+
+			assert_non_null(item);
+			make_table(&tt, 0x6700, version);
+			memset(&m, 0, sizeof(m));
+			ds_error_clear(&err);
+			if (item_encrypt_materials(&tt.t, item, &m, &err) != 0)
+				fail_msg("materials: %s", err.message);
+			if (version == 2) {
+				const struct ec_entry *e = ec_get(&m.ec, "aws-crypto-attr.pk", 18);
+
+				assert_non_null(e);
+				assert_int_equal(e->value_len, 7);
+				assert_memory_equal(e->value, "user\0#1", 7);
+			}
+			materials_cleanup(&m);
+			if (encrypt_item(&tt.t, kr, item, &err) != 0)
+				fail_msg("encrypt: %s", err.message);
+			text = json_print(item, NULL);
+			assert_null(strstr(text, "a\\u0000b"));           /* encrypted */
+			assert_non_null(strstr(text, "\"so\":{\"S\":\"\\u0000\"}"));
+			cJSON_free(text);
+			if (decrypt_item(&tt.t, kr, item, &err) != 0)
+				fail_msg("decrypt: %s", err.message);
+			assert_same_item(orig, item);
+			text = json_print(cJSON_GetObjectItemCaseSensitive(item, "s"), NULL);
+			assert_string_equal(text, "{\"S\":\"a\\u0000b\"}");
+			cJSON_free(text);
+			cJSON_Delete(orig);
+			cJSON_Delete(item);
+			keyring_free(kr);
+		}
+	}
+}
+
 static void test_encryption_is_randomized(void **state)
 {
 	struct test_table tt;
@@ -646,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_branch_6701),
 		cmocka_unit_test(test_round_trip_v2_raw_aes),
 		cmocka_unit_test(test_round_trip_v2_branch_6701),
+		cmocka_unit_test(test_nul_strings),
 		cmocka_unit_test(test_encryption_is_randomized),
 		cmocka_unit_test(test_tamper_head_version),
 		cmocka_unit_test(test_tamper_head_version_to_2),
