@@ -26,7 +26,6 @@
 #include "proxy/route_rmw.h"
 #include "proxy/route_table.h"
 #include "proxy/route_tx.h"
-#include "proxy/table_schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +81,7 @@ const struct config_table *route_table(const struct route_state *st, const char 
 
 struct table_schema *route_schema(const struct route_state *st, const struct config_table *t)
 {
-	return table_schemas_get(st->t->worker->schemas, t->name);
+	return worker_table_schema(st->t->worker, t->name);
 }
 
 struct keyring *route_keyring(const struct route_state *st, const struct config_table *table)

@@ -125,8 +125,8 @@ int route_check_expr(struct route_state *st, const struct config_table *t, const
 		     const char *param, enum ddb_expr_kind kind);
 /* Every expression parameter of obj (route_check_expr).  0 or -1. */
 int route_check_exprs(struct route_state *st, const struct config_table *t, const cJSON *obj);
-/* The key schema the worker learned for configured table t (table_schema.h), or NULL when not
- * known: valid while the request is being prepared (table_schema_hold it for longer). */
+/* The key schema the worker learned for configured table t (table_schema_cache.h), or NULL
+ * when not known: valid while the request is being prepared (table_schema_hold it for longer). */
 struct table_schema;
 struct table_schema *route_schema(const struct route_state *st, const struct config_table *t);
 /* DynamoDB's refusal of a path below a key attribute: below one of t's own keys ("Key

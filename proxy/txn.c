@@ -180,7 +180,7 @@ static void txn_end(struct txn *t, int keep_alive)
 }
 
 /* A table operation DynamoDB accepted on a configured table changes what the workers know of
- * its keys (table_schema.h).  The table is the one the request names at first sight: a guess
+ * its keys (table_schema_cache.h).  The table is the one the request names at first sight: a guess
  * only decides which table is described again. */
 static void note_table_change(struct txn *t, int status)
 {

@@ -27,7 +27,7 @@
 #include "proxy/client.h"
 #include "proxy/keycache.h"
 #include "proxy/net/upstream.h"
-#include "proxy/table_schema.h"
+#include "proxy/table_schema_cache.h"
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
@@ -395,6 +395,11 @@ void worker_notify(struct worker *w, char what)
 		log_error("worker %d: cannot be notified: %s", w->id, strerror(errno));
 }
 
+
+struct table_schema *worker_table_schema(const struct worker *w, const char *table)
+{
+	return table_schemas_get(w->schemas, table);
+}
 
 void worker_table_changed(struct worker *w, const char *table, int deleted)
 {

@@ -35,6 +35,7 @@ struct worker;
 struct cache;
 struct cred_chain;
 struct table_schemas;
+struct table_schema;
 
 TAILQ_HEAD(client_list, client_conn);
 
@@ -108,6 +109,8 @@ int worker_listen(struct server *srv, struct worker *w, int id) __attribute__((w
 void *worker_main(void *arg);
 /* Sends w 'r', 's', 'c' or 't' from another thread (a byte on its pipe). */
 void worker_notify(struct worker *w, char what);
+/* The key schema w learned for table (table_schema_cache.h), or NULL when not known. */
+struct table_schema *worker_table_schema(const struct worker *w, const char *table);
 /* Worker side: a CreateTable, UpdateTable or DeleteTable (deleted) of table passed through w:
  * its key schema is described again soon by w, every table's by the other workers. */
 void worker_table_changed(struct worker *w, const char *table, int deleted);
