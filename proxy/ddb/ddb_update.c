@@ -592,8 +592,13 @@ static const struct ddb_node *action_on(const struct ddb_expr *e, const char *at
 int ddb_update_check_keys(const struct ddb_expr *e, const cJSON *values,
 			  const struct ddb_update_keys *keys, struct ds_error *err)
 {
+	struct upd u = { .values = values, .err = err };
+
 	if (e->root == NULL || e->kind != DDB_EXPR_UPDATE)
 		return 0;
+	/* DynamoDB finds these while it parses the expression, before it looks at the table. */
+	if (ddb_eval_check_values(e, "UpdateExpression", values, err) != 0 || check(&u, e) != 0)
+		return -1;
 	for (size_t i = 0; i < keys->index_len; i++) {
 		const struct ddb_index_key *k = &keys->index[i];
 		const struct ddb_node *a = action_on(e, k->attr);

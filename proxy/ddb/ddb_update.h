@@ -55,8 +55,10 @@ int ddb_update_apply_indexed(const struct ddb_expr *e, const cJSON *values,
 			     struct ds_error *err) __attribute__((warn_unused_result));
 
 /*
- * What DynamoDB refuses of an update on a table with keys before it reads the item, after its
- * own check that the key written is not a key attribute, in its order and words:
+ * What DynamoDB refuses of an update before it reads the item, after its own check that no key
+ * attribute is written, in its order and words: first what is wrong with the expression
+ * whatever the table (as ddb_update_apply refuses it: a :value not defined, paths that overlap
+ * or conflict, operands of another type), then against the keys of the table and its indexes:
  *  1. a SET, ADD or DELETE of a top-level attribute that keys an index, with a value whose type
  *     the request tells (a :value, a sum, list_append, if_not_exists' fallback) and that is not
  *     the key's ("One or more parameter values were invalid: Type mismatch for Index Key c

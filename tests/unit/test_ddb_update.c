@@ -194,6 +194,13 @@ static void test_index_keys_static(void **state)
 	assert_string_equal(check_keys("SET e = a.b", 0), NOT_SCALAR("Key: a"));
 	assert_string_equal(check_keys("SET e = d.x", 0), "OK");
 	assert_string_equal(check_keys("SET cc.x = :one, e.d = :one", 1), "OK");
+	/* what is wrong with the expression whatever the table comes first */
+	assert_string_equal(check_keys("SET c = :one, c = :s", 1), "Invalid UpdateExpression: Two "
+			    "document paths overlap with each other; must remove or rewrite one of these "
+			    "paths; path one: [c], path two: [c]");
+	assert_string_equal(check_keys("SET d.x = :one ADD c :s", 1), "Invalid UpdateExpression: "
+			    "Incorrect operand type for operator or function; operator: ADD, operand type: "
+			    "STRING");
 }
 
 /* The item after expr with the index keys above, or "ERR <message>". */
