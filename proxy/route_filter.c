@@ -201,11 +201,11 @@ int route_filter_check_keys(struct route_state *st, const struct config_table *t
 	if (f == NULL || !f->parsed || st->partiql_op != NULL ||
 	    (st->op != ROUTE_QUERY && st->op != ROUTE_SCAN))
 		return 0;
-	if (st->op == ROUTE_QUERY && index != NULL) {
+	if (index != NULL) {
 		const struct table_index *ix = s != NULL && cJSON_IsString(index)
 					       ? table_schema_index(s, index->valuestring) : NULL;
 		if (ix == NULL)
-			return 0;       /* what is queried is not known: as without the schema */
+			return 0;       /* the index is not known: as without the schema */
 		keys[0] = ix->keys[0];
 		keys[1] = ix->keys[1];
 	}

@@ -15,17 +15,21 @@
 #include "proxy/table_schema.h"
 
 /* The key schema a read's projection is checked against: GetItem, Query and Scan are where
- * DynamoDB is known to refuse a path below an index key; GetItem's key is checked first. */
+ * DynamoDB is known to refuse a path below an index key; GetItem's key, and the index a Query
+ * or Scan names, are checked before (NULL: DynamoDB's refusal of them comes first). */
 static const struct table_schema *projection_schema(const struct route_state *st,
 						    const struct config_table *t, const cJSON *obj)
 {
 	const struct table_schema *s = route_schema(st, t);
+	const cJSON *index = cJSON_GetObjectItemCaseSensitive(obj, "IndexName");
 
 	if (s == NULL || st->partiql_op != NULL ||
 	    (st->op != ROUTE_GET && st->op != ROUTE_QUERY && st->op != ROUTE_SCAN))
 		return NULL;
 	if (st->op == ROUTE_GET &&
 	    !table_schema_key_matches(s, cJSON_GetObjectItemCaseSensitive(obj, "Key")))
+		return NULL;
+	if (index != NULL && (!cJSON_IsString(index) || table_schema_index(s, index->valuestring) == NULL))
 		return NULL;
 	return s;
 }

@@ -115,6 +115,11 @@ static void described_cb(void *arg, const cJSON *resp, const char *error_type,
 	struct table_schema *s;
 
 	e->inflight = 0;
+	if (!e->tracked) {
+		forget(e);              /* no longer configured meanwhile */
+		e->again = 0;
+		return;
+	}
 	if (err != NULL) {
 		if (err->status >= 500) {
 			/* Out of reach for now: what was learned stays. */

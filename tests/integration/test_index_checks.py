@@ -170,6 +170,11 @@ class IndexChecksTest(unittest.TestCase):
                 TableName=T, ProjectionExpression=p, ExpressionAttributeNames=names), refused)
         self.same("a path below another attribute", lambda c: c.get_item(
             TableName=T, Key=self.key(), ProjectionExpression="c, e, f.x"), "ok")
+        # An index the table does not have: DynamoDB says so first.
+        self.same("Query on no such index", lambda c: c.query(
+            TableName=T, IndexName="nope", KeyConditionExpression="a = :a",
+            ExpressionAttributeValues={":a": {"S": "k"}}, ProjectionExpression="d.x"),
+            ("ValidationException", "The table does not have the specified index: nope"))
 
     def test_filter_below_an_index_key(self):
         values = {":a": {"S": "k"}, ":b": {"N": "1"}}
