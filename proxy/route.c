@@ -85,6 +85,11 @@ const struct config_table *route_table(const struct route_state *st, const char 
 	return name != NULL ? config_find_table(cfg, name, strlen(name)) : NULL;
 }
 
+struct table_schema *route_schema(const struct route_state *st, const struct config_table *t)
+{
+	return worker_table_schema(st->t->worker, t->name);
+}
+
 struct keyring *route_keyring(const struct route_state *st, const struct config_table *table)
 {
 	return worker_gen_keyring(st->t->gen, table);
@@ -331,9 +336,12 @@ static int prepare_one(struct route_state *st, enum route_op op, const struct co
 		return add_write(st, t, cJSON_GetObjectItemCaseSensitive(obj, "Item"), "Item");
 	case ROUTE_UPDATE:
 		return require_existing_item(st, obj);
-	case ROUTE_GET:
 	case ROUTE_QUERY:
 	case ROUTE_SCAN:
+		if (rp != NULL && route_extend_projection(st, t, obj, rp) != 0)
+			return -1;
+		return route_filter_check_keys(st, t, obj);
+	case ROUTE_GET:
 	case ROUTE_TRANSACT_GET:
 		return rp != NULL ? route_extend_projection(st, t, obj, rp) : 0;
 	default:
@@ -565,7 +573,8 @@ static int prepare(struct route_state *st)
 			return -1;
 		sel = cJSON_GetObjectItemCaseSensitive(req, "Select");
 		if (cJSON_IsString(sel) && strcmp(sel->valuestring, "COUNT") == 0)
-			return check_legacy(st, t, req, "") != 0 || route_check_exprs(st, t, req) != 0 ? -1 : 0;
+			return check_legacy(st, t, req, "") != 0 || route_check_exprs(st, t, req) != 0 ||
+			       route_filter_check_keys(st, t, req) != 0 ? -1 : 0;
 	}
 	return prepare_one(st, st->op, t, req, "", &st->projs[0]);
 }

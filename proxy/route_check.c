@@ -11,8 +11,10 @@
 #include "crypto/item/item_crypt.h"
 #include "proxy/ddb/ddb_expr.h"
 #include "proxy/ddb/ddb_expr_lex.h"
+#include "proxy/ddb/ddb_path.h"
 #include "proxy/route_beacon.h"
 #include "proxy/route_internal.h"
+#include "proxy/table_schema.h"
 
 int route_check_unused(struct route_state *st, const cJSON *map, const char *param,
 		       const char *const *exprs, size_t n)
@@ -162,3 +164,33 @@ int route_check_exprs(struct route_state *st, const struct config_table *t, cons
 	return 0;
 }
 
+
+/* Whether a path of expr, or of proj, goes below attribute attr. */
+static int reaches_below(const struct ddb_node *expr, const struct ddb_projection *proj,
+			 const char *attr)
+{
+	if (expr != NULL)
+		return (ddb_path_reach(expr, attr) & DDB_REACH_BELOW) != 0;
+	for (size_t i = 0; proj != NULL && i < proj->len; i++)
+		if (proj->paths[i].nested && strcmp(proj->paths[i].name, attr) == 0)
+			return 1;
+	return 0;
+}
+
+int route_check_key_paths(struct route_state *st, const struct config_table *t,
+			  const struct table_schema *s, const struct ddb_node *expr,
+			  const struct ddb_projection *proj)
+{
+	const char *keys[2] = { t->partition_key, t->sort_key };
+
+	for (size_t i = 0; i < 2; i++)
+		if (keys[i] != NULL && reaches_below(expr, proj, keys[i]))
+			return route_refuse(st, "Key attributes must be scalars; list random access '[]' and "
+					    "map lookup '.' are not allowed: Key: %.255s", keys[i]);
+	for (size_t i = 0; s != NULL && i < s->index_keys_len; i++)
+		if (reaches_below(expr, proj, s->index_keys[i].attr))
+			return route_refuse(st, "Key attributes must be scalars; list random access '[]' and "
+					    "map lookup '.' are not allowed: IndexKey: %.255s",
+					    s->index_keys[i].attr);
+	return 0;
+}

@@ -19,8 +19,10 @@
 #include "proxy/ddb/crypt_compound.h"
 #include "proxy/ddb/ddb_eval.h"
 #include "proxy/ddb/ddb_expr_lex.h"
+#include "proxy/ddb/ddb_path.h"
 #include "proxy/route_beacon.h"
 #include "proxy/route_internal.h"
+#include "proxy/table_schema.h"
 
 struct route_filter {
 	char *text;                 /* the FilterExpression (own copy: the request is sent) */
@@ -190,6 +192,36 @@ int route_filter_prepare(struct route_state *st, const struct config_table *t, c
 oom:
 	ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 	return -1;
+}
+
+int route_filter_check_keys(struct route_state *st, const struct config_table *t, const cJSON *req)
+{
+	const struct route_filter *f = st->filter;
+	const struct table_schema *s = route_schema(st, t);
+	const cJSON *index = cJSON_GetObjectItemCaseSensitive(req, "IndexName");
+	const char *keys[2] = { t->partition_key, t->sort_key };
+
+	if (f == NULL || !f->parsed || st->partiql_op != NULL ||
+	    (st->op != ROUTE_QUERY && st->op != ROUTE_SCAN))
+		return 0;
+	if (index != NULL) {
+		const struct table_index *ix = s != NULL && cJSON_IsString(index)
+					       ? table_schema_index(s, index->valuestring) : NULL;
+		if (ix == NULL)
+			return 0;       /* the index is not known: as without the schema */
+		keys[0] = ix->keys[0];
+		keys[1] = ix->keys[1];
+	}
+	for (size_t i = 0; st->op == ROUTE_QUERY && i < 2; i++) {
+		/* A beacon's attribute is dynaseal's, not the application's */
+		if (keys[i] == NULL || item_name_is_reserved(keys[i], strlen(keys[i])) ||
+		    !(ddb_path_reach(f->expr.root, keys[i]) & DDB_REACH_NAMED))
+			continue;
+		return route_refuse(st, "%s can only contain non-primary key attributes: Primary key "
+				    "attribute: %.255s", st->legacy_query_filter ? "QueryFilter"
+				    : "Filter Expression", keys[i]);
+	}
+	return route_check_key_paths(st, t, s, f->expr.root, NULL);
 }
 
 const char *const *route_filter_attrs(const struct route_state *st, size_t *n)

@@ -21,6 +21,15 @@ struct route_filter;
  * (or cannot be read: route.c refuses it), -1 with st->err set when DynamoDB would refuse it.
  */
 int route_filter_prepare(struct route_state *st, const struct config_table *t, cJSON *req);
+/*
+ * What DynamoDB refuses of the filter dynaseal applies, req being the request as prepared (its
+ * IndexName), in DynamoDB's order after the projection's check: for a Query, a filter naming a
+ * key of what is queried (the table, or the index: its keys known from the table's key schema)
+ * ("Filter Expression can only contain non-primary key attributes: Primary key attribute: sk",
+ * said of QueryFilter when it came as one); then a path below a key of the table or of an index
+ * (route_check_key_paths).  0 (also without such a filter) or -1 with st->err set.
+ */
+int route_filter_check_keys(struct route_state *st, const struct config_table *t, const cJSON *req);
 /* The DO_NOTHING attributes the filter reads (a projection must fetch them too), n of them. */
 const char *const *route_filter_attrs(const struct route_state *st, size_t *n);
 /* Whether the application asked for Select COUNT (the page's items are to be dropped). */

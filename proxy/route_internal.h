@@ -139,6 +139,18 @@ int route_check_expr(struct route_state *st, const struct config_table *t, const
 int route_check_expr_sizes(struct route_state *st, const cJSON *obj);
 /* Every expression parameter of obj (route_check_expr).  0 or -1. */
 int route_check_exprs(struct route_state *st, const struct config_table *t, const cJSON *obj);
+/* The key schema the worker learned for configured table t (table_schema_cache.h), or NULL
+ * when not known: valid while the request is being prepared (table_schema_hold it for longer). */
+struct table_schema;
+struct table_schema *route_schema(const struct route_state *st, const struct config_table *t);
+/* DynamoDB's refusal of a path below a key attribute: below one of t's own keys ("Key
+ * attributes must be scalars; ...: Key: pk"), then below one of the index keys of s (may be
+ * NULL: not known) ("...: IndexKey: c").  The paths are those of the parsed expression tree
+ * expr, or of the projection proj (one of them NULL).  0 or -1. */
+struct ddb_projection;
+int route_check_key_paths(struct route_state *st, const struct config_table *t,
+			  const struct table_schema *s, const struct ddb_node *expr,
+			  const struct ddb_projection *proj);
 /* The configured table of that name, or NULL. */
 const struct config_table *route_table(const struct route_state *st, const char *name);
 /* The worker's keyring for a configured table. */

@@ -13,6 +13,27 @@
 #include "proxy/ddb/ddb_projection.h"
 #include "proxy/route_filter.h"
 #include "proxy/route_internal.h"
+#include "proxy/table_schema.h"
+
+/* The key schema a read's projection is checked against: GetItem, Query and Scan are where
+ * DynamoDB is known to refuse a path below an index key; GetItem's key, and the index a Query
+ * or Scan names, are checked before (NULL: DynamoDB's refusal of them comes first). */
+static const struct table_schema *projection_schema(const struct route_state *st,
+						    const struct config_table *t, const cJSON *obj)
+{
+	const struct table_schema *s = route_schema(st, t);
+	const cJSON *index = cJSON_GetObjectItemCaseSensitive(obj, "IndexName");
+
+	if (s == NULL || st->partiql_op != NULL ||
+	    (st->op != ROUTE_GET && st->op != ROUTE_QUERY && st->op != ROUTE_SCAN))
+		return NULL;
+	if (st->op == ROUTE_GET &&
+	    !table_schema_key_matches(s, cJSON_GetObjectItemCaseSensitive(obj, "Key")))
+		return NULL;
+	if (index != NULL && (!cJSON_IsString(index) || table_schema_index(s, index->valuestring) == NULL))
+		return NULL;
+	return s;
+}
 
 /* The names the application's projection used that its widening left unused by every
  * expression of obj: dropped (DynamoDB refuses unused names, but these the application did
@@ -65,14 +86,12 @@ int route_extend_projection(struct route_state *st, const struct config_table *t
 	if (ddb_projection_parse(pe->valuestring, names, &rp->proj, &st->err) != 0)
 		return -1;
 	rp->has_proj = 1;
+	/* DynamoDB's refusal, before the paths are widened to their attributes. */
+	if (route_check_key_paths(st, t, projection_schema(st, t, obj), NULL, &rp->proj) != 0)
+		return -1;
 	for (size_t i = 0; i < rp->proj.len; i++) {
-		const char *a = rp->proj.paths[i].name;
 		if (!rp->proj.paths[i].nested)
 			continue;
-		/* DynamoDB's refusal, before the path is widened to its attribute. */
-		if (strcmp(a, t->partition_key) == 0 || (t->sort_key && strcmp(a, t->sort_key) == 0))
-			return route_refuse(st, "Key attributes must be scalars; list random access '[]' and map "
-				      "lookup '.' are not allowed: Key: %.64s", a);
 		/* A part of an attribute: the whole one is fetched (and verified, when signed),
 		 * and the answer cut to the part after decryption. */
 		if (rp->nested != NULL)

@@ -41,6 +41,7 @@
 #include "proxy/net/upstream.h"
 #include "proxy/route_internal.h"
 #include "proxy/route_legacy.h"
+#include "proxy/table_schema.h"
 #include "proxy/worker.h"
 
 #define CCF_TYPE "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"
@@ -144,6 +145,7 @@ void route_rmw_free(struct route_rmw *r)
 	cJSON_Delete(r->read);
 	cJSON_Delete(r->req);
 	cJSON_Delete(r->key);
+	table_schema_release(r->schema);
 	free(r);
 }
 
@@ -201,6 +203,29 @@ int route_rmw_parse(struct route_state *st, struct route_rmw *r)
 	    read_return_values(st, r, r->req) != 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * A single UpdateItem dynaseal carries out: what DynamoDB refuses of it after reading its key
+ * and before reading the item, the update against the keys of the table and of its indexes
+ * (ddb_update_check_keys), when the key is one DynamoDB accepts.  The schema checked against is
+ * kept to apply the update with (route_rmw_decide).  0, or -1 with st->err set.
+ */
+static int check_keys(struct route_state *st, struct route_rmw *r)
+{
+	struct table_schema *s = route_schema(st, r->table);
+	struct ddb_update_keys keys = { { r->table->partition_key, r->table->sort_key }, NULL, 0 };
+
+	if (!r->has_update || st->op != ROUTE_UPDATE || st->partiql_op != NULL)
+		return 0;
+	if (s != NULL) {
+		if (!table_schema_key_matches(s, r->key))
+			return 0;       /* DynamoDB refuses the key first: the read will say how */
+		keys.index = s->index_keys;
+		keys.index_len = s->index_keys_len;
+		r->schema = table_schema_hold(s);
+	}
+	return ddb_update_check_keys(&r->update, r->values, &keys, &st->err);
 }
 
 int route_rmw_new(struct route_state *st, const struct config_table *t, const cJSON *req,
@@ -266,6 +291,8 @@ int route_rmw_new(struct route_state *st, const struct config_table *t, const cJ
 	}
 	if (r->key == NULL)
 		goto oom_st;
+	if (!r->deferred && check_keys(st, r) != 0)
+		return -1;
 	return 1;
 oom:
 	cJSON_Delete(s.written);
@@ -422,7 +449,7 @@ int route_rmw_fallback(struct route_state *st, struct http_msg *resp)
 	 * what to answer, the read tells. */
 	http_msg_free(resp);
 	st->rmw->deferred = 0;
-	if (route_rmw_parse(st, st->rmw) != 0) {
+	if (route_rmw_parse(st, st->rmw) != 0 || check_keys(st, st->rmw) != 0) {
 		struct ds_error e = st->err;
 		txn_fail(st->t, &e);
 		return 1;
@@ -482,7 +509,9 @@ int route_rmw_decide(struct route_state *st, struct route_rmw *r, cJSON **out, s
 		ds_error_set(e, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
 		return -1;
 	}
-	if (r->has_update && ddb_update_apply(&r->update, r->values, &item, e) != 0) {
+	if (r->has_update &&
+	    ddb_update_apply_indexed(&r->update, r->values, r->schema ? r->schema->index_keys : NULL,
+				     r->schema ? r->schema->index_keys_len : 0, &item, e) != 0) {
 		char buf[sizeof(e->message)];
 		const char *words = route_legacy_message(st, e->message, buf, sizeof(buf));
 		cJSON_Delete(item);

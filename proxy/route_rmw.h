@@ -44,6 +44,8 @@ struct route_rmw {
 	struct crypt_batch *batch;  /* the decryption or encryption under way */
 	struct event *pause;        /* the wait before another attempt */
 	int deferred;               /* forwarded first; carried out only if it found no item */
+	struct table_schema *schema; /* a single UpdateItem: the table's key schema it was
+				      * checked against (held), applied with its index keys */
 };
 
 /*

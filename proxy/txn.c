@@ -253,6 +253,20 @@ static void part_done(struct txn *t, struct http_msg *resp, const struct ds_erro
 	txn_free(t);
 }
 
+/* A table operation DynamoDB accepted on a configured table changes what the workers know of
+ * its keys (table_schema_cache.h).  The table is the one the request names at first sight: a guess
+ * only decides which table is described again. */
+static void note_table_change(struct txn *t, int status)
+{
+	int deleted = strcmp(t->op, "DeleteTable") == 0;
+
+	if (status != 200 || (!deleted && strcmp(t->op, "CreateTable") != 0 &&
+			      strcmp(t->op, "UpdateTable") != 0) ||
+	    config_find_table(t->gen->cfg, t->table, strnlen(t->table, sizeof(t->table))) == NULL)
+		return;
+	worker_table_changed(t->worker, t->table, deleted);
+}
+
 void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
 {
 	int keep_alive = t->req->keep_alive;
@@ -262,6 +276,7 @@ void txn_respond(struct txn *t, struct http_msg *resp, int body_changed)
 		part_done(t, resp, NULL);
 		return;
 	}
+	note_table_change(t, resp->status);
 	out = reply_relay(client_output(t->client), resp, body_changed, keep_alive);
 	txn_account(t, resp->status, out);
 	http_msg_free(resp);

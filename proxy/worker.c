@@ -27,6 +27,7 @@
 #include "proxy/client.h"
 #include "proxy/keycache.h"
 #include "proxy/net/upstream.h"
+#include "proxy/table_schema_cache.h"
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
@@ -301,10 +302,12 @@ static void worker_reload_cb(evutil_socket_t fd, short what, void *arg)
 	old = w->gen;
 	w->gen = g;
 	worker_gen_release(old);
+	if (w->schemas != NULL)
+		table_schemas_track(w->schemas, g->cfg);
 }
 
 /* The worker's end of its pipe from other threads: 's' drains it, 'r' reloads it, 'c' gives
- * its cache the Redis layer. */
+ * its cache the Redis layer, 't' has it describe its tables again soon. */
 static void worker_notify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
@@ -320,6 +323,8 @@ static void worker_notify_cb(evutil_socket_t fd, short what, void *arg)
 				worker_stop_cb(-1, 0, w);
 			else if (buf[i] == 'c')
 				keycache_worker_attach(w);
+			else if (buf[i] == 't')
+				table_schemas_soon(w->schemas);
 		}
 	}
 }
@@ -375,7 +380,7 @@ int worker_setup(struct server *srv, struct worker *w, int id)
 	return 0;
 }
 
-/* Sends a worker 'r', 's' or 'c' from another thread (a byte on its pipe: never lost, since the
+/* Sends a worker 'r', 's', 'c' or 't' from another thread (a byte on its pipe: never lost, since the
  * pipe holds far more than the few notifications that can be outstanding). */
 void worker_notify(struct worker *w, char what)
 {
@@ -391,10 +396,45 @@ void worker_notify(struct worker *w, char what)
 }
 
 
+struct table_schema *worker_table_schema(const struct worker *w, const char *table)
+{
+	return table_schemas_get(w->schemas, table);
+}
+
+void worker_table_changed(struct worker *w, const char *table, int deleted)
+{
+	struct server *srv = w->server;
+
+	table_schemas_changed(w->schemas, table, deleted);
+	for (int i = 0; srv->workers != NULL && i < srv->workers_len; i++)
+		if (&srv->workers[i] != w)
+			worker_notify(&srv->workers[i], 't');
+}
+
+/* The key schemas of the configured tables, learned through a DynamoDB client of the worker's
+ * own on its upstream pool.  Without a region to sign for (the clients' own then), or out of
+ * memory, the worker serves without them. */
+static void worker_schemas_start(struct worker *w)
+{
+	struct ds_error err = { 0 };
+	struct ddb_client *c = ddb_client_on_pool(w->base, w->dynamodb, w->server->region,
+						  w->server->creds, &err);
+
+	if (c == NULL) {
+		if (w->id == 0)
+			log_info("tables' key schemas are not described: %s", err.message);
+		return;
+	}
+	w->schemas = table_schemas_new(w->base, c, w->id);
+	if (w->schemas != NULL)
+		table_schemas_track(w->schemas, w->gen->cfg);
+}
+
 int worker_listen(struct server *srv, struct worker *w, int id)
 {
 	if (worker_setup(srv, w, id) != 0)
 		return -1;
+	worker_schemas_start(w);
 	w->listeners_len = srv->listen_fds_per_worker;
 	w->listeners = calloc((size_t)w->listeners_len, sizeof(*w->listeners));
 	if (w->listeners == NULL)
@@ -428,6 +468,8 @@ void worker_cleanup(struct worker *w)
 	config_release(atomic_exchange(&w->pending_cfg, NULL));
 	worker_gen_release(w->gen);
 	w->gen = NULL;
+	table_schemas_free(w->schemas);
+	w->schemas = NULL;
 	cache_free(w->cache);
 	w->cache = NULL;
 	kms_client_free(w->kms);

@@ -34,6 +34,8 @@ struct worker_gen;
 struct worker;
 struct cache;
 struct cred_chain;
+struct table_schemas;
+struct table_schema;
 
 TAILQ_HEAD(client_list, client_conn);
 
@@ -81,9 +83,12 @@ struct worker {
 	struct upstream_pool *dynamodb;      /* pooled connections to the upstream */
 	struct kms_client *kms;              /* this worker's KMS client, when a keyring needs KMS */
 	struct cache *cache;                 /* this worker's key cache (L1, and Redis when shared) */
+	struct table_schemas *schemas;       /* its configured tables' key schemas, learned in the
+					      * background (serving workers only; may be NULL) */
 	struct worker_gen *gen;              /* the config and keyrings new requests use */
 	int notify_fd[2];                    /* a pipe: other threads write 'r' (reload), 's'      */
-	struct event *notify_ev;             /* (drain) or 'c' (cache key); open when set         */
+	struct event *notify_ev;             /* (drain), 'c' (cache key) or 't' (a table changed); */
+					     /* open when set                                      */
 	struct config *_Atomic pending_cfg;  /* the reloaded config, handed over with 'r' */
 	struct client_list clients;          /* open client connections */
 	unsigned long next_client_id;
@@ -102,8 +107,13 @@ void worker_cleanup(struct worker *w);
 int worker_listen(struct server *srv, struct worker *w, int id) __attribute__((warn_unused_result));
 /* The worker's thread: runs its loop until drained, then closes what is left. */
 void *worker_main(void *arg);
-/* Sends w 'r', 's' or 'c' from another thread (a byte on its pipe). */
+/* Sends w 'r', 's', 'c' or 't' from another thread (a byte on its pipe). */
 void worker_notify(struct worker *w, char what);
+/* The key schema w learned for table (table_schema_cache.h), or NULL when not known. */
+struct table_schema *worker_table_schema(const struct worker *w, const char *table);
+/* Worker side: a CreateTable, UpdateTable or DeleteTable (deleted) of table passed through w:
+ * its key schema is described again soon by w, every table's by the other workers. */
+void worker_table_changed(struct worker *w, const char *table, int deleted);
 
 /* Worker side: called by a client connection when it closes, so draining can finish. */
 void worker_client_closed(struct worker *w);

@@ -169,6 +169,10 @@ void ddb_client_map_error(const char *op, int status, const char *body, size_t l
 		 strcmp(t, "InvalidSignatureException") == 0)
 		ds_error_set(err, 400, DS_ERR_ACCESS_DENIED, "dynaseal's credentials may not call "
 			     "dynamodb:%s (%s: %s)", op, t, cJSON_IsString(msg) ? msg->valuestring : "");
+	else if (status == 403 && *t == '\0')
+		/* A refusal in front of DynamoDB's JSON (an IAM check answering in XML) */
+		ds_error_set(err, 400, DS_ERR_ACCESS_DENIED, "dynaseal's credentials may not call "
+			     "dynamodb:%s (HTTP 403)", op);
 	else
 		ds_error_set(err, 400, DS_ERR_VALIDATION, "DynamoDB %s failed: %s%s%s", op,
 			     *t ? t : "HTTP error", cJSON_IsString(msg) ? ": " : "",

@@ -78,3 +78,24 @@ int ddb_paths_check(const struct ddb_node *list, int actions, const char *param,
 	}
 	return 0;
 }
+
+int ddb_path_reach(const struct ddb_node *n, const char *attr)
+{
+	size_t len = strlen(attr);
+	int reach = 0;
+
+	if (n == NULL)
+		return 0;
+	if (n->kind == DDB_NODE_PATH) {
+		const struct ddb_node *head = n->kids;
+
+		if (head == NULL || head->kind != DDB_NODE_NAME || head->len != len ||
+		    memcmp(head->name, attr, len) != 0)
+			return 0;
+		return DDB_REACH_NAMED | (head->next != NULL ? DDB_REACH_BELOW : 0);
+	}
+	/* As deep as the tree, which DDB_EXPR_MAX bounds (ddb_eval walks it the same way). */
+	for (const struct ddb_node *k = n->kids; k != NULL; k = k->next)
+		reach |= ddb_path_reach(k, attr);
+	return reach;
+}

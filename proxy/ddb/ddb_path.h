@@ -24,4 +24,16 @@ void ddb_path_text(const struct ddb_node *path, char *out, size_t cap);
 int ddb_paths_check(const struct ddb_node *list, int actions, const char *param,
 		    struct ds_error *err) __attribute__((warn_unused_result));
 
+/* How the paths of a parsed expression reach an attribute (ddb_path_reach). */
+#define DDB_REACH_NAMED 1   /* a path starts with it */
+#define DDB_REACH_BELOW 2   /* a path goes below it ("attr.b", "attr[1]") */
+
+/*
+ * Whether the paths anywhere under n (an expression's root, or any node of it) start with the
+ * attribute attr (NUL-terminated), and whether one goes below it: DDB_REACH_NAMED and
+ * DDB_REACH_BELOW or'ed, 0 when none names it.  DynamoDB refuses a path below a key attribute
+ * ("Key attributes must be scalars"), and a filter naming a queried key.
+ */
+int ddb_path_reach(const struct ddb_node *n, const char *attr);
+
 #endif

@@ -20,6 +20,10 @@
 #define INVALID_PATH "The document path provided in the update expression is invalid for update"
 #define WRONG_TYPE "An operand in the update expression has an incorrect data type"
 #define NO_ATTRIBUTE "The provided expression refers to an attribute that does not exist in the item"
+#define INDEX_KEY_TYPE "The update expression attempted to update the secondary index key to " \
+	"unsupported type"
+#define NOT_SCALAR "Key attributes must be scalars; list random access '[]' and map lookup '.' " \
+	"are not allowed"
 
 /* A list element REMOVE takes out at the end, or one SET appends at the end (an index past
  * the list's end: appended in index order, as DynamoDB does). */
@@ -32,6 +36,8 @@ struct removal {
 struct upd {
 	const cJSON *values;
 	const cJSON *old;           /* the item before the update, or NULL */
+	const struct ddb_index_key *index;  /* the table's index keys (may be none) */
+	size_t index_len;
 	struct ds_error *err;
 	struct removal *removals;
 	size_t removals_len;
@@ -391,6 +397,22 @@ static int set_merge(struct upd *u, cJSON *existing, const cJSON *v, int add)
 	return 0;
 }
 
+/* Whether the attribute name names a key of one of the table's indexes of another type than
+ * v's. */
+static int index_key_mismatch(const struct upd *u, const struct ddb_node *name, const cJSON *v)
+{
+	enum ddb_type t = ddb_value_type(v, NULL);
+
+	for (size_t i = 0; i < u->index_len; i++) {
+		const struct ddb_index_key *k = &u->index[i];
+
+		if (strlen(k->attr) == name->len && memcmp(k->attr, name->name, name->len) == 0 &&
+		    t != k->type)
+			return 1;
+	}
+	return 0;
+}
+
 /* One action on the working item; set_value is the SET's value (taken), else NULL. */
 static int act(struct upd *u, cJSON *item, const struct ddb_node *a, cJSON *set_value)
 {
@@ -403,8 +425,14 @@ static int act(struct upd *u, cJSON *item, const struct ddb_node *a, cJSON *set_
 		cJSON_Delete(set_value);
 		return -1;
 	}
-	if (a->op == DDB_CLAUSE_SET)
+	if (a->op == DDB_CLAUSE_SET) {
+		if (path->kids == last && last->kind == DDB_NODE_NAME &&
+		    index_key_mismatch(u, last, set_value)) {
+			cJSON_Delete(set_value);
+			return fail(u->err, INDEX_KEY_TYPE);
+		}
 		return put(u, obj, arr, last, set_value);
+	}
 	if (a->op == DDB_CLAUSE_REMOVE)
 		return take_out(u, obj, arr, last);
 	v = value_of(u, a->kids->next);
@@ -453,7 +481,15 @@ static int cmp_append(const void *x, const void *y)
 int ddb_update_apply(const struct ddb_expr *e, const cJSON *values, cJSON **item,
 		     struct ds_error *err)
 {
-	struct upd u = { .values = values, .old = *item, .err = err };
+	return ddb_update_apply_indexed(e, values, NULL, 0, item, err);
+}
+
+int ddb_update_apply_indexed(const struct ddb_expr *e, const cJSON *values,
+			     const struct ddb_index_key *index, size_t index_len, cJSON **item,
+			     struct ds_error *err)
+{
+	struct upd u = { .values = values, .old = *item, .index = index, .index_len = index_len,
+			 .err = err };
 	cJSON **set_values = NULL, *work = NULL;
 	size_t n = 0, i = 0;
 	int rc = -1;
@@ -515,4 +551,72 @@ out:
 	free(u.appends);
 	cJSON_Delete(work);
 	return rc;
+}
+
+/* The type of a SET value (or an ADD/DELETE :value) as the request tells it: a :value's, a sum's,
+ * list_append's, if_not_exists' fallback's; DDB_T_NONE when only the item can tell (a path). */
+static enum ddb_type stated_type(const cJSON *values, const struct ddb_node *v)
+{
+	switch (v->kind) {
+	case DDB_NODE_VALUE:
+		return ddb_value_type(member(values, v->name, v->len), NULL);
+	case DDB_NODE_PLUS:
+	case DDB_NODE_MINUS:
+		return DDB_T_N;
+	case DDB_NODE_CALL:
+		if (v->op == DDB_FN_LIST_APPEND)
+			return DDB_T_L;
+		if (v->op == DDB_FN_IF_NOT_EXISTS && v->kids != NULL && v->kids->next != NULL)
+			return stated_type(values, v->kids->next);
+		return DDB_T_NONE;
+	default:
+		return DDB_T_NONE;
+	}
+}
+
+/* The first action (in the order written) whose path is the top-level attribute attr alone. */
+static const struct ddb_node *action_on(const struct ddb_expr *e, const char *attr)
+{
+	size_t len = strlen(attr);
+
+	for (const struct ddb_node *a = e->root->kids; a != NULL; a = a->next) {
+		const struct ddb_node *head = a->kids->kids;
+
+		if (head->next == NULL && head->kind == DDB_NODE_NAME && head->len == len &&
+		    memcmp(head->name, attr, len) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+int ddb_update_check_keys(const struct ddb_expr *e, const cJSON *values,
+			  const struct ddb_update_keys *keys, struct ds_error *err)
+{
+	struct upd u = { .values = values, .err = err };
+
+	if (e->root == NULL || e->kind != DDB_EXPR_UPDATE)
+		return 0;
+	/* DynamoDB finds these while it parses the expression, before it looks at the table. */
+	if (ddb_eval_check_values(e, "UpdateExpression", values, err) != 0 || check(&u, e) != 0)
+		return -1;
+	for (size_t i = 0; i < keys->index_len; i++) {
+		const struct ddb_index_key *k = &keys->index[i];
+		const struct ddb_node *a = action_on(e, k->attr);
+		enum ddb_type t;
+
+		if (a == NULL || a->op == DDB_CLAUSE_REMOVE || a->kids->next == NULL)
+			continue;
+		t = stated_type(values, a->kids->next);
+		if (t != DDB_T_NONE && t != k->type)
+			return fail(err, "One or more parameter values were invalid: Type mismatch for "
+				    "Index Key %.255s Expected: %s Actual: %s IndexName: %.255s", k->attr,
+				    ddb_type_name(k->type), ddb_type_name(t), k->index);
+	}
+	for (size_t i = 0; i < 2; i++)
+		if (keys->table[i] != NULL && (ddb_path_reach(e->root, keys->table[i]) & DDB_REACH_BELOW))
+			return fail(err, NOT_SCALAR ": Key: %.255s", keys->table[i]);
+	for (size_t i = 0; i < keys->index_len; i++)
+		if (ddb_path_reach(e->root, keys->index[i].attr) & DDB_REACH_BELOW)
+			return fail(err, NOT_SCALAR ": IndexKey: %.255s", keys->index[i].attr);
+	return 0;
 }

@@ -1,9 +1,10 @@
 /*
  * libFuzzer target for update expressions (proxy/ddb/ddb_update.c) on arbitrary expressions
- * and items.  Input: an expression, a NUL, then the item as JSON (when that part does not
- * parse, a fixed item of every type is used); the values are fixed.  Properties: no crash,
- * leak or out-of-bounds read; a refusal is a 400 or 500 that says why and leaves the item as it
- * was; an update leaves an object whose every member is an AttributeValue.
+ * and items, checked against table and index keys, then applied with index keys.  Input: an
+ * expression, a NUL, then the item as JSON (when that part does not parse, a fixed item of
+ * every type is used); the values and keys are fixed.  Properties: no crash, leak or
+ * out-of-bounds read; a refusal is a 400 or 500 that says why and leaves the item as it was;
+ * an update leaves an object whose every member is an AttributeValue.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +27,12 @@ static const char values_json[] =
 static const char names_json[] = "{\"#a\":\"a\",\"#g\":\"g\",\"#k\":\"k\"}";
 
 static cJSON *fixed, *values, *names;
+/* Keys of a table (a, b) and its indexes (b a string; c, a binary, in two). */
+static const struct ddb_index_key index_keys[] = {
+	{ "b", DDB_T_S, "gb" }, { "c", DDB_T_B, "gbc" }, { "b", DDB_T_S, "gbc" }, { "c", DDB_T_B, "lc" },
+};
+static const struct ddb_update_keys keys = { { "a", "h" }, index_keys,
+					     sizeof(index_keys) / sizeof(index_keys[0]) };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -55,7 +62,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	before = cJSON_PrintUnformatted(item);
 	if (ddb_expr_parse(DDB_EXPR_UPDATE, "UpdateExpression", expr, names, &e, &err) == 0) {
-		r = ddb_update_apply(&e, values, &item, &err);
+		r = ddb_update_check_keys(&e, values, &keys, &err);
+		if (r != 0 && (err.status != 400 || err.message[0] == '\0'))
+			__builtin_trap();
+		r = ddb_update_apply_indexed(&e, values, index_keys,
+					     sizeof(index_keys) / sizeof(index_keys[0]), &item, &err);
 		if (r != 0) {
 			if ((err.status != 400 && err.status != 500) || err.message[0] == '\0')
 				__builtin_trap();

@@ -8,6 +8,9 @@
  * here as txn.c runs them, their outcomes handed to the request they belong to; only that
  * request's ending is recorded.
  *
+ * The table's key schema, as a worker would have learned it, is harness_schema: its keys, a
+ * global index "by-note" keyed by note and "by-secret" keyed by secret's beacon attribute.
+ *
  * Definitions, not only declarations: include it in exactly one file of a test program that
  * links the library as an archive (so these stand in for txn.o, forward.o, upstream.o and
  * worker.o), as tests/fuzz/fuzz_route.c and tests/unit/test_refusals.c do.
@@ -28,6 +31,7 @@
 #include "proxy/forward.h"
 #include "proxy/net/upstream.h"
 #include "proxy/route.h"
+#include "proxy/table_schema.h"
 #include "proxy/txn.h"
 #include "proxy/worker.h"
 
@@ -36,6 +40,7 @@
 static struct config *cfg;
 static struct worker_gen gen;
 static struct worker wk;
+static struct table_schema *harness_schema;   /* TABLE's, as DescribeTable described it */
 
 /* What the route did with the current input. */
 static int failed, responded, sent;
@@ -233,6 +238,12 @@ struct keyring *worker_gen_search_keyring(const struct worker_gen *g, const stru
 	return i < g->keyrings_len ? g->keyrings[i] : NULL;
 }
 
+struct table_schema *worker_table_schema(const struct worker *w, const char *table)
+{
+	(void)w;
+	return strcmp(table, TABLE) == 0 ? harness_schema : NULL;
+}
+
 /* The route suites' tables read no legacy items. */
 int worker_gen_legacy_open(const struct worker_gen *g, const struct config_table *t,
 			   const cJSON *item, const struct audit_ctx *audit, legacy_reader_done_cb cb,
@@ -318,6 +329,24 @@ static void setup(void)
 	gen.refs = 1;
 	unlink(key);
 	rmdir(dir);
+	{
+		static const char described[] =
+			"{\"TableStatus\":\"ACTIVE\",\"AttributeDefinitions\":["
+			"{\"AttributeName\":\"pk\",\"AttributeType\":\"S\"},{\"AttributeName\":\"sk\",\"AttributeType\":\"S\"},"
+			"{\"AttributeName\":\"note\",\"AttributeType\":\"S\"},"
+			"{\"AttributeName\":\"aws_dbe_b_secret\",\"AttributeType\":\"S\"}],"
+			"\"KeySchema\":[{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"},{\"AttributeName\":\"sk\",\"KeyType\":\"RANGE\"}],"
+			"\"GlobalSecondaryIndexes\":[{\"IndexName\":\"by-note\",\"KeySchema\":["
+			"{\"AttributeName\":\"note\",\"KeyType\":\"HASH\"}]},{\"IndexName\":\"by-secret\",\"KeySchema\":["
+			"{\"AttributeName\":\"aws_dbe_b_secret\",\"KeyType\":\"HASH\"}]}]}";
+		cJSON *doc = cJSON_Parse(described);
+		struct ds_error err;
+
+		harness_schema = table_schema_from_description(doc, &err);
+		cJSON_Delete(doc);
+		if (harness_schema == NULL)
+			abort();
+	}
 }
 
 /* A request as a client connection hands it over; *t refers to it. */

@@ -157,6 +157,32 @@ static const struct refusal cases[] = {
 	{ "Query",
 	  "{\"TableName\":\"users\",\"IndexName\":\"by-secret\",\"KeyConditionExpression\":\"secret = :s\",\"ExpressionAttributeValues\":{\":s\":{\"L\":[]}}}",
 	  VALIDATION, "400 table \"users\": a value compared with \"secret\" is found through its beacon (search.standard_beacons), so it must be a string, number or binary; this one is not a string, number or binary attribute value" },
+	/* DynamoDB's refusals that depend on the table's index keys (harness_schema), when
+	 * dynaseal carries the request out, before anything is read. */
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"UpdateExpression\":\"SET note = :v, secret = gone\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}}}",
+	  VALIDATION, "400 One or more parameter values were invalid: Type mismatch for Index Key note Expected: S Actual: N IndexName: by-note" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"AttributeUpdates\":{\"note\":{\"Action\":\"PUT\",\"Value\":{\"BOOL\":true}}}}",
+	  VALIDATION, "400 One or more parameter values were invalid: Type mismatch for Index Key note Expected: S Actual: BOOL IndexName: by-note" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"UpdateExpression\":\"SET secret = note[0]\"}",
+	  VALIDATION, "400 Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: IndexKey: note" },
+	{ "UpdateItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"UpdateExpression\":\"SET secret = note[0], #f = sk.x\",\"ExpressionAttributeNames\":{\"#f\":\"free\"}}",
+	  VALIDATION, "400 Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: Key: sk" },
+	{ "GetItem",
+	  "{\"TableName\":\"users\",\"Key\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"}},\"ProjectionExpression\":\"secret, note.x\"}",
+	  VALIDATION, "400 Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: IndexKey: note" },
+	{ "Scan",
+	  "{\"TableName\":\"users\",\"FilterExpression\":\"secret = :s AND size(note[2]) > :s\",\"ExpressionAttributeValues\":{\":s\":{\"S\":\"a\"}}}",
+	  VALIDATION, "400 Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: IndexKey: note" },
+	{ "Query",
+	  "{\"TableName\":\"users\",\"KeyConditionExpression\":\"pk = :p\",\"FilterExpression\":\"secret = :p OR sk = :p\",\"ExpressionAttributeValues\":{\":p\":{\"S\":\"a\"}}}",
+	  VALIDATION, "400 Filter Expression can only contain non-primary key attributes: Primary key attribute: sk" },
+	{ "Query",
+	  "{\"TableName\":\"users\",\"IndexName\":\"by-note\",\"KeyConditionExpression\":\"note = :p\",\"FilterExpression\":\"secret = :p OR note = :p\",\"ExpressionAttributeValues\":{\":p\":{\"S\":\"a\"}}}",
+	  VALIDATION, "400 Filter Expression can only contain non-primary key attributes: Primary key attribute: note" },
 };
 
 static void test_each_refusal(void **state)
