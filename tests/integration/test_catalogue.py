@@ -27,6 +27,7 @@ import subprocess
 import unittest
 
 import peers as h
+from compare import Compared, outcome
 
 TABLE = "profiles"
 ACTIONS = {"pk": "SIGN_ONLY", "email": "ENCRYPT_AND_SIGN", "ssn": "ENCRYPT_AND_SIGN",
@@ -254,7 +255,7 @@ def pages(c, args):
         args = dict(args, ExclusiveStartKey=r["LastEvaluatedKey"])
 
 
-class CatalogueTest(unittest.TestCase):
+class CatalogueTest(Compared):
     @classmethod
     def setUpClass(cls):
         cls.direct, cls.backing = h.start_moto(), h.start_moto()
@@ -267,12 +268,6 @@ class CatalogueTest(unittest.TestCase):
         except Exception:
             cls.tearDownClass()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in ("proxy", "backing", "direct"):
-            if hasattr(cls, s):
-                getattr(cls, s).stop()
 
     def setUp(self):
         for server in (self.direct, self.backing):

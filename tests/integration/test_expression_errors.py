@@ -9,6 +9,7 @@ so conditions are compared with DynamoDB's format in the unit tests (test_ddb_ex
 import unittest
 
 import peers as h
+from compare import Compared, outcome
 
 T = "expr_errors"
 UPDATES = [
@@ -21,7 +22,7 @@ UPDATES = [
 ]
 
 
-class ExpressionErrorsTest(unittest.TestCase):
+class ExpressionErrorsTest(Compared):
     @classmethod
     def setUpClass(cls):
         cls.direct, cls.backing = h.start_moto(), h.start_moto()
@@ -37,12 +38,6 @@ class ExpressionErrorsTest(unittest.TestCase):
         except Exception:
             cls.tearDownClass()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in ("proxy", "backing", "direct"):
-            if hasattr(cls, s):
-                getattr(cls, s).stop()
 
     @staticmethod
     def refusal(client, expr):

@@ -9,23 +9,15 @@ import json
 import unittest
 
 import peers as h
+from compare import Compared, outcome
 
 T = "fidelity"
 ACTIONS = {"pk": "SIGN_ONLY", "sk": "SIGN_ONLY", "n": "SIGN_ONLY", "e": "ENCRYPT_AND_SIGN",
            "m": "ENCRYPT_AND_SIGN", "v": "DO_NOTHING"}
 
 
-def outcome(call):
-    try:
-        r = call()
-        r.pop("ResponseMetadata", None)
-        return ("ok", json.dumps(r, sort_keys=True, default=repr))
-    except Exception as e:  # botocore's ClientError: the code and message the application sees
-        err = getattr(e, "response", {}).get("Error", {})
-        return (err.get("Code"), err.get("Message"))
 
-
-class FidelityTest(unittest.TestCase):
+class FidelityTest(Compared):
     @classmethod
     def setUpClass(cls):
         cls.direct, cls.backing = h.start_dynalite(), h.start_dynalite()
@@ -44,17 +36,6 @@ class FidelityTest(unittest.TestCase):
         except Exception:
             cls.tearDownClass()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in ("proxy", "backing", "direct"):
-            if hasattr(cls, s):
-                getattr(cls, s).stop()
-
-    def same(self, name, call):
-        got = [outcome(lambda c=c: call(c)) for c in self.clients]
-        self.assertEqual(got[1], got[0], name)
-        return got[0]
 
     def test_update_with_nothing_to_update(self):
         key = {"pk": {"S": "new"}, "sk": {"N": "7"}}

@@ -17,6 +17,7 @@ import threading
 import unittest
 
 import peers as h
+from compare import Compared, outcome
 
 T = "idxproj"
 ACTIONS = {"pk": "SIGN_ONLY", "sk": "SIGN_ONLY", "g": "SIGN_ONLY", "r": "SIGN_ONLY",
@@ -46,15 +47,6 @@ def create_range_table(c):
              "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["e"]}}])
     c.get_waiter("table_exists").wait(TableName=T3, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
 
-
-def outcome(call):
-    try:
-        r = call()
-        r.pop("ResponseMetadata", None)
-        return ("ok", json.dumps(r, sort_keys=True, default=repr))
-    except Exception as e:  # botocore's ClientError: the code and message the application sees
-        err = getattr(e, "response", {}).get("Error", {})
-        return (err.get("Code"), err.get("Message"))
 
 
 def make_items(pk, n, g_prefix="g"):
@@ -105,7 +97,7 @@ class Relay(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class IndexProjectionTest(unittest.TestCase):
+class IndexProjectionTest(Compared):
     @classmethod
     def setUpClass(cls):
         cls.direct, cls.backing = h.start_dynalite(), h.start_dynalite()
@@ -153,9 +145,7 @@ class IndexProjectionTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         Relay.hook = None
-        for s in ("proxy", "backing", "direct"):
-            if hasattr(cls, s):
-                getattr(cls, s).stop()
+        super().tearDownClass()
         cls.relay.shutdown()
         cls.relay.server_close()
 
@@ -169,11 +159,6 @@ class IndexProjectionTest(unittest.TestCase):
             for i in range(0, len(items), 25):
                 c.batch_write_item(RequestItems={T: [{"DeleteRequest": {"Key": {k: it[k] for k in ("pk", "sk")}}}
                                                      for it in items[i:i + 25]]})
-
-    def same(self, name, call):
-        got = [outcome(lambda c=c: call(c)) for c in self.clients]
-        self.assertEqual(got[1], got[0], name)
-        return got[0]
 
     def pages(self, name, op, **kw):
         """Every page of a paginated read (Limit, ExclusiveStartKey), each the same both ways."""

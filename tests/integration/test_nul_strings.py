@@ -14,6 +14,7 @@ import unittest
 
 import at_rest
 import peers as h
+from compare import Compared
 
 T = "nuls"
 ACTIONS = {"pk": "SIGN_ONLY", "sk": "SIGN_ONLY", "e": "ENCRYPT_AND_SIGN", "es": "ENCRYPT_AND_SIGN",
@@ -49,17 +50,9 @@ def canon(v):
     return v
 
 
-def outcome(call):
-    try:
-        r = call()
-        r.pop("ResponseMetadata", None)
-        return ("ok", json.dumps(canon(r), sort_keys=True, default=repr))
-    except Exception as e:  # botocore's ClientError: the code and message the application sees
-        err = getattr(e, "response", {}).get("Error", {})
-        return (err.get("Code"), err.get("Message"))
 
-
-class NulStringsTest(unittest.TestCase):
+class NulStringsTest(Compared):
+    canon = staticmethod(canon)
     @classmethod
     def setUpClass(cls):
         cls.direct, cls.backing = h.start_dynalite(), h.start_dynalite()
@@ -77,17 +70,6 @@ class NulStringsTest(unittest.TestCase):
         except Exception:
             cls.tearDownClass()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in ("proxy", "backing", "direct"):
-            if hasattr(cls, s):
-                getattr(cls, s).stop()
-
-    def same(self, name, call):
-        got = [outcome(lambda c=c: call(c)) for c in self.clients]
-        self.assertEqual(got[1], got[0], name)
-        return got[0]
 
     def scan(self, expr, values, names=None):
         kw = {"ExpressionAttributeValues": values}
@@ -164,7 +146,7 @@ class NulStringsTest(unittest.TestCase):
         # In the expression's own text it is a syntax error (compared by code: dynalite words
         # syntax errors as its own parser does).
         for expr in ("e = :v\u0000", "e\u0000 = :v", "size(e)\u0000 > :v"):
-            got = [outcome(lambda c=c: c.scan(TableName=T, FilterExpression=expr,
+            got = [self.outcome(lambda c=c: c.scan(TableName=T, FilterExpression=expr,
                                               ExpressionAttributeValues={":v": {"S": "x"}}))
                    for c in self.clients]
             self.assertEqual(got[1][0], got[0][0], expr)
@@ -236,10 +218,11 @@ class NulStringsTest(unittest.TestCase):
         self.clients[1].delete_item(TableName=T, Key={"pk": {"S": "p"}, "sk": {"S": "hid\u0000den"}})
 
 
-class NulTransactionsTest(unittest.TestCase):
+class NulTransactionsTest(Compared):
     """Transactions (moto: dynalite has none), moto directly and dynaseal in front of another,
     with an AWS KMS keyring (moto's) and the keys in the encryption context: the sort key's NUL
     goes to KMS in the EncryptionContext of GenerateDataKey and Decrypt."""
+    canon = staticmethod(canon)
 
     @classmethod
     def setUpClass(cls):
@@ -261,17 +244,6 @@ class NulTransactionsTest(unittest.TestCase):
         except Exception:
             cls.tearDownClass()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in ("proxy", "backing", "direct"):
-            if hasattr(cls, s):
-                getattr(cls, s).stop()
-
-    def same(self, name, call):
-        got = [outcome(lambda c=c: call(c)) for c in self.clients]
-        self.assertEqual(got[1], got[0], name)
-        return got[0]
 
     def test_transact_write_and_get(self):
         keys = [{"pk": {"S": "t"}, "sk": {"S": w}} for w in ("a\u0000", "\u0000")]

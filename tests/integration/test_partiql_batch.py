@@ -27,6 +27,7 @@ import unittest
 
 import at_rest
 import peers as h
+from compare import Compared, outcome
 
 T = "pqb_users"
 ACTIONS = {"pk": "SIGN_ONLY", "sk": "SIGN_ONLY", "email": "ENCRYPT_AND_SIGN", "n": "SIGN_ONLY",
@@ -58,7 +59,7 @@ DUPLICATE = documented("DuplicateItem", DUPLICATE_MESSAGE)
 CCF = documented("ConditionalCheckFailed", "The conditional request failed")
 
 
-class PartiqlBatchTest(unittest.TestCase):
+class PartiqlBatchTest(Compared):
     @classmethod
     def setUpClass(cls):
         cls.direct, cls.backing = h.start_moto(), h.start_moto()
@@ -71,12 +72,6 @@ class PartiqlBatchTest(unittest.TestCase):
         except Exception:
             cls.tearDownClass()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in ("proxy", "backing", "direct"):
-            if hasattr(cls, s):
-                getattr(cls, s).stop()
 
     def setUp(self):
         for server in (self.direct, self.backing):
