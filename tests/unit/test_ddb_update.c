@@ -27,8 +27,10 @@ static const char values_json[] =
 	"\":ss\":{\"SS\":[\"q\",\"r\"]},\":p\":{\"SS\":[\"p\",\"q\"]},\":ns\":{\"NS\":[\"2.0\",\"3\"]},"
 	"\":m\":{\"M\":{}},\":big\":{\"N\":\"9e125\"}}";
 
-/* The item after expr, printed, or "ERR <message>". */
-static char *apply(const char *expr, int with_item)
+/* The item after expr (on the item above, or none), applied with the n index keys given,
+ * printed, or "ERR <message>". */
+static char *apply_with(const char *expr, int with_item, const struct ddb_index_key *keys,
+			size_t n)
 {
 	static char out[2048];
 	cJSON *values = cJSON_Parse(values_json), *item = with_item ? cJSON_Parse(item_json) : NULL;
@@ -37,7 +39,8 @@ static char *apply(const char *expr, int with_item)
 	int r = -1;
 
 	if (ddb_expr_parse(DDB_EXPR_UPDATE, "UpdateExpression", expr, NULL, &e, &err) == 0)
-		r = ddb_update_apply(&e, values, &item, &err);
+		r = keys == NULL ? ddb_update_apply(&e, values, &item, &err)
+				 : ddb_update_apply_indexed(&e, values, keys, n, &item, &err);
 	ddb_expr_release(&e);
 	if (r != 0) {
 		snprintf(out, sizeof(out), "ERR %s", err.message);
@@ -49,6 +52,12 @@ static char *apply(const char *expr, int with_item)
 	cJSON_Delete(item);
 	cJSON_Delete(values);
 	return out;
+}
+
+/* The item after expr, printed, or "ERR <message>" (ddb_update_apply: no index keys). */
+static char *apply(const char *expr, int with_item)
+{
+	return apply_with(expr, with_item, NULL, 0);
 }
 
 /* Whether the printed item holds the member text (e.g. "\"a\":{\"S\":\"y\"}"). */
@@ -206,26 +215,7 @@ static void test_index_keys_static(void **state)
 /* The item after expr with the index keys above, or "ERR <message>". */
 static const char *apply_indexed(const char *expr)
 {
-	static char out[2048];
-	cJSON *values = cJSON_Parse(values_json), *item = cJSON_Parse(item_json);
-	struct ds_error err = { 0 };
-	struct ddb_expr e;
-	int r = -1;
-
-	if (ddb_expr_parse(DDB_EXPR_UPDATE, "UpdateExpression", expr, NULL, &e, &err) == 0)
-		r = ddb_update_apply_indexed(&e, values, index_keys,
-					     sizeof(index_keys) / sizeof(index_keys[0]), &item, &err);
-	ddb_expr_release(&e);
-	if (r != 0) {
-		snprintf(out, sizeof(out), "ERR %s", err.message);
-	} else {
-		char *text = cJSON_PrintUnformatted(item);
-		snprintf(out, sizeof(out), "%s", text);
-		free(text);
-	}
-	cJSON_Delete(item);
-	cJSON_Delete(values);
-	return out;
+	return apply_with(expr, 1, index_keys, sizeof(index_keys) / sizeof(index_keys[0]));
 }
 
 #define UNSUPPORTED "ERR The update expression attempted to update the secondary index key to " \
