@@ -584,15 +584,7 @@ static int json_like(const char *p, size_t len)
 /* Answers the call in flight with 200 and body (a further step of the same exchange). */
 static void answer_again(const char *body)
 {
-	struct http_msg *resp = http_msg_new();
-
-	if (resp == NULL)
-		abort();
-	resp->status = 200;
-	resp->http_major = resp->http_minor = 1;
-	evbuffer_add(resp->body, body, strlen(body));
-	sent = 0;
-	sent_cb(sent_arg, resp, NULL);
+	harness_answer(200, body, strlen(body));
 }
 
 /*
@@ -637,15 +629,8 @@ static void fuzz_answer(const char *op, unsigned variant, int status, const uint
 		__builtin_trap();               /* the canned requests all go out */
 	second = memmem(data, size, "@B@", 3);
 	answer = expand(data, second != NULL ? (size_t)((const uint8_t *)second - data) : size, &len);
-	resp = http_msg_new();
-	if (resp == NULL)
-		abort();
-	resp->status = status;
-	resp->http_major = resp->http_minor = 1;
-	evbuffer_add(resp->body, answer, len);
+	harness_answer(status, answer, len);
 	free(answer);
-	sent = 0;
-	sent_cb(sent_arg, resp, NULL);
 	if (failed + responded == 0 && sent == 1 && strcmp(op, "UpdateItem") == 0 && status == 400) {
 		/* The forwarded update's condition failed: dynaseal reads the item (route_rmw.c)
 		 * to tell an upsert from the application's own condition being false.  The read

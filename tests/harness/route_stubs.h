@@ -53,6 +53,20 @@ static int replied_status;               /* its status */
 static char last_error[600];             /* "<status> <message>" of the last txn_fail */
 static const char *last_type;            /* its __type */
 
+/* Answers the call in flight with status and body[0..len), as DynamoDB would. */
+static inline void harness_answer(int status, const char *body, size_t len)
+{
+	struct http_msg *resp = http_msg_new();
+
+	if (resp == NULL)
+		abort();
+	resp->status = status;
+	resp->http_major = resp->http_minor = 1;
+	evbuffer_add(resp->body, body, len);
+	sent = 0;
+	sent_cb(sent_arg, resp, NULL);
+}
+
 /* ---- the hand-off points, defined here instead of txn.c / forward.c / upstream.c ------- */
 
 static void part_free(struct txn *t);

@@ -29,15 +29,8 @@ static void begin(const char *body)
 /* Answers what went upstream last with status and body. */
 static void answer(int status, const char *body)
 {
-	struct http_msg *resp = http_msg_new();
-
-	assert_non_null(resp);
 	assert_int_equal(sent, 1);
-	resp->status = status;
-	resp->http_major = resp->http_minor = 1;
-	evbuffer_add(resp->body, body, strlen(body));
-	sent = 0;
-	sent_cb(sent_arg, resp, NULL);
+	harness_answer(status, body, strlen(body));
 }
 
 /* The last call upstream holds needle. */

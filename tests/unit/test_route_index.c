@@ -71,14 +71,7 @@ static int teardown_items(void **state)
 /* Answers the call in flight with status and body. */
 static void answer(int status, const char *body)
 {
-	struct http_msg *resp = http_msg_new();
-
-	assert_non_null(resp);
-	resp->status = status;
-	resp->http_major = resp->http_minor = 1;
-	evbuffer_add(resp->body, body, strlen(body));
-	sent = 0;
-	sent_cb(sent_arg, resp, NULL);
+	harness_answer(status, body, strlen(body));
 }
 
 /* A BatchGetItem answer with items (a JSON list's inside), and UnprocessedKeys' Keys. */
