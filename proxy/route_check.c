@@ -19,6 +19,7 @@
 int route_check_unused(struct route_state *st, const cJSON *map, const char *param,
 		       const char *const *exprs, size_t n)
 {
+	struct ddb_expr_refs used;
 	char keys[256] = "";
 	size_t len = 0;
 	const cJSON *m;
@@ -27,18 +28,19 @@ int route_check_unused(struct route_state *st, const cJSON *map, const char *par
 		return 0;
 	if (!cJSON_IsObject(map) || map->child == NULL)
 		return route_refuse(st, "%s must not be empty", param);
+	if (ddb_expr_refs_collect(&used, exprs, n) != 0) {
+		ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
+		return -1;
+	}
 	cJSON_ArrayForEach(m, map) {
-		size_t i;
-		for (i = 0; i < n; i++)
-			if (ddb_expr_uses(exprs[i], m->string))
-				break;
-		if (i < n)
+		if (m->string == NULL || ddb_expr_refs_has(&used, m->string))
 			continue;
 		len += (size_t)snprintf(keys + len, len < sizeof(keys) ? sizeof(keys) - len : 0,
 					"%s%.64s", len ? ", " : "", m->string);
 		if (len >= sizeof(keys))
 			break;
 	}
+	ddb_expr_refs_release(&used);
 	if (len > 0)
 		return route_refuse(st, "Value provided in %s unused in expressions: keys: {%s}", param, keys);
 	return 0;

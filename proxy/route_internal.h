@@ -69,6 +69,7 @@ struct route_state {
 	const struct config_table *table;  /* single-table operations */
 	int index;                         /* Query/Scan: the request names an IndexName */
 	int legacy_updates;                /* UpdateItem: written from AttributeUpdates */
+	int legacy_expected;               /* Put, Update, Delete: ConditionExpression from Expected */
 	int legacy_query_filter;           /* Query: its FilterExpression was a QueryFilter */
 	int legacy_filter;                 /* Query, Scan: ... a QueryFilter or a ScanFilter */
 	enum route_return ret;             /* single-table operations: the request's ReturnValues */

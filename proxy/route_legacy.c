@@ -57,6 +57,7 @@ static int check_mixed(struct route_state *st, const cJSON *req)
 /* The request's names and values objects, detached (NULL when absent), to be added to. */
 struct placeholders {
 	cJSON *names, *values;
+	int next_name, next_value;   /* the next free #lgN and :lgN; -1 until needed */
 };
 
 static void take(cJSON *req, struct placeholders *p)
@@ -99,6 +100,14 @@ static int condition(struct route_state *st, cJSON *req, struct placeholders *p,
 	if (ddb_legacy_condition(kind, conds, op != NULL ? op->valuestring : NULL, &p->names,
 				 &p->values, &expr, &st->err) != 0)
 		return -1;
+	p->next_name = p->next_value = -1;      /* it added some */
+	if (strlen(expr) > DDB_EXPR_MAX) {
+		route_refuse(st, "One or more parameter values were invalid: %s holds more values than "
+			     "dynaseal evaluates (its conditions make an expression of %zu bytes, at most "
+			     "%d); split the request", param, strlen(expr), DDB_EXPR_MAX);
+		free(expr);
+		return -1;
+	}
 	cJSON_DeleteItemFromObjectCaseSensitive(req, param);
 	if (op != NULL)
 		cJSON_DeleteItemFromObjectCaseSensitive(req, "ConditionalOperator");
@@ -114,27 +123,24 @@ static int condition(struct route_state *st, cJSON *req, struct placeholders *p,
 /* A name placeholder of p for attribute name (a fresh #lgN). */
 static int name_ph(struct placeholders *p, const char *name, char out[24])
 {
-	int n = 0;
-
 	if (p->names == NULL && (p->names = cJSON_CreateObject()) == NULL)
 		return -1;
-	do
-		snprintf(out, 24, "#lg%d", n++);
-	while (cJSON_GetObjectItemCaseSensitive(p->names, out) != NULL);
+	if (p->next_name < 0)
+		p->next_name = ddb_legacy_free_placeholder(p->names, "#lg");
+	snprintf(out, 24, "#lg%d", p->next_name++);
 	return cJSON_AddStringToObject(p->names, out, name) != NULL ? 0 : -1;
 }
 
 /* A value placeholder of p for a copy of v (a fresh :lgN). */
 static int value_ph(struct placeholders *p, const cJSON *v, char out[24])
 {
-	int n = 0;
 	cJSON *c;
 
 	if (p->values == NULL && (p->values = cJSON_CreateObject()) == NULL)
 		return -1;
-	do
-		snprintf(out, 24, ":lg%d", n++);
-	while (cJSON_GetObjectItemCaseSensitive(p->values, out) != NULL);
+	if (p->next_value < 0)
+		p->next_value = ddb_legacy_free_placeholder(p->values, ":lg");
+	snprintf(out, 24, ":lg%d", p->next_value++);
 	c = cJSON_Duplicate(v, 1);
 	if (c == NULL || !cJSON_AddItemToObject(p->values, out, c)) {
 		cJSON_Delete(c);
@@ -334,7 +340,7 @@ int route_legacy_key_conditions_plain(const struct config_table *t, const cJSON 
 
 int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op)
 {
-	struct placeholders p = { 0 };
+	struct placeholders p = { .next_name = -1, .next_value = -1 };
 	size_t i;
 	int rc;
 
@@ -347,8 +353,11 @@ int route_legacy_translate(struct route_state *st, cJSON *obj, enum route_op op)
 		return -1;
 	take(obj, &p);
 	rc = projection(st, obj, &p);
-	if (rc == 0 && (op == ROUTE_PUT || op == ROUTE_UPDATE || op == ROUTE_DELETE))
+	if (rc == 0 && (op == ROUTE_PUT || op == ROUTE_UPDATE || op == ROUTE_DELETE) &&
+	    cJSON_GetObjectItemCaseSensitive(obj, "Expected") != NULL) {
 		rc = condition(st, obj, &p, "Expected", DDB_LEGACY_EXPECTED, "ConditionExpression", 1);
+		st->legacy_expected = cJSON_GetObjectItemCaseSensitive(obj, "Expected") == NULL;
+	}
 	if (rc == 0 && op == ROUTE_UPDATE)
 		rc = updates(st, obj, &p);
 	if (rc == 0 && op == ROUTE_QUERY) {

@@ -252,8 +252,14 @@ int route_rmw_new(struct route_state *st, const struct config_table *t, const cJ
 	     ddb_expr_scan(DDB_EXPR_UPDATE, "UpdateExpression", ue->valuestring, names, scan_cb,
 			   &s, &ignored) != 0) ||
 	    (ce != NULL && ddb_expr_scan(DDB_EXPR_CONDITION, "ConditionExpression", ce->valuestring,
-					 names, scan_cb, &s, &ignored) != 0) || s.reserved ||
-	    (op != ROUTE_UPDATE && !s.wanted)) {
+					 names, scan_cb, &s, &ignored) != 0) || s.reserved) {
+		cJSON_Delete(s.written);
+		cJSON_Delete(s.read);
+		return 0;
+	}
+	/* An Expected whose expression is longer than DynamoDB takes: dynaseal evaluates it. */
+	s.wanted |= st->legacy_expected && ce != NULL && strlen(ce->valuestring) > DDB_EXPR_APP_MAX;
+	if (op != ROUTE_UPDATE && !s.wanted) {
 		cJSON_Delete(s.written);
 		cJSON_Delete(s.read);
 		return 0;

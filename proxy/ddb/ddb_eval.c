@@ -16,6 +16,7 @@ struct eval {
 	const char *param;
 	const cJSON *item;
 	const cJSON *values;
+	const cJSON *last;          /* the value found last: ddb_value_member's hint */
 	struct ds_error *err;
 };
 
@@ -26,32 +27,23 @@ struct operand {
 	cJSON *num;
 };
 
-/* The member name[0..len) of object obj, or NULL. */
-static const cJSON *member(const cJSON *obj, const char *name, size_t len)
-{
-	for (const cJSON *c = obj != NULL ? obj->child : NULL; c != NULL; c = c->next) {
-		if (c->string != NULL && strlen(c->string) == len && memcmp(c->string, name, len) == 0)
-			return c;
-	}
-	return NULL;
-}
-
 /* The value a :placeholder names, or NULL. */
-static const cJSON *value_of(const struct eval *ev, const struct ddb_node *v)
+static const cJSON *value_of(struct eval *ev, const struct ddb_node *v)
 {
-	return cJSON_IsObject(ev->values) ? member(ev->values, v->name, v->len) : NULL;
+	return cJSON_IsObject(ev->values) ? ddb_value_member(ev->values, v->name, v->len, &ev->last)
+	       : NULL;
 }
 
 const cJSON *ddb_eval_path(const cJSON *item, const struct ddb_node *path)
 {
 	const struct ddb_node *el = path->kids;
-	const cJSON *cur = member(item, el->name, el->len), *inner;
+	const cJSON *cur = ddb_value_member(item, el->name, el->len, NULL), *inner;
 
 	for (el = el->next; el != NULL && cur != NULL; el = el->next) {
 		enum ddb_type t = ddb_value_type(cur, &inner);
 
 		if (el->kind == DDB_NODE_NAME)
-			cur = t == DDB_T_M ? member(inner, el->name, el->len) : NULL;
+			cur = t == DDB_T_M ? ddb_value_member(inner, el->name, el->len, NULL) : NULL;
 		else
 			cur = t == DDB_T_L && el->index < (unsigned long)cJSON_GetArraySize(inner) ?
 			      cJSON_GetArrayItem(inner, (int)el->index) : NULL;
@@ -165,12 +157,13 @@ static int eval(struct eval *ev, const struct ddb_node *n)
 	int r = -1;
 
 	switch (n->kind) {
-	case DDB_NODE_AND:
-		r = eval(ev, n->kids);
-		return r == 1 ? eval(ev, n->kids->next) : r;
-	case DDB_NODE_OR:
-		r = eval(ev, n->kids);
-		return r == 0 ? eval(ev, n->kids->next) : r;
+	case DDB_NODE_AND:          /* each kid, until one is not true */
+	case DDB_NODE_OR:           /* each kid, until one is not false */
+		r = n->kind == DDB_NODE_AND;
+		for (const struct ddb_node *k = n->kids; k != NULL && r == (n->kind == DDB_NODE_AND);
+		     k = k->next)
+			r = eval(ev, k);
+		return r;
 	case DDB_NODE_NOT:
 		r = eval(ev, n->kids);
 		return r < 0 ? r : !r;
@@ -211,7 +204,7 @@ static int eval(struct eval *ev, const struct ddb_node *n)
 }
 
 /* Every :placeholder under n defined. */
-static int check_values(const struct eval *ev, const struct ddb_node *n)
+static int check_values(struct eval *ev, const struct ddb_node *n)
 {
 	if (n->kind == DDB_NODE_VALUE && value_of(ev, n) == NULL) {
 		ds_error_set(ev->err, 400, DS_ERR_VALIDATION, "Invalid %s: An expression attribute "

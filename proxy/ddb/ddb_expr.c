@@ -654,16 +654,20 @@ static struct ddb_node *parse_not(struct parser *p)
 	return c != NULL ? n : NULL;
 }
 
-/* cond (WORD cond)*, left-associative; WORD is AND or OR. */
+/* cond (WORD cond)*; WORD is AND or OR.  A chain is one node with a kid per operand, so that
+ * walking the tree never goes deeper for a longer chain (AND and OR are associative). */
 static struct ddb_node *parse_chain(struct parser *p, const char *word, enum ddb_node_kind kind,
 				    struct ddb_node *(*sub)(struct parser *))
 {
-	struct ddb_node *a = sub(p), *b;
+	struct ddb_node *a = sub(p), *chain = NULL, *b;
 
 	while (a != NULL && is_word_tok(p, word)) {
 		if (next(p) != 0 || (b = sub(p)) == NULL)
 			return NULL;
-		a = join(p, kind, 0, a, b, NULL);
+		if (chain == NULL)
+			a = chain = join(p, kind, 0, a, b, NULL);
+		else
+			adopt(chain, b);
 	}
 	return a;
 }
@@ -781,7 +785,7 @@ int ddb_expr_parse(enum ddb_expr_kind kind, const char *param, const char *expr,
 	n = expr != NULL ? strnlen(expr, DDB_EXPR_MAX + 1) : 0;
 	if (n > DDB_EXPR_MAX) {
 		ds_error_set(err, 400, DS_ERR_VALIDATION, "Invalid %s: longer than %d bytes (DynamoDB "
-			     "accepts 4 KiB)", p.param, DDB_EXPR_MAX);
+			     "accepts %d)", p.param, DDB_EXPR_MAX, DDB_EXPR_APP_MAX);
 		return -1;
 	}
 	p.s = expr != NULL ? expr : "";

@@ -22,10 +22,11 @@
 #include "proxy/ddb/ddb_projection.h"
 
 /* DynamoDB's limit on an expression, in bytes as sent (the caller holds an application's
- * expressions to it), and the parser's own, above it for the expressions dynaseal writes from
- * legacy parameters. */
+ * expressions to it), and the parser's own, far above it for the expressions dynaseal writes
+ * from legacy parameters (an IN of 27,500 values is some 300 KB).  Nothing the parser or the
+ * evaluator does goes deeper or slower than linearly for a longer expression. */
 #define DDB_EXPR_APP_MAX 4096
-#define DDB_EXPR_MAX 16384
+#define DDB_EXPR_MAX (4 << 20)
 /* Deepest nesting of parentheses, NOT and function calls accepted. */
 #define DDB_EXPR_MAX_DEPTH 64
 
@@ -46,7 +47,7 @@ enum ddb_node_kind {
 	DDB_NODE_CMP,       /* op an enum ddb_cmp; kids: the two operands */
 	DDB_NODE_BETWEEN,   /* kids: the operand, the lower and the upper bound */
 	DDB_NODE_IN,        /* kids: the operand, then each element of the list */
-	DDB_NODE_AND,       /* kids: the two conditions */
+	DDB_NODE_AND,       /* kids: the conditions of a chain (a AND b AND c), two or more */
 	DDB_NODE_OR,
 	DDB_NODE_NOT,       /* kid: the condition */
 	DDB_NODE_PLUS,      /* an update value: kids, the two operands */

@@ -3,6 +3,7 @@
  */
 #include "proxy/ddb/ddb_expr_lex.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ASCII only, whatever the locale: DynamoDB wants other names behind placeholders. */
@@ -85,4 +86,60 @@ int ddb_expr_uses(const char *expr, const char *ph)
 		pos = t.off + t.len;
 	}
 	return 0;
+}
+
+static int ref_order(const void *a, const void *b)
+{
+	const struct tok_ref *x = a, *y = b;
+	int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+int ddb_expr_refs_collect(struct ddb_expr_refs *r, const char *const *exprs, size_t n)
+{
+	size_t cap = 0;
+
+	r->v = NULL;
+	r->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = exprs[i] != NULL ? strlen(exprs[i]) : 0, pos = 0;
+		struct tok t;
+
+		while (ddb_expr_lex(exprs[i], len, pos, &t) == 0 && t.type != TOK_END) {
+			pos = t.off + t.len;
+			if (t.type != TOK_NAME_PH && t.type != TOK_VALUE_PH)
+				continue;
+			if (r->n == cap) {
+				size_t c = cap ? cap * 2 : 16;
+				struct tok_ref *v = realloc(r->v, c * sizeof(*v));
+
+				if (v == NULL) {
+					ddb_expr_refs_release(r);
+					return -1;
+				}
+				r->v = v;
+				cap = c;
+			}
+			r->v[r->n].s = exprs[i] + t.off;
+			r->v[r->n++].len = t.len;
+		}
+	}
+	if (r->n > 1)
+		qsort(r->v, r->n, sizeof(*r->v), ref_order);
+	return 0;
+}
+
+int ddb_expr_refs_has(const struct ddb_expr_refs *r, const char *ph)
+{
+	struct tok_ref key = { ph, strlen(ph) };
+
+	return r->n > 0 && bsearch(&key, r->v, r->n, sizeof(*r->v), ref_order) != NULL;
+}
+
+void ddb_expr_refs_release(struct ddb_expr_refs *r)
+{
+	free(r->v);
+	r->v = NULL;
+	r->n = 0;
 }

@@ -37,4 +37,22 @@ int ddb_expr_lex(const char *s, size_t len, size_t pos, struct tok *t)
  * a token of its own.  An expression that does not lex is read up to where it stops. */
 int ddb_expr_uses(const char *expr, const char *ph);
 
+/* The placeholders several expressions hold, to look many up at once (ddb_expr_uses() reads
+ * the expression for each). */
+struct ddb_expr_refs {
+	struct tok_ref {
+		const char *s;          /* into the expression, which must outlive the set */
+		size_t len;
+	} *v;
+	size_t n;
+};
+
+/* Fills r with the placeholders of exprs[0..n) (NULL ones hold none), read as
+ * ddb_expr_uses() reads them.  Returns 0, or -1 when out of memory (r then empty). */
+int ddb_expr_refs_collect(struct ddb_expr_refs *r, const char *const *exprs, size_t n)
+	__attribute__((warn_unused_result));
+/* Whether r holds ph. */
+int ddb_expr_refs_has(const struct ddb_expr_refs *r, const char *ph);
+void ddb_expr_refs_release(struct ddb_expr_refs *r);
+
 #endif

@@ -7,6 +7,7 @@
  */
 #include "proxy/ddb/ddb_legacy.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@ static const struct op_def ops[] = {
 	{ "LE", 1, 1, SCALARS }, { "LT", 1, 1, SCALARS }, { "GE", 1, 1, SCALARS },
 	{ "GT", 1, 1, SCALARS }, { "NOT_NULL", 0, 0, 0 }, { "NULL", 0, 0, 0 },
 	{ "CONTAINS", 1, 1, SCALARS }, { "NOT_CONTAINS", 1, 1, SCALARS },
-	{ "BEGINS_WITH", 1, 1, T(DDB_T_S) | T(DDB_T_B) }, { "IN", 1, 100, SCALARS },
+	{ "BEGINS_WITH", 1, 1, T(DDB_T_S) | T(DDB_T_B) }, { "IN", 1, INT_MAX, SCALARS },
 	{ "BETWEEN", 2, 2, SCALARS },
 };
 
@@ -92,15 +93,34 @@ static int invalid(struct ds_error *err, const char *fmt, ...)
 	return -1;
 }
 
-/* Adds a copy of v under a :lgN placeholder values does not hold yet and writes it. */
+int ddb_legacy_free_placeholder(const cJSON *map, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	long next = 0;
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, map) {
+		const char *s = m->string;
+		char *end;
+		long n;
+
+		if (s == NULL || strncmp(s, prefix, plen) != 0 || s[plen] < '0' || s[plen] > '9')
+			continue;
+		/* numbers past a request's worth of placeholders are never reached counting up */
+		n = strtol(s + plen, &end, 10);
+		if (*end == '\0' && n >= next && n < 1000000000L)
+			next = n + 1;
+	}
+	return (int)next;
+}
+
+/* Adds a copy of v under the placeholder :lgN, N the next free number *n, and writes it. */
 static int add_value(cJSON *values, const cJSON *v, struct text *t, int *n)
 {
 	char ph[24];
 	cJSON *c = cJSON_Duplicate(v, 1);
 
-	do
-		snprintf(ph, sizeof(ph), ":lg%d", (*n)++);
-	while (cJSON_GetObjectItemCaseSensitive(values, ph) != NULL);
+	snprintf(ph, sizeof(ph), ":lg%d", (*n)++);
 	if (c == NULL || !cJSON_AddItemToObject(values, ph, c)) {
 		cJSON_Delete(c);
 		return -1;
@@ -284,13 +304,14 @@ int ddb_legacy_condition(enum ddb_legacy_kind kind, const cJSON *conds,
 		goto oom;
 	if (*values == NULL && (*values = cJSON_CreateObject()) == NULL)
 		goto oom;
+	/* placeholders the request does not use yet (several maps may share names and values) */
+	nn = ddb_legacy_free_placeholder(*names, "#lg");
+	nv = ddb_legacy_free_placeholder(*values, ":lg");
 	for (const cJSON *c = conds->child; c != NULL; c = c->next) {
 		char ph[24];
 		cJSON *name;
 
-		do      /* one the request does not use yet (several maps may share names) */
-			snprintf(ph, sizeof(ph), "#lg%d", nn++);
-		while (cJSON_GetObjectItemCaseSensitive(*names, ph) != NULL);
+		snprintf(ph, sizeof(ph), "#lg%d", nn++);
 		name = cJSON_CreateString(c->string);
 		if (name == NULL || !cJSON_AddItemToObject(*names, ph, name)) {
 			cJSON_Delete(name);

@@ -31,4 +31,10 @@ int ddb_legacy_condition(enum ddb_legacy_kind kind, const cJSON *conds,
 			 const char *conditional_operator, cJSON **names, cJSON **values, char **expr,
 			 struct ds_error *err) __attribute__((warn_unused_result));
 
+/*
+ * The first N from which the placeholders prefix N ("#lg", ":lg") are all free in map (may be
+ * NULL): one past the largest such member.  Whoever adds several counts on from it.
+ */
+int ddb_legacy_free_placeholder(const cJSON *map, const char *prefix);
+
 #endif

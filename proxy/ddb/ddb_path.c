@@ -94,7 +94,7 @@ int ddb_path_reach(const struct ddb_node *n, const char *attr)
 			return 0;
 		return DDB_REACH_NAMED | (head->next != NULL ? DDB_REACH_BELOW : 0);
 	}
-	/* As deep as the tree, which DDB_EXPR_MAX bounds (ddb_eval walks it the same way). */
+	/* As deep as the tree: DDB_EXPR_MAX_DEPTH bounds its nesting, chains are flat. */
 	for (const struct ddb_node *k = n->kids; k != NULL; k = k->next)
 		reach |= ddb_path_reach(k, attr);
 	return reach;

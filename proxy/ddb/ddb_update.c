@@ -35,6 +35,7 @@ struct removal {
 
 struct upd {
 	const cJSON *values;
+	const cJSON *last;          /* the value found last: ddb_value_member's hint */
 	const cJSON *old;           /* the item before the update, or NULL */
 	const struct ddb_index_key *index;  /* the table's index keys (may be none) */
 	size_t index_len;
@@ -65,20 +66,10 @@ static int oom(struct ds_error *err)
 	return -1;
 }
 
-/* The member name[0..len) of object obj, or NULL. */
-static cJSON *member(const cJSON *obj, const char *name, size_t len)
-{
-	for (cJSON *c = obj != NULL ? obj->child : NULL; c != NULL; c = c->next) {
-		if (c->string != NULL && strlen(c->string) == len && memcmp(c->string, name, len) == 0)
-			return c;
-	}
-	return NULL;
-}
-
 /* The value of :placeholder n (defined: checked first). */
-static const cJSON *value_of(const struct upd *u, const struct ddb_node *n)
+static const cJSON *value_of(struct upd *u, const struct ddb_node *n)
 {
-	return member(u->values, n->name, n->len);
+	return ddb_value_member(u->values, n->name, n->len, &u->last);
 }
 
 /* DynamoDB's word for a type in ADD/DELETE operand messages. */
@@ -98,7 +89,7 @@ static const char *type_word(enum ddb_type t)
 
 /* The :values given straight to +, - or list_append under n: numbers for the first two,
  * lists for the last. */
-static int check_operands(const struct upd *u, const struct ddb_node *n)
+static int check_operands(struct upd *u, const struct ddb_node *n)
 {
 	int math = n->kind == DDB_NODE_PLUS || n->kind == DDB_NODE_MINUS;
 	int append = n->kind == DDB_NODE_CALL && n->op == DDB_FN_LIST_APPEND;
@@ -122,7 +113,7 @@ static int check_operands(const struct upd *u, const struct ddb_node *n)
 /* What is wrong with the expression whatever the item, in DynamoDB's order: paths that
  * overlap, then paths that conflict, then ADD and DELETE operands, then the operands of +, -
  * and list_append. */
-static int check(const struct upd *u, const struct ddb_expr *e)
+static int check(struct upd *u, const struct ddb_expr *e)
 {
 	if (ddb_paths_check(e->root, 1, "UpdateExpression", u->err) != 0)
 		return -1;
@@ -264,7 +255,7 @@ static int locate(struct upd *u, cJSON *item, const struct ddb_node *path, cJSON
 	const struct ddb_node *el;
 
 	for (el = path->kids; el->next != NULL; el = el->next) {
-		cJSON *av = el->kind == DDB_NODE_NAME ? member(container, el->name, el->len) :
+		cJSON *av = el->kind == DDB_NODE_NAME ? ddb_value_member(container, el->name, el->len, NULL) :
 			    el->index < (unsigned long)cJSON_GetArraySize(container) ?
 			    cJSON_GetArrayItem(container, (int)el->index) : NULL;
 		enum ddb_type t = av != NULL ? ddb_value_type(av, (const cJSON **)&inner) : DDB_T_NONE;
@@ -283,7 +274,7 @@ static int locate(struct upd *u, cJSON *item, const struct ddb_node *path, cJSON
 static cJSON *current(cJSON *obj, cJSON *arr, const struct ddb_node *last)
 {
 	if (obj != NULL)
-		return member(obj, last->name, last->len);
+		return ddb_value_member(obj, last->name, last->len, NULL);
 	return last->index < (unsigned long)cJSON_GetArraySize(arr) ?
 	       cJSON_GetArrayItem(arr, (int)last->index) : NULL;
 }
@@ -315,7 +306,7 @@ static int put(struct upd *u, cJSON *obj, cJSON *arr, const struct ddb_node *las
 	if (obj != NULL) {
 		char *name = strndup(last->name, last->len);
 
-		ok = name != NULL && (member(obj, last->name, last->len) != NULL ?
+		ok = name != NULL && (ddb_value_member(obj, last->name, last->len, NULL) != NULL ?
 				      cJSON_ReplaceItemInObjectCaseSensitive(obj, name, v) :
 				      cJSON_AddItemToObject(obj, name, v));
 		free(name);
@@ -559,7 +550,7 @@ static enum ddb_type stated_type(const cJSON *values, const struct ddb_node *v)
 {
 	switch (v->kind) {
 	case DDB_NODE_VALUE:
-		return ddb_value_type(member(values, v->name, v->len), NULL);
+		return ddb_value_type(ddb_value_member(values, v->name, v->len, NULL), NULL);
 	case DDB_NODE_PLUS:
 	case DDB_NODE_MINUS:
 		return DDB_T_N;

@@ -16,6 +16,49 @@ static const char *const names[] = {
 	[DDB_T_L] = "L", [DDB_T_M] = "M",
 };
 
+static int named(const cJSON *c, const char *name, size_t len)
+{
+	return c->string != NULL && strlen(c->string) == len && memcmp(c->string, name, len) == 0;
+}
+
+/* The member before c, or NULL at the first (whose prev is the last). */
+static const cJSON *before(const cJSON *c, const cJSON *first)
+{
+	return c != first ? c->prev : NULL;
+}
+
+cJSON *ddb_value_member(const cJSON *obj, const char *name, size_t len, const cJSON **hint)
+{
+	const cJSON *first = obj != NULL ? obj->child : NULL;
+	const cJSON *fwd = hint != NULL && *hint != NULL ? *hint : first;
+	const cJSON *back = fwd != NULL ? before(fwd, first) : NULL;
+	const cJSON *c;
+
+	/* outward from the hint, a member forward and one back in turn */
+	for (;;) {
+		if (fwd != NULL) {
+			c = fwd;
+			fwd = fwd->next;
+		} else if (back != NULL) {
+			c = back;
+			back = before(back, first);
+		} else {
+			return NULL;
+		}
+		if (named(c, name, len))
+			break;
+		if (fwd != NULL && back != NULL) {
+			c = back;
+			back = before(back, first);
+			if (named(c, name, len))
+				break;
+		}
+	}
+	if (hint != NULL)
+		*hint = c;
+	return (cJSON *)c;
+}
+
 const char *ddb_type_name(enum ddb_type t)
 {
 	return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "";

@@ -24,6 +24,14 @@ enum ddb_type {
  */
 enum ddb_type ddb_value_type(const cJSON *av, const cJSON **inner);
 
+/*
+ * The member of object obj named name[0..len) (not NUL-terminated), or NULL.  With hint (may
+ * be NULL), the search goes outward from *hint, a member of obj found before (or NULL: from the
+ * first), and *hint gets the member found: names looked up in the order obj holds them, or in
+ * reverse, are each found in a step or two.
+ */
+cJSON *ddb_value_member(const cJSON *obj, const char *name, size_t len, const cJSON **hint);
+
 /* "S", "N", ... for a type; "" for DDB_T_NONE. */
 const char *ddb_type_name(enum ddb_type t);
 /* The type named name[0..len) exactly ("SS"), or DDB_T_NONE. */

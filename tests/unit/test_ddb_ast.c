@@ -108,12 +108,15 @@ static void test_conditions(void **state)
 	COND("contains(a, :x)", "(contains a :x)");
 	COND("size(a) > :n", "(> (size a) :n)");
 	COND("size(a[0]) BETWEEN size(b) AND :n", "(BETWEEN (size a[0]) (size b) :n)");
-	/* NOT binds tighter than AND, AND than OR; both chain to the left */
+	/* NOT binds tighter than AND, AND than OR; a chain of one of them is one node */
 	COND("a = :x OR b = :y AND c = :z", "(OR (= a :x) (AND (= b :y) (= c :z)))");
 	COND("a = :x AND b = :y OR c = :z", "(OR (AND (= a :x) (= b :y)) (= c :z))");
 	COND("NOT a = :x AND b = :y", "(AND (NOT (= a :x)) (= b :y))");
 	COND("NOT NOT attribute_exists(a)", "(NOT (NOT (attribute_exists a)))");
-	COND("a = :x AND b = :y AND c = :z", "(AND (AND (= a :x) (= b :y)) (= c :z))");
+	COND("a = :x AND b = :y AND c = :z", "(AND (= a :x) (= b :y) (= c :z))");
+	COND("a = :x OR b = :y OR c = :z AND d = :w OR e = :v",
+	     "(OR (= a :x) (= b :y) (AND (= c :z) (= d :w)) (= e :v))");
+	COND("(a = :x AND b = :y) AND c = :z", "(AND (AND (= a :x) (= b :y)) (= c :z))");
 	COND("(a = :x OR b = :y) AND c = :z", "(AND (OR (= a :x) (= b :y)) (= c :z))");
 	COND("a[18446744073709551616] = :v", "(= a[18446744073709551615] :v)");
 }

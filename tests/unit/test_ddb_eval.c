@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -249,6 +251,74 @@ static void copied(const char *update, const char *want)
 	ddb_expr_release(&e);
 }
 
+/* The result of expr over many values :v0 .. :v<n-1> (:vK the number K), on item. */
+static int eval_many(const char *expr, int n)
+{
+	struct ds_error err = { 0 };
+	struct ddb_expr e;
+	cJSON *many = cJSON_CreateObject();
+	char name[16], num[16];
+	int r = -1;
+
+	for (int k = 0; k < n; k++) {
+		cJSON *v = cJSON_CreateObject();
+
+		snprintf(name, sizeof(name), ":v%d", k);
+		snprintf(num, sizeof(num), "%d", k);
+		cJSON_AddStringToObject(v, "N", num);
+		cJSON_AddItemToObject(many, name, v);
+	}
+	if (ddb_expr_parse(DDB_EXPR_CONDITION, "ConditionExpression", expr, NULL, &e, &err) == 0 &&
+	    ddb_eval_check_values(&e, "ConditionExpression", many, &err) == 0)
+		r = ddb_eval_condition(&e, "ConditionExpression", item, many, &err);
+	ddb_expr_release(&e);
+	cJSON_Delete(many);
+	return r;
+}
+
+/* An expression of n terms: head, then each of :v<from> .. in steps of step, joined by sep,
+ * then tail. */
+static char *terms(const char *head, const char *fmt, int n, int from, int step, const char *sep,
+		   const char *tail)
+{
+	size_t cap = strlen(head) + strlen(tail) + (size_t)n * (strlen(fmt) + strlen(sep) + 16);
+	char *out = malloc(cap);
+	size_t len = (size_t)snprintf(out, cap, "%s", head);
+
+	for (int k = 0; k < n; k++)
+		len += (size_t)snprintf(out + len, cap - len, fmt, from + k * step, k + 1 < n ? sep : "");
+	snprintf(out + len, cap - len, "%s", tail);
+	return out;
+}
+
+/* IN lists and AND/OR chains of tens of thousands of terms (a legacy IN may hold that many):
+ * the values are found whatever order they are used in. */
+static void test_long_lists_and_chains(void **state)
+{
+	static const struct {
+		const char *head, *fmt, *sep, *tail;
+		int n, from, step, want;
+	} cases[] = {
+		{ "n IN (", ":v%d%s", ", ", ")", 30000, 0, 1, 1 },          /* :v10 */
+		{ "n IN (", ":v%d%s", ", ", ")", 30000, 29999, -1, 1 },     /* backwards */
+		{ "m IN (", ":v%d%s", ", ", ")", 30000, 0, 1, 0 },
+		{ "n IN (", ":v%d%s", ", ", ")", 4000, 11, 7, 0 },          /* 11, 18, ...: never 10 */
+		{ "", "n = :v%d%s", " OR ", "", 30000, 29999, -1, 1 },
+		{ "", "n <> :v%d%s", " AND ", "", 29989, 11, 1, 1 },
+		{ "", "n <> :v%d%s", " AND ", "", 30000, 0, 1, 0 },
+		{ "NOT (", "n <> :v%d%s", " AND ", ")", 30000, 29999, -1, 1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *expr = terms(cases[i].head, cases[i].fmt, cases[i].n, cases[i].from,
+				   cases[i].step, cases[i].sep, cases[i].tail);
+
+		assert_int_equal(eval_many(expr, 30000), cases[i].want);
+		free(expr);
+	}
+}
+
 static void test_copy_path(void **state)
 {
 	(void)state;
@@ -278,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_nul_strings),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_copy_path),
+		cmocka_unit_test(test_long_lists_and_chains),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

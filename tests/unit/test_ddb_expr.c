@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "proxy/ddb/ddb_expr.h"
+#include "proxy/ddb/ddb_expr_lex.h"
 
 /* What the callback saw, as "name:written:nested" joined with ' ', and how to refuse. */
 struct seen {
@@ -430,7 +431,13 @@ static void test_limits(void **state)
 	memset(big, 'a', DDB_EXPR_MAX + 1);
 	memcpy(big + DDB_EXPR_MAX + 1 - 5, " = :v", 6);
 	fails(DDB_EXPR_CONDITION, big, NULL,
-	      "Invalid ConditionExpression: longer than 16384 bytes (DynamoDB accepts 4 KiB)");
+	      "Invalid ConditionExpression: longer than 4194304 bytes (DynamoDB accepts 4096)");
+	/* A chain as long as that is one node: no deeper for more terms. */
+	for (n = 0; n + 16 < DDB_EXPR_MAX; n += 8)
+		memcpy(big + n, "a=:v OR ", 8);
+	memcpy(big + n, "b = :v", 7);
+	assert_non_null(scan(DDB_EXPR_CONDITION, big, NULL));
+	n = 0;
 	free(big);
 	/* Nesting: DDB_EXPR_MAX_DEPTH levels pass, one more is refused. */
 	for (int i = 0; i < DDB_EXPR_MAX_DEPTH; i++)
@@ -464,6 +471,29 @@ static void test_limits(void **state)
 	deep[sizeof(deep) - 1] = '\0';
 	fails_with(DDB_EXPR_PROJECTION, deep, NULL, "attribute name: #xxxxxxxxx");
 	assert_true(strlen(last_err.message) < 300);
+}
+
+/* Placeholders used by expressions, read once for many lookups (or one at a time). */
+static void test_placeholders_used(void **state)
+{
+	const char *exprs[] = { "#a.b[1] = :v AND contains(#bb, :vv)", NULL, "SET x = :w",
+				":v bad ?? :late" };
+	struct ddb_expr_refs used;
+
+	(void)state;
+	assert_int_equal(ddb_expr_refs_collect(&used, exprs, 4), 0);
+	for (size_t i = 0; i < 5; i++)
+		assert_true(ddb_expr_refs_has(&used, (const char *[]){ "#a", ":v", "#bb", ":vv", ":w" }[i]));
+	/* ":late" comes after what does not lex: not read, as ddb_expr_uses() does not */
+	for (size_t i = 0; i < 6; i++)
+		assert_false(ddb_expr_refs_has(&used, (const char *[]){ "#b", "#aa", ":", "a", ":late",
+									 "b" }[i]));
+	assert_false(ddb_expr_uses(exprs[3], ":late"));
+	assert_true(ddb_expr_uses(exprs[0], "#bb"));
+	ddb_expr_refs_release(&used);
+	assert_int_equal(ddb_expr_refs_collect(&used, exprs + 1, 1), 0);
+	assert_false(ddb_expr_refs_has(&used, ":v"));
+	ddb_expr_refs_release(&used);
 }
 
 static void test_callback_refusal(void **state)
@@ -651,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_update_errors),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_placeholders_used),
 		cmocka_unit_test(test_callback_refusal),
 		cmocka_unit_test(test_projection_parse),
 		cmocka_unit_test(test_projection_extend),

@@ -106,11 +106,47 @@ static void test_refused(void **state)
 			    "value set: [OR, AND]");
 }
 
+/* Placeholders go on from the largest #lgN and :lgN the request holds already; an IN takes
+ * any number of values. */
+static void test_placeholders(void **state)
+{
+	cJSON *conds = cJSON_Parse("{\"a\":{\"ComparisonOperator\":\"EQ\","
+				   "\"AttributeValueList\":[{\"S\":\"x\"}]}}");
+	cJSON *names = cJSON_Parse("{\"#lg7\":\"b\",\"#lgx\":\"c\",\"#lg2\":\"d\"}");
+	cJSON *values = cJSON_Parse("{\":lg3\":{\"N\":\"1\"},\":lg99999999999\":{\"N\":\"1\"}}");
+	struct ds_error err = { 0 };
+	char *expr = NULL, *in;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(ddb_legacy_free_placeholder(NULL, ":lg"), 0);
+	assert_int_equal(ddb_legacy_free_placeholder(names, "#lg"), 8);
+	assert_int_equal(ddb_legacy_condition(DDB_LEGACY_FILTER, conds, NULL, &names, &values, &expr,
+					      &err), 0);
+	assert_string_equal(expr, "#lg8 = :lg4");
+	assert_string_equal(cJSON_GetObjectItem(names, "#lg8")->valuestring, "a");
+	assert_non_null(cJSON_GetObjectItem(values, ":lg4"));
+	free(expr);
+	cJSON_Delete(conds);
+	cJSON_Delete(names);
+	cJSON_Delete(values);
+	/* 27,500 values (DynamoDB takes them; dynalite's suite sends that many) */
+	in = malloc(27500 * 12 + 100);
+	assert_non_null(in);
+	n += (size_t)sprintf(in, "{\"a\":{\"ComparisonOperator\":\"IN\",\"AttributeValueList\":[");
+	for (int i = 0; i < 27500; i++)
+		n += (size_t)sprintf(in + n, "%s{\"S\":\"a\"}", i ? "," : "");
+	strcpy(in + n, "]}}");
+	assert_int_equal(strncmp(translate(DDB_LEGACY_FILTER, in, NULL), "#lg0 IN (:lg0, :lg1, ", 21), 0);
+	free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_operators),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_placeholders),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
