@@ -5,7 +5,8 @@
  * rest is the expression.  Checked beyond "no crash": every failure carries a 400
  * ValidationException (or a 500 when out of memory), callbacks get sane arguments, and a
  * projection that parses extends to an expression that parses again with every extra
- * attribute projected whole.
+ * attribute projected whole; the placeholders read at once (ddb_expr_refs) are those
+ * ddb_expr_uses() finds one at a time.
  *   clang -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_ddb_expr.c proxy/ddb/ddb_expr.c \
  *     proxy/base/error.c proxy/base/log.c $(pkg-config --cflags --libs libcjson libevent openssl)
  */
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "proxy/ddb/ddb_expr.h"
+#include "proxy/ddb/ddb_expr_lex.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -98,6 +100,31 @@ static void check_projection(const char *expr, cJSON *names, size_t paths)
 	ddb_projection_cleanup(&p);
 }
 
+/* The placeholders read at once agree with ddb_expr_uses() reading for each. */
+static void check_refs(const char *expr)
+{
+	static const char *const probe[] = { "#a", "#b", ":v", ":a", "#ds0", ":", "#", "a" };
+	const char *one[] = { expr };
+	struct ddb_expr_refs used;
+	char ph[64];
+
+	if (ddb_expr_refs_collect(&used, one, 1) != 0)
+		return;
+	for (size_t i = 0; i < used.n; i++) {
+		if (used.v[i].len >= sizeof(ph))
+			continue;
+		memcpy(ph, used.v[i].s, used.v[i].len);
+		ph[used.v[i].len] = '\0';
+		if ((ph[0] != '#' && ph[0] != ':') || !ddb_expr_uses(expr, ph) ||
+		    !ddb_expr_refs_has(&used, ph))
+			abort();
+	}
+	for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++)
+		if (ddb_expr_refs_has(&used, probe[i]) != ddb_expr_uses(expr, probe[i]))
+			abort();
+	ddb_expr_refs_release(&used);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_seen seen = { 0 };
@@ -118,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	names = cJSON_Parse(names_json);
 	if (names == NULL)
 		abort();
+	check_refs(expr);
 	rc = ddb_expr_scan(seen.kind, "FuzzExpression", expr, names, check_cb, &seen, &err);
 	if (rc != 0)
 		check_failure(rc, &err);
