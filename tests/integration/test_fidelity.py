@@ -139,6 +139,20 @@ class FidelityTest(Compared):
             self.assertEqual(got[0], "ok" if hit else "ConditionalCheckFailedException", attr)
             # counted when written back (a condition that fails writes nothing)
             self.assertEqual(self.rmw_count("PutItem"), before + (1 if hit else 0), attr)
+        # UpdateItem and DeleteItem the same way, with an unsigned attribute's AttributeUpdates
+        many = [{"N": str(100 + i)} for i in range(999)]
+        for hit in ({"N": "99"}, {"N": "7"}):
+            expected = {"n": {"ComparisonOperator": "IN", "AttributeValueList": many + [hit]}}
+            before = self.rmw_count("UpdateItem")
+            got = self.same("UpdateItem, Expected IN %s" % hit, lambda c: c.update_item(
+                TableName=T, Key=key, Expected=expected, ReturnValues="ALL_NEW",
+                AttributeUpdates={"v": {"Action": "PUT", "Value": {"S": "w2"}}}))
+            self.assertEqual(self.rmw_count("UpdateItem"), before + (hit["N"] == "7"))
+            got = self.same("DeleteItem, Expected IN %s" % hit, lambda c: c.delete_item(
+                TableName=T, Key=key, Expected=expected, ReturnValues="ALL_OLD"))
+            self.assertEqual(got[0], "ok" if hit["N"] == "7" else "ConditionalCheckFailedException")
+            self.assertEqual(self.same("after DeleteItem", lambda c: c.get_item(
+                TableName=T, Key=key, ConsistentRead=True))[1] == "{}", hit["N"] == "7")
         for c in self.clients:
             c.delete_item(TableName=T, Key=key)
 
