@@ -64,31 +64,40 @@ class RedisFaultTest(unittest.TestCase):
                 getattr(cls, s).stop()
 
     @classmethod
-    def rounds(cls, tag, n=6):
+    def rounds(cls, tag, n=6, spread=False):
         """Writes n items through a, reads them through a (KMS Decrypt, then shared) and
-        through b (a Redis hit when Redis works).  Every call must succeed."""
+        through b (a Redis hit when Redis works).  Every call must succeed.  spread: each
+        call on a connection of its own, so that the calls reach every worker (each has its
+        own Redis link) rather than the one that accepted a single connection."""
         cls.round += 1
         pks = ["%s-%d-%d" % (tag, cls.round, i) for i in range(n)]
-        a, b = fk.client(cls.a), fk.client(cls.b)
+        fresh = {}
+
+        def client(p):
+            if spread or p not in fresh:
+                fresh[p] = fk.client(p)
+            return fresh[p]
         for pk in pks:
-            a.put_item(TableName=TABLE, Item=item(pk))
-        for c in (a, b):
+            client(cls.a).put_item(TableName=TABLE, Item=item(pk))
+        for p in (cls.a, cls.b):
             for pk in pks:
-                got = c.get_item(TableName=TABLE, Key={"pk": {"S": pk}})["Item"]
+                got = client(p).get_item(TableName=TABLE, Key={"pk": {"S": pk}})["Item"]
                 assert got == item(pk), got
 
     def setUp(self):
         self.fp.reset()
 
     def b_hits(self, tag, n=6):
-        """A round; returns how many of b's reads were Redis hits."""
+        """A round, its calls spread over the workers; returns how many of b's reads were Redis
+        hits."""
         before = counter(self.b, REDIS_HITS)
-        self.rounds(tag, n)
+        self.rounds(tag, n, spread=True)
         return counter(self.b, REDIS_HITS) - before
 
     def redis_used_again(self):
         """Rounds until every read of b is a Redis hit again: every link of both replicas is
-        back (reconnects back off up to 5 s)."""
+        back (reconnects back off up to 5 s; a worker's link that a fault ended is found dead
+        when that worker next uses it, so the calls are spread over the workers)."""
         deadline = time.time() + 30
         while self.b_hits("again") < 6:
             self.assertLess(time.time(), deadline, "Redis is not used again after the fault")
