@@ -28,10 +28,8 @@ int route_check_unused(struct route_state *st, const cJSON *map, const char *par
 		return 0;
 	if (!cJSON_IsObject(map) || map->child == NULL)
 		return route_refuse(st, "%s must not be empty", param);
-	if (ddb_expr_refs_collect(&used, exprs, n) != 0) {
-		ds_error_set(&st->err, 500, DS_ERR_INTERNAL, "dynaseal is out of memory");
-		return -1;
-	}
+	if (ddb_expr_refs_collect(&used, exprs, n) != 0)
+		return route_oom(st);
 	cJSON_ArrayForEach(m, map) {
 		if (m->string == NULL || ddb_expr_refs_has(&used, m->string))
 			continue;

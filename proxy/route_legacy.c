@@ -87,6 +87,7 @@ static int condition(struct route_state *st, cJSON *req, struct placeholders *p,
 	const cJSON *conds = cJSON_GetObjectItemCaseSensitive(req, param);
 	const cJSON *op = with_operator ? cJSON_GetObjectItemCaseSensitive(req, "ConditionalOperator") : NULL;
 	char *expr = NULL;
+	size_t len;
 
 	if (conds == NULL)
 		return 0;
@@ -101,10 +102,11 @@ static int condition(struct route_state *st, cJSON *req, struct placeholders *p,
 				 &p->values, &expr, &st->err) != 0)
 		return -1;
 	p->next_name = p->next_value = -1;      /* it added some */
-	if (strlen(expr) > DDB_EXPR_MAX) {
+	len = strlen(expr);
+	if (len > DDB_EXPR_MAX) {
 		route_refuse(st, "One or more parameter values were invalid: %s holds more values than "
 			     "dynaseal evaluates (its conditions make an expression of %zu bytes, at most "
-			     "%d); split the request", param, strlen(expr), DDB_EXPR_MAX);
+			     "%d); split the request", param, len, DDB_EXPR_MAX);
 		free(expr);
 		return -1;
 	}

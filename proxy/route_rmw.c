@@ -244,6 +244,8 @@ int route_rmw_new(struct route_state *st, const struct config_table *t, const cJ
 	if ((op == ROUTE_UPDATE ? ue != NULL && !cJSON_IsString(ue) : !cJSON_IsString(ce)) ||
 	    (ce != NULL && !cJSON_IsString(ce)))
 		return 0;
+	/* An Expected whose expression is longer than DynamoDB takes is dynaseal's to evaluate. */
+	s.wanted = st->legacy_expected && ce != NULL && strlen(ce->valuestring) > DDB_EXPR_APP_MAX;
 	s.written = cJSON_CreateObject();
 	s.read = cJSON_CreateObject();
 	if (s.written == NULL || s.read == NULL)
@@ -252,14 +254,8 @@ int route_rmw_new(struct route_state *st, const struct config_table *t, const cJ
 	     ddb_expr_scan(DDB_EXPR_UPDATE, "UpdateExpression", ue->valuestring, names, scan_cb,
 			   &s, &ignored) != 0) ||
 	    (ce != NULL && ddb_expr_scan(DDB_EXPR_CONDITION, "ConditionExpression", ce->valuestring,
-					 names, scan_cb, &s, &ignored) != 0) || s.reserved) {
-		cJSON_Delete(s.written);
-		cJSON_Delete(s.read);
-		return 0;
-	}
-	/* An Expected whose expression is longer than DynamoDB takes: dynaseal evaluates it. */
-	s.wanted |= st->legacy_expected && ce != NULL && strlen(ce->valuestring) > DDB_EXPR_APP_MAX;
-	if (op != ROUTE_UPDATE && !s.wanted) {
+					 names, scan_cb, &s, &ignored) != 0) || s.reserved ||
+	    (op != ROUTE_UPDATE && !s.wanted)) {
 		cJSON_Delete(s.written);
 		cJSON_Delete(s.read);
 		return 0;

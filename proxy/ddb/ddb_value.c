@@ -34,29 +34,22 @@ cJSON *ddb_value_member(const cJSON *obj, const char *name, size_t len, const cJ
 	const cJSON *back = fwd != NULL ? before(fwd, first) : NULL;
 	const cJSON *c;
 
-	/* outward from the hint, a member forward and one back in turn */
-	for (;;) {
-		if (fwd != NULL) {
+	/* outward from the hint: a member forward, then one back, in turn */
+	for (int turn = 0; fwd != NULL || back != NULL; turn = !turn) {
+		if (fwd != NULL && (turn == 0 || back == NULL)) {
 			c = fwd;
 			fwd = fwd->next;
-		} else if (back != NULL) {
-			c = back;
-			back = before(back, first);
 		} else {
-			return NULL;
-		}
-		if (named(c, name, len))
-			break;
-		if (fwd != NULL && back != NULL) {
 			c = back;
 			back = before(back, first);
-			if (named(c, name, len))
-				break;
+		}
+		if (named(c, name, len)) {
+			if (hint != NULL)
+				*hint = c;
+			return (cJSON *)c;
 		}
 	}
-	if (hint != NULL)
-		*hint = c;
-	return (cJSON *)c;
+	return NULL;
 }
 
 const char *ddb_type_name(enum ddb_type t)
